@@ -1,0 +1,186 @@
+// Package config reads the portal's settings from the environment. Every
+// option is declared once in the table below, with its default and help
+// text; secrets may also come from a file named by the same variable with a
+// _FILE suffix, so that they need not sit in the environment.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is the portal's validated configuration.
+type Config struct {
+	Env            string // "development" or "production"
+	Addr           string
+	SiteDir        string
+	DataDir        string
+	MeiliURL       string
+	MeiliSearchKey string
+	MeiliAdminKey  string
+	MeiliMasterKey string
+	TrustedProxies []*net.IPNet
+	RequestTimeout time.Duration
+	LogLevel       slog.Level
+	LogFormat      string
+}
+
+// Dev reports whether the portal runs in development mode.
+func (c Config) Dev() bool { return c.Env == "development" }
+
+// Option describes one environment variable.
+type Option struct {
+	Name    string
+	Default string
+	Secret  bool // may come from NAME_FILE; masked when printed
+	Help    string
+}
+
+// Options lists every setting, in the order `portal serve --help` prints.
+func Options() []Option {
+	return []Option{
+		{Name: "PORTAL_ENV", Default: "production", Help: `"production" or "development" (development allows demo data and a local Meilisearch)`},
+		{Name: "PORTAL_ADDR", Default: "127.0.0.1:8080", Help: "address the HTTP server listens on"},
+		{Name: "PORTAL_SITE_DIR", Default: "site/public", Help: "the public site built by Hugo"},
+		{Name: "PORTAL_DATA_DIR", Default: "var", Help: "local state: database, uploads, development Meilisearch"},
+		{Name: "PORTAL_TRUSTED_PROXIES", Help: "comma-separated CIDRs whose X-Forwarded-For/-Proto headers are trusted; empty trusts none"},
+		{Name: "PORTAL_REQUEST_TIMEOUT", Default: "10s", Help: "upper bound on the work of one API request"},
+		{Name: "PORTAL_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
+		{Name: "PORTAL_LOG_FORMAT", Default: "json", Help: `"json" or "text"`},
+		{Name: "MEILI_URL", Help: "Meilisearch base URL; in development, empty starts a local one"},
+		{Name: "MEILI_SEARCH_KEY", Secret: true, Help: "Meilisearch key with only the search and version actions, used to answer searches"},
+		{Name: "MEILI_ADMIN_KEY", Secret: true, Help: "Meilisearch key that manages the portal's indexes, used by `portal index`"},
+		{Name: "MEILI_MASTER_KEY", Secret: true, Help: "Meilisearch master key; only `portal meili keys` and development use it, never `portal serve`"},
+	}
+}
+
+// Load reads and validates the configuration. getenv is os.Getenv outside
+// tests. All problems are reported together, one per line.
+func Load(getenv func(string) string) (Config, error) {
+	var problems []string
+	get := func(o Option) string {
+		v := getenv(o.Name)
+		if o.Secret {
+			if file := getenv(o.Name + "_FILE"); file != "" {
+				if v != "" {
+					problems = append(problems, fmt.Sprintf("%s and %s_FILE are both set; set one", o.Name, o.Name))
+				}
+				b, err := os.ReadFile(file)
+				if err != nil {
+					problems = append(problems, fmt.Sprintf("%s_FILE: %v", o.Name, err))
+				}
+				v = strings.TrimSpace(string(b))
+			}
+		}
+		if v == "" {
+			v = o.Default
+		}
+		return v
+	}
+	vals := map[string]string{}
+	for _, o := range Options() {
+		vals[o.Name] = get(o)
+	}
+
+	c := Config{
+		Env:            vals["PORTAL_ENV"],
+		Addr:           vals["PORTAL_ADDR"],
+		SiteDir:        vals["PORTAL_SITE_DIR"],
+		DataDir:        vals["PORTAL_DATA_DIR"],
+		MeiliURL:       strings.TrimRight(vals["MEILI_URL"], "/"),
+		MeiliSearchKey: vals["MEILI_SEARCH_KEY"],
+		MeiliAdminKey:  vals["MEILI_ADMIN_KEY"],
+		MeiliMasterKey: vals["MEILI_MASTER_KEY"],
+		LogFormat:      vals["PORTAL_LOG_FORMAT"],
+	}
+	if c.Env != "production" && c.Env != "development" {
+		problems = append(problems, fmt.Sprintf(`PORTAL_ENV must be "production" or "development", not %q`, c.Env))
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		problems = append(problems, fmt.Sprintf("PORTAL_ADDR %q is not host:port", c.Addr))
+	}
+	if c.MeiliURL != "" {
+		if u, err := url.Parse(c.MeiliURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			problems = append(problems, fmt.Sprintf("MEILI_URL %q is not an http(s) URL", c.MeiliURL))
+		}
+	}
+	for _, s := range strings.Split(vals["PORTAL_TRUSTED_PROXIES"], ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("PORTAL_TRUSTED_PROXIES: %q is not a CIDR", s))
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, n)
+	}
+	d, err := time.ParseDuration(vals["PORTAL_REQUEST_TIMEOUT"])
+	if err != nil || d <= 0 {
+		problems = append(problems, fmt.Sprintf("PORTAL_REQUEST_TIMEOUT %q is not a positive duration", vals["PORTAL_REQUEST_TIMEOUT"]))
+	}
+	c.RequestTimeout = d
+	if err := c.LogLevel.UnmarshalText([]byte(vals["PORTAL_LOG_LEVEL"])); err != nil {
+		problems = append(problems, fmt.Sprintf("PORTAL_LOG_LEVEL %q is not debug, info, warn or error", vals["PORTAL_LOG_LEVEL"]))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		problems = append(problems, fmt.Sprintf(`PORTAL_LOG_FORMAT must be "json" or "text", not %q`, c.LogFormat))
+	}
+	if len(problems) > 0 {
+		return c, errors.New("configuration:\n  " + strings.Join(problems, "\n  "))
+	}
+	return c, nil
+}
+
+// ValidateServe checks what `portal serve` needs beyond Load.
+func (c Config) ValidateServe() error {
+	var problems []string
+	if c.MeiliURL == "" {
+		problems = append(problems, "MEILI_URL is required (only `portal dev` starts a local Meilisearch)")
+	}
+	if c.MeiliSearchKey == "" {
+		problems = append(problems, "MEILI_SEARCH_KEY is required")
+	}
+	// The process that answers the internet must not hold the key that can
+	// mint or delete every other key (SECURITY.md MS-1).
+	if c.MeiliMasterKey != "" {
+		problems = append(problems, "MEILI_MASTER_KEY must not be set for `portal serve`; give it only to `portal meili keys`")
+	}
+	if len(problems) > 0 {
+		return errors.New("configuration:\n  " + strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+// Usage describes every option, for --help.
+func Usage() string {
+	var b strings.Builder
+	b.WriteString("Environment:\n")
+	for _, o := range Options() {
+		fmt.Fprintf(&b, "  %s", o.Name)
+		if o.Secret {
+			fmt.Fprintf(&b, " (or %s_FILE)", o.Name)
+		}
+		if o.Default != "" {
+			fmt.Fprintf(&b, "  [default %s]", o.Default)
+		}
+		fmt.Fprintf(&b, "\n      %s\n", o.Help)
+	}
+	return b.String()
+}
+
+// NewLogger returns the structured logger the configuration asks for.
+func (c Config) NewLogger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

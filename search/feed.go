@@ -1,0 +1,86 @@
+package search
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+)
+
+// Languages of the public site, in the order the site lists them.
+var Languages = []string{"en", "fr", "es", "ar"}
+
+// IsLanguage reports whether lang is one of the site's languages.
+func IsLanguage(lang string) bool {
+	for _, l := range Languages {
+		if l == lang {
+			return true
+		}
+	}
+	return false
+}
+
+// Page is one public page or training page as Hugo's search feed describes it
+// and as it is stored in the pages and training indexes.
+type Page struct {
+	ID          string `json:"id"`
+	URL         string `json:"url"`
+	Lang        string `json:"lang"`
+	Kind        string `json:"kind"` // "page" or "training"
+	Section     string `json:"section"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	Content     string `json:"content"`
+	Weight      int    `json:"weight"`
+}
+
+// Kinds of page in the feed.
+const (
+	KindPage     = "page"
+	KindTraining = "training"
+)
+
+var docID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,511}$`)
+
+// ReadFeeds reads the search feed Hugo wrote for every language under the
+// built site's directory (public/<lang>/search-feed.json).
+func ReadFeeds(siteDir string) ([]Page, error) {
+	var pages []Page
+	for _, lang := range Languages {
+		path := filepath.Join(siteDir, lang, "search-feed.json")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read search feed: %w", err)
+		}
+		var feed struct {
+			Lang  string `json:"lang"`
+			Pages []Page `json:"pages"`
+		}
+		if err := json.Unmarshal(b, &feed); err != nil {
+			return nil, fmt.Errorf("parse %s: %w", path, err)
+		}
+		for i, p := range feed.Pages {
+			if err := p.validate(lang); err != nil {
+				return nil, fmt.Errorf("%s: page %d (%s): %w", path, i, p.URL, err)
+			}
+		}
+		pages = append(pages, feed.Pages...)
+	}
+	return pages, nil
+}
+
+func (p Page) validate(lang string) error {
+	switch {
+	case !docID.MatchString(p.ID):
+		return fmt.Errorf("invalid id %q", p.ID)
+	case p.Lang != lang:
+		return fmt.Errorf("lang %q in the %s feed", p.Lang, lang)
+	case p.Kind != KindPage && p.Kind != KindTraining:
+		return fmt.Errorf("unknown kind %q", p.Kind)
+	case p.Title == "" || p.URL == "":
+		return errors.New("missing title or url")
+	}
+	return nil
+}

@@ -1,0 +1,86 @@
+package search
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// MinSafeVersion is the oldest Meilisearch release without security
+// advisories known to the project (see SECURITY.md, V-1). The development
+// build is older; production must not be.
+const MinSafeVersion = "1.48.2"
+
+// Status is what the portal knows of Meilisearch's health.
+type Status struct {
+	Status   string `json:"status"`
+	Version  string `json:"version"`
+	Outdated bool   `json:"outdated"`
+	// MinimumVersion is only set when Outdated is true.
+	MinimumVersion string `json:"minimumVersion,omitempty"`
+}
+
+// Health asks Meilisearch for its health and version.
+func (s *Searcher) Health(ctx context.Context) (Status, error) {
+	h, err := s.client.Health(ctx)
+	if err != nil {
+		return Status{}, classify(err, "health")
+	}
+	st := Status{Status: h.Status}
+	v, err := s.client.Version(ctx)
+	if err != nil {
+		// A search-only key may not read /version; health alone still
+		// tells whether search works.
+		st.Version = "unknown"
+		return st, nil
+	}
+	st.Version = v.PkgVersion
+	if VersionLess(v.PkgVersion, MinSafeVersion) {
+		st.Outdated = true
+		st.MinimumVersion = MinSafeVersion
+	}
+	return st, nil
+}
+
+// VersionLess compares dotted numeric versions ("1.21.0" < "1.48.2"); a
+// pre-release or build suffix is ignored. Unparsable versions are less, so
+// that they draw a warning rather than hide one.
+func VersionLess(a, b string) bool {
+	pa, okA := parseVersion(a)
+	pb, _ := parseVersion(b)
+	if !okA {
+		return true
+	}
+	for i := range 3 {
+		if pa[i] != pb[i] {
+			return pa[i] < pb[i]
+		}
+	}
+	return false
+}
+
+func parseVersion(v string) ([3]int, bool) {
+	var out [3]int
+	v = strings.TrimPrefix(v, "v")
+	if i := strings.IndexAny(v, "-+"); i >= 0 {
+		v = v[:i]
+	}
+	parts := strings.Split(v, ".")
+	if len(parts) != 3 {
+		return out, false
+	}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return out, false
+		}
+		out[i] = n
+	}
+	return out, true
+}
+
+// String describes the status for logs.
+func (s Status) String() string {
+	return fmt.Sprintf("%s %s", s.Status, s.Version)
+}
