@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"portal/config"
+	"portal/search"
+	"portal/search/meiliproc"
+	"portal/site"
+)
+
+const devHelp = `Runs a complete local portal, the README's "make run":
+  1. starts Meilisearch on loopback as a supervised child (unless MEILI_URL is set),
+     with its data and a generated master key (mode 0600) under PORTAL_DATA_DIR/meili;
+  2. creates the portal's least-privilege Meilisearch keys;
+  3. builds the public site with Hugo into PORTAL_SITE_DIR;
+  4. indexes it;
+  5. serves site and API on PORTAL_ADDR until Ctrl-C, then stops everything.`
+
+// devDefaults are the settings a local run starts from; the environment can
+// still override each.
+var devDefaults = map[string]string{
+	"PORTAL_ENV":        "development",
+	"PORTAL_LOG_FORMAT": "text",
+}
+
+func devCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if _, err := parseFlags("dev", devHelp, args, stderr, config.Usage()); err != nil {
+		return err
+	}
+	cfg, err := config.Load(func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return devDefaults[k]
+	})
+	if err != nil {
+		return err
+	}
+	if !cfg.Dev() {
+		return errors.New("portal dev runs only with PORTAL_ENV=development")
+	}
+	log := cfg.NewLogger(stderr)
+	root, err := site.FindRoot(".")
+	if err != nil {
+		return err
+	}
+	abs := func(p string) string {
+		if filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(root, p)
+	}
+	cfg.SiteDir, cfg.DataDir = abs(cfg.SiteDir), abs(cfg.DataDir)
+
+	// Meilisearch: a supervised local one unless the environment names one.
+	var supervisor *meiliproc.Supervisor
+	if cfg.MeiliURL == "" {
+		bin, err := meiliproc.FindBinary()
+		if err != nil {
+			return err
+		}
+		dir := filepath.Join(cfg.DataDir, "meili")
+		key, err := meiliproc.LoadOrCreateKey(filepath.Join(dir, "master.key"))
+		if err != nil {
+			return err
+		}
+		logFile, err := os.OpenFile(filepath.Join(dir, "meilisearch.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("open meilisearch log: %w", err)
+		}
+		defer logFile.Close()
+		// The child outlives the server by a moment: it is stopped after
+		// the HTTP server has drained, when this context ends.
+		meiliCtx, stopMeili := context.WithCancel(context.WithoutCancel(ctx))
+		defer stopMeili()
+		supervisor, err = meiliproc.Supervise(meiliCtx, meiliproc.Options{
+			Binary: bin, DataDir: dir, MasterKey: key, Output: logFile, Logger: log,
+		})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			stopMeili()
+			select {
+			case <-supervisor.Done():
+			case <-time.After(10 * time.Second):
+			}
+		}()
+		cfg.MeiliURL, cfg.MeiliMasterKey = supervisor.URL, key
+		fmt.Fprintf(stdout, "Meilisearch running at %s (data in %s)\n", supervisor.URL, dir)
+	}
+
+	adminKey := cfg.MeiliAdminKey
+	if cfg.MeiliMasterKey != "" {
+		cfg.MeiliSearchKey, adminKey, err = provisionKeys(ctx, search.NewClient(cfg.MeiliURL, cfg.MeiliMasterKey))
+		if err != nil {
+			return err
+		}
+	}
+	if cfg.MeiliSearchKey == "" || adminKey == "" {
+		return errors.New("with MEILI_URL set, portal dev needs MEILI_MASTER_KEY, or MEILI_SEARCH_KEY and MEILI_ADMIN_KEY")
+	}
+
+	fmt.Fprintln(stdout, "Building the public site with Hugo…")
+	if err := site.Build(ctx, site.BuildOptions{Root: root, Destination: cfg.SiteDir, BaseURL: "/", Stdout: io.Discard, Stderr: stderr}); err != nil {
+		return err
+	}
+	if err := indexSite(ctx, search.NewClient(cfg.MeiliURL, adminKey), cfg.SiteDir, stdout); err != nil {
+		return err
+	}
+
+	// The server gets the search key only: the master key stays with the
+	// part of this process that administers Meilisearch.
+	cfg.MeiliMasterKey, cfg.MeiliAdminKey = "", ""
+	fmt.Fprintf(stdout, "\nPortal running at http://%s/ (Ctrl-C to stop)\n\n", cfg.Addr)
+	return serve(ctx, cfg, log, stdout)
+}
