@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v5"
 )
@@ -15,6 +16,8 @@ type Error struct {
 	Code    string
 	Message string
 	Err     error
+	// RetryAfter, in seconds, is sent as the Retry-After header when set.
+	RetryAfter int
 }
 
 func (e *Error) Error() string {
@@ -95,6 +98,9 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		// An error is about this request only; no cache may keep it.
 		c.Response().Header().Set("Cache-Control", "no-store")
+		if apiErr.RetryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(apiErr.RetryAfter))
+		}
 		var body errorBody
 		body.Error.Code, body.Error.Message = apiErr.Code, apiErr.Message
 		if req.Method == http.MethodHead {

@@ -16,8 +16,8 @@ type healthBody struct {
 
 // health reports whether the portal can serve searches: 200 with
 // Meilisearch's status and version, 503 when Meilisearch cannot be reached.
-func (h *handlers) health(c *echo.Context) error {
-	st, err := h.search.Health(c.Request().Context())
+func (s *Server) health(c *echo.Context) error {
+	st, err := s.search.Health(c.Request().Context())
 	if err != nil {
 		return searchError(err)
 	}

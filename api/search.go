@@ -14,12 +14,12 @@ import (
 )
 
 // searchPublic answers GET /api/search for anonymous readers.
-func (h *handlers) searchPublic(c *echo.Context) error {
+func (s *Server) searchPublic(c *echo.Context) error {
 	q, err := parsePublicQuery(c.QueryParams())
 	if err != nil {
 		return err
 	}
-	res, err := h.search.Public(c.Request().Context(), q)
+	res, err := s.search.Public(c.Request().Context(), q)
 	if err != nil {
 		return searchError(err)
 	}

@@ -1,18 +1,24 @@
 // Package api is the portal's HTTP server: the echo routes of the JSON API,
 // the public site's static files, and the middleware every response passes
-// through (security headers, logging, recovery, limits).
+// through (security headers, logging, recovery, limits, authentication, the
+// route policies).
 package api
 
 import (
 	"context"
+	_ "embed"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
 
+	"portal/account"
+	"portal/audit"
 	"portal/search"
 )
 
@@ -22,10 +28,25 @@ type Searcher interface {
 	Health(ctx context.Context) (search.Status, error)
 }
 
+// Mailer sends invitation emails.
+type Mailer interface {
+	SendInvitation(ctx context.Context, to, link string, expires time.Time) error
+}
+
 // Options configures the server.
 type Options struct {
-	Logger *slog.Logger
-	Search Searcher
+	Logger   *slog.Logger
+	Search   Searcher
+	Accounts *account.Service
+	Audit    *audit.Log
+	// Mailer is optional: without one, invitation links are shown to the
+	// admin who creates them.
+	Mailer Mailer
+	// SecretKey signs the anonymous CSRF tokens; at least 32 bytes.
+	SecretKey []byte
+	// PublicURL is the portal's public origin (https://portal.example),
+	// used in invitation links; empty uses the request's.
+	PublicURL string
 	// SiteDir is the built public site (Hugo's output).
 	SiteDir string
 	// TrustedProxies are the networks whose X-Forwarded-For and
@@ -34,11 +55,80 @@ type Options struct {
 	TrustedProxies []*net.IPNet
 	// RequestTimeout bounds each API request's work.
 	RequestTimeout time.Duration
+	// SecretRate and SecretBurst limit, per client address, the requests
+	// to routes that check passwords, codes or tokens (default 1/s, burst
+	// 10).
+	SecretRate  float64
+	SecretBurst int
 }
 
-// maxBodyBytes caps request bodies on the API routes of this slice; none of
-// them takes more than a small JSON document.
+// Server holds what the handlers share.
+type Server struct {
+	search    Searcher
+	accounts  *account.Service
+	audit     *audit.Log
+	mailer    Mailer
+	secretKey []byte
+	publicURL string
+	log       *slog.Logger
+}
+
+// maxBodyBytes caps JSON request bodies (SECURITY.md UP-2).
 const maxBodyBytes = 64 << 10
+
+// route is one API route and the policy that guards it. Throttled routes
+// take passwords, codes or tokens and get a per-address rate limit.
+type route struct {
+	method, path string
+	policy       Policy
+	handler      echo.HandlerFunc
+	throttled    bool
+}
+
+// routes is the API's route table: the one place that says who may call
+// what (SECURITY.md AC-1). Paths are relative to /api.
+func (s *Server) routes() []route {
+	return []route{
+		{http.MethodGet, "/health", Public, s.health, false},
+		{http.MethodGet, "/openapi.json", Public, s.openAPI, false},
+		{http.MethodGet, "/search", Public, s.searchPublic, false},
+		{http.MethodGet, "/csrf", Public, s.getCSRF, false},
+
+		{http.MethodPost, "/session", Public, s.beginLogin, true},
+		{http.MethodPost, "/session/mfa", PasswordStage, s.completeLogin, true},
+		{http.MethodDelete, "/session", Public, s.logout, false},
+		{http.MethodPost, "/invitations/lookup", Public, s.invitationInfo, true},
+		{http.MethodPost, "/invitations/accept", Public, s.acceptInvitation, true},
+		{http.MethodPost, "/mfa/totp/confirm", EnrolStage, s.confirmEnrolment, true},
+
+		{http.MethodGet, "/me", Member, s.me, false},
+		{http.MethodGet, "/me/sessions", Member, s.mySessions, false},
+		{http.MethodDelete, "/me/sessions/:id", Member, s.revokeMySession, false},
+		{http.MethodPost, "/me/password", Member, s.changePassword, true},
+		{http.MethodPost, "/me/recovery-codes", Member, s.regenerateRecoveryCodes, true},
+
+		{http.MethodPost, "/invitations", Admin, s.invite, false},
+		{http.MethodGet, "/admin/users", Admin, s.listUsers, false},
+		{http.MethodGet, "/admin/users/:id", Admin, s.getUser, false},
+		{http.MethodPatch, "/admin/users/:id", Admin, s.updateUser, false},
+		{http.MethodPost, "/admin/users/:id/disable", Admin, s.setDisabled(true), false},
+		{http.MethodPost, "/admin/users/:id/enable", Admin, s.setDisabled(false), false},
+		{http.MethodPost, "/admin/users/:id/unlock", Admin, s.unlockUser, false},
+		{http.MethodPost, "/admin/users/:id/reset-mfa", Admin, s.resetMFA, false},
+		{http.MethodDelete, "/admin/users/:id/sessions", Admin, s.revokeUserSessions, false},
+		{http.MethodGet, "/admin/audit", Admin, s.listAudit, false},
+	}
+}
+
+// Policies lists every API route ("METHOD /api/path") with its policy, for
+// tests and documentation.
+func Policies() map[string]Policy {
+	out := map[string]Policy{}
+	for _, r := range (&Server{}).routes() {
+		out[r.method+" /api"+r.path] = r.policy
+	}
+	return out
+}
 
 // New builds the portal's HTTP handler.
 func New(opts Options) (*echo.Echo, error) {
@@ -48,10 +138,22 @@ func New(opts Options) (*echo.Echo, error) {
 	if opts.RequestTimeout == 0 {
 		opts.RequestTimeout = 10 * time.Second
 	}
+	if opts.SecretRate == 0 {
+		opts.SecretRate, opts.SecretBurst = 1, 10
+	}
+	if opts.Accounts == nil || opts.Audit == nil {
+		return nil, errors.New("api: Accounts and Audit are required")
+	}
+	if len(opts.SecretKey) < 32 {
+		return nil, errors.New("api: SecretKey must be at least 32 bytes")
+	}
 	site, err := newSite(opts.SiteDir, opts.Search, opts.Logger)
 	if err != nil {
 		return nil, err
 	}
+	s := &Server{search: opts.Search, accounts: opts.Accounts, audit: opts.Audit, mailer: opts.Mailer,
+		secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger}
+
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           opts.Logger,
 		HTTPErrorHandler: errorHandler(opts.Logger),
@@ -65,19 +167,24 @@ func New(opts Options) (*echo.Echo, error) {
 	e.Use(requestLog(opts.Logger))
 	e.Use(middleware.Recover())
 
-	h := &handlers{search: opts.Search, log: opts.Logger}
-	g := e.Group("/api", noStore, middleware.BodyLimit(maxBodyBytes), middleware.ContextTimeout(opts.RequestTimeout))
-	g.GET("/health", h.health)
-	g.GET("/search", h.searchPublic)
+	// A coarse per-address limit on the routes that check secrets; the
+	// per-account counters in the account package are what stop password
+	// guessing from many addresses (SECURITY.md RL-2, AU-8).
+	limiter := middleware.RateLimiter(middleware.NewRateLimiterMemoryStoreWithConfig(
+		middleware.RateLimiterMemoryStoreConfig{Rate: opts.SecretRate, Burst: opts.SecretBurst, ExpiresIn: 3 * time.Minute}))
+	g := e.Group("/api", noStore, middleware.BodyLimit(maxBodyBytes),
+		middleware.ContextTimeout(opts.RequestTimeout), s.authenticate, s.sameOrigin)
+	for _, r := range s.routes() {
+		mw := []echo.MiddlewareFunc{s.require(r.policy)}
+		if r.throttled {
+			mw = append([]echo.MiddlewareFunc{limiter}, mw...)
+		}
+		g.Add(r.method, r.path, r.handler, mw...)
+	}
 
 	e.GET("/*", site.serve)
 	e.HEAD("/*", site.serve)
 	return e, nil
-}
-
-type handlers struct {
-	search Searcher
-	log    *slog.Logger
 }
 
 func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
@@ -134,4 +241,16 @@ func ServerTimeouts(s *http.Server) error {
 	s.IdleTimeout = 120 * time.Second
 	s.MaxHeaderBytes = 32 << 10
 	return nil
+}
+
+//go:embed openapi.json
+var openAPIDoc []byte
+
+// OpenAPIDocument returns the API's OpenAPI 3.1 description.
+func OpenAPIDocument() []byte { return slices.Clone(openAPIDoc) }
+
+// openAPI serves the API's description (kept in api/openapi.json; a test
+// checks it against the routes and the responses).
+func (s *Server) openAPI(c *echo.Context) error {
+	return c.JSONBlob(http.StatusOK, openAPIDoc)
 }

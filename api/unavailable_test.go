@@ -1,11 +1,11 @@
 package api_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"portal/portaltest"
 )
@@ -13,7 +13,7 @@ import (
 // With Meilisearch gone, search answers 503 in the JSON error shape, the
 // failure is logged, and the static site keeps working.
 func TestMeilisearchDown(t *testing.T) {
-	var logs bytes.Buffer
+	var logs portaltest.LogBuffer
 	p := portaltest.Start(t, portaltest.Options{Logs: &logs})
 	p.Meili.Process.Kill()
 
@@ -36,6 +36,11 @@ func TestMeilisearchDown(t *testing.T) {
 	}
 	if resp, _ := get(t, p.URL+"/en/victim-identification/"); resp.StatusCode != http.StatusOK {
 		t.Errorf("static page: %d", resp.StatusCode)
+	}
+	// The log line follows the response; give the server a moment.
+	deadline := time.Now().Add(2 * time.Second)
+	for !strings.Contains(logs.String(), `"code":"search_unavailable"`) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
 	}
 	if !strings.Contains(logs.String(), `"code":"search_unavailable"`) {
 		t.Errorf("503 not logged:\n%s", logs.String())

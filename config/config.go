@@ -5,6 +5,8 @@
 package config
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -26,6 +30,16 @@ type Config struct {
 	MeiliSearchKey string
 	MeiliAdminKey  string
 	MeiliMasterKey string
+	// SecretKey (32 bytes) encrypts TOTP secrets and signs CSRF tokens. It
+	// is kept outside the database on purpose: a stolen database file alone
+	// yields no second factor.
+	SecretKey      []byte
+	PublicURL      string
+	SMTPURL        string
+	MailFrom       string
+	SessionIdle    time.Duration
+	SessionMax     time.Duration
+	HashLimit      int
 	TrustedProxies []*net.IPNet
 	RequestTimeout time.Duration
 	LogLevel       slog.Level
@@ -50,6 +64,13 @@ func Options() []Option {
 		{Name: "PORTAL_ADDR", Default: "127.0.0.1:8080", Help: "address the HTTP server listens on"},
 		{Name: "PORTAL_SITE_DIR", Default: "site/public", Help: "the public site built by Hugo"},
 		{Name: "PORTAL_DATA_DIR", Default: "var", Help: "local state: database, uploads, development Meilisearch"},
+		{Name: "PORTAL_SECRET_KEY", Secret: true, Help: "64 hex digits (32 bytes): encrypts TOTP secrets and signs CSRF tokens; keep it outside the database and its backups"},
+		{Name: "PORTAL_PUBLIC_URL", Help: "the portal's public origin (https://portal.example), used in invitation links"},
+		{Name: "PORTAL_SMTP_URL", Secret: true, Help: "SMTP relay for invitations: smtp://user:pass@host:587 (STARTTLS) or smtps://…:465; empty shows links to the admin instead"},
+		{Name: "PORTAL_MAIL_FROM", Default: "portal@localhost", Help: "sender address of invitation emails"},
+		{Name: "PORTAL_SESSION_IDLE", Default: "30m", Help: "a session ends after this long without a request"},
+		{Name: "PORTAL_SESSION_MAX", Default: "12h", Help: "a session ends this long after login, however active"},
+		{Name: "PORTAL_HASH_CONCURRENCY", Help: "password hashes computed at once (each takes 19 MiB); default the number of CPUs"},
 		{Name: "PORTAL_TRUSTED_PROXIES", Help: "comma-separated CIDRs whose X-Forwarded-For/-Proto headers are trusted; empty trusts none"},
 		{Name: "PORTAL_REQUEST_TIMEOUT", Default: "10s", Help: "upper bound on the work of one API request"},
 		{Name: "PORTAL_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
@@ -122,6 +143,36 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.TrustedProxies = append(c.TrustedProxies, n)
 	}
+	c.PublicURL, c.SMTPURL, c.MailFrom = strings.TrimRight(vals["PORTAL_PUBLIC_URL"], "/"), vals["PORTAL_SMTP_URL"], vals["PORTAL_MAIL_FROM"]
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			problems = append(problems, fmt.Sprintf("PORTAL_PUBLIC_URL %q is not an origin such as https://portal.example", c.PublicURL))
+		}
+	}
+	if k := vals["PORTAL_SECRET_KEY"]; k != "" {
+		b, err := hex.DecodeString(k)
+		if err != nil || len(b) != 32 {
+			problems = append(problems, "PORTAL_SECRET_KEY must be 64 hex digits (32 random bytes)")
+		}
+		c.SecretKey = b
+	}
+	for name, dst := range map[string]*time.Duration{"PORTAL_SESSION_IDLE": &c.SessionIdle, "PORTAL_SESSION_MAX": &c.SessionMax} {
+		d, err := time.ParseDuration(vals[name])
+		if err != nil || d <= 0 {
+			problems = append(problems, fmt.Sprintf("%s %q is not a positive duration", name, vals[name]))
+		}
+		*dst = d
+	}
+	if c.SessionMax > 24*time.Hour || c.SessionIdle > time.Hour {
+		problems = append(problems, "sessions may last at most 24h and idle at most 1h (NIST SP 800-63B AAL2)")
+	}
+	if v := vals["PORTAL_HASH_CONCURRENCY"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 256 {
+			problems = append(problems, fmt.Sprintf("PORTAL_HASH_CONCURRENCY %q is not a number from 1 to 256", v))
+		}
+		c.HashLimit = n
+	}
 	d, err := time.ParseDuration(vals["PORTAL_REQUEST_TIMEOUT"])
 	if err != nil || d <= 0 {
 		problems = append(problems, fmt.Sprintf("PORTAL_REQUEST_TIMEOUT %q is not a positive duration", vals["PORTAL_REQUEST_TIMEOUT"]))
@@ -147,6 +198,9 @@ func (c Config) ValidateServe() error {
 	}
 	if c.MeiliSearchKey == "" {
 		problems = append(problems, "MEILI_SEARCH_KEY is required")
+	}
+	if len(c.SecretKey) == 0 {
+		problems = append(problems, "PORTAL_SECRET_KEY is required (generate one with: openssl rand -hex 32)")
 	}
 	// The process that answers the internet must not hold the key that can
 	// mint or delete every other key (SECURITY.md MS-1).
@@ -183,4 +237,42 @@ func (c Config) NewLogger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// LoadOrCreateSecret reads a development secret from path, or creates one of
+// 32 random bytes (hex encoded) with mode 0600 when the file does not exist.
+// Production secrets come from the environment or *_FILE variables instead.
+func LoadOrCreateSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		key := strings.TrimSpace(string(b))
+		if len(key) < 16 {
+			return "", fmt.Errorf("secret in %s is shorter than 16 bytes", path)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read secret: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	key := hex.EncodeToString(raw)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", fmt.Errorf("create secret dir: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("create secret: %w", err)
+	}
+	if _, err := f.WriteString(key + "\n"); err != nil {
+		f.Close()
+		return "", fmt.Errorf("write secret: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return "", fmt.Errorf("sync secret: %w", err)
+	}
+	return key, f.Close()
 }

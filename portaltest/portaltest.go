@@ -6,6 +6,7 @@ package portaltest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,10 +17,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v5"
+
+	"portal/account"
 	"portal/api"
+	"portal/audit"
 	"portal/search"
 	"portal/search/meilitest"
 	"portal/site"
+	"portal/store"
 )
 
 var built struct {
@@ -68,6 +74,10 @@ type Portal struct {
 	SearchKey string
 	AdminKey  string
 	Server    *httptest.Server
+	Echo      *echo.Echo
+	DB        *store.DB
+	Audit     *audit.Log
+	Accounts  *account.Service
 	dataDir   string
 }
 
@@ -75,7 +85,16 @@ type Portal struct {
 type Options struct {
 	// Logs receives the server's JSON logs (nil discards them).
 	Logs io.Writer
+	// Now is the accounts' clock (default time.Now), for expiry tests.
+	Now func() time.Time
+	// SecretRate overrides the per-address limit on secret-checking routes,
+	// for tests that make many attempts on purpose.
+	SecretRate float64
 }
+
+// TestArgon2 are cheaper hash parameters for tests that are not about
+// hashing; the account package's own tests check the production ones.
+var TestArgon2 = account.Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 // Start runs a portal for one test, stopped when the test ends.
 func Start(t testing.TB, opts Options) *Portal {
@@ -95,12 +114,12 @@ func Run(opts Options) (*Portal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build site: %w", err)
 	}
-	dataDir, err := os.MkdirTemp("", "portal-meili-")
+	dataDir, err := os.MkdirTemp("", "portal-test-")
 	if err != nil {
 		return nil, err
 	}
 	p := &Portal{SiteDir: dir, dataDir: dataDir}
-	if p.Meili, err = meilitest.Run(dataDir); err != nil {
+	if p.Meili, err = meilitest.Run(filepath.Join(dataDir, "meili")); err != nil {
 		p.Close()
 		return nil, err
 	}
@@ -116,11 +135,11 @@ func (p *Portal) setUp(opts Options) error {
 	defer cancel()
 	master := search.NewClient(p.Meili.URL, p.Meili.MasterKey)
 	var err error
-	now := time.Now()
-	if p.SearchKey, err = search.ProvisionKey(ctx, master, search.SearchKey(), now); err != nil {
+	keyTime := time.Now()
+	if p.SearchKey, err = search.ProvisionKey(ctx, master, search.SearchKey(), keyTime); err != nil {
 		return fmt.Errorf("provision search key: %w", err)
 	}
-	if p.AdminKey, err = search.ProvisionKey(ctx, master, search.AdminKey(), now); err != nil {
+	if p.AdminKey, err = search.ProvisionKey(ctx, master, search.AdminKey(), keyTime); err != nil {
 		return fmt.Errorf("provision admin key: %w", err)
 	}
 	pages, err := search.ReadFeeds(p.SiteDir)
@@ -134,14 +153,35 @@ func (p *Portal) setUp(opts Options) error {
 	if logs == nil {
 		logs = io.Discard
 	}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if p.DB, err = store.Open(ctx, filepath.Join(p.dataDir, "portal.db")); err != nil {
+		return err
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	p.Audit = audit.New(p.DB, now)
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return err
+	}
+	if p.Accounts, err = account.New(p.DB, p.Audit, account.Options{Now: now, SecretKey: secret, Argon2: TestArgon2, Logger: log}); err != nil {
+		return err
+	}
 	e, err := api.New(api.Options{
-		Logger:  slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Search:  search.NewSearcher(search.NewClient(p.Meili.URL, p.SearchKey)),
-		SiteDir: p.SiteDir,
+		Logger:     log,
+		Search:     search.NewSearcher(search.NewClient(p.Meili.URL, p.SearchKey)),
+		Accounts:   p.Accounts,
+		Audit:      p.Audit,
+		SecretKey:  secret,
+		SiteDir:    p.SiteDir,
+		SecretRate: opts.SecretRate,
 	})
 	if err != nil {
 		return err
 	}
+	p.Echo = e
 	p.Server = httptest.NewServer(e)
 	p.URL = p.Server.URL
 	return nil
@@ -155,5 +195,51 @@ func (p *Portal) Close() {
 	if p.Meili != nil {
 		_ = p.Meili.Process.Stop()
 	}
+	if p.DB != nil {
+		p.DB.Close()
+	}
 	os.RemoveAll(p.dataDir)
+}
+
+// LogBuffer collects the server's logs safely: the server writes a request's
+// log line after the response is sent, while the test may be reading.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns what was logged so far.
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Clock is a settable clock for expiry tests.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock set to the current time.
+func NewClock() *Clock { return &Clock{now: time.Now()} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -23,22 +24,29 @@ const devHelp = `Runs a complete local portal, the README's "make run":
   4. indexes it;
   5. serves site and API on PORTAL_ADDR until Ctrl-C, then stops everything.`
 
-// devDefaults are the settings a local run starts from; the environment can
-// still override each.
-var devDefaults = map[string]string{
-	"PORTAL_ENV":        "development",
-	"PORTAL_LOG_FORMAT": "text",
-}
-
 func devCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if _, err := parseFlags("dev", devHelp, args, stderr, config.Usage()); err != nil {
 		return err
 	}
-	cfg, err := config.Load(func(k string) string {
+	root, err := site.FindRoot(".")
+	if err != nil {
+		return err
+	}
+	cfg, err := loadWithDevSecret(func(k string) string {
 		if v := getenv(k); v != "" {
 			return v
 		}
-		return devDefaults[k]
+		switch k {
+		case "PORTAL_ENV":
+			return "development"
+		case "PORTAL_LOG_FORMAT":
+			return "text"
+		case "PORTAL_SITE_DIR":
+			return filepath.Join(root, "site", "public")
+		case "PORTAL_DATA_DIR":
+			return filepath.Join(root, "var")
+		}
+		return ""
 	})
 	if err != nil {
 		return err
@@ -47,17 +55,6 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 		return errors.New("portal dev runs only with PORTAL_ENV=development")
 	}
 	log := cfg.NewLogger(stderr)
-	root, err := site.FindRoot(".")
-	if err != nil {
-		return err
-	}
-	abs := func(p string) string {
-		if filepath.IsAbs(p) {
-			return p
-		}
-		return filepath.Join(root, p)
-	}
-	cfg.SiteDir, cfg.DataDir = abs(cfg.SiteDir), abs(cfg.DataDir)
 
 	// Meilisearch: a supervised local one unless the environment names one.
 	var supervisor *meiliproc.Supervisor
@@ -67,7 +64,7 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 			return err
 		}
 		dir := filepath.Join(cfg.DataDir, "meili")
-		key, err := meiliproc.LoadOrCreateKey(filepath.Join(dir, "master.key"))
+		key, err := config.LoadOrCreateSecret(filepath.Join(dir, "master.key"))
 		if err != nil {
 			return err
 		}
@@ -116,9 +113,40 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if _, err := os.Stat(demoFile(cfg)); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintln(stdout, "Creating the demo accounts (synthetic)…")
+		if err := seedDemo(ctx, cfg, a, io.Discard); err != nil {
+			return err
+		}
+	}
+
 	// The server gets the search key only: the master key stays with the
 	// part of this process that administers Meilisearch.
 	cfg.MeiliMasterKey, cfg.MeiliAdminKey = "", ""
-	fmt.Fprintf(stdout, "\nPortal running at http://%s/ (Ctrl-C to stop)\n\n", cfg.Addr)
-	return serve(ctx, cfg, log, stdout)
+	fmt.Fprintf(stdout, "\nPortal running at http://%s/ (Ctrl-C to stop)\n", cfg.Addr)
+	fmt.Fprintf(stdout, "Demo accounts (passwords and TOTP secrets): %s\n\n", demoFile(cfg))
+	return serve(ctx, cfg, a, log)
+}
+
+// loadWithDevSecret loads the configuration; in development it also
+// creates and keeps a secret key under the data directory when none is set.
+func loadWithDevSecret(getenv func(string) string) (config.Config, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil || !cfg.Dev() || len(cfg.SecretKey) > 0 {
+		return cfg, err
+	}
+	k, err := config.LoadOrCreateSecret(filepath.Join(cfg.DataDir, "secret.key"))
+	if err != nil {
+		return cfg, err
+	}
+	cfg.SecretKey, err = hex.DecodeString(k)
+	if err != nil || len(cfg.SecretKey) != 32 {
+		return cfg, fmt.Errorf("%s does not hold 64 hex digits", filepath.Join(cfg.DataDir, "secret.key"))
+	}
+	return cfg, nil
 }

@@ -21,6 +21,10 @@ Commands:
   dev           run a complete local portal: Meilisearch, site build, index, server
   index site    index the built site's search feeds into Meilisearch
   meili keys    create or renew the portal's Meilisearch keys (needs the master key)
+  users create-admin --email ADDRESS
+                bootstrap the first admin (prints a single-use invitation link)
+  seed demo     create demo accounts (development only)
+  audit verify  check the audit log's hash chain
 
 Run "portal <command> --help" for a command's options and environment.
 `
@@ -60,6 +64,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return errors.New(`usage: portal meili keys`)
 		}
 		return keysCmd(ctx, rest[1:], getenv, stdout, stderr)
+	case "users":
+		return usersCmd(ctx, rest, getenv, stdout, stderr)
+	case "seed":
+		return seedCmd(ctx, rest, getenv, stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

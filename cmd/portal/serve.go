@@ -10,6 +10,7 @@ import (
 
 	"portal/api"
 	"portal/config"
+	"portal/mail"
 	"portal/search"
 )
 
@@ -25,11 +26,16 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log := cfg.NewLogger(stderr)
-	return serve(ctx, cfg, log, stdout)
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return serve(ctx, cfg, a, log)
 }
 
 // serve runs the HTTP server until ctx ends, then shuts it down gracefully.
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+func serve(ctx context.Context, cfg config.Config, a *app, log *slog.Logger) error {
 	searcher := search.NewSearcher(search.NewClient(cfg.MeiliURL, cfg.MeiliSearchKey))
 	if st, err := searcher.Health(ctx); err != nil {
 		log.Warn("meilisearch unreachable at start; search answers 503 until it is back", "error", err)
@@ -37,9 +43,22 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 		log.Warn("meilisearch is older than the newest release with security fixes known to the portal",
 			"version", st.Version, "minimum", st.MinimumVersion)
 	}
+	var mailer api.Mailer
+	if cfg.SMTPURL != "" {
+		m, err := mail.New(cfg.SMTPURL, cfg.MailFrom)
+		if err != nil {
+			return err
+		}
+		mailer = m
+	}
 	e, err := api.New(api.Options{
 		Logger:         log,
 		Search:         searcher,
+		Accounts:       a.accounts,
+		Audit:          a.audit,
+		Mailer:         mailer,
+		SecretKey:      cfg.SecretKey,
+		PublicURL:      cfg.PublicURL,
 		SiteDir:        cfg.SiteDir,
 		TrustedProxies: cfg.TrustedProxies,
 		RequestTimeout: cfg.RequestTimeout,

@@ -8,8 +8,6 @@ package meiliproc
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -69,43 +66,6 @@ func FindBinary() (string, error) {
 		return p, nil
 	}
 	return "", errors.New("meilisearch binary not found: run scripts/install-meilisearch (make does it) or set MEILI_BIN")
-}
-
-// LoadOrCreateKey reads a master key from path, or creates one of 32 random
-// bytes (hex encoded) with mode 0600 when the file does not exist.
-func LoadOrCreateKey(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		key := strings.TrimSpace(string(b))
-		if len(key) < 16 {
-			return "", fmt.Errorf("master key in %s is shorter than 16 bytes", path)
-		}
-		return key, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("read master key: %w", err)
-	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return "", err
-	}
-	key := hex.EncodeToString(raw)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", fmt.Errorf("create key dir: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return "", fmt.Errorf("create master key: %w", err)
-	}
-	if _, err := f.WriteString(key + "\n"); err != nil {
-		f.Close()
-		return "", fmt.Errorf("write master key: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return "", fmt.Errorf("sync master key: %w", err)
-	}
-	return key, f.Close()
 }
 
 // FreeAddr returns a loopback address with a port that was free a moment ago.

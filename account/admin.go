@@ -1,0 +1,265 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"portal/audit"
+)
+
+// requireAdmin lets enabled admins through and records everyone else's
+// attempt as access.denied (ASVS 16.3.2).
+func (s *Service) requireAdmin(ctx context.Context, actor *User, action, target string, c Client) error {
+	if actor != nil && actor.Role == RoleAdmin && !actor.Disabled {
+		return nil
+	}
+	e := actorEntry(actor, audit.ActionAccessDenied, target, audit.OutcomeDenied)
+	e.Detail = "admin action " + action
+	s.record(ctx, e, c)
+	return ErrForbidden
+}
+
+// ListUsers returns every member, by e-mail address.
+func (s *Service) ListUsers(ctx context.Context, actor *User) ([]User, error) {
+	if err := s.requireAdmin(ctx, actor, "user.list", "", Client{}); err != nil {
+		return nil, err
+	}
+	var users []User
+	err := s.st.View(ctx, func(tx Tx) error {
+		var err error
+		users, err = tx.ListUsers(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("account: list users: %w", err)
+	}
+	return users, nil
+}
+
+// GetUser returns one member.
+func (s *Service) GetUser(ctx context.Context, actor *User, id string) (User, error) {
+	if err := s.requireAdmin(ctx, actor, "user.get", id, Client{}); err != nil {
+		return User{}, err
+	}
+	var u *UserRecord
+	err := s.st.View(ctx, func(tx Tx) error {
+		var err error
+		u, err = tx.UserByID(ctx, id)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("account: get user: %w", err)
+	}
+	return u.User, nil
+}
+
+// adminUpdate runs change on user id inside a write transaction and audits
+// the outcome. change returns the audit detail.
+func (s *Service) adminUpdate(ctx context.Context, actor *User, id, action string, c Client,
+	change func(tx Tx, u *UserRecord) (detail string, err error)) (User, error) {
+	if err := s.requireAdmin(ctx, actor, action, id, c); err != nil {
+		return User{}, err
+	}
+	var (
+		out    User
+		detail string
+	)
+	err := s.st.Update(ctx, func(tx Tx) error {
+		u, err := tx.UserByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if detail, err = change(tx, u); err != nil {
+			return err
+		}
+		out = u.User
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalidInput) {
+			e := actorEntry(actor, action, id, audit.OutcomeFailure)
+			e.Detail = err.Error()
+			s.record(ctx, e, c)
+		}
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalidInput) {
+			return User{}, err
+		}
+		return User{}, fmt.Errorf("account: %s: %w", action, err)
+	}
+	e := actorEntry(actor, action, id, audit.OutcomeSuccess)
+	e.Detail = detail
+	if err := s.record(ctx, e, c); err != nil {
+		return User{}, err
+	}
+	return out, nil
+}
+
+// lastAdmin reports whether u is the only enabled admin.
+func lastAdmin(ctx context.Context, tx Tx, u *UserRecord) (bool, error) {
+	if u.Role != RoleAdmin || u.Disabled {
+		return false, nil
+	}
+	n, err := tx.CountEnabledAdmins(ctx)
+	return n <= 1, err
+}
+
+// UpdateUser changes a member's role and/or groups (nil leaves a field
+// alone). Any change ends the member's sessions: new privileges take
+// effect at the next login. Removing the last enabled admin is ErrConflict.
+func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, role *Role, groups *[]string, c Client) (User, error) {
+	var gs []string
+	if role != nil {
+		if err := validRole(*role); err != nil {
+			return User{}, err
+		}
+	}
+	if groups != nil {
+		var err error
+		if gs, err = normGroups(*groups); err != nil {
+			return User{}, err
+		}
+	}
+	return s.adminUpdate(ctx, actor, id, audit.ActionUserUpdate, c, func(tx Tx, u *UserRecord) (string, error) {
+		changed := false
+		if role != nil && *role != u.Role {
+			last, err := lastAdmin(ctx, tx, u)
+			if err != nil {
+				return "", err
+			}
+			if last {
+				return "", fmt.Errorf("%w: the last enabled admin cannot lose the admin role", ErrConflict)
+			}
+			u.Role, changed = *role, true
+		}
+		if groups != nil && !slices.Equal(gs, u.Groups) {
+			u.Groups, changed = gs, true
+		}
+		if !changed {
+			return "no change", nil
+		}
+		u.UpdatedAt = s.now()
+		if err := tx.SaveUser(ctx, u); err != nil {
+			return "", err
+		}
+		n, err := tx.DeleteUserSessions(ctx, u.ID, "")
+		return fmt.Sprintf("role=%s groups=%s; %d sessions ended", u.Role, strings.Join(u.Groups, ","), n), err
+	})
+}
+
+// SetDisabled disables or enables a member. Disabling ends all the
+// member's sessions and unused re-enrolment tokens at once; disabling the
+// last enabled admin is ErrConflict.
+func (s *Service) SetDisabled(ctx context.Context, actor *User, id string, disabled bool, c Client) (User, error) {
+	action := audit.ActionUserEnable
+	if disabled {
+		action = audit.ActionUserDisable
+	}
+	return s.adminUpdate(ctx, actor, id, action, c, func(tx Tx, u *UserRecord) (string, error) {
+		if u.Disabled == disabled {
+			return "no change", nil
+		}
+		if disabled {
+			last, err := lastAdmin(ctx, tx, u)
+			if err != nil {
+				return "", err
+			}
+			if last {
+				return "", fmt.Errorf("%w: the last enabled admin cannot be disabled", ErrConflict)
+			}
+		}
+		u.Disabled, u.UpdatedAt = disabled, s.now()
+		if err := tx.SaveUser(ctx, u); err != nil {
+			return "", err
+		}
+		if !disabled {
+			return "enabled", nil
+		}
+		if err := tx.DeleteUserInvitations(ctx, u.ID); err != nil {
+			return "", err
+		}
+		n, err := tx.DeleteUserSessions(ctx, u.ID, "")
+		return fmt.Sprintf("disabled; %d sessions ended", n), err
+	})
+}
+
+// ResetMFA removes a member's TOTP secret and recovery codes, ends their
+// sessions, and returns a single-use re-enrolment token (an invitation
+// bound to the account) with which the member sets a new password and a
+// new authenticator, as on first enrolment.
+func (s *Service) ResetMFA(ctx context.Context, actor *User, id string, c Client) (string, error) {
+	token := newToken()
+	_, err := s.adminUpdate(ctx, actor, id, audit.ActionMFAReset, c, func(tx Tx, u *UserRecord) (string, error) {
+		now := s.now()
+		u.TOTPSecret, u.MFAEnrolled, u.LastTOTPStep, u.UpdatedAt = nil, false, 0, now
+		if err := tx.SaveUser(ctx, u); err != nil {
+			return "", err
+		}
+		if err := tx.ReplaceRecoveryCodes(ctx, u.ID, nil); err != nil {
+			return "", err
+		}
+		if err := tx.DeleteUserInvitations(ctx, u.ID); err != nil {
+			return "", err
+		}
+		n, err := tx.DeleteUserSessions(ctx, u.ID, "")
+		if err != nil {
+			return "", err
+		}
+		err = tx.InsertInvitation(ctx, &InvitationRecord{
+			TokenHash: hashToken(token),
+			Invitation: Invitation{Email: u.Email, Role: u.Role, Groups: u.Groups,
+				ExpiresAt: now.Add(s.opts.InvitationTTL), Reset: true},
+			UserID:    u.ID,
+			CreatedBy: actor.ID,
+			CreatedAt: now,
+		})
+		return fmt.Sprintf("second factor removed; %d sessions ended; re-enrolment token issued", n), err
+	})
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// UnlockUser clears a member's lock and failure counter.
+func (s *Service) UnlockUser(ctx context.Context, actor *User, id string, c Client) (User, error) {
+	return s.adminUpdate(ctx, actor, id, audit.ActionUserUnlock, c, func(tx Tx, u *UserRecord) (string, error) {
+		detail := fmt.Sprintf("was locked=%t failures=%d", u.Locked, u.Failures)
+		u.Locked, u.Failures, u.LastFailureAt, u.UpdatedAt = false, 0, time.Time{}, s.now()
+		return detail, tx.SaveUser(ctx, u)
+	})
+}
+
+// RevokeAllSessions ends every session of member id. Admins may do this to
+// anyone; members to themselves ("sign out everywhere").
+func (s *Service) RevokeAllSessions(ctx context.Context, actor *User, id string, c Client) error {
+	if actor == nil || actor.ID != id {
+		if err := s.requireAdmin(ctx, actor, audit.ActionSessionRevokeAll, id, c); err != nil {
+			return err
+		}
+	}
+	var n int
+	err := s.st.Update(ctx, func(tx Tx) error {
+		if _, err := tx.UserByID(ctx, id); err != nil {
+			return err
+		}
+		var err error
+		n, err = tx.DeleteUserSessions(ctx, id, "")
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("account: revoke all sessions: %w", err)
+	}
+	e := actorEntry(actor, audit.ActionSessionRevokeAll, id, audit.OutcomeSuccess)
+	e.Detail = fmt.Sprintf("%d sessions ended", n)
+	return s.record(ctx, e, c)
+}

@@ -1,0 +1,470 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"portal/audit"
+)
+
+// errLocked is internal: callers turn it into ErrInvalidCredentials so a
+// locked account looks like a wrong password.
+var errLocked = errors.New("account: locked")
+
+// delayAfter is the wait imposed after n consecutive failures.
+func delayAfter(n int) time.Duration {
+	if n < FreeFailures {
+		return 0
+	}
+	k := n - FreeFailures
+	if k >= 10 { // 2^10 s already exceeds MaxDelay
+		return MaxDelay
+	}
+	return min(time.Second<<k, MaxDelay)
+}
+
+// throttle returns a *ThrottleError if an attempt at now must still wait
+// after n failures, the last at last.
+func throttle(n int, last, now time.Time) error {
+	left := last.Add(delayAfter(n)).Sub(now)
+	if left <= 0 {
+		return nil
+	}
+	// Round up: retrying after RetryAfter must never be too early.
+	return &ThrottleError{RetryAfter: (left + time.Second - 1).Truncate(time.Second)}
+}
+
+// reservation remembers what reserve changed, to undo it on success.
+type reservation struct {
+	at, prevLast time.Time
+}
+
+// reserve counts an attempt on the account as failed before the slow
+// password check, in the same transaction as the throttle and lock check.
+// Parallel attempts therefore cannot slip through one throttle window
+// together; a correct password gives the attempt back (settle).
+func (s *Service) reserve(ctx context.Context, userID string, now time.Time) (*UserRecord, reservation, error) {
+	var (
+		u   *UserRecord
+		res = reservation{at: now}
+	)
+	err := s.st.Update(ctx, func(tx Tx) error {
+		var err error
+		if u, err = tx.UserByID(ctx, userID); err != nil {
+			return err
+		}
+		if u.Locked {
+			return errLocked
+		}
+		if err := throttle(u.Failures, u.LastFailureAt, now); err != nil {
+			return err
+		}
+		res.prevLast = u.LastFailureAt
+		u.Failures++
+		u.LastFailureAt = now
+		return tx.SaveUser(ctx, u)
+	})
+	return u, res, err
+}
+
+// settleFailure locks the account if the failure that reserve counted (in
+// reserved, the record as reserve left it) was the last one allowed, and
+// reports whether it did. Below the limit there is nothing to write.
+//
+// Locking disables the factors only; sessions already at Stage full stay
+// valid, so that someone who locks a member out by guessing cannot also
+// end the member's work in progress.
+func (s *Service) settleFailure(ctx context.Context, reserved *UserRecord) (locked bool, err error) {
+	if reserved.Failures < MaxFailures {
+		return false, nil
+	}
+	err = s.st.Update(ctx, func(tx Tx) error {
+		u, err := tx.UserByID(ctx, reserved.ID)
+		if err != nil {
+			return err
+		}
+		if u.Failures < MaxFailures || u.Locked {
+			return nil
+		}
+		u.Locked, locked = true, true
+		return tx.SaveUser(ctx, u)
+	})
+	return locked, err
+}
+
+// unreserve gives back the attempt counted by reserve.
+func unreserve(u *UserRecord, res reservation) {
+	if u.Failures > 0 {
+		u.Failures--
+	}
+	if u.LastFailureAt.Equal(res.at) {
+		u.LastFailureAt = res.prevLast
+	}
+}
+
+// ghost is the throttle state of an e-mail address that has no account.
+type ghost struct {
+	failures int
+	last     time.Time
+}
+
+const maxGhosts = 10000
+
+// ghostAttempt throttles unknown addresses exactly like accounts (in memory,
+// bounded), so that ThrottleError does not reveal which addresses exist.
+func (s *Service) ghostAttempt(email string, now time.Time) error {
+	key := hashToken(strings.ToLower(strings.TrimSpace(email)))
+	s.ghostMu.Lock()
+	defer s.ghostMu.Unlock()
+	g, ok := s.ghosts[key]
+	if g.failures >= MaxFailures {
+		return nil // like a locked account: no delay, always refused
+	}
+	if err := throttle(g.failures, g.last, now); err != nil {
+		return err
+	}
+	if !ok && len(s.ghosts) >= maxGhosts {
+		for k := range s.ghosts { // random victim: map order is random
+			delete(s.ghosts, k)
+			break
+		}
+	}
+	s.ghosts[key] = ghost{failures: g.failures + 1, last: now}
+	return nil
+}
+
+// BeginLogin checks e-mail and password and starts a Stage password session
+// whose only use is CompleteLogin. Every failure is ErrInvalidCredentials,
+// or a *ThrottleError while the account must wait.
+func (s *Service) BeginLogin(ctx context.Context, email, password string, c Client) (string, error) {
+	now := s.now()
+	addr, emailErr := NormalizeEmail(email)
+	fail := func(u *UserRecord, detail string) {
+		e := audit.Entry{Action: audit.ActionLoginFailure, Outcome: audit.OutcomeFailure, Detail: "password: " + detail}
+		if u != nil {
+			e.Actor, e.ActorEmail, e.Target = u.ID, u.Email, u.ID
+		} else if emailErr == nil {
+			// Only a well-formed address is recorded: people sometimes
+			// type their password into the e-mail field.
+			e.ActorEmail = addr
+		}
+		s.record(ctx, e, c)
+	}
+	if len(password) > MaxPasswordBytes {
+		fail(nil, "password too long")
+		return "", ErrInvalidCredentials
+	}
+
+	var u *UserRecord
+	if emailErr == nil {
+		err := s.st.View(ctx, func(tx Tx) error {
+			var err error
+			u, err = tx.UserByEmail(ctx, addr)
+			return err
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return "", fmt.Errorf("account: login: %w", err)
+		}
+	}
+	if u == nil {
+		if err := s.ghostAttempt(email, now); err != nil {
+			fail(nil, "throttled")
+			return "", err
+		}
+		if _, _, err := s.checkHash(ctx, s.dummyHash, password); err != nil {
+			return "", err
+		}
+		fail(nil, "unknown account")
+		return "", ErrInvalidCredentials
+	}
+
+	u, res, err := s.reserve(ctx, u.ID, now)
+	switch {
+	case errors.Is(err, errLocked):
+		if _, _, err := s.checkHash(ctx, s.dummyHash, password); err != nil {
+			return "", err
+		}
+		s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
+			Action: audit.ActionLoginLocked, Outcome: audit.OutcomeDenied, Detail: "attempt on a locked account"}, c)
+		return "", ErrInvalidCredentials
+	case errors.Is(err, ErrThrottled):
+		fail(u, "throttled")
+		return "", err
+	case err != nil:
+		return "", fmt.Errorf("account: login: %w", err)
+	}
+
+	ok, rehash, err := s.checkHash(ctx, u.PasswordHash, password)
+	if errors.Is(err, errPHC) {
+		s.log.ErrorContext(ctx, "stored password hash is unreadable", "user", u.ID)
+	} else if err != nil {
+		return "", err
+	}
+	reason := ""
+	switch {
+	case !ok:
+		reason = "wrong password"
+	case u.Disabled:
+		reason = "account disabled"
+	case !u.MFAEnrolled:
+		reason = "second factor not set up"
+	}
+	if reason != "" {
+		locked, err := s.settleFailure(ctx, u)
+		if err != nil {
+			return "", fmt.Errorf("account: login: %w", err)
+		}
+		fail(u, reason)
+		if locked {
+			s.lockedNow(ctx, u, c)
+		}
+		return "", ErrInvalidCredentials
+	}
+
+	var newHash string
+	if rehash {
+		if newHash, err = s.hashPassword(ctx, password); err != nil {
+			return "", err
+		}
+	}
+	token := newToken()
+	sess := s.newSession(token, u.ID, StagePassword, now, c)
+	err = s.st.Update(ctx, func(tx Tx) error {
+		cur, err := tx.UserByID(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		// The account may have changed while we hashed.
+		if cur.PasswordHash != u.PasswordHash || cur.Disabled || cur.Locked {
+			return ErrInvalidCredentials
+		}
+		unreserve(cur, res)
+		if newHash != "" {
+			cur.PasswordHash = newHash
+		}
+		if err := tx.SaveUser(ctx, cur); err != nil {
+			return err
+		}
+		return tx.InsertSession(ctx, sess)
+	})
+	if err != nil {
+		if errors.Is(err, ErrInvalidCredentials) {
+			fail(u, "account changed during login")
+			return "", err
+		}
+		return "", fmt.Errorf("account: login: %w", err)
+	}
+	if err := s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
+		Action: audit.ActionLoginPassword, Outcome: audit.OutcomeSuccess, Detail: "session " + sessionRef(sess.ID)}, c); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+func (s *Service) lockedNow(ctx context.Context, u *UserRecord, c Client) {
+	s.log.WarnContext(ctx, "account locked after consecutive failures", "user", u.ID, "failures", MaxFailures)
+	s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
+		Action: audit.ActionLoginLocked, Outcome: audit.OutcomeFailure,
+		Detail: fmt.Sprintf("factors locked after %d consecutive failures", MaxFailures)}, c)
+}
+
+// newSession builds a session for token. Half-authenticated sessions are
+// short-lived: they only exist to finish the next step.
+func (s *Service) newSession(token, userID string, stage Stage, now time.Time, c Client) *Session {
+	life := s.opts.AbsoluteTimeout
+	switch stage {
+	case StagePassword:
+		life = min(life, halfSessionTTL)
+	case StageEnrol:
+		life = min(life, time.Hour)
+	}
+	return &Session{
+		ID: hashToken(token), UserID: userID, Stage: stage,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(life),
+		IP: clip(c.IP, 64), UserAgent: clip(c.UserAgent, 256),
+	}
+}
+
+// CompleteLogin checks the second factor of a Stage password session: a
+// six-digit TOTP code or a recovery code. On success the half session is
+// deleted and a new token for a Stage full session is returned.
+func (s *Service) CompleteLogin(ctx context.Context, sessionToken, code string, c Client) (string, error) {
+	now := s.now()
+	sess, u, err := s.lookup(ctx, sessionToken, now)
+	if err != nil {
+		return "", err
+	}
+	if sess.Stage != StagePassword {
+		return "", ErrStage
+	}
+	code = normCode(code)
+	factor := "totp"
+	if !isTOTPCode(code) {
+		factor = "recovery code"
+	}
+
+	token := newToken()
+	full := s.newSession(token, u.ID, StageFull, now, c)
+	var (
+		ok, locked bool
+		failure    string
+	)
+	err = s.st.Update(ctx, func(tx Tx) error {
+		u, err := tx.UserByID(ctx, sess.UserID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.SessionByID(ctx, sess.ID); err != nil {
+			return ErrUnauthenticated // revoked meanwhile
+		}
+		if u.Disabled || u.Locked {
+			failure = "account disabled"
+			if u.Locked {
+				failure = "account locked"
+			}
+			_, err := tx.DeleteSession(ctx, sess.ID)
+			return err
+		}
+		if err := throttle(u.Failures, u.LastFailureAt, now); err != nil {
+			return err
+		}
+		if factor == "totp" {
+			seed, err := s.open(u.TOTPSecret, u.ID)
+			if err != nil {
+				return err
+			}
+			if step := matchTOTP(seed, code, now, u.LastTOTPStep); step > 0 {
+				u.LastTOTPStep, ok = step, true
+			}
+		} else if norm := normRecoveryCode(code); norm != "" {
+			if ok, err = tx.UseRecoveryCode(ctx, u.ID, hashRecoveryCode(norm)); err != nil {
+				return err
+			}
+		}
+		if !ok {
+			failure = "wrong " + factor
+			u.Failures++
+			u.LastFailureAt = now
+			if u.Failures >= MaxFailures {
+				u.Locked, locked = true, true
+				if _, err := tx.DeleteSession(ctx, sess.ID); err != nil {
+					return err
+				}
+			}
+			return tx.SaveUser(ctx, u)
+		}
+		u.Failures, u.LastFailureAt = 0, time.Time{}
+		if err := tx.SaveUser(ctx, u); err != nil {
+			return err
+		}
+		if _, err := tx.DeleteSession(ctx, sess.ID); err != nil {
+			return err
+		}
+		if err := tx.InsertSession(ctx, full); err != nil {
+			return err
+		}
+		return s.capSessions(ctx, tx, u.ID)
+	})
+	if errors.Is(err, ErrThrottled) {
+		s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
+			Action: audit.ActionLoginFailure, Outcome: audit.OutcomeFailure, Detail: factor + ": throttled"}, c)
+		return "", err
+	}
+	if err != nil {
+		if errors.Is(err, ErrUnauthenticated) {
+			return "", err
+		}
+		return "", fmt.Errorf("account: complete login: %w", err)
+	}
+	if !ok {
+		action, outcome := audit.ActionLoginFailure, audit.OutcomeFailure
+		if failure == "account locked" {
+			action, outcome = audit.ActionLoginLocked, audit.OutcomeDenied
+		}
+		s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
+			Action: action, Outcome: outcome, Detail: factor + ": " + failure}, c)
+		if locked {
+			s.lockedNow(ctx, u, c)
+		}
+		return "", ErrInvalidCredentials
+	}
+	action := audit.ActionLoginMFA
+	if factor != "totp" {
+		action = audit.ActionLoginRecoveryCode
+	}
+	if err := s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
+		Action: action, Outcome: audit.OutcomeSuccess, Detail: "session " + sessionRef(full.ID)}, c); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// capSessions ends a member's oldest sessions beyond MaxSessions.
+func (s *Service) capSessions(ctx context.Context, tx Tx, userID string) error {
+	list, err := tx.ListSessions(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for i := s.opts.MaxSessions; i < len(list); i++ {
+		if _, err := tx.DeleteSession(ctx, list[i].ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// normCode forgives the spaces with which apps display codes ("123 456").
+func normCode(code string) string {
+	if len(code) > maxCodeInputLen {
+		return ""
+	}
+	if c := strings.ReplaceAll(strings.TrimSpace(code), " ", ""); isTOTPCode(c) {
+		return c
+	}
+	return strings.TrimSpace(code)
+}
+
+// reauth checks the password of a signed-in member before a sensitive
+// change. Wrong passwords count as failures like at login.
+func (s *Service) reauth(ctx context.Context, userID, password string, c Client) error {
+	if password == "" || len(password) > MaxPasswordBytes {
+		return ErrReauthRequired
+	}
+	now := s.now()
+	u, res, err := s.reserve(ctx, userID, now)
+	switch {
+	case errors.Is(err, errLocked):
+		return ErrReauthRequired
+	case err != nil:
+		return err
+	}
+	ok, _, err := s.checkHash(ctx, u.PasswordHash, password)
+	if errors.Is(err, errPHC) {
+		s.log.ErrorContext(ctx, "stored password hash is unreadable", "user", u.ID)
+	} else if err != nil {
+		return err
+	}
+	if !ok {
+		locked, err := s.settleFailure(ctx, u)
+		if err != nil {
+			return fmt.Errorf("account: re-authenticate: %w", err)
+		}
+		s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
+			Action: audit.ActionLoginFailure, Outcome: audit.OutcomeFailure, Detail: "re-authentication: wrong password"}, c)
+		if locked {
+			s.lockedNow(ctx, u, c)
+		}
+		return ErrReauthRequired
+	}
+	return s.st.Update(ctx, func(tx Tx) error {
+		cur, err := tx.UserByID(ctx, userID)
+		if err != nil {
+			return err
+		}
+		unreserve(cur, res)
+		return tx.SaveUser(ctx, cur)
+	})
+}

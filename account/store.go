@@ -1,0 +1,78 @@
+package account
+
+import (
+	"context"
+	"time"
+)
+
+// Store persists accounts. Each call of fn runs in one transaction; the
+// account rules are written against Tx so that a PostgreSQL store can take
+// the place of SQLite without touching them.
+type Store interface {
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Update runs fn in a write transaction that is committed if fn returns
+	// nil and rolled back otherwise. Update transactions are serialisable:
+	// a record read inside one does not change before it commits (SQLite:
+	// BEGIN IMMEDIATE; PostgreSQL: SELECT … FOR UPDATE or SERIALIZABLE).
+	Update(ctx context.Context, fn func(Tx) error) error
+}
+
+// Tx is the set of queries available inside a transaction. Lookups return
+// ErrNotFound for a missing row; inserts return ErrConflict for a duplicate.
+type Tx interface {
+	InsertUser(ctx context.Context, u *UserRecord) error
+	UserByID(ctx context.Context, id string) (*UserRecord, error)
+	UserByEmail(ctx context.Context, email string) (*UserRecord, error)
+	ListUsers(ctx context.Context) ([]User, error) // by e-mail
+	// SaveUser writes every field of u except ID and CreatedAt.
+	SaveUser(ctx context.Context, u *UserRecord) error
+	CountEnabledAdmins(ctx context.Context) (int, error)
+
+	InsertInvitation(ctx context.Context, inv *InvitationRecord) error
+	InvitationByHash(ctx context.Context, tokenHash string) (*InvitationRecord, error)
+	// ConsumeInvitation marks the invitation used if it is unused and not
+	// expired at now, and returns ErrInvitationInvalid otherwise.
+	ConsumeInvitation(ctx context.Context, tokenHash string, now time.Time) error
+	// DeleteUserInvitations removes the unused re-enrolment tokens of a user.
+	DeleteUserInvitations(ctx context.Context, userID string) error
+
+	InsertSession(ctx context.Context, s *Session) error
+	SessionByID(ctx context.Context, id string) (*Session, error)
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	// DeleteSession reports whether a session was deleted.
+	DeleteSession(ctx context.Context, id string) (bool, error)
+	// DeleteUserSessions deletes all of a user's sessions except the one
+	// whose ID is exceptID ("" for none) and returns how many it deleted.
+	DeleteUserSessions(ctx context.Context, userID, exceptID string) (int, error)
+	ListSessions(ctx context.Context, userID string) ([]Session, error) // newest first
+	// PurgeSessions deletes sessions last seen before idleBefore or whose
+	// absolute expiry is at or before now.
+	PurgeSessions(ctx context.Context, idleBefore, now time.Time) (int, error)
+
+	// ReplaceRecoveryCodes replaces a user's recovery codes with hashes.
+	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes []string) error
+	// UseRecoveryCode deletes the code with this hash and reports whether
+	// it existed.
+	UseRecoveryCode(ctx context.Context, userID, hash string) (bool, error)
+}
+
+// UserRecord is a user with the secrets only this package reads.
+type UserRecord struct {
+	User
+	PasswordHash  string // PHC string
+	TOTPSecret    []byte // AES-GCM sealed; nil when not set up
+	LastTOTPStep  int64  // last accepted TOTP time step; codes at or before it are refused
+	Failures      int    // consecutive failed attempts, all factors
+	LastFailureAt time.Time
+}
+
+// InvitationRecord is a stored invitation. Only the token's hash is kept.
+type InvitationRecord struct {
+	TokenHash string
+	Invitation
+	UserID    string // for a re-enrolment (MFA reset): the account it resets
+	CreatedBy string // user ID, or audit.ActorSystem
+	CreatedAt time.Time
+	UsedAt    time.Time // zero while unused
+}

@@ -1,0 +1,105 @@
+package account
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+const (
+	maxEmailBytes   = 254
+	maxNameRunes    = 100
+	maxGroups       = 64
+	maxCodeInputLen = 64
+)
+
+// NormalizeEmail trims and lower-cases an e-mail address and checks its
+// shape: at most 254 bytes, exactly one @ with a non-empty local part and a
+// dotted domain, no spaces or control characters. The error is an
+// *InputError.
+func NormalizeEmail(s string) (string, error) {
+	bad := func(reason string) error { return &InputError{Field: "email", Reason: reason} }
+	s = strings.ToLower(strings.TrimSpace(s))
+	switch {
+	case s == "":
+		return "", bad("is required")
+	case len(s) > maxEmailBytes:
+		return "", bad("is too long")
+	case !utf8.ValidString(s):
+		return "", bad("is not valid text")
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0:
+		return "", bad("must not contain spaces or control characters")
+	case strings.Count(s, "@") != 1:
+		return "", bad("must contain exactly one @")
+	}
+	local, domain, _ := strings.Cut(s, "@")
+	if local == "" {
+		return "", bad("needs a name before the @")
+	}
+	labels := strings.Split(domain, ".")
+	if len(labels) < 2 || slices.Contains(labels, "") {
+		return "", bad("needs a domain such as example.org")
+	}
+	return s, nil
+}
+
+// normDisplayName trims a display name and checks that it is 1–100
+// characters of printable text.
+func normDisplayName(s string) (string, error) {
+	bad := func(reason string) error { return &InputError{Field: "display_name", Reason: reason} }
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return "", bad("is required")
+	case !utf8.ValidString(s):
+		return "", bad("is not valid text")
+	case utf8.RuneCountInString(s) > maxNameRunes:
+		return "", bad("is too long")
+	case strings.IndexFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.In(r, unicode.Cf) // incl. bidi overrides
+	}) >= 0:
+		return "", bad("must not contain control characters")
+	}
+	return s, nil
+}
+
+var groupName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+
+// normGroups validates group names and returns them sorted, without
+// duplicates, always including GroupMembers.
+func normGroups(groups []string) ([]string, error) {
+	out := []string{GroupMembers}
+	for _, g := range groups {
+		if !groupName.MatchString(g) {
+			return nil, &InputError{Field: "groups", Reason: "names are 1–64 lower-case letters, digits and hyphens"}
+		}
+		out = append(out, g)
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) > maxGroups {
+		return nil, &InputError{Field: "groups", Reason: "too many groups"}
+	}
+	return out, nil
+}
+
+func validRole(r Role) error {
+	if !r.Valid() {
+		return &InputError{Field: "role", Reason: `must be "member", "trainer" or "admin"`}
+	}
+	return nil
+}
+
+// clip cuts s to at most n bytes on a rune boundary and drops invalid UTF-8.
+func clip(s string, n int) string {
+	s = strings.ToValidUTF8(s, "")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,239 @@
+package audit_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"portal/audit"
+	"portal/store"
+)
+
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+// newLog returns a log with n entries, one second apart, and the database
+// path for tampering.
+func newLog(t *testing.T, n int) (*audit.Log, *fakeClock, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "audit.db")
+	db, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	clock := &fakeClock{t: time.Date(2025, 3, 1, 12, 0, 0, 123456789, time.UTC)}
+	log := audit.New(db, clock.now)
+	for i := range n {
+		clock.t = clock.t.Add(time.Second)
+		e := audit.Entry{Actor: "u" + string(rune('a'+i%3)), ActorEmail: "a@example.org", Action: audit.ActionLoginPassword,
+			Target: "t", IP: "192.0.2.1", Outcome: audit.OutcomeSuccess, Detail: "line\nbreak and \"quotes\""}
+		if i%4 == 3 {
+			e.Action, e.Outcome = audit.ActionLoginFailure, audit.OutcomeFailure
+		}
+		if err := log.Record(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return log, clock, path
+}
+
+// tamper runs statements directly on the file, as an attacker with file
+// access would, after dropping the append-only triggers.
+func tamper(t *testing.T, path string, stmts ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, s := range append([]string{
+		`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`,
+	}, stmts...) {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+func TestVerifyIntact(t *testing.T) {
+	log, _, _ := newLog(t, 10)
+	got, err := log.Verify(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.OK() || got.Entries != 10 || got.Head == "" {
+		t.Errorf("Verify = %+v, want 10 good entries and a head hash", got)
+	}
+}
+
+func TestVerifyEmpty(t *testing.T) {
+	log, _, _ := newLog(t, 0)
+	got, err := log.Verify(context.Background())
+	if err != nil || !got.OK() || got.Entries != 0 {
+		t.Errorf("Verify of an empty log = %+v, %v", got, err)
+	}
+}
+
+func TestVerifyDetectsTampering(t *testing.T) {
+	// The forged row for the insert case links correctly to entry 3, as a
+	// careful attacker would make it; the break shows at the row after it.
+	forged := func(t *testing.T, log *audit.Log) string {
+		var prev audit.Entry
+		entries, _, err := log.List(context.Background(), audit.Filter{Limit: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.ID == 3 {
+				prev = e
+			}
+		}
+		e := audit.Entry{ID: 4, Time: prev.Time.Add(time.Millisecond), Actor: "intruder", Action: "user.update",
+			Outcome: audit.OutcomeSuccess, PrevHash: prev.Hash}
+		e.Hash = audit.Hash(e)
+		return `INSERT INTO audit_log VALUES (4, '` + e.Time.Format(audit.TimeFormat) + `', 'intruder', '', 'user.update', '', '', 'success', '', '` + e.PrevHash + `', '` + e.Hash + `')`
+	}
+	tests := []struct {
+		name     string
+		stmts    func(t *testing.T, log *audit.Log) []string
+		firstBad int64
+		reason   string
+	}{
+		{"edited detail", func(*testing.T, *audit.Log) []string {
+			return []string{`UPDATE audit_log SET detail = 'nothing to see' WHERE id = 5`}
+		}, 5, "hash"},
+		{"edited outcome", func(*testing.T, *audit.Log) []string {
+			return []string{`UPDATE audit_log SET outcome = 'success' WHERE id = 4`}
+		}, 4, "hash"},
+		{"edited hash too", func(*testing.T, *audit.Log) []string {
+			return []string{`UPDATE audit_log SET actor = 'x', hash = '` + strings.Repeat("a", 64) + `' WHERE id = 6`}
+		}, 6, "hash"},
+		{"deleted row", func(*testing.T, *audit.Log) []string {
+			return []string{`DELETE FROM audit_log WHERE id = 7`}
+		}, 8, "expected id 7"},
+		{"deleted first row", func(*testing.T, *audit.Log) []string {
+			return []string{`DELETE FROM audit_log WHERE id = 1`}
+		}, 2, "expected id 1"},
+		{"inserted row", func(t *testing.T, log *audit.Log) []string {
+			return []string{
+				`UPDATE audit_log SET id = id + 1000 WHERE id > 3`,
+				`UPDATE audit_log SET id = id - 999 WHERE id > 1000`,
+				forged(t, log),
+			}
+		}, 5, "prev_hash"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			log, _, path := newLog(t, 10)
+			tamper(t, path, tc.stmts(t, log)...)
+			got, err := log.Verify(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.FirstBad != tc.firstBad || !strings.Contains(got.Reason, tc.reason) {
+				t.Errorf("Verify = %+v, want first bad id %d with a reason about %q", got, tc.firstBad, tc.reason)
+			}
+		})
+	}
+}
+
+func TestList(t *testing.T) {
+	log, clock, _ := newLog(t, 12)
+	ctx := context.Background()
+	start := clock.t.Add(-12 * time.Second) // time of no entry: before the first
+	tests := []struct {
+		name      string
+		f         audit.Filter
+		wantLen   int
+		wantTotal int
+		firstID   int64
+	}{
+		{"all", audit.Filter{}, 12, 12, 12},
+		{"page", audit.Filter{Limit: 5, Offset: 5}, 5, 12, 7},
+		{"action", audit.Filter{Action: audit.ActionLoginFailure}, 3, 3, 12},
+		{"actor id", audit.Filter{Actor: "ua"}, 4, 4, 10},
+		{"actor email", audit.Filter{Actor: "A@example.org"}, 12, 12, 12},
+		{"since", audit.Filter{Since: start.Add(10 * time.Second)}, 3, 3, 12},
+		{"until", audit.Filter{Until: start.Add(3 * time.Second)}, 2, 2, 2},
+		{"nothing", audit.Filter{Action: "nope"}, 0, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, total, err := log.List(ctx, tc.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != tc.wantLen || total != tc.wantTotal {
+				t.Fatalf("List(%+v) gave %d entries of %d, want %d of %d", tc.f, len(got), total, tc.wantLen, tc.wantTotal)
+			}
+			if len(got) > 0 && got[0].ID != tc.firstID {
+				t.Errorf("first entry id = %d, want %d (newest first)", got[0].ID, tc.firstID)
+			}
+		})
+	}
+}
+
+func TestRecordRoundTrip(t *testing.T) {
+	log, clock, _ := newLog(t, 1)
+	got, _, err := log.List(context.Background(), audit.Filter{})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("List = %v, %v", got, err)
+	}
+	e := got[0]
+	if !e.Time.Equal(clock.t) || e.Time.Location() != time.UTC {
+		t.Errorf("Time = %v, want %v in UTC", e.Time, clock.t)
+	}
+	if e.PrevHash != audit.Genesis || e.Hash != audit.Hash(e) || len(e.Hash) != 64 {
+		t.Errorf("chain fields: prev %q hash %q", e.PrevHash, e.Hash)
+	}
+	if e.Detail != "line\nbreak and \"quotes\"" {
+		t.Errorf("Detail = %q: stored text must round-trip", e.Detail)
+	}
+}
+
+func TestRecordRejects(t *testing.T) {
+	log, _, _ := newLog(t, 0)
+	for _, e := range []audit.Entry{
+		{Action: "", Outcome: audit.OutcomeSuccess},
+		{Action: "Login Password", Outcome: audit.OutcomeSuccess},
+		{Action: audit.ActionLogout, Outcome: "maybe"},
+	} {
+		if err := log.Record(context.Background(), e); err == nil {
+			t.Errorf("Record(%+v) succeeded, want an error", e)
+		}
+	}
+}
+
+func TestHashCoversEveryField(t *testing.T) {
+	base := audit.Entry{ID: 1, Time: time.Unix(0, 1).UTC(), Actor: "a", ActorEmail: "e", Action: "x", Target: "t",
+		IP: "i", Outcome: "success", Detail: "d", PrevHash: audit.Genesis}
+	h := audit.Hash(base)
+	mutations := map[string]func(*audit.Entry){
+		"id":          func(e *audit.Entry) { e.ID++ },
+		"time":        func(e *audit.Entry) { e.Time = e.Time.Add(1) },
+		"actor":       func(e *audit.Entry) { e.Actor += "x" },
+		"actor_email": func(e *audit.Entry) { e.ActorEmail += "x" },
+		"action":      func(e *audit.Entry) { e.Action += "x" },
+		"target":      func(e *audit.Entry) { e.Target += "x" },
+		"ip":          func(e *audit.Entry) { e.IP += "x" },
+		"outcome":     func(e *audit.Entry) { e.Outcome = "failure" },
+		"detail":      func(e *audit.Entry) { e.Detail += "x" },
+		"prev_hash":   func(e *audit.Entry) { e.PrevHash = "x" },
+		// Moving a byte between fields must change the hash too.
+		"boundary": func(e *audit.Entry) { e.Actor, e.ActorEmail = "ae", "" },
+	}
+	for name, mutate := range mutations {
+		e := base
+		mutate(&e)
+		if audit.Hash(e) == h {
+			t.Errorf("changing %s did not change the hash", name)
+		}
+	}
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCmd(t *testing.T, env map[string]string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+	return out.String() + errOut.String(), err
+}
+
+func TestCommandsAgainstARealDatabase(t *testing.T) {
+	dir := t.TempDir()
+	dev := map[string]string{"PORTAL_ENV": "development", "PORTAL_DATA_DIR": dir}
+
+	out, err := runCmd(t, dev, "users", "create-admin", "--email", "First.Admin@Example.org")
+	if err != nil || !strings.Contains(out, "/en/account/accept/#token=") || !strings.Contains(out, "first.admin@example.org") {
+		t.Fatalf("create-admin: %v\n%s", err, out)
+	}
+
+	prod := map[string]string{"PORTAL_DATA_DIR": dir, "PORTAL_SECRET_KEY": strings.Repeat("ab", 32)}
+	if _, err := runCmd(t, prod, "seed", "demo"); err == nil || !strings.Contains(err.Error(), "development") {
+		t.Errorf("seed demo in production: %v, want a refusal", err)
+	}
+	out, err = runCmd(t, dev, "seed", "demo")
+	if err != nil {
+		t.Fatalf("seed demo: %v\n%s", err, out)
+	}
+	file := filepath.Join(dir, "demo-credentials.json")
+	info, err := os.Stat(file)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("demo credentials: %v %v", info, err)
+	}
+	var creds struct {
+		Users []struct{ Email, Password, TOTPSecret, Role string }
+	}
+	b, _ := os.ReadFile(file)
+	if err := json.Unmarshal(b, &creds); err != nil || len(creds.Users) != 4 {
+		t.Fatalf("credentials file: %v %s", err, b)
+	}
+	for _, u := range creds.Users {
+		if u.Password == "" || u.TOTPSecret == "" {
+			t.Errorf("demo user %s lacks a password or TOTP secret", u.Email)
+		}
+	}
+	if _, err := runCmd(t, dev, "seed", "demo"); err == nil {
+		t.Error("second seed demo succeeded; it must not overwrite existing accounts")
+	}
+
+	out, err = runCmd(t, dev, "audit", "verify")
+	if err != nil || !strings.Contains(out, "intact") {
+		t.Errorf("audit verify: %v\n%s", err, out)
+	}
+}
+
+func TestServeValidatesConfiguration(t *testing.T) {
+	_, err := runCmd(t, map[string]string{}, "serve")
+	if err == nil || !strings.Contains(err.Error(), "MEILI_URL is required") || !strings.Contains(err.Error(), "PORTAL_SECRET_KEY") {
+		t.Errorf("serve without configuration: %v", err)
+	}
+	out, err := runCmd(t, nil, "serve", "--help")
+	if !strings.Contains(out, "MEILI_SEARCH_KEY") || !strings.Contains(out, "PORTAL_TRUSTED_PROXIES") {
+		t.Errorf("serve --help does not list the environment (err %v):\n%s", err, out)
+	}
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"portal/account"
+	"portal/config"
+)
+
+// demoUser is one account of the demo data, as written for newcomers and
+// tests to log in with. The data is synthetic.
+type demoUser struct {
+	Email       string       `json:"email"`
+	DisplayName string       `json:"displayName"`
+	Password    string       `json:"password"`
+	Role        account.Role `json:"role"`
+	Groups      []string     `json:"groups"`
+	TOTPSecret  string       `json:"totpSecret"`
+}
+
+func demoUsers() []demoUser {
+	return []demoUser{
+		{Email: "admin@demo.invalid", DisplayName: "Demo Admin (synthetic)", Role: account.RoleAdmin, Groups: []string{"members"}},
+		{Email: "trainer@demo.invalid", DisplayName: "Demo Trainer (synthetic)", Role: account.RoleTrainer, Groups: []string{"members", "trainers"}},
+		{Email: "analyst@demo.invalid", DisplayName: "Demo Analyst (synthetic)", Role: account.RoleMember, Groups: []string{"members", "victim-identification"}},
+		{Email: "officer@demo.invalid", DisplayName: "Demo Officer (synthetic)", Role: account.RoleMember, Groups: []string{"members", "access-blocking"}},
+	}
+}
+
+func seedCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "demo" {
+		return errors.New("usage: portal seed demo")
+	}
+	if _, err := parseFlags("seed demo", "Creates the demo accounts (development only) and writes their credentials,\nTOTP secrets included, to PORTAL_DATA_DIR/demo-credentials.json (mode 0600) and standard output.", args[1:], stderr, ""); err != nil {
+		return err
+	}
+	cfg, err := loadWithDevSecret(getenv)
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, cfg, cfg.NewLogger(stderr))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return seedDemo(ctx, cfg, a, stdout)
+}
+
+// seedDemo refuses outside development: demo accounts with published
+// passwords must never exist in production.
+func seedDemo(ctx context.Context, cfg config.Config, a *app, stdout io.Writer) error {
+	if !cfg.Dev() {
+		return errors.New("portal seed demo runs only with PORTAL_ENV=development")
+	}
+	users := demoUsers()
+	for i := range users {
+		u := &users[i]
+		u.Password = demoPassword()
+		_, secret, err := a.accounts.SeedUser(ctx, u.Email, u.DisplayName, u.Role, u.Groups, u.Password)
+		if errors.Is(err, account.ErrConflict) {
+			return fmt.Errorf("demo user %s exists already; its credentials are in %s", u.Email, demoFile(cfg))
+		}
+		if err != nil {
+			return fmt.Errorf("seed %s: %w", u.Email, err)
+		}
+		u.TOTPSecret = secret
+	}
+	b, err := json.MarshalIndent(map[string]any{
+		"note":  "Synthetic demo accounts for development only. Log in at /en/account/login/ with the password and a TOTP code from the secret.",
+		"users": users,
+	}, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if err := os.WriteFile(demoFile(cfg), b, 0o600); err != nil {
+		return fmt.Errorf("write demo credentials: %w", err)
+	}
+	_, err = stdout.Write(b)
+	return err
+}
+
+func demoFile(cfg config.Config) string { return filepath.Join(cfg.DataDir, "demo-credentials.json") }
+
+// demoPassword is a random passphrase-like password: long, and far from any
+// dictionary, so the password policy accepts it.
+func demoPassword() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	out := make([]byte, 0, 29)
+	for i, x := range b {
+		if i > 0 && i%6 == 0 {
+			out = append(out, '-')
+		}
+		out = append(out, alphabet[int(x)%len(alphabet)])
+	}
+	return string(out)
+}

@@ -1,0 +1,88 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Env != "production" || c.Addr != "127.0.0.1:8080" || c.SessionIdle != 30*time.Minute || c.SessionMax != 12*time.Hour {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestLoadReportsEveryProblem(t *testing.T) {
+	_, err := Load(env(map[string]string{
+		"PORTAL_ENV": "staging", "PORTAL_ADDR": "nohostport", "MEILI_URL": "ftp://x",
+		"PORTAL_TRUSTED_PROXIES": "10.0.0.0/8, not-a-cidr", "PORTAL_SECRET_KEY": "abcd",
+		"PORTAL_SESSION_IDLE": "2h", "PORTAL_LOG_LEVEL": "loud",
+	}))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"PORTAL_ENV", "PORTAL_ADDR", "MEILI_URL", "not-a-cidr", "PORTAL_SECRET_KEY", "at most 1h", "PORTAL_LOG_LEVEL"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestSecretsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "search.key")
+	if err := os.WriteFile(file, []byte("s3cret-search-key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(env(map[string]string{"MEILI_SEARCH_KEY_FILE": file}))
+	if err != nil || c.MeiliSearchKey != "s3cret-search-key" {
+		t.Errorf("key = %q, err %v", c.MeiliSearchKey, err)
+	}
+	if _, err := Load(env(map[string]string{"MEILI_SEARCH_KEY_FILE": file, "MEILI_SEARCH_KEY": "x"})); err == nil {
+		t.Error("both KEY and KEY_FILE accepted")
+	}
+}
+
+// The serving process must never hold the master key (SECURITY.md MS-1).
+func TestServeRefusesMasterKey(t *testing.T) {
+	c, err := Load(env(map[string]string{
+		"MEILI_URL": "http://127.0.0.1:7700", "MEILI_SEARCH_KEY": "k", "MEILI_MASTER_KEY": "m",
+		"PORTAL_SECRET_KEY": strings.Repeat("ab", 32),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ValidateServe(); err == nil || !strings.Contains(err.Error(), "MEILI_MASTER_KEY") {
+		t.Errorf("ValidateServe = %v, want a refusal of the master key", err)
+	}
+	c.MeiliMasterKey = ""
+	if err := c.ValidateServe(); err != nil {
+		t.Errorf("ValidateServe = %v", err)
+	}
+}
+
+func TestLoadOrCreateSecret(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "secret.key")
+	a, err := LoadOrCreateSecret(path)
+	if err != nil || len(a) != 64 {
+		t.Fatalf("secret %q, err %v", a, err)
+	}
+	info, err := os.Stat(path)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, err %v", info.Mode(), err)
+	}
+	b, err := LoadOrCreateSecret(path)
+	if err != nil || a != b {
+		t.Errorf("second load %q, want %q", b, a)
+	}
+}

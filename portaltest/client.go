@@ -1,0 +1,165 @@
+package portaltest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"portal/account"
+)
+
+// Client talks to the portal as a browser would: it keeps the cookies the
+// portal sets (Go's cookie jar would drop the Secure ones over the test's
+// plain HTTP), sends same-origin requests, and carries the CSRF token.
+type Client struct {
+	t       testing.TB
+	base    string
+	cookies map[string]string
+	csrf    string
+	// Header is added to every request (tests set Sec-Fetch-Site, Origin…).
+	Header http.Header
+}
+
+// NewClient returns a client without a session.
+func (p *Portal) NewClient(t testing.TB) *Client {
+	return &Client{t: t, base: p.URL, cookies: map[string]string{}, Header: http.Header{}}
+}
+
+// Cookie returns the value of a cookie the portal set, or "".
+func (c *Client) Cookie(name string) string { return c.cookies[name] }
+
+// SetCookie replaces a cookie, to replay an old one.
+func (c *Client) SetCookie(name, value string) { c.cookies[name] = value }
+
+// Do sends a request with body encoded as JSON (nil for none) and returns
+// the response with its body read.
+func (c *Client) Do(method, path string, body any) (*http.Response, []byte) {
+	c.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, r)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if method != http.MethodGet && method != http.MethodHead {
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		if c.csrf != "" {
+			req.Header.Set("X-CSRF-Token", c.csrf)
+		}
+	}
+	for k, v := range c.Header {
+		req.Header[k] = v
+	}
+	for k, v := range c.cookies {
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if strings.HasPrefix(path, "/api/") {
+		contract, err := openAPI()
+		if err != nil {
+			c.t.Fatalf("openapi.json: %v", err)
+		}
+		u, _ := url.Parse(path)
+		if msg := contract.check(method, u.Path, resp, out); msg != "" {
+			c.t.Errorf("contract: %s", msg)
+		}
+	}
+	for _, ck := range resp.Cookies() {
+		if ck.MaxAge < 0 || ck.Value == "" {
+			delete(c.cookies, ck.Name)
+		} else {
+			c.cookies[ck.Name] = ck.Value
+		}
+	}
+	return resp, out
+}
+
+// JSON sends a request, checks the status and decodes the answer into out
+// (nil to skip).
+func (c *Client) JSON(method, path string, body any, wantStatus int, out any) {
+	c.t.Helper()
+	resp, b := c.Do(method, path, body)
+	if resp.StatusCode != wantStatus {
+		c.t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, wantStatus, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			c.t.Fatalf("%s %s: decode %s: %v", method, path, b, err)
+		}
+	}
+}
+
+// RefreshCSRF fetches the CSRF token for the current session (or the
+// anonymous one).
+func (c *Client) RefreshCSRF() {
+	c.t.Helper()
+	var out struct{ Token string }
+	c.JSON(http.MethodGet, "/api/csrf", nil, http.StatusOK, &out)
+	c.csrf = out.Token
+}
+
+// Login logs in with a password and a TOTP code computed from secret at
+// now, as an authenticator app would.
+func (c *Client) Login(email, password, totpSecret string, now time.Time) {
+	c.t.Helper()
+	c.RefreshCSRF()
+	c.JSON(http.MethodPost, "/api/session", map[string]string{"email": email, "password": password}, http.StatusOK, nil)
+	c.RefreshCSRF()
+	c.JSON(http.MethodPost, "/api/session/mfa", map[string]string{"code": account.TOTPCode(totpSecret, now)}, http.StatusOK, nil)
+	c.RefreshCSRF()
+}
+
+// ErrorCode decodes the API's error shape and returns its code.
+func ErrorCode(t testing.TB, body []byte) string {
+	t.Helper()
+	var e struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+		t.Fatalf("not the API's error shape: %s", body)
+	}
+	return e.Error.Code
+}
+
+// User is a seeded account with what it takes to log in.
+type User struct {
+	account.User
+	Password   string
+	TOTPSecret string
+}
+
+// SeedUser creates an enrolled account directly in the store.
+func (p *Portal) SeedUser(t testing.TB, role account.Role, groups ...string) User {
+	t.Helper()
+	email := fmt.Sprintf("%s-%d@test.invalid", role, time.Now().UnixNano())
+	pw := "velvet quarry lantern " + rand.Text()[:10]
+	u, secret, err := p.Accounts.SeedUser(t.Context(), email, "Test "+string(role), role, append([]string{"members"}, groups...), pw)
+	if err != nil {
+		t.Fatalf("seed %s: %v", role, err)
+	}
+	return User{User: u, Password: pw, TOTPSecret: secret}
+}
