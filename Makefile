@@ -26,8 +26,11 @@ test-go:
 
 # Bounded so that CI stays fast; run longer by hand with FUZZTIME=10m.
 FUZZTIME ?= 20s
+# FuzzMemberFilter runs against a real Meilisearch, one per fuzz worker:
+# -parallel 1 keeps it to one.
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzQuote$$' -fuzztime $(FUZZTIME) ./search
+	$(GO) test -run '^$$' -fuzz '^FuzzMemberFilter$$' -fuzztime $(FUZZTIME) -parallel 1 ./search
 
 tools: $(MEILI_BIN) $(HUGO)
 

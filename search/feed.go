@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+
+	"portal/access"
 )
 
 // Languages of the public site, in the order the site lists them.
@@ -34,6 +36,11 @@ type Page struct {
 	Description string `json:"description"`
 	Content     string `json:"content"`
 	Weight      int    `json:"weight"`
+	// AccessGroups and TLP say who may find the page; public pages have
+	// ["public"] and TLP:CLEAR. The feed of the public build never sets
+	// them; ReadFeeds fills them in.
+	AccessGroups []string `json:"access_groups"`
+	TLP          string   `json:"tlp"`
 }
 
 // Kinds of page in the feed.
@@ -61,9 +68,16 @@ func ReadFeeds(siteDir string) ([]Page, error) {
 		if err := json.Unmarshal(b, &feed); err != nil {
 			return nil, fmt.Errorf("parse %s: %w", path, err)
 		}
-		for i, p := range feed.Pages {
+		for i := range feed.Pages {
+			p := &feed.Pages[i]
 			if err := p.validate(lang); err != nil {
 				return nil, fmt.Errorf("%s: page %d (%s): %w", path, i, p.URL, err)
+			}
+			// The public build holds public pages only, whatever a feed
+			// might claim.
+			p.AccessGroups, p.TLP = []string{access.Public}, string(access.Clear)
+			if p.Lang == "ar" {
+				p.Title, p.Description, p.Content = NormalizeArabic(p.Title), NormalizeArabic(p.Description), NormalizeArabic(p.Content)
 			}
 		}
 		pages = append(pages, feed.Pages...)

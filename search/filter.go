@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"portal/access"
 )
 
 // The filter builder is the only code in the portal that writes Meilisearch
@@ -28,10 +30,53 @@ type Clause struct{ expr string }
 // cannot be filtered on, whatever the index settings say.
 func filterableField(name string) bool {
 	switch name {
-	case "lang", "kind", "section":
+	case "lang", "kind", "section", "access_groups", "tlp", "doc_id",
+		"topics", "countries", "regions", "type", "language", "year", "version":
 		return true
 	}
 	return false
+}
+
+// Between matches documents whose numeric attribute lies in [lo, hi].
+// Numbers are formatted by the builder, never copied from input.
+func Between(field string, lo, hi int) (Clause, error) {
+	if !filterableField(field) {
+		return Clause{}, fmt.Errorf("%w: attribute %q is not filterable", ErrFilter, field)
+	}
+	if lo > hi {
+		return Clause{}, fmt.Errorf("%w: empty range %d..%d", ErrFilter, lo, hi)
+	}
+	return Clause{expr: fmt.Sprintf("%s %d TO %d", field, lo, hi)}, nil
+}
+
+// Access is the clause that limits a search to what rule allows (see
+// access.Filter, which derives rule from the same definition as
+// access.CanSee). It is one parenthesised element of the filter array, so
+// nothing the user adds can loosen it.
+func Access(rule access.Rule) (Clause, error) {
+	if rule.All {
+		return Clause{expr: "access_groups EXISTS"}, nil
+	}
+	if len(rule.Groups) == 0 {
+		return Clause{}, fmt.Errorf("%w: access rule without groups", ErrFilter)
+	}
+	groups, err := OneOf("access_groups", rule.Groups)
+	if err != nil {
+		return Clause{}, err
+	}
+	red, err := quote(string(access.Red))
+	if err != nil {
+		return Clause{}, err
+	}
+	expr := "(tlp != " + red + " AND " + groups.expr + ")"
+	if len(rule.RedGroups) > 0 {
+		redGroups, err := OneOf("access_groups", rule.RedGroups)
+		if err != nil {
+			return Clause{}, err
+		}
+		expr = "(" + expr + " OR (tlp = " + red + " AND " + redGroups.expr + "))"
+	}
+	return Clause{expr: expr}, nil
 }
 
 // Equals matches documents whose attribute equals value (Meilisearch compares

@@ -27,7 +27,7 @@ func TestQuoteRoundTrip(t *testing.T) {
 }
 
 func TestEqualsRefusesUnknownField(t *testing.T) {
-	for _, f := range []string{"access_groups", "lang OR 1", "", "Lang"} {
+	for _, f := range []string{"storage_path", "lang OR 1", "", "Lang", "uploader"} {
 		if _, err := Equals(f, "x"); !errors.Is(err, ErrFilter) {
 			t.Errorf("Equals(%q) err = %v, want ErrFilter", f, err)
 		}

@@ -95,7 +95,7 @@ func (ix *Indexer) EnsureIndexes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, uid := range []string{IndexPages, IndexTraining} {
+	for _, uid := range []string{IndexPages, IndexTraining, IndexResearch} {
 		if err := ix.ensure(ctx, specs[uid]); err != nil {
 			return fmt.Errorf("index %s: %w", uid, err)
 		}

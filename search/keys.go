@@ -25,9 +25,9 @@ func SearchKey() KeySpec {
 	return KeySpec{
 		UID:         "0d4b8e52-3c1f-4b7a-9a55-6f0b7c2d9e11",
 		Name:        "portal-search",
-		Description: "portal serve: answers searches; cannot read documents by id or change anything",
+		Description: "portal serve: signs members' tenant tokens and answers public searches; cannot read documents by id or change anything",
 		Actions:     []string{"search", "version"},
-		Indexes:     []string{IndexPages, IndexTraining},
+		Indexes:     []string{IndexPages, IndexTraining, IndexResearch},
 	}
 }
 

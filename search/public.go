@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/meilisearch/meilisearch-go"
+
+	"portal/access"
 )
 
 // Limits on what a public search may ask of Meilisearch.
@@ -78,12 +80,17 @@ const (
 // Public searches public pages and training in one language, federated so
 // that both indexes rank in one list.
 func (s *Searcher) Public(ctx context.Context, q PublicQuery) (*Results, error) {
-	clauses := []Clause{}
+	// Anonymous readers see what access.CanSee allows a subject without
+	// groups: public pages.
+	acc, err := Access(access.Filter(access.Subject{}))
+	if err != nil {
+		return nil, err
+	}
 	lang, err := Equals("lang", q.Lang)
 	if err != nil {
 		return nil, err
 	}
-	clauses = append(clauses, lang)
+	clauses := []Clause{acc, lang}
 	if q.Section != "" {
 		sec, err := Equals("section", q.Section)
 		if err != nil {
@@ -97,14 +104,14 @@ func (s *Searcher) Public(ctx context.Context, q PublicQuery) (*Results, error) 
 	}
 	// The facet counts must not depend on the section chosen, or the other
 	// sections would vanish from the list once one is picked.
-	facetFilter, err := And(lang)
+	facetFilter, err := And(acc, lang)
 	if err != nil {
 		return nil, err
 	}
 	query := func(index string, f []any) *meilisearch.SearchRequest {
 		return &meilisearch.SearchRequest{
 			IndexUID:              index,
-			Query:                 q.Text,
+			Query:                 queryText(q.Text),
 			Filter:                f,
 			AttributesToRetrieve:  []string{"id", "kind", "lang", "title", "url", "section", "description"},
 			AttributesToCrop:      []string{"content:30"},
@@ -139,7 +146,7 @@ func (s *Searcher) Public(ctx context.Context, q PublicQuery) (*Results, error) 
 		}
 		res.Hits = append(res.Hits, hit)
 	}
-	facets, err := s.sectionFacets(ctx, q.Text, facetFilter)
+	facets, err := s.sectionFacets(ctx, queryText(q.Text), facetFilter)
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +229,12 @@ func ValidQueryText(text string) error {
 		return fmt.Errorf("query is not valid UTF-8")
 	}
 	return nil
+}
+
+// queryText prepares a reader's words for Meilisearch: Arabic is folded as
+// the indexed text was.
+func queryText(text string) string {
+	return NormalizeArabic(text)
 }
 
 func localeFor(lang string) string {

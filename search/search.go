@@ -33,6 +33,14 @@ var ErrUnavailable = errors.New("search service unavailable")
 // pointless on loopback or a private network anyway. Retries are off so that
 // a Meilisearch outage becomes a quick 503 instead of a slow one.
 func NewClient(url, key string) meilisearch.ServiceManager {
+	return meilisearch.New(url,
+		meilisearch.WithAPIKey(key),
+		meilisearch.WithCustomClient(newHTTPClient()),
+		meilisearch.DisableRetries(),
+	)
+}
+
+func newHTTPClient() *http.Client {
 	transport := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -42,11 +50,7 @@ func NewClient(url, key string) meilisearch.ServiceManager {
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 10 * time.Second,
 	}
-	return meilisearch.New(url,
-		meilisearch.WithAPIKey(key),
-		meilisearch.WithCustomClient(&http.Client{Transport: transport}),
-		meilisearch.DisableRetries(),
-	)
+	return &http.Client{Transport: transport}
 }
 
 // classify maps a client error to ErrUnavailable when Meilisearch itself is

@@ -1,0 +1,116 @@
+// Package access decides who may see what. It is the one place that does:
+// research documents, members-only training pages and every output built
+// from them (search hits, facet counts, document pages, downloads, version
+// histories) ask CanSee, and the search filter that Meilisearch applies is
+// derived from the same rule by Filter.
+package access
+
+import (
+	"fmt"
+	"slices"
+)
+
+// TLP is a Traffic Light Protocol 2.0 label (FIRST), as the portal stores it.
+type TLP string
+
+// The TLP 2.0 labels.
+const (
+	Clear       TLP = "TLP:CLEAR"
+	Green       TLP = "TLP:GREEN"
+	Amber       TLP = "TLP:AMBER"
+	AmberStrict TLP = "TLP:AMBER+STRICT"
+	Red         TLP = "TLP:RED"
+)
+
+// Labels lists the labels from least to most restricted.
+func Labels() []TLP { return []TLP{Clear, Green, Amber, AmberStrict, Red} }
+
+// Valid reports whether t is a TLP 2.0 label.
+func (t TLP) Valid() bool { return slices.Contains(Labels(), t) }
+
+// Group names with a meaning of their own.
+const (
+	// Public marks public pages and training: everyone may see them.
+	Public = "public"
+	// Members is every member's group. It is too broad to open TLP:RED
+	// material: a TLP:RED document is for the groups it names, and naming
+	// "members" does not count.
+	Members = "members"
+)
+
+// Subject is who is asking.
+type Subject struct {
+	Groups []string
+	// Admin subjects see everything: they can change any document's
+	// groups anyway, so hiding documents from them would only pretend. What
+	// they read is audited like anyone else's.
+	Admin bool
+}
+
+// Object is what is asked for: its access groups and its TLP label.
+type Object struct {
+	Groups []string
+	TLP    TLP
+}
+
+// CanSee reports whether s may see o: whether o's groups meet s's groups
+// (everyone is in Public), and, for TLP:RED, whether they meet one of s's
+// named groups. Invalid labels and empty group lists are refused: the rule
+// fails closed.
+func CanSee(s Subject, o Object) bool {
+	if !o.TLP.Valid() || len(o.Groups) == 0 {
+		return false
+	}
+	r := Filter(s)
+	if r.All {
+		return true
+	}
+	groups := r.Groups
+	if o.TLP == Red {
+		groups = r.RedGroups
+	}
+	for _, g := range o.Groups {
+		if slices.Contains(groups, g) {
+			return true
+		}
+	}
+	return false
+}
+
+// Rule is CanSee in the form a search engine can apply: documents are
+// visible when their label is not TLP:RED and their groups meet Groups, or
+// their label is TLP:RED and their groups meet RedGroups. All is true for
+// admins. CanSee is defined by it, so the two cannot disagree.
+type Rule struct {
+	All       bool
+	Groups    []string // always includes Public
+	RedGroups []string // Groups without Public and Members; may be empty
+}
+
+// Filter derives the search rule for s. The search package turns it into
+// filter syntax; its tests check that the filter and CanSee agree on every
+// document of a corpus.
+func Filter(s Subject) Rule {
+	if s.Admin {
+		return Rule{All: true}
+	}
+	r := Rule{Groups: []string{Public}}
+	for _, g := range s.Groups {
+		if g == Public || slices.Contains(r.Groups, g) {
+			continue
+		}
+		r.Groups = append(r.Groups, g)
+		if g != Members {
+			r.RedGroups = append(r.RedGroups, g)
+		}
+	}
+	return r
+}
+
+// String describes the rule for logs.
+func (r Rule) String() string {
+	if r.All {
+		return "all"
+	}
+	return fmt.Sprintf("groups %v, red %v", r.Groups, r.RedGroups)
+}
