@@ -10,18 +10,20 @@ BIN      := $(CURDIR)/bin
 export MEILI_BIN := $(TOOLS)/meilisearch
 export HUGO      := $(BIN)/hugo
 
-.PHONY: run test test-go fuzz tools test-deps clean
+.PHONY: run test test-go fuzz tools test-deps clean bench bench-smoke
 
 ## run: the whole portal on http://127.0.0.1:8080 (site, API, local Meilisearch)
 run: tools
 	$(GO) build -o $(BIN)/portal ./cmd/portal
 	$(BIN)/portal dev
 
-## test: vet, the whole test suite with the race detector, and a bounded fuzz run
-test: tools test-deps test-go fuzz
+## test: vet, the whole test suite with the race detector, a bounded fuzz run
+## and the benchmark harness's smoke run
+test: tools test-deps test-go fuzz bench-smoke
 
 test-go:
 	$(GO) vet ./...
+	$(GO) run ./cmd/portal training lint
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 # Bounded so that CI stays fast; run longer by hand with FUZZTIME=10m.
@@ -43,6 +45,23 @@ $(HUGO): go.mod go.sum
 
 test-deps:
 	scripts/install-test-deps
+
+# The benchmark harness is its own module (bench/go.mod) so that its load
+# tool, vegeta, stays out of the portal's dependencies.
+BENCH_FLAGS ?=
+
+## bench: start Meilisearch and the portal, index a seeded synthetic library,
+## run the loads and write docs/benchmarks.{md,json} and
+## docs/benchmarks-scaling.svg (under 15 minutes on 2 cores)
+bench: tools
+	cd bench && $(GO) run ./cmd/bench $(BENCH_FLAGS)
+
+## bench-smoke: the harness on a tiny corpus with 1-second rounds, report in a
+## temporary directory; fails only if a figure is not produced or the raw
+## requests no longer match the portal's, never on timing (CI, under a minute)
+bench-smoke: tools
+	cd bench && $(GO) vet ./...
+	cd bench && $(GO) run ./cmd/bench -smoke $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(BIN) site/public site/resources

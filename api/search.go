@@ -10,10 +10,20 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"portal/account"
 	"portal/search"
 )
 
-// searchPublic answers GET /api/search for anonymous readers.
+// search answers GET /api/search: public pages and training for anonymous
+// readers; for logged-in members, also the research library and
+// members-only training, as far as access.CanSee lets them.
+func (s *Server) searchAny(c *echo.Context) error {
+	if u, sess := currentUser(c), currentSession(c); u != nil && sess.Stage == account.StageFull {
+		return s.searchMember(c, u)
+	}
+	return s.searchPublic(c)
+}
+
 func (s *Server) searchPublic(c *echo.Context) error {
 	q, err := parsePublicQuery(c.QueryParams())
 	if err != nil {

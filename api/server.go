@@ -17,14 +17,17 @@ import (
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
 
+	"portal/access"
 	"portal/account"
 	"portal/audit"
+	"portal/research"
 	"portal/search"
 )
 
 // Searcher is what the API needs of the search package.
 type Searcher interface {
 	Public(ctx context.Context, q search.PublicQuery) (*search.Results, error)
+	Member(ctx context.Context, tokens *search.Tokens, subj access.Subject, q search.MemberQuery) (*search.MemberResults, error)
 	Health(ctx context.Context) (search.Status, error)
 }
 
@@ -39,6 +42,9 @@ type Options struct {
 	Search   Searcher
 	Accounts *account.Service
 	Audit    *audit.Log
+	Research *research.Service
+	// Tokens mints the tenant tokens of members' searches.
+	Tokens *search.Tokens
 	// Mailer is optional: without one, invitation links are shown to the
 	// admin who creates them.
 	Mailer Mailer
@@ -64,59 +70,75 @@ type Options struct {
 
 // Server holds what the handlers share.
 type Server struct {
-	search    Searcher
-	accounts  *account.Service
-	audit     *audit.Log
-	mailer    Mailer
-	secretKey []byte
-	publicURL string
-	log       *slog.Logger
+	search   Searcher
+	accounts *account.Service
+	audit    *audit.Log
+	research *research.Service
+	tokens   *search.Tokens
+	// auditQueue records members' searches without a disk sync per request.
+	auditQueue *audit.Async
+	mailer     Mailer
+	secretKey  []byte
+	publicURL  string
+	log        *slog.Logger
 }
 
 // maxBodyBytes caps JSON request bodies (SECURITY.md UP-2).
 const maxBodyBytes = 64 << 10
 
 // route is one API route and the policy that guards it. Throttled routes
-// take passwords, codes or tokens and get a per-address rate limit.
+// take passwords, codes or tokens and get a per-address rate limit; upload
+// routes take files and get the upload size limit instead of the JSON one.
 type route struct {
 	method, path string
 	policy       Policy
 	handler      echo.HandlerFunc
 	throttled    bool
+	upload       bool
 }
 
 // routes is the API's route table: the one place that says who may call
 // what (SECURITY.md AC-1). Paths are relative to /api.
 func (s *Server) routes() []route {
 	return []route{
-		{http.MethodGet, "/health", Public, s.health, false},
-		{http.MethodGet, "/openapi.json", Public, s.openAPI, false},
-		{http.MethodGet, "/search", Public, s.searchPublic, false},
-		{http.MethodGet, "/csrf", Public, s.getCSRF, false},
+		{http.MethodGet, "/health", Public, s.health, false, false},
+		{http.MethodGet, "/openapi.json", Public, s.openAPI, false, false},
+		{http.MethodGet, "/search", Public, s.searchAny, false, false},
+		{http.MethodGet, "/csrf", Public, s.getCSRF, false, false},
 
-		{http.MethodPost, "/session", Public, s.beginLogin, true},
-		{http.MethodPost, "/session/mfa", PasswordStage, s.completeLogin, true},
-		{http.MethodDelete, "/session", Public, s.logout, false},
-		{http.MethodPost, "/invitations/lookup", Public, s.invitationInfo, true},
-		{http.MethodPost, "/invitations/accept", Public, s.acceptInvitation, true},
-		{http.MethodPost, "/mfa/totp/confirm", EnrolStage, s.confirmEnrolment, true},
+		{http.MethodPost, "/session", Public, s.beginLogin, true, false},
+		{http.MethodPost, "/session/mfa", PasswordStage, s.completeLogin, true, false},
+		{http.MethodDelete, "/session", Public, s.logout, false, false},
+		{http.MethodPost, "/invitations/lookup", Public, s.invitationInfo, true, false},
+		{http.MethodPost, "/invitations/accept", Public, s.acceptInvitation, true, false},
+		{http.MethodPost, "/mfa/totp/confirm", EnrolStage, s.confirmEnrolment, true, false},
 
-		{http.MethodGet, "/me", Member, s.me, false},
-		{http.MethodGet, "/me/sessions", Member, s.mySessions, false},
-		{http.MethodDelete, "/me/sessions/:id", Member, s.revokeMySession, false},
-		{http.MethodPost, "/me/password", Member, s.changePassword, true},
-		{http.MethodPost, "/me/recovery-codes", Member, s.regenerateRecoveryCodes, true},
+		{http.MethodGet, "/me", Member, s.me, false, false},
+		{http.MethodGet, "/me/sessions", Member, s.mySessions, false, false},
+		{http.MethodDelete, "/me/sessions/:id", Member, s.revokeMySession, false, false},
+		{http.MethodPost, "/me/password", Member, s.changePassword, true, false},
+		{http.MethodPost, "/me/recovery-codes", Member, s.regenerateRecoveryCodes, true, false},
 
-		{http.MethodPost, "/invitations", Admin, s.invite, false},
-		{http.MethodGet, "/admin/users", Admin, s.listUsers, false},
-		{http.MethodGet, "/admin/users/:id", Admin, s.getUser, false},
-		{http.MethodPatch, "/admin/users/:id", Admin, s.updateUser, false},
-		{http.MethodPost, "/admin/users/:id/disable", Admin, s.setDisabled(true), false},
-		{http.MethodPost, "/admin/users/:id/enable", Admin, s.setDisabled(false), false},
-		{http.MethodPost, "/admin/users/:id/unlock", Admin, s.unlockUser, false},
-		{http.MethodPost, "/admin/users/:id/reset-mfa", Admin, s.resetMFA, false},
-		{http.MethodDelete, "/admin/users/:id/sessions", Admin, s.revokeUserSessions, false},
-		{http.MethodGet, "/admin/audit", Admin, s.listAudit, false},
+		{http.MethodPost, "/invitations", Admin, s.invite, false, false},
+		{http.MethodGet, "/admin/users", Admin, s.listUsers, false, false},
+		{http.MethodGet, "/admin/users/:id", Admin, s.getUser, false, false},
+		{http.MethodPatch, "/admin/users/:id", Admin, s.updateUser, false, false},
+		{http.MethodPost, "/admin/users/:id/disable", Admin, s.setDisabled(true), false, false},
+		{http.MethodPost, "/admin/users/:id/enable", Admin, s.setDisabled(false), false, false},
+		{http.MethodPost, "/admin/users/:id/unlock", Admin, s.unlockUser, false, false},
+		{http.MethodPost, "/admin/users/:id/reset-mfa", Admin, s.resetMFA, false, false},
+		{http.MethodDelete, "/admin/users/:id/sessions", Admin, s.revokeUserSessions, false, false},
+		{http.MethodGet, "/admin/audit", Admin, s.listAudit, false, false},
+
+		{http.MethodGet, "/research/vocabulary", Member, s.vocabulary, false, false},
+		{http.MethodPost, "/research", Member, s.upload, false, true},
+		{http.MethodGet, "/research/:id", Member, s.getDocument, false, false},
+		{http.MethodPatch, "/research/:id", Member, s.updateDocument, false, false},
+		{http.MethodGet, "/research/:id/versions", Member, s.listVersions, false, false},
+		{http.MethodPost, "/research/:id/versions", Member, s.replaceFile, false, true},
+		{http.MethodGet, "/research/:id/download", Member, s.download, false, false},
+		{http.MethodPost, "/research/:id/withdraw", Member, s.withdraw(false), false, false},
+		{http.MethodPost, "/research/:id/restore", Member, s.withdraw(true), false, false},
 	}
 }
 
@@ -141,8 +163,8 @@ func New(opts Options) (*echo.Echo, error) {
 	if opts.SecretRate == 0 {
 		opts.SecretRate, opts.SecretBurst = 1, 10
 	}
-	if opts.Accounts == nil || opts.Audit == nil {
-		return nil, errors.New("api: Accounts and Audit are required")
+	if opts.Accounts == nil || opts.Audit == nil || opts.Research == nil || opts.Tokens == nil {
+		return nil, errors.New("api: Accounts, Audit, Research and Tokens are required")
 	}
 	if len(opts.SecretKey) < 32 {
 		return nil, errors.New("api: SecretKey must be at least 32 bytes")
@@ -151,8 +173,9 @@ func New(opts Options) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{search: opts.Search, accounts: opts.Accounts, audit: opts.Audit, mailer: opts.Mailer,
-		secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger}
+	s := &Server{search: opts.Search, accounts: opts.Accounts, audit: opts.Audit, research: opts.Research,
+		tokens: opts.Tokens, mailer: opts.Mailer, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger,
+		auditQueue: audit.NewAsync(opts.Audit, opts.Logger)}
 
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           opts.Logger,
@@ -172,12 +195,22 @@ func New(opts Options) (*echo.Echo, error) {
 	// guessing from many addresses (SECURITY.md RL-2, AU-8).
 	limiter := middleware.RateLimiter(middleware.NewRateLimiterMemoryStoreWithConfig(
 		middleware.RateLimiterMemoryStoreConfig{Rate: opts.SecretRate, Burst: opts.SecretBurst, ExpiresIn: 3 * time.Minute}))
-	g := e.Group("/api", noStore, middleware.BodyLimit(maxBodyBytes),
-		middleware.ContextTimeout(opts.RequestTimeout), s.authenticate, s.sameOrigin)
+	jsonLimit := middleware.BodyLimit(maxBodyBytes)
+	// The multipart envelope around the file needs a little room.
+	uploadLimit := middleware.BodyLimit(opts.Research.MaxUploadBytes() + 1<<20)
+	g := e.Group("/api", noStore, s.authenticate, s.sameOrigin)
 	for _, r := range s.routes() {
-		mw := []echo.MiddlewareFunc{s.require(r.policy)}
+		mw := []echo.MiddlewareFunc{}
 		if r.throttled {
-			mw = append([]echo.MiddlewareFunc{limiter}, mw...)
+			mw = append(mw, limiter)
+		}
+		mw = append(mw, s.require(r.policy))
+		if r.upload {
+			// An upload may take longer than other requests; the server's
+			// own read timeout still bounds a slow sender.
+			mw = append(mw, uploadLimit)
+		} else {
+			mw = append(mw, jsonLimit, middleware.ContextTimeout(opts.RequestTimeout))
 		}
 		g.Add(r.method, r.path, r.handler, mw...)
 	}
@@ -185,6 +218,12 @@ func New(opts Options) (*echo.Echo, error) {
 	e.GET("/*", site.serve)
 	e.HEAD("/*", site.serve)
 	return e, nil
+}
+
+// auditAsync queues an audit entry for a frequent, read-only event.
+func (s *Server) auditAsync(c *echo.Context, u *account.User, action, target, outcome, detail string) {
+	s.auditQueue.Record(audit.Entry{Actor: u.ID, ActorEmail: u.Email, Action: action, Target: target,
+		IP: c.RealIP(), Outcome: outcome, Detail: detail})
 }
 
 func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {

@@ -97,8 +97,9 @@ type Filter struct {
 // transaction, so that two concurrent appends cannot fork the chain.
 type Store interface {
 	// AppendAudit calls next with the last stored entry (the zero Entry when
-	// the log is empty) and inserts the entry it returns, with its ID.
-	AppendAudit(ctx context.Context, next func(last Entry) Entry) (Entry, error)
+	// the log is empty) and inserts the entries it returns, in order, with
+	// their IDs, all in one transaction.
+	AppendAudit(ctx context.Context, next func(last Entry) []Entry) error
 	// ListAudit returns one page of the entries that match f, newest first,
 	// and the number of all matching entries. f.Limit is already bounded.
 	ListAudit(ctx context.Context, f Filter) ([]Entry, int, error)
@@ -123,35 +124,53 @@ func New(store Store, clock func() time.Time) *Log {
 
 // Record appends e to the log. It sets e's ID, Time, PrevHash and Hash.
 func (l *Log) Record(ctx context.Context, e Entry) error {
-	if err := validAction(e.Action); err != nil {
-		return err
-	}
-	switch e.Outcome {
-	case OutcomeSuccess, OutcomeFailure, OutcomeDenied:
-	default:
-		return fmt.Errorf("audit: invalid outcome %q", e.Outcome)
-	}
-	e.Actor = clip(e.Actor, maxField)
-	e.ActorEmail = clip(e.ActorEmail, maxField)
-	e.Target = clip(e.Target, maxField)
-	e.IP = clip(e.IP, maxField)
-	e.Detail = clip(e.Detail, maxDetail)
-	// Round(0) drops the monotonic reading; the stored form keeps
-	// nanoseconds, so the hash recomputes exactly from the stored row.
-	e.Time = l.now().UTC().Round(0)
+	return l.RecordBatch(ctx, []Entry{e})
+}
 
-	_, err := l.store.AppendAudit(ctx, func(last Entry) Entry {
-		next := e
-		next.ID = last.ID + 1
-		next.PrevHash = last.Hash
-		if last.ID == 0 {
-			next.PrevHash = Genesis
+// RecordBatch appends entries in one transaction (one disk sync for all).
+func (l *Log) RecordBatch(ctx context.Context, entries []Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	now := l.now().UTC().Round(0)
+	prepared := make([]Entry, len(entries))
+	for i, e := range entries {
+		if err := validAction(e.Action); err != nil {
+			return err
 		}
-		next.Hash = Hash(next)
-		return next
+		switch e.Outcome {
+		case OutcomeSuccess, OutcomeFailure, OutcomeDenied:
+		default:
+			return fmt.Errorf("audit: invalid outcome %q", e.Outcome)
+		}
+		e.Actor = clip(e.Actor, maxField)
+		e.ActorEmail = clip(e.ActorEmail, maxField)
+		e.Target = clip(e.Target, maxField)
+		e.IP = clip(e.IP, maxField)
+		e.Detail = clip(e.Detail, maxDetail)
+		// Round(0) drops the monotonic reading; the stored form keeps
+		// nanoseconds, so the hash recomputes exactly from the stored row.
+		if e.Time.IsZero() {
+			e.Time = now
+		}
+		e.Time = e.Time.UTC().Round(0)
+		prepared[i] = e
+	}
+	err := l.store.AppendAudit(ctx, func(last Entry) []Entry {
+		out := make([]Entry, len(prepared))
+		for i, e := range prepared {
+			e.ID = last.ID + 1
+			e.PrevHash = last.Hash
+			if last.ID == 0 {
+				e.PrevHash = Genesis
+			}
+			e.Hash = Hash(e)
+			out[i], last = e, e
+		}
+		return out
 	})
 	if err != nil {
-		return fmt.Errorf("audit: record %s: %w", e.Action, err)
+		return fmt.Errorf("audit: record %s: %w", prepared[0].Action, err)
 	}
 	return nil
 }

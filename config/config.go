@@ -28,6 +28,7 @@ type Config struct {
 	DataDir        string
 	MeiliURL       string
 	MeiliSearchKey string
+	MeiliKeyUID    string
 	MeiliAdminKey  string
 	MeiliMasterKey string
 	// SecretKey (32 bytes) encrypts TOTP secrets and signs CSRF tokens. It
@@ -40,6 +41,7 @@ type Config struct {
 	SessionIdle    time.Duration
 	SessionMax     time.Duration
 	HashLimit      int
+	MaxUploadBytes int64
 	TrustedProxies []*net.IPNet
 	RequestTimeout time.Duration
 	LogLevel       slog.Level
@@ -71,13 +73,15 @@ func Options() []Option {
 		{Name: "PORTAL_SESSION_IDLE", Default: "30m", Help: "a session ends after this long without a request"},
 		{Name: "PORTAL_SESSION_MAX", Default: "12h", Help: "a session ends this long after login, however active"},
 		{Name: "PORTAL_HASH_CONCURRENCY", Help: "password hashes computed at once (each takes 19 MiB); default the number of CPUs"},
+		{Name: "PORTAL_MAX_UPLOAD_MB", Default: "50", Help: "largest research file accepted, in MiB"},
 		{Name: "PORTAL_TRUSTED_PROXIES", Help: "comma-separated CIDRs whose X-Forwarded-For/-Proto headers are trusted; empty trusts none"},
 		{Name: "PORTAL_REQUEST_TIMEOUT", Default: "10s", Help: "upper bound on the work of one API request"},
 		{Name: "PORTAL_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
 		{Name: "PORTAL_LOG_FORMAT", Default: "json", Help: `"json" or "text"`},
 		{Name: "MEILI_URL", Help: "Meilisearch base URL; in development, empty starts a local one"},
 		{Name: "MEILI_SEARCH_KEY", Secret: true, Help: "Meilisearch key with only the search and version actions, used to answer searches"},
-		{Name: "MEILI_ADMIN_KEY", Secret: true, Help: "Meilisearch key that manages the portal's indexes, used by `portal index`"},
+		{Name: "MEILI_SEARCH_KEY_UID", Default: "0d4b8e52-3c1f-4b7a-9a55-6f0b7c2d9e11", Help: "the search key's uid, named in members' tenant tokens (the default is the uid `portal meili keys` gives it)"},
+		{Name: "MEILI_ADMIN_KEY", Secret: true, Help: "Meilisearch key that manages the portal's indexes: `portal index`, `portal reindex`, and uploads in `portal serve`"},
 		{Name: "MEILI_MASTER_KEY", Secret: true, Help: "Meilisearch master key; only `portal meili keys` and development use it, never `portal serve`"},
 	}
 }
@@ -117,6 +121,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DataDir:        vals["PORTAL_DATA_DIR"],
 		MeiliURL:       strings.TrimRight(vals["MEILI_URL"], "/"),
 		MeiliSearchKey: vals["MEILI_SEARCH_KEY"],
+		MeiliKeyUID:    vals["MEILI_SEARCH_KEY_UID"],
 		MeiliAdminKey:  vals["MEILI_ADMIN_KEY"],
 		MeiliMasterKey: vals["MEILI_MASTER_KEY"],
 		LogFormat:      vals["PORTAL_LOG_FORMAT"],
@@ -173,6 +178,11 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.HashLimit = n
 	}
+	if n, err := strconv.Atoi(vals["PORTAL_MAX_UPLOAD_MB"]); err != nil || n < 1 || n > 2048 {
+		problems = append(problems, fmt.Sprintf("PORTAL_MAX_UPLOAD_MB %q is not a number from 1 to 2048", vals["PORTAL_MAX_UPLOAD_MB"]))
+	} else {
+		c.MaxUploadBytes = int64(n) << 20
+	}
 	d, err := time.ParseDuration(vals["PORTAL_REQUEST_TIMEOUT"])
 	if err != nil || d <= 0 {
 		problems = append(problems, fmt.Sprintf("PORTAL_REQUEST_TIMEOUT %q is not a positive duration", vals["PORTAL_REQUEST_TIMEOUT"]))
@@ -198,6 +208,9 @@ func (c Config) ValidateServe() error {
 	}
 	if c.MeiliSearchKey == "" {
 		problems = append(problems, "MEILI_SEARCH_KEY is required")
+	}
+	if c.MeiliAdminKey == "" {
+		problems = append(problems, "MEILI_ADMIN_KEY is required (uploads are indexed as they arrive)")
 	}
 	if len(c.SecretKey) == 0 {
 		problems = append(problems, "PORTAL_SECRET_KEY is required (generate one with: openssl rand -hex 32)")

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"testing"
@@ -43,7 +45,9 @@ func (c *Client) SetCookie(name, value string) { c.cookies[name] = value }
 func (c *Client) Do(method, path string, body any) (*http.Response, []byte) {
 	c.t.Helper()
 	var r io.Reader
-	if body != nil {
+	if raw, ok := body.(rawBody); ok {
+		r = bytes.NewReader(raw)
+	} else if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			c.t.Fatal(err)
@@ -54,7 +58,7 @@ func (c *Client) Do(method, path string, body any) (*http.Response, []byte) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	if body != nil {
+	if _, raw := body.(rawBody); body != nil && !raw {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if method != http.MethodGet && method != http.MethodHead {
@@ -97,6 +101,38 @@ func (c *Client) Do(method, path string, body any) (*http.Response, []byte) {
 	}
 	return resp, out
 }
+
+// Upload sends a multipart upload: a "metadata" JSON part (skipped when
+// meta is nil) and a "file" part.
+func (c *Client) Upload(method, path string, meta any, filename string, content []byte) (*http.Response, []byte) {
+	c.t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	if meta != nil {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="metadata"`)
+		h.Set("Content-Type", "application/json")
+		pw, err := w.CreatePart(h)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		if err := json.NewEncoder(pw).Encode(meta); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	fw, err := w.CreateFormFile("file", filename)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	fw.Write(content)
+	w.Close()
+	c.Header.Set("Content-Type", w.FormDataContentType())
+	defer c.Header.Del("Content-Type")
+	return c.Do(method, path, rawBody(buf.Bytes()))
+}
+
+// rawBody is a request body sent as it is, not as JSON.
+type rawBody []byte
 
 // JSON sends a request, checks the status and decodes the answer into out
 // (nil to skip).

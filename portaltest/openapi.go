@@ -2,10 +2,12 @@ package portaltest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,6 +61,12 @@ func openAPI() (*contract, error) {
 			re := "^" + regexp.MustCompile(`\\\{[^}]+\\\}`).ReplaceAllString(regexp.QuoteMeta(p), `[^/]+`) + "$"
 			c.paths = append(c.paths, pathTemplate{template: p, re: regexp.MustCompile(re)})
 		}
+		// A literal path wins over a template that also matches it
+		// (/api/research/vocabulary over /api/research/{id}).
+		slices.SortFunc(c.paths, func(a, b pathTemplate) int {
+			return cmp.Or(cmp.Compare(strings.Count(a.template, "{"), strings.Count(b.template, "{")),
+				cmp.Compare(a.template, b.template))
+		})
 		loaded.c = c
 	})
 	return loaded.c, loaded.err

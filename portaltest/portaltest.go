@@ -22,6 +22,10 @@ import (
 	"portal/account"
 	"portal/api"
 	"portal/audit"
+	"portal/blob"
+	"portal/extract"
+	"portal/extract/extracttest"
+	"portal/research"
 	"portal/search"
 	"portal/search/meilitest"
 	"portal/site"
@@ -78,6 +82,10 @@ type Portal struct {
 	DB        *store.DB
 	Audit     *audit.Log
 	Accounts  *account.Service
+	Research  *research.Service
+	Indexer   *search.Indexer
+	Searcher  *search.Searcher
+	extractor *extract.Extractor
 	dataDir   string
 }
 
@@ -90,6 +98,8 @@ type Options struct {
 	// SecretRate overrides the per-address limit on secret-checking routes,
 	// for tests that make many attempts on purpose.
 	SecretRate float64
+	// MaxUploadBytes overrides the research upload limit (default 50 MiB).
+	MaxUploadBytes int64
 }
 
 // TestArgon2 are cheaper hash parameters for tests that are not about
@@ -169,9 +179,33 @@ func (p *Portal) setUp(opts Options) error {
 	if p.Accounts, err = account.New(p.DB, p.Audit, account.Options{Now: now, SecretKey: secret, Argon2: TestArgon2, Logger: log}); err != nil {
 		return err
 	}
+	p.Indexer = search.NewIndexer(search.NewClient(p.Meili.URL, p.AdminKey), nil)
+	if err := p.Indexer.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	idx, err := search.NewResearchIndexer(p.Indexer)
+	if err != nil {
+		return err
+	}
+	blobs, err := blob.Open(filepath.Join(p.dataDir, "blobs"))
+	if err != nil {
+		return err
+	}
+	// Compiling PDFium's WebAssembly takes half a minute under the race
+	// detector; the compiled code is kept for the next test binaries.
+	if p.extractor, err = extract.New(ctx, extract.Options{Logger: log, CacheDir: extracttest.CacheDir()}); err != nil {
+		return err
+	}
+	if p.Research, err = research.New(p.DB.Research(), blobs, p.extractor, idx, p.Audit,
+		research.Options{Now: now, Logger: log, MaxUploadBytes: opts.MaxUploadBytes}); err != nil {
+		return err
+	}
+	p.Searcher = search.NewSearcher(search.NewClient(p.Meili.URL, p.SearchKey))
 	e, err := api.New(api.Options{
 		Logger:     log,
-		Search:     search.NewSearcher(search.NewClient(p.Meili.URL, p.SearchKey)),
+		Search:     p.Searcher,
+		Tokens:     search.NewTokens(p.Meili.URL, p.SearchKey, search.SearchKey().UID, nil),
+		Research:   p.Research,
 		Accounts:   p.Accounts,
 		Audit:      p.Audit,
 		SecretKey:  secret,
@@ -194,6 +228,9 @@ func (p *Portal) Close() {
 	}
 	if p.Meili != nil {
 		_ = p.Meili.Process.Stop()
+	}
+	if p.extractor != nil {
+		p.extractor.Close()
 	}
 	if p.DB != nil {
 		p.DB.Close()
@@ -243,3 +280,6 @@ func (c *Clock) Advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
 }
+
+// BlobDir is where the portal stores uploaded originals.
+func (p *Portal) BlobDir() string { return filepath.Join(p.dataDir, "blobs") }

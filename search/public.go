@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/meilisearch/meilisearch-go"
@@ -62,13 +63,22 @@ type Results struct {
 // Searcher runs searches with a search-only key.
 type Searcher struct {
 	client meilisearch.ServiceReader
+	cache  *publicCache
 }
+
+// Public answers are cached this long. The public indexes change when the
+// site is rebuilt and reindexed; a reader may see the old answer for at most
+// this long after that, unless the reindex ran in this process (ClearCache).
+const publicCacheTTL = 30 * time.Second
 
 // NewSearcher returns a Searcher over client, which should hold a key that
 // can only search.
 func NewSearcher(client meilisearch.ServiceReader) *Searcher {
-	return &Searcher{client: client}
+	return &Searcher{client: client, cache: newPublicCache(publicCacheTTL, 10000, time.Now)}
 }
+
+// ClearCache forgets cached public answers; call it after reindexing.
+func (s *Searcher) ClearCache() { s.cache.clear() }
 
 // Highlight markers: private-use characters that cannot come from page text
 // (Hugo's feed is plain text of Markdown), replaced after escaping.
@@ -80,6 +90,18 @@ const (
 // Public searches public pages and training in one language, federated so
 // that both indexes rank in one list.
 func (s *Searcher) Public(ctx context.Context, q PublicQuery) (*Results, error) {
+	if res, ok := s.cache.get(q); ok {
+		return res, nil
+	}
+	res, err := s.public(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.put(q, res)
+	return res, nil
+}
+
+func (s *Searcher) public(ctx context.Context, q PublicQuery) (*Results, error) {
 	// Anonymous readers see what access.CanSee allows a subject without
 	// groups: public pages.
 	acc, err := Access(access.Filter(access.Subject{}))

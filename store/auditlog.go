@@ -28,25 +28,29 @@ func scanEntry(row scanner) (audit.Entry, error) {
 
 // AppendAudit implements audit.Store: the read of the last entry and the
 // insert happen in one IMMEDIATE transaction, so the chain cannot fork.
-func (db *DB) AppendAudit(ctx context.Context, next func(last audit.Entry) audit.Entry) (audit.Entry, error) {
-	var e audit.Entry
+func (db *DB) AppendAudit(ctx context.Context, next func(last audit.Entry) []audit.Entry) error {
 	err := inTx(ctx, db.writer, nil, func(tx *sql.Tx) error {
 		last, err := scanEntry(tx.QueryRowContext(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY id DESC LIMIT 1`))
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		e = next(last)
-		if e.ID != last.ID+1 {
-			return fmt.Errorf("audit entry id %d does not follow %d", e.ID, last.ID)
+		for _, e := range next(last) {
+			if e.ID != last.ID+1 {
+				return fmt.Errorf("audit entry id %d does not follow %d", e.ID, last.ID)
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				e.ID, fmtTime(e.Time), e.Actor, e.ActorEmail, e.Action, e.Target, e.IP, e.Outcome, e.Detail, e.PrevHash, e.Hash)
+			if err != nil {
+				return err
+			}
+			last = e
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.ID, fmtTime(e.Time), e.Actor, e.ActorEmail, e.Action, e.Target, e.IP, e.Outcome, e.Detail, e.PrevHash, e.Hash)
-		return err
+		return nil
 	})
 	if err != nil {
-		return audit.Entry{}, fmt.Errorf("store: append audit: %w", err)
+		return fmt.Errorf("store: append audit: %w", err)
 	}
-	return e, nil
+	return nil
 }
 
 // ListAudit implements audit.Store.

@@ -10,16 +10,22 @@ import (
 
 	"portal/account"
 	"portal/audit"
+	"portal/blob"
 	"portal/config"
+	"portal/extract"
+	"portal/research"
+	"portal/search"
 	"portal/store"
 )
 
 // app is the portal's durable state: the database, the audit log and the
 // account service over them. Commands that touch accounts open one.
 type app struct {
-	db       *store.DB
-	audit    *audit.Log
-	accounts *account.Service
+	db        *store.DB
+	audit     *audit.Log
+	accounts  *account.Service
+	research  *research.Service
+	extractor *extract.Extractor
 }
 
 func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
@@ -48,4 +54,33 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	return &app{db: db, audit: auditLog, accounts: accounts}, nil
 }
 
-func (a *app) Close() error { return a.db.Close() }
+// openResearch adds the research library, which needs Meilisearch (with a
+// key that may index) and the PDF sandbox, which takes a few seconds to start.
+func (a *app) openResearch(ctx context.Context, cfg config.Config, ix *search.Indexer, log *slog.Logger) error {
+	idx, err := search.NewResearchIndexer(ix)
+	if err != nil {
+		return err
+	}
+	blobs, err := blob.Open(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		return err
+	}
+	if err := blobs.CleanTemp(); err != nil {
+		log.Warn("clean upload temp files", "error", err)
+	}
+	// The compiled PDFium code is kept between runs: start-up then takes
+	// a fraction of a second instead of seconds.
+	if a.extractor, err = extract.New(ctx, extract.Options{Logger: log, CacheDir: filepath.Join(cfg.DataDir, "pdfium-cache")}); err != nil {
+		return err
+	}
+	a.research, err = research.New(a.db.Research(), blobs, a.extractor, idx, a.audit, research.Options{
+		MaxUploadBytes: cfg.MaxUploadBytes, Logger: log})
+	return err
+}
+
+func (a *app) Close() error {
+	if a.extractor != nil {
+		a.extractor.Close()
+	}
+	return a.db.Close()
+}

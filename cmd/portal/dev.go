@@ -94,13 +94,13 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 		fmt.Fprintf(stdout, "Meilisearch running at %s (data in %s)\n", supervisor.URL, dir)
 	}
 
-	adminKey := cfg.MeiliAdminKey
 	if cfg.MeiliMasterKey != "" {
-		cfg.MeiliSearchKey, adminKey, err = provisionKeys(ctx, search.NewClient(cfg.MeiliURL, cfg.MeiliMasterKey))
+		cfg.MeiliSearchKey, cfg.MeiliAdminKey, err = provisionKeys(ctx, search.NewClient(cfg.MeiliURL, cfg.MeiliMasterKey))
 		if err != nil {
 			return err
 		}
 	}
+	adminKey := cfg.MeiliAdminKey
 	if cfg.MeiliSearchKey == "" || adminKey == "" {
 		return errors.New("with MEILI_URL set, portal dev needs MEILI_MASTER_KEY, or MEILI_SEARCH_KEY and MEILI_ADMIN_KEY")
 	}
@@ -118,16 +118,19 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	defer a.Close()
+	if err := openMeiliForApp(ctx, cfg, a, log); err != nil {
+		return err
+	}
 	if _, err := os.Stat(demoFile(cfg)); errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintln(stdout, "Creating the demo accounts (synthetic)…")
-		if err := seedDemo(ctx, cfg, a, io.Discard); err != nil {
+		fmt.Fprintln(stdout, "Creating the demo accounts and the synthetic research library…")
+		if err := seedDemo(ctx, cfg, a, demoResearchCount, io.Discard, stdout); err != nil {
 			return err
 		}
 	}
 
-	// The server gets the search key only: the master key stays with the
-	// part of this process that administers Meilisearch.
-	cfg.MeiliMasterKey, cfg.MeiliAdminKey = "", ""
+	// The server gets the search and indexing keys only: the master key
+	// stays with the part of this process that administers Meilisearch.
+	cfg.MeiliMasterKey = ""
 	fmt.Fprintf(stdout, "\nPortal running at http://%s/ (Ctrl-C to stop)\n", cfg.Addr)
 	fmt.Fprintf(stdout, "Demo accounts (passwords and TOTP secrets): %s\n\n", demoFile(cfg))
 	return serve(ctx, cfg, a, log)

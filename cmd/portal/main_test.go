@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"portal/search"
+	"portal/search/meilitest"
 )
 
 func runCmd(t *testing.T, env map[string]string, args ...string) (string, error) {
@@ -19,7 +23,9 @@ func runCmd(t *testing.T, env map[string]string, args ...string) (string, error)
 
 func TestCommandsAgainstARealDatabase(t *testing.T) {
 	dir := t.TempDir()
-	dev := map[string]string{"PORTAL_ENV": "development", "PORTAL_DATA_DIR": dir}
+	m := meilitest.Start(t)
+	dev := map[string]string{"PORTAL_ENV": "development", "PORTAL_DATA_DIR": dir, "PORTAL_SITE_DIR": filepath.Join(dir, "no-site"),
+		"MEILI_URL": m.URL, "MEILI_MASTER_KEY": m.MasterKey}
 
 	out, err := runCmd(t, dev, "users", "create-admin", "--email", "First.Admin@Example.org")
 	if err != nil || !strings.Contains(out, "/en/account/accept/#token=") || !strings.Contains(out, "first.admin@example.org") {
@@ -30,7 +36,8 @@ func TestCommandsAgainstARealDatabase(t *testing.T) {
 	if _, err := runCmd(t, prod, "seed", "demo"); err == nil || !strings.Contains(err.Error(), "development") {
 		t.Errorf("seed demo in production: %v, want a refusal", err)
 	}
-	out, err = runCmd(t, dev, "seed", "demo")
+	const records = 24
+	out, err = runCmd(t, dev, "seed", "demo", "--research", fmt.Sprint(records))
 	if err != nil {
 		t.Fatalf("seed demo: %v\n%s", err, out)
 	}
@@ -51,8 +58,18 @@ func TestCommandsAgainstARealDatabase(t *testing.T) {
 			t.Errorf("demo user %s lacks a password or TOTP secret", u.Email)
 		}
 	}
-	if _, err := runCmd(t, dev, "seed", "demo"); err == nil {
+	if _, err := runCmd(t, dev, "seed", "demo", "--research", "1"); err == nil {
 		t.Error("second seed demo succeeded; it must not overwrite existing accounts")
+	}
+
+	// The demo library is searchable; reindexing rebuilds an index equal to
+	// the store, even after the index was lost.
+	if _, err := search.NewClient(m.URL, m.MasterKey).DeleteIndex(t.Context(), search.IndexResearch); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runCmd(t, dev, "reindex")
+	if err != nil || !strings.Contains(out, fmt.Sprintf("research: %d documents indexed; index equals the store", records)) {
+		t.Errorf("reindex: %v\n%s", err, out)
 	}
 
 	out, err = runCmd(t, dev, "audit", "verify")

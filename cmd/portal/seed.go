@@ -38,32 +38,44 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if len(args) == 0 || args[0] != "demo" {
 		return errors.New("usage: portal seed demo")
 	}
-	if _, err := parseFlags("seed demo", "Creates the demo accounts (development only) and writes their credentials,\nTOTP secrets included, to PORTAL_DATA_DIR/demo-credentials.json (mode 0600) and standard output.", args[1:], stderr, ""); err != nil {
+	fs, err := parseFlags("seed demo", "Creates the demo accounts (development only) and writes their credentials,\nTOTP secrets included, to PORTAL_DATA_DIR/demo-credentials.json (mode 0600) and standard output;\nthen loads a synthetic research library.", nil, stderr, "")
+	if err != nil {
+		return err
+	}
+	count := fs.Int("research", demoResearchCount, "how many synthetic research records to load")
+	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	cfg, err := loadWithDevSecret(getenv)
 	if err != nil {
 		return err
 	}
+	if !cfg.Dev() {
+		return errors.New("portal seed demo runs only with PORTAL_ENV=development")
+	}
 	a, err := openApp(ctx, cfg, cfg.NewLogger(stderr))
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	return seedDemo(ctx, cfg, a, stdout)
+	if err := openMeiliForApp(ctx, cfg, a, cfg.NewLogger(stderr)); err != nil {
+		return err
+	}
+	return seedDemo(ctx, cfg, a, *count, stdout, stderr)
 }
 
 // seedDemo refuses outside development: demo accounts with published
 // passwords must never exist in production.
-func seedDemo(ctx context.Context, cfg config.Config, a *app, stdout io.Writer) error {
+func seedDemo(ctx context.Context, cfg config.Config, a *app, researchCount int, stdout, progress io.Writer) error {
 	if !cfg.Dev() {
 		return errors.New("portal seed demo runs only with PORTAL_ENV=development")
 	}
 	users := demoUsers()
+	var admin account.User
 	for i := range users {
 		u := &users[i]
 		u.Password = demoPassword()
-		_, secret, err := a.accounts.SeedUser(ctx, u.Email, u.DisplayName, u.Role, u.Groups, u.Password)
+		created, secret, err := a.accounts.SeedUser(ctx, u.Email, u.DisplayName, u.Role, u.Groups, u.Password)
 		if errors.Is(err, account.ErrConflict) {
 			return fmt.Errorf("demo user %s exists already; its credentials are in %s", u.Email, demoFile(cfg))
 		}
@@ -71,6 +83,14 @@ func seedDemo(ctx context.Context, cfg config.Config, a *app, stdout io.Writer) 
 			return fmt.Errorf("seed %s: %w", u.Email, err)
 		}
 		u.TOTPSecret = secret
+		if u.Role == account.RoleAdmin {
+			admin = created
+		}
+	}
+	if a.research != nil {
+		if err := seedResearch(ctx, a.research, &admin, researchCount, progress); err != nil {
+			return err
+		}
 	}
 	b, err := json.MarshalIndent(map[string]any{
 		"note":  "Synthetic demo accounts for development only. Log in at /en/account/login/ with the password and a TOTP code from the secret.",

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/labstack/echo/v5"
 
@@ -37,6 +39,17 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 // serve runs the HTTP server until ctx ends, then shuts it down gracefully.
 func serve(ctx context.Context, cfg config.Config, a *app, log *slog.Logger) error {
 	searcher := search.NewSearcher(search.NewClient(cfg.MeiliURL, cfg.MeiliSearchKey))
+	if err := openMeiliForApp(ctx, cfg, a, log); err != nil {
+		return err
+	}
+	// Re-drive what Meilisearch has not confirmed: now, then every minute,
+	// so that changes made while it was down reach it without a restart.
+	go func() {
+		if err := a.research.Resume(ctx); err != nil {
+			log.Warn("research: resume", "error", err)
+		}
+		a.research.RunResume(ctx, time.Minute)
+	}()
 	if st, err := searcher.Health(ctx); err != nil {
 		log.Warn("meilisearch unreachable at start; search answers 503 until it is back", "error", err)
 	} else if st.Outdated {
@@ -55,6 +68,8 @@ func serve(ctx context.Context, cfg config.Config, a *app, log *slog.Logger) err
 		Logger:         log,
 		Search:         searcher,
 		Accounts:       a.accounts,
+		Research:       a.research,
+		Tokens:         search.NewTokens(cfg.MeiliURL, cfg.MeiliSearchKey, cfg.MeiliKeyUID, nil),
 		Audit:          a.audit,
 		Mailer:         mailer,
 		SecretKey:      cfg.SecretKey,
@@ -76,4 +91,25 @@ func serve(ctx context.Context, cfg config.Config, a *app, log *slog.Logger) err
 		},
 	}
 	return sc.Start(ctx, e)
+}
+
+// openMeiliForApp opens the research library over Meilisearch with the
+// indexing key (serve, dev, seed and reindex all need it). A Meilisearch
+// that is down does not stop it: records stay pending until it is back.
+func openMeiliForApp(ctx context.Context, cfg config.Config, a *app, log *slog.Logger) error {
+	if a.research != nil {
+		return nil
+	}
+	key := cfg.MeiliAdminKey
+	if key == "" {
+		key = cfg.MeiliMasterKey
+	}
+	if cfg.MeiliURL == "" || key == "" {
+		return errors.New("MEILI_URL and MEILI_ADMIN_KEY are required")
+	}
+	ix := search.NewIndexer(search.NewClient(cfg.MeiliURL, key), nil)
+	if err := ix.EnsureIndexes(ctx); err != nil {
+		log.Warn("meilisearch indexes not ready; research records stay pending until they are", "error", err)
+	}
+	return a.openResearch(ctx, cfg, ix, log)
 }

@@ -1,0 +1,271 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"portal/access"
+	"portal/account"
+	"portal/extract/extracttest"
+	"portal/portaltest"
+)
+
+func docMeta(title string, groups []string, tlp access.TLP) map[string]any {
+	return map[string]any{
+		"title": title, "authors": []string{"Synthetic Author"}, "organisation": "Test Organisation (synthetic)",
+		"abstract": "Synthetic record for tests.", "year": 2020, "language": "en", "type": "study",
+		"topics": []string{"victim-identification"}, "countries": []string{"FR"}, "regions": []string{"europe"},
+		"access": groups, "tlp": tlp,
+	}
+}
+
+type docResp struct {
+	ID         string
+	IndexState string
+	Versions   []struct{ Number int }
+}
+
+type memberSearch struct {
+	Total int
+	Hits  []struct {
+		ID, Kind, Title, Snippet, TLP string
+		Page                          int
+		Access                        []string
+	}
+	Facets map[string][]struct {
+		Value string
+		Count int
+	}
+}
+
+// A multi-page PDF and a DOCX are extracted, indexed and found by a phrase,
+// with the page the phrase is on.
+func TestUploadIsFoundByItsText(t *testing.T) {
+	p, clock := withAccounts(t)
+	u := p.SeedUser(t, account.RoleMember, "victim-identification")
+	c := p.NewClient(t)
+	c.Login(u.Email, u.Password, u.TOTPSecret, clock.Now())
+
+	pdf := extracttest.PDF(t, []string{"Synthetic page one about cooperation.", "Synthetic page two about procedures.",
+		"Synthetic page three mentions the quartzite harbour protocol.", "Synthetic page four."})
+	var d docResp
+	resp, body := c.Upload("POST", "/api/research", docMeta("Synthetic PDF study", []string{"victim-identification"}, access.Amber), "study.pdf", pdf)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("upload: %d %s", resp.StatusCode, body)
+	}
+	decode(t, body, &d)
+	if d.IndexState != "indexed" {
+		t.Errorf("index state %q, want indexed", d.IndexState)
+	}
+	var res memberSearch
+	c.JSON("GET", "/api/search?"+url.Values{"q": {"quartzite harbour protocol"}, "scope": {"research"}}.Encode(), nil, 200, &res)
+	if len(res.Hits) == 0 || res.Hits[0].ID != d.ID || res.Hits[0].Page != 3 || !strings.Contains(res.Hits[0].Snippet, "<mark>") {
+		t.Fatalf("search by a phrase of page 3: %+v", res.Hits)
+	}
+
+	docx := extracttest.DOCX(t, "Synthetic DOCX", []string{"First synthetic paragraph.", "The obsidian lantern agreement is described here."})
+	resp, body = c.Upload("POST", "/api/research", docMeta("Synthetic DOCX briefing", []string{"members"}, access.Green), "briefing.docx", docx)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("docx upload: %d %s", resp.StatusCode, body)
+	}
+	decode(t, body, &d)
+	c.JSON("GET", "/api/search?"+url.Values{"q": {"obsidian lantern agreement"}}.Encode(), nil, 200, &res)
+	if len(res.Hits) == 0 || res.Hits[0].ID != d.ID || res.Hits[0].Kind != "research" {
+		t.Errorf("search for the DOCX phrase: %+v", res.Hits)
+	}
+
+	// The download is the original, as an attachment that no browser renders.
+	resp, body = c.Do("GET", "/api/research/"+d.ID+"/download", nil)
+	if resp.StatusCode != 200 || string(body) != string(docx) {
+		t.Fatalf("download: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	for h, want := range map[string]string{
+		"Content-Type":            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+		"Content-Security-Policy": "sandbox; default-src 'none'",
+		"X-Content-Type-Options":  "nosniff",
+	} {
+		if got := resp.Header.Get(h); got != want {
+			t.Errorf("download %s = %q, want %q", h, got, want)
+		}
+	}
+	if cd := resp.Header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") {
+		t.Errorf("Content-Disposition %q", cd)
+	}
+}
+
+// Files that are too big, hostile or unreadable are refused with a clear
+// error and leave nothing behind: no blob, no record, no index entry.
+func TestBadUploadsLeaveNothing(t *testing.T) {
+	p := portaltest.Start(t, portaltest.Options{MaxUploadBytes: 256 << 10, SecretRate: 1000})
+	u := p.SeedUser(t, account.RoleMember)
+	c := p.NewClient(t)
+	c.Login(u.Email, u.Password, u.TOTPSecret, portaltestNow())
+	meta := docMeta("Synthetic bad upload", []string{"members"}, access.Green)
+	pdf := extracttest.PDF(t, []string{"Synthetic page one.", "Synthetic page two."})
+	cases := []struct {
+		name    string
+		file    string
+		content []byte
+		status  int
+		code    string
+	}{
+		{"too large", "big.txt", []byte(strings.Repeat("synthetic text ", 20000)), 413, "too_large"},
+		{"html named pdf", "evil.pdf", []byte("<!doctype html><html><script>alert(1)</script></html>"), 415, "unsupported_file_type"},
+		{"svg", "x.svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`), 415, "unsupported_file_type"},
+		{"nul bytes", "x.md", []byte("text\x00with nul"), 415, "unsupported_file_type"},
+		{"truncated pdf", "cut.pdf", pdf[:len(pdf)/2], 422, "unreadable_file"},
+		{"zip bomb", "bomb.docx", zipBomb(t), 422, ""},
+	}
+	for _, tc := range cases {
+		resp, body := c.Upload("POST", "/api/research", meta, tc.file, tc.content)
+		if resp.StatusCode != tc.status || (tc.code != "" && portaltest.ErrorCode(t, body) != tc.code) {
+			if !(tc.name == "zip bomb" && (resp.StatusCode == 413 || resp.StatusCode == 422)) {
+				t.Errorf("%s: %d %s, want %d %s", tc.name, resp.StatusCode, body, tc.status, tc.code)
+			}
+		}
+	}
+	if n, err := p.Research.Count(t.Context()); err != nil || n != 0 {
+		t.Errorf("records after refused uploads: %d (%v)", n, err)
+	}
+	if files := countFiles(t, p.BlobDir()); files != 0 {
+		t.Errorf("%d blob files left after refused uploads", files)
+	}
+	st, err := p.Indexer.ResearchContents(t.Context())
+	if err != nil || st.Documents != 0 {
+		t.Errorf("index holds %d documents after refused uploads (%v)", st.Documents, err)
+	}
+}
+
+// TestLeaks is the leak suite: a canary document for every access group and
+// TLP label, and every kind of user querying every route that shows
+// documents. Each canary appears exactly where access.CanSee says.
+func TestLeaks(t *testing.T) {
+	p, clock := withAccounts(t)
+	admin := p.SeedUser(t, account.RoleAdmin)
+	ac := p.NewClient(t)
+	ac.Login(admin.Email, admin.Password, admin.TOTPSecret, clock.Now())
+	tag := fmt.Sprintf("leakcanary%d", clock.Now().UnixNano()%1e9)
+	type canary struct {
+		id, title string
+		obj       access.Object
+	}
+	var canaries []canary
+	for _, g := range [][]string{{"members"}, {"victim-identification"}, {"access-blocking"}, {"trainers", "victim-identification"}} {
+		for _, tlp := range access.Labels() {
+			if tlp == access.Red && slices.Equal(g, []string{"members"}) {
+				continue // refused: TLP:RED must name its groups
+			}
+			title := fmt.Sprintf("%s %s %s", tag, strings.Join(g, "+"), tlp)
+			var d docResp
+			resp, body := ac.Upload("POST", "/api/research", docMeta(title, g, tlp), "c.txt", []byte("Synthetic canary text "+tag+"."))
+			if resp.StatusCode != 201 {
+				t.Fatalf("upload canary: %d %s", resp.StatusCode, body)
+			}
+			decode(t, body, &d)
+			canaries = append(canaries, canary{d.ID, title, access.Object{Groups: g, TLP: tlp}})
+		}
+	}
+	users := map[string]*portaltest.Client{"admin": ac}
+	subjects := map[string]access.Subject{"admin": {Groups: []string{"members"}, Admin: true}}
+	for name, groups := range map[string][]string{"member": nil, "vi": {"victim-identification"}, "ab": {"access-blocking"}} {
+		u := p.SeedUser(t, account.RoleMember, groups...)
+		c := p.NewClient(t)
+		c.Login(u.Email, u.Password, u.TOTPSecret, clock.Now())
+		users[name], subjects[name] = c, access.Subject{Groups: u.Groups}
+	}
+	tr := p.SeedUser(t, account.RoleTrainer, "trainers")
+	users["trainer"] = p.NewClient(t)
+	users["trainer"].Login(tr.Email, tr.Password, tr.TOTPSecret, clock.Now())
+	subjects["trainer"] = access.Subject{Groups: tr.Groups}
+
+	for name, c := range users {
+		var want []string
+		for _, k := range canaries {
+			if access.CanSee(subjects[name], k.obj) {
+				want = append(want, k.title)
+			}
+			status := 404
+			if access.CanSee(subjects[name], k.obj) {
+				status = 200
+			}
+			for _, path := range []string{"/api/research/" + k.id, "/api/research/" + k.id + "/versions", "/api/research/" + k.id + "/download"} {
+				if resp, body := c.Do("GET", path, nil); resp.StatusCode != status {
+					t.Errorf("%s GET %s (%s): %d %s, want %d", name, path, k.title, resp.StatusCode, body, status)
+				}
+			}
+		}
+		sort.Strings(want)
+		queries := []url.Values{
+			{"q": {tag}}, {"q": {tag}, "scope": {"research"}}, {"q": {tag}, "sort": {"newest"}},
+			{"q": {tag}, "topics": {"victim-identification"}}, {"q": {tag}, "countries": {"FR"}},
+		}
+		for _, q := range queries {
+			var res memberSearch
+			c.JSON("GET", "/api/search?"+q.Encode(), nil, 200, &res)
+			var got []string
+			for _, h := range res.Hits {
+				if h.Kind == "research" {
+					got = append(got, h.Title)
+				}
+			}
+			sort.Strings(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s search %v:\n got  %v\n want %v", name, q, got, want)
+			}
+			n := 0
+			for _, f := range res.Facets["tlp"] {
+				n += f.Count
+			}
+			if n != len(want) {
+				t.Errorf("%s search %v: tlp facet counts sum to %d, want %d", name, q, n, len(want))
+			}
+		}
+		for _, tlp := range access.Labels() {
+			var res memberSearch
+			c.JSON("GET", "/api/search?"+url.Values{"q": {tag}, "tlp": {string(tlp)}}.Encode(), nil, 200, &res)
+			for _, h := range res.Hits {
+				if h.TLP != string(tlp) {
+					t.Errorf("%s: tlp filter %s returned %s", name, tlp, h.TLP)
+				}
+			}
+		}
+	}
+	// Anonymous readers reach no research at all.
+	anon := p.NewClient(t)
+	for _, k := range canaries {
+		if resp, _ := anon.Do("GET", "/api/research/"+k.id, nil); resp.StatusCode != 401 {
+			t.Errorf("anonymous GET document: %d, want 401", resp.StatusCode)
+		}
+	}
+	var pub struct{ Total int }
+	anon.JSON("GET", "/api/search?q="+tag, nil, 200, &pub)
+	if pub.Total != 0 {
+		t.Errorf("anonymous search found %d canaries", pub.Total)
+	}
+}
+
+func decode(t *testing.T, body []byte, v any) {
+	t.Helper()
+	if err := jsonUnmarshal(body, v); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+}
+
+func countFiles(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n
+}

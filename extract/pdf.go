@@ -1,0 +1,162 @@
+package extract
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/klippa-app/go-pdfium"
+	pdfiumerrors "github.com/klippa-app/go-pdfium/errors"
+	"github.com/klippa-app/go-pdfium/references"
+	"github.com/klippa-app/go-pdfium/requests"
+)
+
+// maxPDFBytes is the largest PDF handed to PDFium: it is copied into the
+// sandbox's memory, which must leave room for parsing.
+const maxPDFBytes = wasmMemoryPages << 16 / 4
+
+// extractPDF reads a PDF's text page by page in a sandboxed PDFium instance.
+func (x *Extractor) extractPDF(ctx context.Context, r io.ReaderAt, size int64) (*Document, error) {
+	switch {
+	case size < int64(len(pdfMagic)):
+		return nil, fmt.Errorf("%w: %d bytes is too short for a PDF", ErrUnparsable, size)
+	case size > maxPDFBytes:
+		return nil, fmt.Errorf("%w: %d MiB, limit %d MiB for a PDF", ErrTooLarge, size>>20, maxPDFBytes>>20)
+	}
+	// The document goes to PDFium as bytes in its own memory, not through a
+	// reader callback: the library's callbacks look readers up in a
+	// process-wide table by an index that lives in sandbox memory, which a
+	// hostile file that subverted PDFium could point at another upload.
+	data, err := readAll(r, size)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasPrefix(data, pdfMagic) {
+		return nil, fmt.Errorf("%w: no PDF header", ErrUnsupported)
+	}
+
+	inst, err := x.pool.GetInstanceWithContext(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("wait for pdfium: %w", context.Cause(ctx))
+		}
+		return nil, fmt.Errorf("get pdfium instance: %w", err)
+	}
+	// When ctx ends, Kill cancels the instance's own context, which stops
+	// PDFium even inside a call (one page of a hostile file can take any
+	// time). Otherwise the instance is closed, which discards it.
+	killed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(killed)
+		if err := inst.Kill(); err != nil {
+			x.log.Warn("kill pdfium instance", "err", err)
+		}
+	})
+	defer func() {
+		if !stop() {
+			<-killed
+			return
+		}
+		if err := inst.Close(); err != nil {
+			x.log.Warn("close pdfium instance", "err", err)
+		}
+	}()
+	// fail turns an error from PDFium into the context's error when ctx
+	// ended, since a killed instance only reports that it was closed.
+	fail := func(err error, format string, args ...any) error {
+		if ctx.Err() != nil {
+			return fmt.Errorf("pdf: %w", context.Cause(ctx))
+		}
+		return fmt.Errorf("%w: %s: %v", ErrUnparsable, fmt.Sprintf(format, args...), err)
+	}
+
+	opened, err := inst.OpenDocument(&requests.OpenDocument{File: &data})
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return nil, fail(err, "open")
+	case errors.Is(err, pdfiumerrors.ErrPassword):
+		return nil, fmt.Errorf("%w: the PDF is encrypted and needs a password", ErrUnparsable)
+	case errors.Is(err, pdfiumerrors.ErrSecurity):
+		return nil, fmt.Errorf("%w: the PDF uses an unsupported encryption", ErrUnparsable)
+	default:
+		return nil, fail(err, "not a readable PDF (truncated or corrupt)")
+	}
+	docRef := opened.Document
+
+	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: docRef})
+	switch {
+	case err != nil:
+		return nil, fail(err, "count pages")
+	case count.PageCount <= 0:
+		return nil, fmt.Errorf("%w: the PDF has no pages", ErrUnparsable)
+	case count.PageCount > x.opts.MaxPages:
+		return nil, fmt.Errorf("%w: %d pages, limit %d", ErrTooLarge, count.PageCount, x.opts.MaxPages)
+	}
+
+	doc := &Document{Pages: make([]Page, 0, count.PageCount)}
+	if meta, err := inst.FPDF_GetMetaText(&requests.FPDF_GetMetaText{Document: docRef, Tag: "Title"}); err == nil {
+		doc.Title = meta.Value
+	}
+
+	text := &budget{left: x.opts.MaxTextBytes}
+	for i := range count.PageCount {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("pdf: %w", context.Cause(ctx))
+		}
+		s, err := pageText(inst, docRef, i)
+		if err != nil {
+			return nil, fail(err, "page %d", i+1)
+		}
+		if err := text.take(len(s)); err != nil {
+			return nil, err
+		}
+		doc.Pages = append(doc.Pages, Page{Number: i + 1, Text: s})
+	}
+	return doc, nil
+}
+
+// pageText returns the text of page i (from 0) in one FPDFText_GetText
+// call; the library's GetPageText helper makes a call per character.
+func pageText(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, i int) (string, error) {
+	tp, err := inst.FPDFText_LoadPage(&requests.FPDFText_LoadPage{
+		Page: requests.Page{ByIndex: &requests.PageByIndex{Document: doc, Index: i}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("load page: %w", err)
+	}
+	defer inst.FPDFText_ClosePage(&requests.FPDFText_ClosePage{TextPage: tp.TextPage})
+
+	n, err := inst.FPDFText_CountChars(&requests.FPDFText_CountChars{TextPage: tp.TextPage})
+	if err != nil {
+		return "", fmt.Errorf("count characters: %w", err)
+	}
+	if n.Count <= 0 {
+		return "", nil
+	}
+	t, err := inst.FPDFText_GetText(&requests.FPDFText_GetText{TextPage: tp.TextPage, Count: n.Count})
+	if err != nil {
+		return "", fmt.Errorf("get text: %w", err)
+	}
+	return cleanPDFText(t.Text), nil
+}
+
+// cleanPDFText turns PDFium's line ends (CR LF) into LF and drops control
+// characters, such as the 0x02 PDFium emits for a hyphen at a line end.
+func cleanPDFText(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\t':
+			return r
+		case r == '\r':
+			return '\n'
+		case r < 0x20 || r == 0x7f || r == 0xfffe || r == 0xffff:
+			return -1
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,44 @@
+package research
+
+import "context"
+
+// Store persists research records. Each call of fn runs in one
+// transaction; the rules are written against Tx so that a PostgreSQL store
+// can replace SQLite without touching them.
+type Store interface {
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Update runs fn in a serialisable write transaction, committed if fn
+	// returns nil and rolled back otherwise.
+	Update(ctx context.Context, fn func(Tx) error) error
+}
+
+// Tx is the set of queries available inside a transaction. Lookups of a
+// missing record return ErrNotFound.
+type Tx interface {
+	InsertDocument(ctx context.Context, d *Document) error
+	Document(ctx context.Context, id string) (*Document, error)
+	// SaveDocument writes every field of d except ID, UploaderID and
+	// CreatedAt.
+	SaveDocument(ctx context.Context, d *Document) error
+	// SetIndexState sets the record's index state if its revision is still
+	// revision, and reports whether it did.
+	SetIndexState(ctx context.Context, id string, revision int64, state IndexState) (bool, error)
+	// MarkAllForIndex sets every record to IndexPending, or IndexDeleting if
+	// withdrawn, and returns how many records there are.
+	MarkAllForIndex(ctx context.Context) (int, error)
+	// DocumentIDs returns the IDs of the records in any of the given index
+	// states (all records when none are given), in ID order.
+	DocumentIDs(ctx context.Context, states ...IndexState) ([]string, error)
+	// CurrentVersions returns the current version number of every record
+	// that is not withdrawn, by ID.
+	CurrentVersions(ctx context.Context) (map[string]int, error)
+
+	InsertVersion(ctx context.Context, docID string, v *Version) error
+	Versions(ctx context.Context, docID string) ([]Version, error) // by number
+	// BlobReferenced reports whether any version's file has this SHA-256.
+	BlobReferenced(ctx context.Context, sha256 string) (bool, error)
+
+	InsertPassages(ctx context.Context, docID string, version int, ps []Passage) error
+	Passages(ctx context.Context, docID string, version int) ([]Passage, error) // by number
+}

@@ -1,0 +1,333 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"portal/access"
+	"portal/extract"
+	"portal/research"
+)
+
+// Research is the research library's store (research.Store) on this
+// database. It is a separate type because DB's View and Update already
+// serve the account package.
+type Research struct {
+	db *DB
+}
+
+var _ research.Store = Research{}
+
+// Research returns the research library's store.
+func (db *DB) Research() Research { return Research{db: db} }
+
+// View implements research.Store on the read pool.
+func (r Research) View(ctx context.Context, fn func(research.Tx) error) error {
+	return inTx(ctx, r.db.reader, &sql.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error {
+		return fn(researchTx{tx})
+	})
+}
+
+// Update implements research.Store on the single writer connection, whose
+// transactions begin IMMEDIATE and are therefore serialised.
+func (r Research) Update(ctx context.Context, fn func(research.Tx) error) error {
+	return inTx(ctx, r.db.writer, nil, func(tx *sql.Tx) error {
+		return fn(researchTx{tx})
+	})
+}
+
+// researchTx implements research.Tx.
+type researchTx struct {
+	tx *sql.Tx
+}
+
+// researchErr maps a missing row to research.ErrNotFound.
+func researchErr(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return research.ErrNotFound
+	}
+	return err
+}
+
+const researchDocColumns = `id, title, authors, organisation, abstract, year, language, type, topics,
+	countries, regions, access_groups, tlp, uploader_id, created_at, updated_at, withdrawn, withdrawn_by,
+	withdrawn_at, current_version, revision, index_state`
+
+// stringsJSON encodes a list; nil becomes [] so that the column is always
+// an array.
+func stringsJSON(field string, l []string) (string, error) {
+	if l == nil {
+		l = []string{}
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		return "", fmt.Errorf("store: research %s: %w", field, err)
+	}
+	return string(b), nil
+}
+
+// docLists encodes d's lists in column order.
+func docLists(d *research.Document) ([]any, error) {
+	var out []any
+	for _, l := range []struct {
+		name string
+		v    []string
+	}{
+		{"authors", d.Authors}, {"topics", d.Topics}, {"countries", d.Countries},
+		{"regions", d.Regions}, {"access_groups", d.AccessGroups},
+	} {
+		s, err := stringsJSON(l.name, l.v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func scanResearchDoc(row scanner) (*research.Document, error) {
+	var (
+		d                                        research.Document
+		authors, topics, countries, regions, grp string
+		typ, tlp, state, created, updated        string
+		withdrawnBy, withdrawnAt                 sql.NullString
+	)
+	err := row.Scan(&d.ID, &d.Title, &authors, &d.Organisation, &d.Abstract, &d.Year, &d.Language, &typ,
+		&topics, &countries, &regions, &grp, &tlp, &d.UploaderID, &created, &updated, &d.Withdrawn,
+		&withdrawnBy, &withdrawnAt, &d.CurrentVersion, &d.Revision, &state)
+	if err != nil {
+		return nil, researchErr(err)
+	}
+	d.Type, d.TLP, d.IndexState, d.WithdrawnBy = research.Type(typ), access.TLP(tlp), research.IndexState(state), withdrawnBy.String
+	for _, l := range []struct {
+		name string
+		src  string
+		dst  *[]string
+	}{
+		{"authors", authors, &d.Authors}, {"topics", topics, &d.Topics}, {"countries", countries, &d.Countries},
+		{"regions", regions, &d.Regions}, {"access_groups", grp, &d.AccessGroups},
+	} {
+		if err := json.Unmarshal([]byte(l.src), l.dst); err != nil {
+			return nil, fmt.Errorf("store: research %s %s: %w", d.ID, l.name, err)
+		}
+	}
+	if d.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if d.UpdatedAt, err = parseTime(updated); err != nil {
+		return nil, err
+	}
+	if d.WithdrawnAt, err = parseNullTime(withdrawnAt); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+func (t researchTx) InsertDocument(ctx context.Context, d *research.Document) error {
+	lists, err := docLists(d)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO research_documents (`+researchDocColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.Title, lists[0], d.Organisation, d.Abstract, d.Year, d.Language, string(d.Type),
+		lists[1], lists[2], lists[3], lists[4], string(d.TLP), d.UploaderID,
+		fmtTime(d.CreatedAt), fmtTime(d.UpdatedAt), d.Withdrawn, nullString(d.WithdrawnBy), nullTime(d.WithdrawnAt),
+		d.CurrentVersion, d.Revision, string(d.IndexState))
+	if err != nil {
+		return fmt.Errorf("store: insert research document: %w", err)
+	}
+	return nil
+}
+
+func (t researchTx) Document(ctx context.Context, id string) (*research.Document, error) {
+	return scanResearchDoc(t.tx.QueryRowContext(ctx,
+		`SELECT `+researchDocColumns+` FROM research_documents WHERE id = ?`, id))
+}
+
+func (t researchTx) SaveDocument(ctx context.Context, d *research.Document) error {
+	lists, err := docLists(d)
+	if err != nil {
+		return err
+	}
+	res, err := t.tx.ExecContext(ctx, `UPDATE research_documents SET title = ?, authors = ?, organisation = ?,
+		abstract = ?, year = ?, language = ?, type = ?, topics = ?, countries = ?, regions = ?, access_groups = ?,
+		tlp = ?, updated_at = ?, withdrawn = ?, withdrawn_by = ?, withdrawn_at = ?, current_version = ?,
+		revision = ?, index_state = ?
+		WHERE id = ?`,
+		d.Title, lists[0], d.Organisation, d.Abstract, d.Year, d.Language, string(d.Type),
+		lists[1], lists[2], lists[3], lists[4], string(d.TLP), fmtTime(d.UpdatedAt),
+		d.Withdrawn, nullString(d.WithdrawnBy), nullTime(d.WithdrawnAt), d.CurrentVersion, d.Revision,
+		string(d.IndexState), d.ID)
+	if err != nil {
+		return fmt.Errorf("store: save research document: %w", err)
+	}
+	return affected(res)
+}
+
+// affected turns an update that matched no row into research.ErrNotFound.
+func affected(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return research.ErrNotFound
+	}
+	return nil
+}
+
+func (t researchTx) SetIndexState(ctx context.Context, id string, revision int64, state research.IndexState) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, `UPDATE research_documents SET index_state = ? WHERE id = ? AND revision = ?`,
+		string(state), id, revision)
+	if err != nil {
+		return false, fmt.Errorf("store: set research index state: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (t researchTx) MarkAllForIndex(ctx context.Context) (int, error) {
+	res, err := t.tx.ExecContext(ctx, `UPDATE research_documents
+		SET index_state = CASE withdrawn WHEN 1 THEN 'deleting' ELSE 'pending' END`)
+	if err != nil {
+		return 0, fmt.Errorf("store: mark research for index: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+func (t researchTx) DocumentIDs(ctx context.Context, states ...research.IndexState) ([]string, error) {
+	query := `SELECT id FROM research_documents`
+	args := make([]any, len(states))
+	if len(states) > 0 {
+		for i, s := range states {
+			args[i] = string(s)
+		}
+		query += ` WHERE index_state IN (?` + strings.Repeat(`, ?`, len(states)-1) + `)`
+	}
+	rows, err := t.tx.QueryContext(ctx, query+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: research ids: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: research ids: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func (t researchTx) CurrentVersions(ctx context.Context) (map[string]int, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT id, current_version FROM research_documents WHERE withdrawn = 0`)
+	if err != nil {
+		return nil, fmt.Errorf("store: research current versions: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var (
+			id string
+			v  int
+		)
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, fmt.Errorf("store: research current versions: %w", err)
+		}
+		out[id] = v
+	}
+	return out, rows.Err()
+}
+
+const researchVersionColumns = `number, sha256, size, kind, filename, pages, uploaded_by, uploaded_at`
+
+func (t researchTx) InsertVersion(ctx context.Context, docID string, v *research.Version) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO research_versions (doc_id, `+researchVersionColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		docID, v.Number, v.SHA256, v.Size, string(v.Kind), v.Filename, v.Pages, v.UploadedBy, fmtTime(v.UploadedAt))
+	if err != nil {
+		return fmt.Errorf("store: insert research version: %w", err)
+	}
+	return nil
+}
+
+func (t researchTx) Versions(ctx context.Context, docID string) ([]research.Version, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+researchVersionColumns+` FROM research_versions
+		WHERE doc_id = ? ORDER BY number`, docID)
+	if err != nil {
+		return nil, fmt.Errorf("store: research versions: %w", err)
+	}
+	defer rows.Close()
+	var out []research.Version
+	for rows.Next() {
+		var (
+			v        research.Version
+			kind, at string
+		)
+		if err := rows.Scan(&v.Number, &v.SHA256, &v.Size, &kind, &v.Filename, &v.Pages, &v.UploadedBy, &at); err != nil {
+			return nil, fmt.Errorf("store: research versions: %w", err)
+		}
+		v.Kind = extract.Kind(kind)
+		if v.UploadedAt, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+func (t researchTx) BlobReferenced(ctx context.Context, sha256 string) (bool, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM research_versions WHERE sha256 = ? LIMIT 1)`,
+		sha256).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: research blob references: %w", err)
+	}
+	return n > 0, nil
+}
+
+func (t researchTx) InsertPassages(ctx context.Context, docID string, version int, ps []research.Passage) error {
+	stmt, err := t.tx.PrepareContext(ctx, `INSERT INTO research_passages (doc_id, version, number, text) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("store: insert research passages: %w", err)
+	}
+	defer stmt.Close()
+	for _, p := range ps {
+		if _, err := stmt.ExecContext(ctx, docID, version, p.Number, p.Text); err != nil {
+			return fmt.Errorf("store: insert research passage %d: %w", p.Number, err)
+		}
+	}
+	return nil
+}
+
+func (t researchTx) Passages(ctx context.Context, docID string, version int) ([]research.Passage, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT number, text FROM research_passages
+		WHERE doc_id = ? AND version = ? ORDER BY number`, docID, version)
+	if err != nil {
+		return nil, fmt.Errorf("store: research passages: %w", err)
+	}
+	defer rows.Close()
+	var out []research.Passage
+	for rows.Next() {
+		var p research.Passage
+		if err := rows.Scan(&p.Number, &p.Text); err != nil {
+			return nil, fmt.Errorf("store: research passages: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

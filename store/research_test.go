@@ -1,0 +1,194 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"portal/access"
+	"portal/extract"
+	"portal/research"
+)
+
+const (
+	docA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	docB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	hash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+)
+
+func testDoc(id, uploader string) *research.Document {
+	now := time.Date(2025, 6, 2, 9, 0, 0, 123456789, time.UTC)
+	return &research.Document{
+		ID: id,
+		Metadata: research.Metadata{
+			Title: "Synthetic 'quoted' title", Authors: []string{"A", "B"}, Organisation: "Org", Abstract: "Abs\ntract",
+			Year: 2024, Language: "fr", Type: research.TypeCaseStudy, Topics: []string{"grooming"},
+			Countries: nil, Regions: []string{"europe"}, AccessGroups: []string{"members", "x"}, TLP: access.Red,
+		},
+		UploaderID: uploader, CreatedAt: now, UpdatedAt: now, CurrentVersion: 1, Revision: 1,
+		IndexState: research.IndexPending,
+	}
+}
+
+func insertDoc(ctx context.Context, t *testing.T, r Research, d *research.Document) {
+	t.Helper()
+	v := research.Version{Number: 1, SHA256: hash, Size: 42, Kind: extract.KindPDF, Filename: "a.pdf", Pages: 2,
+		UploadedBy: d.UploaderID, UploadedAt: d.CreatedAt}
+	err := r.Update(ctx, func(tx research.Tx) error {
+		if err := tx.InsertDocument(ctx, d); err != nil {
+			return err
+		}
+		if err := tx.InsertVersion(ctx, d.ID, &v); err != nil {
+			return err
+		}
+		return tx.InsertPassages(ctx, d.ID, 1, []research.Passage{{Number: 1, Text: "one"}, {Number: 2, Text: "two"}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestResearchRoundTrip(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	if err := insertUser(ctx, db, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	r := db.Research()
+	want := testDoc(docA, "u1")
+	insertDoc(ctx, t, r, want)
+
+	err := r.View(ctx, func(tx research.Tx) error {
+		got, err := tx.Document(ctx, docA)
+		if err != nil {
+			return err
+		}
+		want.Countries = []string{} // nil is stored as an empty list
+		if got.Title != want.Title || !got.CreatedAt.Equal(want.CreatedAt) || !slices.Equal(got.AccessGroups, want.AccessGroups) ||
+			got.TLP != access.Red || got.Type != research.TypeCaseStudy || got.Countries == nil || len(got.Countries) != 0 ||
+			got.Revision != 1 || got.IndexState != research.IndexPending || got.Withdrawn || got.Abstract != want.Abstract {
+			t.Errorf("Document = %+v, want %+v", got, want)
+		}
+		vs, err := tx.Versions(ctx, docA)
+		if err != nil || len(vs) != 1 || vs[0].SHA256 != hash || vs[0].Kind != extract.KindPDF || vs[0].Pages != 2 {
+			t.Errorf("Versions = %+v, %v", vs, err)
+		}
+		ps, err := tx.Passages(ctx, docA, 1)
+		if err != nil || len(ps) != 2 || ps[1].Text != "two" {
+			t.Errorf("Passages = %+v, %v", ps, err)
+		}
+		if _, err := tx.Document(ctx, docB); err != research.ErrNotFound {
+			t.Errorf("missing document: %v, want research.ErrNotFound", err)
+		}
+		if used, err := tx.BlobReferenced(ctx, hash); err != nil || !used {
+			t.Errorf("BlobReferenced = %v, %v", used, err)
+		}
+		if used, _ := tx.BlobReferenced(ctx, strings.Repeat("f", 64)); used {
+			t.Error("unknown blob referenced")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestResearchIndexStateCompareAndSet(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	insertUser(ctx, db, "u1")
+	r := db.Research()
+	insertDoc(ctx, t, r, testDoc(docA, "u1"))
+	b := testDoc(docB, "u1")
+	insertDoc(ctx, t, r, b)
+
+	err := r.Update(ctx, func(tx research.Tx) error {
+		if ok, err := tx.SetIndexState(ctx, docA, 2, research.IndexIndexed); err != nil || ok {
+			t.Errorf("stale revision applied: %v, %v", ok, err)
+		}
+		if ok, err := tx.SetIndexState(ctx, docA, 1, research.IndexIndexed); err != nil || !ok {
+			t.Errorf("current revision not applied: %v, %v", ok, err)
+		}
+		b.Withdrawn, b.WithdrawnBy, b.WithdrawnAt, b.Revision, b.IndexState = true, "u1", b.CreatedAt, 2, research.IndexDeleting
+		return tx.SaveDocument(ctx, b)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.View(ctx, func(tx research.Tx) error {
+		if ids, _ := tx.DocumentIDs(ctx, research.IndexPending, research.IndexDeleting); !slices.Equal(ids, []string{docB}) {
+			t.Errorf("unconfirmed ids = %v", ids)
+		}
+		if ids, _ := tx.DocumentIDs(ctx); !slices.Equal(ids, []string{docA, docB}) {
+			t.Errorf("all ids = %v", ids)
+		}
+		if vs, _ := tx.CurrentVersions(ctx); len(vs) != 1 || vs[docA] != 1 {
+			t.Errorf("CurrentVersions = %v, want only the non-withdrawn record", vs)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = r.Update(ctx, func(tx research.Tx) error {
+		n, err := tx.MarkAllForIndex(ctx)
+		if err != nil || n != 2 {
+			t.Errorf("MarkAllForIndex = %d, %v", n, err)
+		}
+		a, _ := tx.Document(ctx, docA)
+		b, _ := tx.Document(ctx, docB)
+		if a.IndexState != research.IndexPending || b.IndexState != research.IndexDeleting {
+			t.Errorf("states after MarkAllForIndex: %s, %s", a.IndexState, b.IndexState)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestResearchNothingDeleted checks the schema's own guards: versions and
+// passages are immutable, records are never deleted, research is never
+// public, and a withdrawn record cannot claim to be indexed.
+func TestResearchSchemaGuards(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	insertUser(ctx, db, "u1")
+	r := db.Research()
+	insertDoc(ctx, t, r, testDoc(docA, "u1"))
+
+	for _, stmt := range []string{
+		`DELETE FROM research_documents`,
+		`DELETE FROM research_versions`,
+		`UPDATE research_versions SET sha256 = '` + strings.Repeat("f", 64) + `'`,
+		`DELETE FROM research_passages`,
+		`UPDATE research_passages SET text = 'x'`,
+		`UPDATE research_documents SET access_groups = '["x","public"]'`,
+		`UPDATE research_documents SET access_groups = '[]'`,
+		`UPDATE research_documents SET withdrawn = 1, withdrawn_by = 'u1', withdrawn_at = created_at`, // still 'pending'
+		`UPDATE research_documents SET tlp = 'TLP:BLUE'`,
+	} {
+		if _, err := db.writer.ExecContext(ctx, stmt); err == nil {
+			t.Errorf("%s: succeeded, want refused", stmt)
+		}
+	}
+	pub := testDoc(docB, "u1")
+	pub.AccessGroups = []string{"public"}
+	err := r.Update(ctx, func(tx research.Tx) error { return tx.InsertDocument(ctx, pub) })
+	if err == nil {
+		t.Error("public record inserted")
+	}
+	orphan := testDoc(docB, "nobody")
+	if err := r.Update(ctx, func(tx research.Tx) error { return tx.InsertDocument(ctx, orphan) }); err == nil {
+		t.Error("record of an unknown uploader inserted")
+	}
+	err = r.Update(ctx, func(tx research.Tx) error {
+		return tx.SaveDocument(ctx, testDoc(docB, "u1"))
+	})
+	if !errors.Is(err, research.ErrNotFound) {
+		t.Errorf("saving a missing record: %v, want ErrNotFound", err)
+	}
+}
