@@ -33,6 +33,7 @@ FUZZTIME ?= 20s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzQuote$$' -fuzztime $(FUZZTIME) ./search
 	$(GO) test -run '^$$' -fuzz '^FuzzMemberFilter$$' -fuzztime $(FUZZTIME) -parallel 1 ./search
+	$(GO) test -run '^$$' -fuzz '^FuzzParseMemberQuery$$' -fuzztime $(FUZZTIME) ./api
 
 tools: $(MEILI_BIN) $(HUGO)
 

@@ -3,6 +3,9 @@ package api_test
 import (
 	"encoding/json"
 	"net/http"
+	"portal/access"
+	"portal/account"
+	"portal/research"
 	"strings"
 	"testing"
 	"time"
@@ -44,5 +47,66 @@ func TestMeilisearchDown(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"code":"search_unavailable"`) {
 		t.Errorf("503 not logged:\n%s", logs.String())
+	}
+}
+
+// With Meilisearch down, members' search answers 503 while documents and
+// downloads still come from SQLite and the blob store; uploads are kept and
+// reach the index once it is back; reindex leaves the index equal to the
+// store.
+func TestResearchSurvivesMeilisearchOutage(t *testing.T) {
+	p := portaltest.Start(t, portaltest.Options{SecretRate: 1000})
+	u := p.SeedUser(t, account.RoleMember)
+	c := p.NewClient(t)
+	c.Login(u.Email, u.Password, u.TOTPSecret, time.Now())
+	var d docResp
+	resp, body := c.Upload("POST", "/api/research", docMeta("Synthetic outage study", []string{"members"}, access.Green), "o.txt", []byte("Synthetic text on cooperation."))
+	if resp.StatusCode != 201 {
+		t.Fatalf("upload: %d %s", resp.StatusCode, body)
+	}
+	decode(t, body, &d)
+
+	p.Meili.Process.Kill()
+	resp, body = c.Do("GET", "/api/search?q=cooperation", nil)
+	if resp.StatusCode != http.StatusServiceUnavailable || portaltest.ErrorCode(t, body) != "search_unavailable" {
+		t.Errorf("member search with Meilisearch down: %d %s", resp.StatusCode, body)
+	}
+	c.JSON("GET", "/api/research/"+d.ID, nil, 200, nil)
+	if resp, _ := c.Do("GET", "/api/research/"+d.ID+"/download", nil); resp.StatusCode != 200 {
+		t.Errorf("download with Meilisearch down: %d", resp.StatusCode)
+	}
+	// An upload while it is down is kept, pending.
+	var pending docResp
+	resp, body = c.Upload("POST", "/api/research", docMeta("Synthetic pending study", []string{"members"}, access.Green), "p.txt", []byte("Synthetic text written during the outage."))
+	if resp.StatusCode != 201 {
+		t.Fatalf("upload during the outage: %d %s", resp.StatusCode, body)
+	}
+	decode(t, body, &pending)
+	if pending.IndexState != "pending" {
+		t.Errorf("index state during the outage %q, want pending", pending.IndexState)
+	}
+
+	if err := p.Meili.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Research.Reindex(t.Context(), nil); err != nil {
+		t.Fatalf("reindex: %v", err)
+	}
+	want, err := p.Research.Checksum(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := p.Indexer.ResearchContents(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := p.Research.Count(t.Context()); st.Documents != n || research.IndexChecksum(st.Versions) != want {
+		t.Errorf("after reindex the index holds %d documents (store %d), checksums %s vs %s",
+			st.Documents, n, research.IndexChecksum(st.Versions), want)
+	}
+	var res memberSearch
+	c.JSON("GET", "/api/search?q=written&scope=research", nil, 200, &res)
+	if res.Total != 1 || res.Hits[0].ID != pending.ID {
+		t.Errorf("the upload made during the outage is not searchable: %+v", res.Hits)
 	}
 }

@@ -21,6 +21,7 @@ Commands:
   dev           run a complete local portal: Meilisearch, site build, index, server
   index site    index the built site's search feeds into Meilisearch
   reindex       rebuild every index from SQLite, the stored files and the site's feeds
+  training lint check every training module and print the translation report
   meili keys    create or renew the portal's Meilisearch keys (needs the master key)
   users create-admin --email ADDRESS
                 bootstrap the first admin (prints a single-use invitation link)
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return errors.New(`usage: portal meili keys`)
 		}
 		return keysCmd(ctx, rest[1:], getenv, stdout, stderr)
+	case "training":
+		return trainingCmd(ctx, rest, getenv, stdout, stderr)
 	case "reindex":
 		return reindexCmd(ctx, rest, getenv, stdout, stderr)
 	case "users":

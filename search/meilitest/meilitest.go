@@ -20,6 +20,7 @@ type Instance struct {
 	URL       string
 	MasterKey string
 	Process   *meiliproc.Process
+	opts      meiliproc.Options
 }
 
 // Start runs a new Meilisearch for t, stopped when t ends.
@@ -47,9 +48,27 @@ func Run(dir string) (*Instance, error) {
 	key := hex.EncodeToString(raw)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	p, err := meiliproc.Start(ctx, meiliproc.Options{Binary: bin, DataDir: dir, MasterKey: key})
+	addr, err := meiliproc.FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	opts := meiliproc.Options{Binary: bin, DataDir: dir, MasterKey: key, Addr: addr}
+	p, err := meiliproc.Start(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("start meilisearch: %w", err)
 	}
-	return &Instance{URL: p.URL, MasterKey: key, Process: p}, nil
+	return &Instance{URL: p.URL, MasterKey: key, Process: p, opts: opts}, nil
+}
+
+// Restart starts the instance again after Kill or Stop, on the same
+// address with the same data, as a supervisor would.
+func (m *Instance) Restart() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	p, err := meiliproc.Start(ctx, m.opts)
+	if err != nil {
+		return fmt.Errorf("restart meilisearch: %w", err)
+	}
+	m.Process = p
+	return nil
 }

@@ -7,7 +7,16 @@
 //    rendered in place. Nothing from the network is ever parsed into the page
 //    as HTML except <mark> elements rebuilt from text (see appendSnippet).
 //
+// 3. Members' area (login, invitation, my account, administration): see
+//    members/index.js. Those pages need JavaScript and say so without it.
+// 4. Training: progress in this browser, quizzes, the handout's print
+//    button: see training/index.js. Training pages read well without it.
+//
 // Bundled by Hugo (js.Build, ES2020, minified, fingerprinted, loaded with defer).
+
+import { el, format, formatNodes } from "./lib/dom.js";
+import { initMembers } from "./members/index.js";
+import { initTraining } from "./training/index.js";
 
 const ESCAPE_WINDOW_MS = 1500;
 
@@ -50,67 +59,6 @@ function initQuickExit() {
 // ---------------------------------------------------------------------------
 
 const MAX_QUERY_LENGTH = 200;
-
-// Builds nodes from a localized template such as "Results for “{query}”: {count}".
-// The query is wrapped in <bdi> so that, for example, a Latin query stays
-// readable inside an Arabic sentence. Everything is inserted as text.
-function formatNodes(template, values) {
-  const nodes = [];
-  const pattern = /\{(\w+)\}/g;
-  const text = String(template || "");
-  let last = 0;
-  let match;
-  while ((match = pattern.exec(text)) !== null) {
-    if (match.index > last) {
-      nodes.push(document.createTextNode(text.slice(last, match.index)));
-    }
-    const key = match[1];
-    if (Object.prototype.hasOwnProperty.call(values, key)) {
-      if (key === "query") {
-        nodes.push(el("bdi", { text: values[key] }));
-      } else {
-        nodes.push(document.createTextNode(String(values[key])));
-      }
-    } else {
-      nodes.push(document.createTextNode(match[0]));
-    }
-    last = pattern.lastIndex;
-  }
-  if (last < text.length) {
-    nodes.push(document.createTextNode(text.slice(last)));
-  }
-  return nodes;
-}
-
-function format(template, values) {
-  return String(template || "").replace(/\{(\w+)\}/g, (match, key) =>
-    Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : match,
-  );
-}
-
-function el(tag, attrs, children) {
-  const node = document.createElement(tag);
-  if (attrs) {
-    for (const [name, value] of Object.entries(attrs)) {
-      if (value === undefined || value === null || value === false) {
-        continue;
-      }
-      if (name === "text") {
-        node.textContent = String(value);
-      } else {
-        node.setAttribute(name, value === true ? "" : String(value));
-      }
-    }
-  }
-  if (children) {
-    for (const child of children) {
-      if (child) {
-        node.append(child);
-      }
-    }
-  }
-  return node;
-}
 
 // The API returns snippets as HTML-escaped text whose only markup is
 // <mark>...</mark>. Parse it in an inert document and copy over only text
@@ -396,6 +344,8 @@ function initSearch() {
 function init() {
   initQuickExit();
   initSearch();
+  initMembers();
+  initTraining();
 }
 
 if (document.readyState === "loading") {

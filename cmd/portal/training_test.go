@@ -1,0 +1,32 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestTrainingLint(t *testing.T) {
+	lint := func(root string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := trainingCmd(context.Background(), []string{"lint", "--root", root}, func(string) string { return "" }, &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	out, err := lint(filepath.Join("..", "..", "training", "testdata", "good"))
+	if err != nil || !strings.Contains(out, "Translation report") {
+		t.Errorf("good fixture: %v\n%s", err, out)
+	}
+	out, err = lint(filepath.Join("..", "..", "training", "testdata", "bad"))
+	if err == nil || !strings.Contains(err.Error(), "problem") {
+		t.Errorf("bad fixture: err %v, want problems", err)
+	}
+	if !strings.Contains(out, "content/en/training/broken/quiz.yaml:9: question \"q1\": answer \"c\" names no option") ||
+		!strings.Contains(out, "Translation report") {
+		t.Errorf("bad fixture output:\n%s", out)
+	}
+	if _, err := lint(filepath.Join("..", "..")); err != nil {
+		t.Errorf("the repository's modules: %v", err)
+	}
+}

@@ -1,0 +1,257 @@
+// My account: who I am (GET /api/me), my sessions, password change,
+// new recovery codes, log out. Not logged in → the login page.
+
+import { get, post, del, seg, resetCSRF } from "./api.js";
+import { bdi, nodesFrom, MIN_PASSWORD, passwordLength } from "./ui.js";
+import { el } from "../lib/dom.js";
+
+// A short, readable name for a User-Agent string ("Firefox on Windows").
+// Order matters: Edge and Opera say "Chrome", Chrome says "Safari",
+// Android says "Linux", iOS says "Mac OS X".
+export function describeBrowser(ua, t) {
+  const s = String(ua || "");
+  const browser = /Edg(e|A|iOS)?\//.test(s)
+    ? "Edge"
+    : /OPR\/|Opera/.test(s)
+      ? "Opera"
+      : /Firefox\/|FxiOS\//.test(s)
+        ? "Firefox"
+        : /Chrome\/|Chromium\/|CriOS\//.test(s)
+          ? "Chrome"
+          : /Safari\//.test(s)
+            ? "Safari"
+            : "";
+  const os = /Windows/.test(s)
+    ? "Windows"
+    : /Android/.test(s)
+      ? "Android"
+      : /iPhone|iPad|iPod/.test(s)
+        ? "iOS"
+        : /CrOS/.test(s)
+          ? "ChromeOS"
+          : /Mac OS X|Macintosh/.test(s)
+            ? "macOS"
+            : /Linux/.test(s)
+              ? "Linux"
+              : "";
+  if (browser && os) {
+    return t("account_browser_on", { browser, os });
+  }
+  return browser || os || t("account_browser_unknown");
+}
+
+export function initAccount(root, ui) {
+  const t = ui.t;
+  const content = root.querySelector("#account-content");
+  const details = root.querySelector("#account-details");
+  const adminLinks = root.querySelector("#account-admin");
+  const logout = root.querySelector("#account-logout");
+  const sessionsHeading = root.querySelector("#account-sessions-heading");
+  const sessionsBody = root.querySelector("#account-sessions-body");
+  const passwordForm = root.querySelector("#account-password-form");
+  const current = root.querySelector("#account-current");
+  const fresh = root.querySelector("#account-new");
+  const fresh2 = root.querySelector("#account-new2");
+  const recoveryForm = root.querySelector("#account-recovery-form");
+  const recoveryPassword = root.querySelector("#account-recovery-password");
+  const codesBox = root.querySelector("#account-codes");
+  const codesBlock = root.querySelector("#account-recovery-codes");
+  const codesDone = root.querySelector("#account-codes-done");
+
+  // Handles what every failed request may mean; true when handled.
+  const failed = (result) => {
+    if (ui.needsLogin(result) && result.error.code !== "invalid_credentials") {
+      ui.toLogin();
+      return true;
+    }
+    return false;
+  };
+
+  const showUser = (user) => {
+    const set = (name, node) => details.querySelector('[data-value="' + name + '"]').replaceChildren(node);
+    set("displayName", bdi(user.displayName));
+    set("email", bdi(user.email));
+    set("role", document.createTextNode(ui.roleLabel(user.role)));
+    set("groups", ui.groupsNode(user.groups));
+    set("createdAt", ui.time(user.createdAt, { dateStyle: "long" }));
+    for (const input of root.querySelectorAll('input[name="username"][data-value="email"]')) {
+      input.value = String(user.email || "");
+    }
+    if (adminLinks) {
+      adminLinks.hidden = user.role !== "admin";
+    }
+  };
+
+  const sessionRow = (session) => {
+    const browser = describeBrowser(session.userAgent, t);
+    const lastSeen = ui.formatDate(session.lastSeenAt);
+    let action;
+    if (session.current) {
+      action = el("span", { class: "tag tag-current", text: t("account_session_current") });
+    } else {
+      const button = el("button", {
+        type: "button",
+        class: "button button-secondary button-small",
+        "aria-label": t("account_session_end_label", { browser, time: lastSeen }),
+        text: t("account_session_end"),
+      });
+      ui.onClick(button, () => endSession(session));
+      action = button;
+    }
+    const first = el("th", { scope: "row" }, [el("bdi", { text: browser })]);
+    if (session.current) {
+      first.classList.add("is-current");
+    }
+    return el("tr", null, [
+      first,
+      el("td", null, [el("span", { dir: "ltr", text: String(session.ip || "") })]),
+      el("td", null, [ui.time(session.createdAt)]),
+      el("td", null, [ui.time(session.lastSeenAt)]),
+      el("td", null, [action]),
+    ]);
+  };
+
+  const loadSessions = async () => {
+    const result = await get("/me/sessions");
+    if (!result.ok) {
+      if (!failed(result)) {
+        ui.alert(ui.message(result));
+      }
+      return;
+    }
+    const sessions = result.data && Array.isArray(result.data.sessions) ? result.data.sessions.slice() : [];
+    sessions.sort((a, b) => (b.current ? 1 : 0) - (a.current ? 1 : 0) || String(b.lastSeenAt).localeCompare(String(a.lastSeenAt)));
+    sessionsBody.replaceChildren(...sessions.map(sessionRow));
+  };
+
+  const endSession = async (session) => {
+    ui.clear();
+    const result = await del("/me/sessions/" + seg(session.id));
+    if (!result.ok && result.status !== 404) {
+      if (!failed(result)) {
+        ui.alert(ui.message(result));
+      }
+      return;
+    }
+    await loadSessions();
+    ui.status(t("account_session_ended"));
+    ui.focus(sessionsHeading);
+  };
+
+  ui.onSubmit(passwordForm, async () => {
+    ui.clear();
+    ui.clearFieldErrors(passwordForm);
+    const errors = [];
+    if (!current.value) {
+      errors.push([current, t("app_error_required")]);
+    }
+    if (!fresh.value) {
+      errors.push([fresh, t("app_error_required")]);
+    } else if (passwordLength(fresh.value) < MIN_PASSWORD) {
+      errors.push([fresh, t("app_password_short")]);
+    }
+    if (fresh.value && fresh2.value !== fresh.value) {
+      errors.push([fresh2, t(fresh2.value ? "app_password_mismatch" : "app_error_required")]);
+    }
+    if (ui.showErrors(errors)) {
+      return;
+    }
+    const result = await post("/me/password", { currentPassword: current.value, newPassword: fresh.value });
+    if (result.ok) {
+      resetCSRF();
+      passwordForm.reset();
+      showUserEmails();
+      ui.status(t("account_password_changed"));
+      await loadSessions();
+      return;
+    }
+    if (result.status === 400 && result.error.code === "weak_password") {
+      ui.fieldError(fresh, nodesFrom(t("app_password_refused"), { reason: ui.serverText(result.error.message) }));
+      fresh.focus();
+      return;
+    }
+    if (result.error.code === "invalid_credentials" || result.error.code === "reauthentication_required") {
+      ui.fieldError(current, t("app_password_wrong"));
+      current.focus();
+      current.select();
+      return;
+    }
+    if (!failed(result)) {
+      ui.alert(ui.message(result));
+    }
+  });
+
+  ui.onSubmit(recoveryForm, async () => {
+    ui.clear();
+    ui.clearFieldErrors(recoveryForm);
+    if (!recoveryPassword.value) {
+      ui.showErrors([[recoveryPassword, t("app_error_required")]]);
+      return;
+    }
+    const result = await post("/me/recovery-codes", { password: recoveryPassword.value });
+    if (result.ok) {
+      recoveryPassword.value = "";
+      const codes = result.data && Array.isArray(result.data.recoveryCodes) ? result.data.recoveryCodes : [];
+      ui.showCodes(codesBlock, codes);
+      recoveryForm.hidden = true;
+      codesBox.hidden = false;
+      ui.status(t("account_recovery_created"));
+      ui.focus(codesBox);
+      return;
+    }
+    if (result.error.code === "invalid_credentials" || result.error.code === "reauthentication_required") {
+      ui.fieldError(recoveryPassword, t("app_password_wrong"));
+      recoveryPassword.focus();
+      recoveryPassword.select();
+      return;
+    }
+    if (!failed(result)) {
+      ui.alert(ui.message(result));
+    }
+  });
+
+  codesDone.addEventListener("click", () => {
+    ui.clearCodes(codesBlock);
+    codesBox.hidden = true;
+    recoveryForm.hidden = false;
+    ui.focus(root.querySelector("#account-recovery-heading"));
+  });
+
+  ui.onClick(logout, async () => {
+    ui.clear();
+    const result = await del("/session");
+    if (!result.ok && result.status !== 401) {
+      ui.alert(ui.message(result));
+      return;
+    }
+    resetCSRF();
+    const login = root.getAttribute("data-login-url") || "/" + ui.lang + "/account/login/";
+    window.location.assign(login + "?loggedout=1");
+  });
+
+  let email = "";
+  const showUserEmails = () => {
+    for (const input of root.querySelectorAll('input[name="username"][data-value="email"]')) {
+      input.value = email;
+    }
+  };
+
+  const start = async () => {
+    ui.status(t("app_loading"));
+    const result = await get("/me");
+    if (!result.ok) {
+      if (!failed(result)) {
+        ui.alert(ui.message(result));
+      }
+      return;
+    }
+    const user = result.data || {};
+    email = String(user.email || "");
+    showUser(user);
+    content.hidden = false;
+    ui.clear();
+    await loadSessions();
+  };
+
+  start();
+}

@@ -1,0 +1,34 @@
+// Members' area: the pages whose layout marks an element with data-app
+// (layouts account-login, account-accept, account, admin-members,
+// admin-audit). Each is a static shell: hidden until this script runs (a
+// <noscript> note says JavaScript is needed), then driven by one module
+// talking to the same-origin JSON API (api/openapi.json).
+
+import { createUI } from "./ui.js";
+import { initLogin } from "./login.js";
+import { initAccept } from "./accept.js";
+import { initAccount } from "./account.js";
+import { initMembers as initMemberAdmin } from "./members.js";
+import { initAudit } from "./audit.js";
+
+const APPS = {
+  login: initLogin,
+  accept: initAccept,
+  account: initAccount,
+  members: initMemberAdmin,
+  audit: initAudit,
+};
+
+export function initMembers() {
+  const root = document.querySelector("[data-app]");
+  if (!root) {
+    return;
+  }
+  const start = APPS[root.getAttribute("data-app")];
+  if (!start || !window.fetch || !window.DOMParser || !window.URLSearchParams || !("content" in document.createElement("template"))) {
+    return;
+  }
+  const ui = createUI(root);
+  root.hidden = false;
+  start(root, ui);
+}

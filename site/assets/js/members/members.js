@@ -1,0 +1,424 @@
+// Administration, members: the list (GET /api/admin/users), invitations
+// (POST /api/invitations) and, per member, role and groups (PATCH),
+// disable/enable, unlock, reset of the second factor and ending all
+// sessions. Destructive actions are confirmed first.
+
+import { get, post, patch, del, seg } from "./api.js";
+import { bdi, looksLikeEmail } from "./ui.js";
+import { el } from "../lib/dom.js";
+
+const ROLES = ["member", "trainer", "admin"];
+
+const parseGroups = (value) =>
+  String(value || "")
+    .split(",")
+    .map((g) => g.trim())
+    .filter(Boolean);
+
+// The input a 400 is about: the API's field when it names one, otherwise a
+// guess from its (English) message.
+function fieldOf(error, names) {
+  const hint = (error.field || "") + " " + (error.message || "");
+  for (const name of names) {
+    if (new RegExp(name, "i").test(hint)) {
+      return name;
+    }
+  }
+  return "";
+}
+
+export async function initMembers(root, ui) {
+  const t = ui.t;
+  const content = root.querySelector("#members-content");
+  const forbidden = root.querySelector("#app-forbidden");
+  const body = root.querySelector("#members-body");
+  const total = root.querySelector("#members-total");
+  const inviteForm = root.querySelector("#members-invite-form");
+  const inviteEmail = root.querySelector("#invite-email");
+  const inviteRole = root.querySelector("#invite-role");
+  const inviteGroups = root.querySelector("#invite-groups");
+  const inviteResult = root.querySelector("#invite-result");
+  const inviteMessage = root.querySelector("#invite-message");
+  const inviteLinkRow = root.querySelector("#invite-link-row");
+  const inviteLink = root.querySelector("#invite-link");
+
+  let me = null;
+  let users = [];
+  const open = new Set(); // ids of members whose panel is open
+  const links = new Map(); // id → re-enrolment link to pass on
+
+  const failed = (result) => {
+    if (ui.needsLogin(result)) {
+      ui.toLogin();
+      return true;
+    }
+    if (result.status === 403 && result.error.code === "forbidden") {
+      content.hidden = true;
+      forbidden.hidden = false;
+      return true;
+    }
+    return false;
+  };
+
+  const nameOf = (user) => String(user.displayName || user.email || "");
+
+  const statusList = (user) => {
+    const items = [];
+    if (user.disabled) {
+      items.push(["bad", t("members_status_disabled")]);
+    }
+    if (user.locked) {
+      items.push(["bad", t("members_status_locked")]);
+    }
+    if (!user.mfaEnrolled) {
+      items.push(["warn", t("members_status_no_mfa")]);
+    }
+    if (items.length === 0) {
+      items.push(["ok", t("members_status_active")]);
+    }
+    return el(
+      "ul",
+      { class: "tags" },
+      items.map(([kind, text]) => el("li", { class: "tag tag-" + kind, text })),
+    );
+  };
+
+  // One member: the row and, below it, the management panel.
+  const render = (user, index) => {
+    const panelId = "member-panel-" + index;
+    const isOpen = open.has(user.id);
+    const isMe = me && user.id === me.id;
+    const name = el("th", { scope: "row" }, [bdi(nameOf(user))]);
+    if (isMe) {
+      name.append(" ", el("span", { class: "muted", text: t("members_you") }));
+    }
+    const manage = el("button", {
+      type: "button",
+      class: "button button-secondary button-small",
+      "aria-expanded": isOpen ? "true" : "false",
+      "aria-controls": panelId,
+      "aria-label": t("members_manage_label", { name: nameOf(user) }),
+      "data-action": "manage",
+      text: t("members_manage"),
+    });
+    manage.addEventListener("click", () => {
+      if (open.has(user.id)) {
+        open.delete(user.id);
+      } else {
+        open.add(user.id);
+      }
+      refresh(user.id, "manage");
+      if (open.has(user.id)) {
+        ui.focus(document.getElementById(panelId + "-heading"));
+      }
+    });
+    const row = el("tr", { "data-user": user.id }, [
+      name,
+      el("td", null, [bdi(user.email)]),
+      el("td", { text: ui.roleLabel(user.role) }),
+      el("td", null, [ui.groupsNode(user.groups)]),
+      el("td", null, [statusList(user)]),
+      el("td", null, [manage]),
+    ]);
+
+    const panelRow = el("tr", { class: "member-panel-row", id: panelId, hidden: !isOpen });
+    if (isOpen) {
+      panelRow.append(el("td", { colspan: "6" }, [panel(user, panelId)]));
+    }
+    return [row, panelRow];
+  };
+
+  const panel = (user, panelId) => {
+    const name = nameOf(user);
+    const roleId = panelId + "-role";
+    const groupsId = panelId + "-groups";
+    const role = el(
+      "select",
+      { id: roleId, name: "role" },
+      ROLES.map((r) => el("option", { value: r, selected: r === user.role, text: ui.roleLabel(r) })),
+    );
+    const groups = el("input", {
+      type: "text",
+      id: groupsId,
+      name: "groups",
+      dir: "ltr",
+      spellcheck: "false",
+      autocapitalize: "none",
+      maxlength: "2000",
+      "aria-describedby": groupsId + "-hint",
+    });
+    groups.value = (Array.isArray(user.groups) ? user.groups : []).join(", ");
+    const form = el("form", { class: "app-form member-form", method: "post", novalidate: true }, [
+      el("div", { class: "field" }, [el("label", { for: roleId, text: t("members_role") }), role]),
+      el("div", { class: "field" }, [
+        el("label", { for: groupsId, text: t("members_groups") }),
+        el("p", { class: "field-hint", id: groupsId + "-hint", text: t("members_groups_hint") }),
+        el("p", { class: "field-error", id: groupsId + "-error", hidden: true }),
+        groups,
+      ]),
+      el("p", { class: "field-hint", text: t("members_save_note") }),
+      el("div", { class: "app-actions" }, [
+        el("button", { type: "submit", class: "button", "data-action": "save", text: t("members_save") }),
+      ]),
+    ]);
+    ui.onSubmit(form, async () => {
+      ui.clear();
+      ui.fieldError(groups, null);
+      const result = await patch("/admin/users/" + seg(user.id), { role: role.value, groups: parseGroups(groups.value) });
+      if (result.ok) {
+        update(result.data, "save");
+        ui.status(t("members_saved", { name }));
+        return;
+      }
+      if (result.status === 400 && fieldOf(result.error, ["group"])) {
+        ui.fieldError(groups, ui.serverText(result.error.message));
+        groups.focus();
+        return;
+      }
+      report(result);
+    });
+
+    const actions = [];
+    const action = (key, handler, danger) => {
+      const button = el("button", {
+        type: "button",
+        class: "button button-small " + (danger ? "button-danger" : "button-secondary"),
+        "data-action": key,
+        text: t("members_" + key.replace(/-/g, "_")),
+      });
+      ui.onClick(button, handler);
+      actions.push(button);
+    };
+    if (user.disabled) {
+      action("enable", async () => {
+        ui.clear();
+        const result = await post("/admin/users/" + seg(user.id) + "/enable");
+        if (result.ok) {
+          update(result.data, "disable");
+          ui.status(t("members_enabled", { name }));
+        } else {
+          report(result);
+        }
+      });
+    } else {
+      action(
+        "disable",
+        async () => {
+          if (!(await ui.confirm(t("members_confirm_disable", { name }), t("members_disable")))) {
+            return;
+          }
+          ui.clear();
+          const result = await post("/admin/users/" + seg(user.id) + "/disable");
+          if (result.ok) {
+            update(result.data, "enable");
+            ui.status(t("members_disabled", { name }));
+          } else {
+            report(result);
+          }
+        },
+        true,
+      );
+    }
+    if (user.locked) {
+      action("unlock", async () => {
+        ui.clear();
+        const result = await post("/admin/users/" + seg(user.id) + "/unlock");
+        if (result.ok) {
+          update(result.data, "manage");
+          ui.status(t("members_unlocked", { name }));
+        } else {
+          report(result);
+        }
+      });
+    }
+    action(
+      "reset-mfa",
+      async () => {
+        if (!(await ui.confirm(t("members_confirm_reset_mfa", { name }), t("members_reset_mfa")))) {
+          return;
+        }
+        ui.clear();
+        const result = await post("/admin/users/" + seg(user.id) + "/reset-mfa");
+        if (!result.ok) {
+          report(result);
+          return;
+        }
+        links.set(user.id, String((result.data && result.data.link) || ""));
+        const fresh = await get("/admin/users/" + seg(user.id));
+        update(fresh.ok ? fresh.data : Object.assign({}, user, { mfaEnrolled: false }), "link");
+        ui.status(t("members_reset_done", { name }));
+      },
+      true,
+    );
+    action(
+      "end-sessions",
+      async () => {
+        if (!(await ui.confirm(t("members_confirm_end_sessions", { name }), t("members_end_sessions")))) {
+          return;
+        }
+        ui.clear();
+        const result = await del("/admin/users/" + seg(user.id) + "/sessions");
+        if (result.ok) {
+          ui.status(t("members_sessions_ended", { name }));
+        } else {
+          report(result);
+        }
+      },
+      true,
+    );
+
+    const parts = [
+      el("h3", { id: panelId + "-heading", tabindex: "-1", text: t("members_manage_label", { name }) }),
+      form,
+      el("div", { class: "app-actions member-actions" }, actions),
+    ];
+    const link = links.get(user.id);
+    if (link) {
+      const linkId = panelId + "-link";
+      const copy = el("button", {
+        type: "button",
+        class: "button button-secondary",
+        "aria-label": t("app_copy_label", { item: t("members_reset_link_label") }),
+        text: t("app_copy"),
+      });
+      copy.addEventListener("click", () => ui.copy(link));
+      const input = el("input", { type: "text", id: linkId, readonly: true, dir: "ltr", spellcheck: "false" });
+      input.value = link;
+      parts.push(
+        el("div", { class: "app-result copy-field", "data-action": "link", tabindex: "-1" }, [
+          el("p", { text: t("members_reset_done", { name }) }),
+          el("label", { for: linkId, text: t("members_reset_link_label") }),
+          el("div", { class: "copy-row" }, [input, copy]),
+        ]),
+      );
+    }
+    return el("div", { class: "member-panel" }, parts);
+  };
+
+  // Re-renders one member (or all), keeping the focus on the control the
+  // reader used, or the nearest equivalent.
+  const refresh = (id, focusAction) => {
+    const rows = [];
+    users.forEach((user, index) => rows.push(...render(user, index)));
+    body.replaceChildren(...rows);
+    total.textContent = t("members_total", { count: users.length });
+    if (id && focusAction) {
+      const index = users.findIndex((u) => u.id === id);
+      const panelId = "member-panel-" + index;
+      const panelRow = document.getElementById(panelId);
+      const row = body.querySelector('tr[data-user="' + CSS.escape(id) + '"]');
+      const target =
+        (focusAction === "manage" && row && row.querySelector('[data-action="manage"]')) ||
+        (panelRow && panelRow.querySelector('[data-action="' + focusAction + '"]')) ||
+        document.getElementById(panelId + "-heading") ||
+        (row && row.querySelector('[data-action="manage"]'));
+      ui.focus(target);
+    }
+  };
+
+  const update = (user, focusAction) => {
+    if (!user || !user.id) {
+      return;
+    }
+    const index = users.findIndex((u) => u.id === user.id);
+    if (index >= 0) {
+      users[index] = user;
+    }
+    refresh(user.id, focusAction);
+  };
+
+  const report = (result) => {
+    if (failed(result)) {
+      return;
+    }
+    if (result.status === 409) {
+      ui.alert(t("members_conflict"));
+      return;
+    }
+    ui.alert(ui.message(result));
+  };
+
+  const loadUsers = async () => {
+    const result = await get("/admin/users");
+    if (!result.ok) {
+      report(result);
+      return false;
+    }
+    const list = result.data && Array.isArray(result.data.users) ? result.data.users : [];
+    users = list.slice().sort((a, b) => nameOf(a).localeCompare(nameOf(b), ui.locale));
+    refresh();
+    return true;
+  };
+
+  ui.onSubmit(inviteForm, async () => {
+    ui.clear();
+    ui.clearFieldErrors(inviteForm);
+    inviteResult.hidden = true;
+    if (!inviteEmail.value.trim()) {
+      ui.showErrors([[inviteEmail, t("app_error_required")]]);
+      return;
+    }
+    if (!looksLikeEmail(inviteEmail)) {
+      ui.showErrors([[inviteEmail, t("app_error_email")]]);
+      return;
+    }
+    const result = await post("/invitations", {
+      email: inviteEmail.value.trim(),
+      role: inviteRole.value,
+      groups: parseGroups(inviteGroups.value),
+    });
+    if (result.ok) {
+      const data = result.data || {};
+      const values = { email: String(data.email || inviteEmail.value.trim()), time: ui.formatDate(data.expiresAt) };
+      const link = typeof data.link === "string" ? data.link : "";
+      if (data.emailed || !link) {
+        inviteMessage.textContent = t("members_invited_emailed", values);
+        inviteLinkRow.hidden = true;
+        inviteLink.value = "";
+      } else {
+        inviteMessage.textContent = t("members_invited_link", values);
+        inviteLink.value = link;
+        inviteLinkRow.hidden = false;
+      }
+      inviteForm.reset();
+      inviteResult.hidden = false;
+      ui.focus(inviteResult);
+      await loadUsers();
+      return;
+    }
+    if (result.status === 409) {
+      ui.fieldError(inviteEmail, t("members_invite_conflict"));
+      inviteEmail.focus();
+      return;
+    }
+    if (result.status === 400) {
+      const field = fieldOf(result.error, ["group", "mail"]);
+      const input = field === "group" ? inviteGroups : field === "mail" ? inviteEmail : null;
+      if (input) {
+        ui.fieldError(input, ui.serverText(result.error.message));
+        input.focus();
+        return;
+      }
+    }
+    report(result);
+  });
+  ui.bindCopyButtons(inviteResult);
+
+  // Start: only administrators get further than this.
+  ui.status(t("app_loading"));
+  const who = await get("/me");
+  if (!who.ok) {
+    report(who);
+    return;
+  }
+  me = who.data || {};
+  if (me.role !== "admin") {
+    ui.clear();
+    forbidden.hidden = false;
+    return;
+  }
+  if (await loadUsers()) {
+    content.hidden = false;
+    ui.clear();
+  }
+}
