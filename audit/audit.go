@@ -11,6 +11,7 @@ package audit
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -112,6 +113,25 @@ type Store interface {
 type Log struct {
 	store Store
 	now   func() time.Time
+	key   []byte // chain key; nil for a plain SHA-256 chain
+}
+
+// ChainKey derives the chain key from the portal's secret key, so that the
+// audit chain and the other uses of that secret never share a key.
+func ChainKey(secret []byte) []byte {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write([]byte("portal audit chain v1"))
+	return mac.Sum(nil)
+}
+
+// WithKey returns a Log whose chain hashes are HMAC-SHA256 with key, a
+// secret kept outside the database. Without it, someone who can write the
+// database file could edit a row and recompute every later hash; with it,
+// they cannot produce a chain that verifies.
+func (l *Log) WithKey(key []byte) *Log {
+	c := *l
+	c.key = key
+	return &c
 }
 
 // New returns a Log over store. A nil clock means time.Now.
@@ -164,7 +184,7 @@ func (l *Log) RecordBatch(ctx context.Context, entries []Entry) error {
 			if last.ID == 0 {
 				e.PrevHash = Genesis
 			}
-			e.Hash = Hash(e)
+			e.Hash = l.hash(e)
 			out[i], last = e, e
 		}
 		return out
@@ -230,7 +250,7 @@ func (l *Log) Verify(ctx context.Context) (Result, error) {
 		if e.PrevHash != prev.Hash {
 			return bad("prev_hash does not match the hash of the previous entry")
 		}
-		if Hash(e) != e.Hash {
+		if l.hash(e) != e.Hash {
 			return bad("hash does not match the entry's contents")
 		}
 		prev = e
@@ -252,8 +272,16 @@ func (l *Log) Verify(ctx context.Context) (Result, error) {
 // "2006-01-02T15:04:05.000000000Z", Actor, ActorEmail, Action, Target, IP,
 // Outcome, Detail and PrevHash. Length prefixes make the encoding
 // unambiguous whatever bytes the fields hold; Hash itself is excluded.
-func Hash(e Entry) string {
+func Hash(e Entry) string { return hashWith(nil, e) }
+
+func (l *Log) hash(e Entry) string { return hashWith(l.key, e) }
+
+// hashWith is Hash, keyed with HMAC-SHA256 when key is set.
+func hashWith(key []byte, e Entry) string {
 	h := sha256.New()
+	if key != nil {
+		h = hmac.New(sha256.New, key)
+	}
 	for _, f := range []string{
 		"portal-audit-v1",
 		strconv.FormatInt(e.ID, 10),

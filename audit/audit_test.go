@@ -237,3 +237,46 @@ func TestHashCoversEveryField(t *testing.T) {
 		}
 	}
 }
+
+// With a chain key, someone who can write the database file but does not
+// hold the key cannot edit a row and recompute the chain so that it
+// verifies.
+func TestKeyedChainResistsRecomputation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.db")
+	db, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	keyed := audit.New(db, nil).WithKey(audit.ChainKey([]byte("0123456789abcdef0123456789abcdef")))
+	for _, d := range []string{"one", "two", "three"} {
+		if err := keyed.Record(context.Background(), audit.Entry{Actor: "u", Action: audit.ActionLogout, Outcome: audit.OutcomeSuccess, Detail: d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res, err := keyed.Verify(context.Background()); err != nil || !res.OK() {
+		t.Fatalf("intact keyed chain: %+v %v", res, err)
+	}
+	// The attacker edits entry 2 and recomputes the hashes of entries 2
+	// and 3 with the published, unkeyed algorithm.
+	entries, _, err := keyed.List(context.Background(), audit.Filter{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64]audit.Entry{}
+	for _, e := range entries {
+		byID[e.ID] = e
+	}
+	e2 := byID[2]
+	e2.Detail = "edited"
+	e2.Hash = audit.Hash(e2)
+	e3 := byID[3]
+	e3.PrevHash = e2.Hash
+	e3.Hash = audit.Hash(e3)
+	tamper(t, path,
+		`UPDATE audit_log SET detail = 'edited', hash = '`+e2.Hash+`' WHERE id = 2`,
+		`UPDATE audit_log SET prev_hash = '`+e3.PrevHash+`', hash = '`+e3.Hash+`' WHERE id = 3`)
+	if res, err := keyed.Verify(context.Background()); err != nil || res.FirstBad != 2 {
+		t.Errorf("recomputed chain under a key: %+v %v, want first bad entry 2", res, err)
+	}
+}

@@ -171,11 +171,11 @@ func (p *Portal) setUp(opts Options) error {
 	if now == nil {
 		now = time.Now
 	}
-	p.Audit = audit.New(p.DB, now)
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		return err
 	}
+	p.Audit = audit.New(p.DB, now).WithKey(audit.ChainKey(secret))
 	if p.Accounts, err = account.New(p.DB, p.Audit, account.Options{Now: now, SecretKey: secret, Argon2: TestArgon2, Logger: log}); err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	if err != nil {
 		return nil, err
 	}
-	auditLog := audit.New(db, time.Now)
+	auditLog := audit.New(db, time.Now).WithKey(audit.ChainKey(cfg.SecretKey))
 	accounts, err := account.New(db, auditLog, account.Options{
 		SecretKey:       cfg.SecretKey,
 		IdleTimeout:     cfg.SessionIdle,
