@@ -5,16 +5,18 @@
 //    1.5 seconds does the same.
 // 2. Search page: results are fetched from the same-origin search API and
 //    rendered in place. Nothing from the network is ever parsed into the page
-//    as HTML except <mark> elements rebuilt from text (see appendSnippet).
+//    as HTML except <mark> elements rebuilt from text (see appendSnippet in
+//    lib/snippet.js).
 //
-// 3. Members' area (login, invitation, my account, administration): see
-//    members/index.js. Those pages need JavaScript and say so without it.
+// 3. Members' area (login, invitation, my account, administration, research
+//    library): see members/index.js. Those pages need JavaScript and say so without it.
 // 4. Training: progress in this browser, quizzes, the handout's print
 //    button: see training/index.js. Training pages read well without it.
 //
 // Bundled by Hugo (js.Build, ES2020, minified, fingerprinted, loaded with defer).
 
 import { el, format, formatNodes } from "./lib/dom.js";
+import { appendSnippet, safeURL } from "./lib/snippet.js";
 import { initMembers } from "./members/index.js";
 import { initTraining } from "./training/index.js";
 
@@ -59,40 +61,6 @@ function initQuickExit() {
 // ---------------------------------------------------------------------------
 
 const MAX_QUERY_LENGTH = 200;
-
-// The API returns snippets as HTML-escaped text whose only markup is
-// <mark>...</mark>. Parse it in an inert document and copy over only text
-// nodes and <mark> elements (recreated with textContent).
-function appendSnippet(target, snippet) {
-  const doc = new DOMParser().parseFromString(String(snippet || ""), "text/html");
-  const walk = (parent) => {
-    for (const node of parent.childNodes) {
-      if (node.nodeType === Node.TEXT_NODE) {
-        target.append(document.createTextNode(node.textContent));
-      } else if (node.nodeType === Node.ELEMENT_NODE) {
-        if (node.nodeName === "MARK") {
-          target.append(el("mark", { text: node.textContent }));
-        } else {
-          walk(node);
-        }
-      }
-    }
-  };
-  walk(doc.body);
-}
-
-// Only same-origin, root-relative result URLs are turned into links.
-function safeURL(url) {
-  try {
-    const parsed = new URL(String(url || ""), window.location.origin);
-    if (parsed.origin !== window.location.origin) {
-      return null;
-    }
-    return parsed.pathname + parsed.search + parsed.hash;
-  } catch (error) {
-    return null;
-  }
-}
 
 function initSearch() {
   const results = document.getElementById("search-results");

@@ -173,10 +173,10 @@ export async function initAudit(root, ui) {
     const count = Number(data.total) || 0;
     body.replaceChildren(...entries.map(row));
     tableWrap.hidden = entries.length === 0;
-    const summary = entries.length === 0 ? t("audit_empty") : t("audit_total", { count });
-    total.textContent = summary;
+    // #audit-total is itself a polite live region: the count is announced
+    // without being shown twice.
+    total.textContent = entries.length === 0 ? t("audit_empty") : t("audit_total", { count });
     renderPages(Number(data.page) || state.page, Number(data.totalPages) || 0);
-    ui.status(summary);
     if (focus) {
       ui.focus(heading);
     }
@@ -227,6 +227,7 @@ export async function initAudit(root, ui) {
     forbidden.hidden = false;
     return;
   }
+  ui.clear();
   content.hidden = false;
   await load(false);
 }

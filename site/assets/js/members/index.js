@@ -1,8 +1,10 @@
 // Members' area: the pages whose layout marks an element with data-app
 // (layouts account-login, account-accept, account, admin-members,
-// admin-audit). Each is a static shell: hidden until this script runs (a
-// <noscript> note says JavaScript is needed), then driven by one module
-// talking to the same-origin JSON API (api/openapi.json).
+// admin-audit, and the research library's research-search,
+// research-document and research-upload, whose modules are in ../research/).
+// Each is a static shell: hidden until this script runs (a <noscript> note
+// says JavaScript is needed), then driven by one module talking to the
+// same-origin JSON API (api/openapi.json).
 
 import { createUI } from "./ui.js";
 import { initLogin } from "./login.js";
@@ -10,6 +12,9 @@ import { initAccept } from "./accept.js";
 import { initAccount } from "./account.js";
 import { initMembers as initMemberAdmin } from "./members.js";
 import { initAudit } from "./audit.js";
+import { initResearchSearch } from "../research/search.js";
+import { initResearchDocument } from "../research/document.js";
+import { initResearchUpload } from "../research/upload.js";
 
 const APPS = {
   login: initLogin,
@@ -17,6 +22,9 @@ const APPS = {
   account: initAccount,
   members: initMemberAdmin,
   audit: initAudit,
+  "research-search": initResearchSearch,
+  "research-document": initResearchDocument,
+  "research-upload": initResearchUpload,
 };
 
 export function initMembers() {

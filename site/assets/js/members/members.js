@@ -46,6 +46,9 @@ export async function initMembers(root, ui) {
   let users = [];
   const open = new Set(); // ids of members whose panel is open
   const links = new Map(); // id → re-enrolment link to pass on
+  // id → the outcome of the last action on that member, shown in its panel
+  // (the live regions at the top of the page may be out of sight).
+  const notes = new Map();
 
   const failed = (result) => {
     if (ui.needsLogin(result)) {
@@ -102,6 +105,7 @@ export async function initMembers(root, ui) {
       text: t("members_manage"),
     });
     manage.addEventListener("click", () => {
+      notes.delete(user.id);
       if (open.has(user.id)) {
         open.delete(user.id);
       } else {
@@ -166,8 +170,7 @@ export async function initMembers(root, ui) {
       ui.fieldError(groups, null);
       const result = await patch("/admin/users/" + seg(user.id), { role: role.value, groups: parseGroups(groups.value) });
       if (result.ok) {
-        update(result.data, "save");
-        ui.status(t("members_saved", { name }));
+        success(result.data, t("members_saved", { name }), "save");
         return;
       }
       if (result.status === 400 && fieldOf(result.error, ["group"])) {
@@ -175,15 +178,17 @@ export async function initMembers(root, ui) {
         groups.focus();
         return;
       }
-      report(result);
+      report(result, user, "save");
     });
 
     const actions = [];
+    // Destructive actions (confirmed first) are marked for styling only.
     const action = (key, handler, danger) => {
       const button = el("button", {
         type: "button",
-        class: "button button-small " + (danger ? "button-danger" : "button-secondary"),
+        class: "button button-secondary button-small",
         "data-action": key,
+        "data-destructive": danger ? "true" : null,
         text: t("members_" + key.replace(/-/g, "_")),
       });
       ui.onClick(button, handler);
@@ -194,10 +199,9 @@ export async function initMembers(root, ui) {
         ui.clear();
         const result = await post("/admin/users/" + seg(user.id) + "/enable");
         if (result.ok) {
-          update(result.data, "disable");
-          ui.status(t("members_enabled", { name }));
+          success(result.data, t("members_enabled", { name }), "disable");
         } else {
-          report(result);
+          report(result, user, "enable");
         }
       });
     } else {
@@ -210,10 +214,9 @@ export async function initMembers(root, ui) {
           ui.clear();
           const result = await post("/admin/users/" + seg(user.id) + "/disable");
           if (result.ok) {
-            update(result.data, "enable");
-            ui.status(t("members_disabled", { name }));
+            success(result.data, t("members_disabled", { name }), "enable");
           } else {
-            report(result);
+            report(result, user, "disable");
           }
         },
         true,
@@ -224,10 +227,9 @@ export async function initMembers(root, ui) {
         ui.clear();
         const result = await post("/admin/users/" + seg(user.id) + "/unlock");
         if (result.ok) {
-          update(result.data, "manage");
-          ui.status(t("members_unlocked", { name }));
+          success(result.data, t("members_unlocked", { name }), "reset-mfa");
         } else {
-          report(result);
+          report(result, user, "unlock");
         }
       });
     }
@@ -240,9 +242,10 @@ export async function initMembers(root, ui) {
         ui.clear();
         const result = await post("/admin/users/" + seg(user.id) + "/reset-mfa");
         if (!result.ok) {
-          report(result);
+          report(result, user, "reset-mfa");
           return;
         }
+        notes.delete(user.id); // the link box says what happened
         links.set(user.id, String((result.data && result.data.link) || ""));
         const fresh = await get("/admin/users/" + seg(user.id));
         update(fresh.ok ? fresh.data : Object.assign({}, user, { mfaEnrolled: false }), "link");
@@ -259,19 +262,24 @@ export async function initMembers(root, ui) {
         ui.clear();
         const result = await del("/admin/users/" + seg(user.id) + "/sessions");
         if (result.ok) {
-          ui.status(t("members_sessions_ended", { name }));
+          success(user, t("members_sessions_ended", { name }), "end-sessions");
         } else {
-          report(result);
+          report(result, user, "end-sessions");
         }
       },
       true,
     );
 
-    const parts = [
-      el("h3", { id: panelId + "-heading", tabindex: "-1", text: t("members_manage_label", { name }) }),
+    const parts = [el("h3", { id: panelId + "-heading", tabindex: "-1", text: t("members_manage_label", { name }) })];
+    const note = notes.get(user.id);
+    if (note) {
+      const content = note.content instanceof Node ? note.content.cloneNode(true) : note.content;
+      parts.push(el("p", { class: "member-note" + (note.error ? " member-note-error" : "") }, [content]));
+    }
+    parts.push(
       form,
       el("div", { class: "app-actions member-actions" }, actions),
-    ];
+    );
     const link = links.get(user.id);
     if (link) {
       const linkId = panelId + "-link";
@@ -327,15 +335,24 @@ export async function initMembers(root, ui) {
     refresh(user.id, focusAction);
   };
 
-  const report = (result) => {
+  const success = (user, message, focusAction) => {
+    notes.set(user.id, { error: false, content: message });
+    update(user, focusAction);
+    ui.status(message);
+  };
+
+  // A refused request: announced, and shown in the member's panel when it
+  // concerns one.
+  const report = (result, user, focusAction) => {
     if (failed(result)) {
       return;
     }
-    if (result.status === 409) {
-      ui.alert(t("members_conflict"));
-      return;
+    const message = result.status === 409 ? t("members_conflict") : ui.message(result);
+    if (user) {
+      notes.set(user.id, { error: true, content: message });
+      refresh(user.id, focusAction);
     }
-    ui.alert(ui.message(result));
+    ui.alert(message instanceof Node ? message.cloneNode(true) : message);
   };
 
   const loadUsers = async () => {

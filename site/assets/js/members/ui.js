@@ -402,15 +402,20 @@ export function normalizeCode(value) {
 
 export const isSixDigits = (code) => /^[0-9]{6}$/.test(code);
 
-// The account pages a login may return to: same origin, one of the four
-// languages, the account or admin area. Anything else is ignored.
+// The pages a login may return to: same origin, one of the four languages,
+// the account, admin or research area, or members-only training. Anything
+// else is ignored.
 export function safeNext(value) {
   if (!value) {
     return "";
   }
   try {
     const url = new URL(value, window.location.origin);
-    if (url.origin !== window.location.origin || !/^\/(en|fr|es|ar)\/(account|admin)\/([a-z0-9-]+\/)*$/.test(url.pathname)) {
+    // Members-only training is served by the API under /members/, which
+    // sends readers who are not logged in to the login page.
+    const own = /^\/(en|fr|es|ar)\/(account|admin|research)\/([a-z0-9-]+\/)*$/;
+    const training = /^\/members\/(en|fr|es|ar)\/training\/([a-z0-9-]+\/)*$/;
+    if (url.origin !== window.location.origin || !(own.test(url.pathname) || training.test(url.pathname))) {
       return "";
     }
     return url.pathname + url.search;
