@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"portal/access"
+	"portal/account"
 	"portal/audit"
 	"portal/research"
 )
@@ -77,17 +78,21 @@ type versionView struct {
 type documentView struct {
 	ID string `json:"id"`
 	metadataView
-	CreatedAt      time.Time     `json:"createdAt"`
-	UpdatedAt      time.Time     `json:"updatedAt"`
-	Withdrawn      bool          `json:"withdrawn"`
-	CurrentVersion int           `json:"currentVersion"`
-	IndexState     string        `json:"indexState"`
-	Versions       []versionView `json:"versions,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+	UpdatedAt      time.Time `json:"updatedAt"`
+	Withdrawn      bool      `json:"withdrawn"`
+	CurrentVersion int       `json:"currentVersion"`
+	IndexState     string    `json:"indexState"`
+	// CanEdit says whether the reader may change the record (its uploader
+	// or an admin), so pages offer only what the API will accept.
+	CanEdit  bool          `json:"canEdit"`
+	Versions []versionView `json:"versions,omitempty"`
 }
 
-func viewDocument(d research.Document, versions []research.Version) documentView {
+func viewDocument(u *account.User, d research.Document, versions []research.Version) documentView {
 	m := d.Metadata
 	v := documentView{ID: d.ID, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Withdrawn: d.Withdrawn,
+		CanEdit:        u != nil && (u.ID == d.UploaderID || u.Role == account.RoleAdmin),
 		CurrentVersion: d.CurrentVersion, IndexState: string(d.IndexState),
 		metadataView: metadataView{Title: m.Title, Authors: m.Authors, Organisation: m.Organisation, Abstract: m.Abstract,
 			Year: m.Year, Language: m.Language, Type: string(m.Type), Topics: m.Topics, Countries: m.Countries,
@@ -113,7 +118,7 @@ func (s *Server) getDocument(c *echo.Context) error {
 		return researchError(err)
 	}
 	s.research.Audit(c.Request().Context(), u, research.ActionView, d.ID, audit.OutcomeSuccess, "", client(c))
-	return c.JSON(http.StatusOK, viewDocument(d, versions))
+	return c.JSON(http.StatusOK, viewDocument(u, d, versions))
 }
 
 // GET /api/research/:id/versions
@@ -123,7 +128,7 @@ func (s *Server) listVersions(c *echo.Context) error {
 		return researchError(err)
 	}
 	out := make([]versionView, 0, len(versions))
-	for _, x := range viewDocument(research.Document{}, versions).Versions {
+	for _, x := range viewDocument(nil, research.Document{}, versions).Versions {
 		out = append(out, x)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"versions": out})
@@ -181,7 +186,7 @@ func (s *Server) upload(c *echo.Context) error {
 	if err != nil {
 		return researchError(err)
 	}
-	return c.JSON(http.StatusCreated, viewDocument(d, nil))
+	return c.JSON(http.StatusCreated, viewDocument(currentUser(c), d, nil))
 }
 
 // POST /api/research/:id/versions: multipart with a "file" part.
@@ -194,7 +199,7 @@ func (s *Server) replaceFile(c *echo.Context) error {
 	if err != nil {
 		return researchError(err)
 	}
-	return c.JSON(http.StatusOK, viewDocument(d, nil))
+	return c.JSON(http.StatusOK, viewDocument(currentUser(c), d, nil))
 }
 
 // readUpload reads the multipart parts up to the file, which it returns
@@ -269,7 +274,7 @@ func (s *Server) updateDocument(c *echo.Context) error {
 	if err != nil {
 		return researchError(err)
 	}
-	return c.JSON(http.StatusOK, viewDocument(d, nil))
+	return c.JSON(http.StatusOK, viewDocument(currentUser(c), d, nil))
 }
 
 // POST /api/research/:id/withdraw and /restore
@@ -283,7 +288,7 @@ func (s *Server) withdraw(restore bool) echo.HandlerFunc {
 		if err != nil {
 			return researchError(err)
 		}
-		return c.JSON(http.StatusOK, viewDocument(d, nil))
+		return c.JSON(http.StatusOK, viewDocument(currentUser(c), d, nil))
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"portal/access"
 	"portal/account"
 	"portal/audit"
+	"portal/progress"
 	"portal/research"
 	"portal/search"
 )
@@ -43,6 +44,8 @@ type Options struct {
 	Accounts *account.Service
 	Audit    *audit.Log
 	Research *research.Service
+	// Training records training progress and issues completions.
+	Training *progress.Service
 	// Tokens mints the tenant tokens of members' searches.
 	Tokens *search.Tokens
 	// Mailer is optional: without one, invitation links are shown to the
@@ -55,6 +58,10 @@ type Options struct {
 	PublicURL string
 	// SiteDir is the built public site (Hugo's output).
 	SiteDir string
+	// MembersDir is the members build (Hugo's members environment), served
+	// under /members/ to members whose groups allow each page; empty serves
+	// nothing there.
+	MembersDir string
 	// TrustedProxies are the networks whose X-Forwarded-For and
 	// X-Forwarded-Proto headers are believed. Empty trusts no header: the
 	// client address is the socket's peer.
@@ -74,6 +81,7 @@ type Server struct {
 	accounts *account.Service
 	audit    *audit.Log
 	research *research.Service
+	training *progress.Service
 	tokens   *search.Tokens
 	// auditQueue records members' searches without a disk sync per request.
 	auditQueue *audit.Async
@@ -139,6 +147,13 @@ func (s *Server) routes() []route {
 		{http.MethodGet, "/research/:id/download", Member, s.download, false, false},
 		{http.MethodPost, "/research/:id/withdraw", Member, s.withdraw(false), false, false},
 		{http.MethodPost, "/research/:id/restore", Member, s.withdraw(true), false, false},
+
+		{http.MethodGet, "/training/progress", Member, s.getProgress, false, false},
+		{http.MethodPost, "/training/progress", Member, s.markLesson, false, false},
+		{http.MethodPost, "/training/quiz", Member, s.submitQuiz, false, false},
+		{http.MethodGet, "/training/verify", Public, s.verifyCompletion, true, false},
+		{http.MethodGet, "/training/stats", Trainer, s.trainingStats, false, false},
+		{http.MethodGet, "/training/stats.csv", Trainer, s.trainingStatsCSV, false, false},
 	}
 }
 
@@ -163,8 +178,8 @@ func New(opts Options) (*echo.Echo, error) {
 	if opts.SecretRate == 0 {
 		opts.SecretRate, opts.SecretBurst = 1, 10
 	}
-	if opts.Accounts == nil || opts.Audit == nil || opts.Research == nil || opts.Tokens == nil {
-		return nil, errors.New("api: Accounts, Audit, Research and Tokens are required")
+	if opts.Accounts == nil || opts.Audit == nil || opts.Research == nil || opts.Training == nil || opts.Tokens == nil {
+		return nil, errors.New("api: Accounts, Audit, Research, Training and Tokens are required")
 	}
 	if len(opts.SecretKey) < 32 {
 		return nil, errors.New("api: SecretKey must be at least 32 bytes")
@@ -173,8 +188,12 @@ func New(opts Options) (*echo.Echo, error) {
 	if err != nil {
 		return nil, err
 	}
+	members, err := newMembersSite(opts.MembersDir, site, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{search: opts.Search, accounts: opts.Accounts, audit: opts.Audit, research: opts.Research,
-		tokens: opts.Tokens, mailer: opts.Mailer, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger,
+		training: opts.Training, tokens: opts.Tokens, mailer: opts.Mailer, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger,
 		auditQueue: audit.NewAsync(opts.Audit, opts.Logger)}
 
 	e := echo.NewWithConfig(echo.Config{
@@ -215,6 +234,9 @@ func New(opts Options) (*echo.Echo, error) {
 		g.Add(r.method, r.path, r.handler, mw...)
 	}
 
+	// Members-only pages: the session decides, page by page.
+	e.GET("/members/*", members.serve, s.authenticate)
+	e.HEAD("/members/*", members.serve, s.authenticate)
 	e.GET("/*", site.serve)
 	e.HEAD("/*", site.serve)
 	return e, nil

@@ -25,6 +25,7 @@ type Config struct {
 	Env            string // "development" or "production"
 	Addr           string
 	SiteDir        string
+	MembersSiteDir string
 	DataDir        string
 	MeiliURL       string
 	MeiliSearchKey string
@@ -65,6 +66,7 @@ func Options() []Option {
 		{Name: "PORTAL_ENV", Default: "production", Help: `"production" or "development" (development allows demo data and a local Meilisearch)`},
 		{Name: "PORTAL_ADDR", Default: "127.0.0.1:8080", Help: "address the HTTP server listens on"},
 		{Name: "PORTAL_SITE_DIR", Default: "site/public", Help: "the public site built by Hugo"},
+		{Name: "PORTAL_MEMBERS_SITE_DIR", Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
 		{Name: "PORTAL_DATA_DIR", Default: "var", Help: "local state: database, uploads, development Meilisearch"},
 		{Name: "PORTAL_SECRET_KEY", Secret: true, Help: "64 hex digits (32 bytes): encrypts TOTP secrets and signs CSRF tokens; keep it outside the database and its backups"},
 		{Name: "PORTAL_PUBLIC_URL", Help: "the portal's public origin (https://portal.example), used in invitation links"},
@@ -118,6 +120,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Env:            vals["PORTAL_ENV"],
 		Addr:           vals["PORTAL_ADDR"],
 		SiteDir:        vals["PORTAL_SITE_DIR"],
+		MembersSiteDir: vals["PORTAL_MEMBERS_SITE_DIR"],
 		DataDir:        vals["PORTAL_DATA_DIR"],
 		MeiliURL:       strings.TrimRight(vals["MEILI_URL"], "/"),
 		MeiliSearchKey: vals["MEILI_SEARCH_KEY"],
@@ -244,8 +247,15 @@ func Usage() string {
 }
 
 // NewLogger returns the structured logger the configuration asks for.
+// Times are written in UTC (RFC 3339 with Z), so that logs from several
+// machines line up (SECURITY.md LG-2).
 func (c Config) NewLogger(w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	opts := &slog.HandlerOptions{Level: c.LogLevel, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey && len(groups) == 0 {
+			a.Value = slog.TimeValue(a.Value.Time().UTC())
+		}
+		return a
+	}}
 	if c.LogFormat == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}

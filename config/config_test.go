@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,5 +85,28 @@ func TestLoadOrCreateSecret(t *testing.T) {
 	b, err := LoadOrCreateSecret(path)
 	if err != nil || a != b {
 		t.Errorf("second load %q, want %q", b, a)
+	}
+}
+
+func TestLogLinesAreJSONInUTC(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	c.NewLogger(&buf).Info("login failed", "email", "a@example.org\nFAKE LOG LINE")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("a newline in a value split the record: %q", buf.String())
+	}
+	var rec struct {
+		Time string `json:"time"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	ts, err := time.Parse(time.RFC3339Nano, rec.Time)
+	if err != nil || !strings.HasSuffix(rec.Time, "Z") || ts.Location() != time.UTC {
+		t.Errorf("time %q is not RFC 3339 in UTC", rec.Time)
 	}
 }

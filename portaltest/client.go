@@ -191,9 +191,15 @@ type User struct {
 // SeedUser creates an enrolled account directly in the store.
 func (p *Portal) SeedUser(t testing.TB, role account.Role, groups ...string) User {
 	t.Helper()
+	return p.SeedNamedUser(t, "Test "+string(role), role, groups...)
+}
+
+// SeedNamedUser is SeedUser with a display name.
+func (p *Portal) SeedNamedUser(t testing.TB, name string, role account.Role, groups ...string) User {
+	t.Helper()
 	email := fmt.Sprintf("%s-%d@test.invalid", role, time.Now().UnixNano())
 	pw := "velvet quarry lantern " + rand.Text()[:10]
-	u, secret, err := p.Accounts.SeedUser(t.Context(), email, "Test "+string(role), role, append([]string{"members"}, groups...), pw)
+	u, secret, err := p.Accounts.SeedUser(t.Context(), email, name, role, append([]string{"members"}, groups...), pw)
 	if err != nil {
 		t.Fatalf("seed %s: %v", role, err)
 	}

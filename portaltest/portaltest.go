@@ -25,6 +25,7 @@ import (
 	"portal/blob"
 	"portal/extract"
 	"portal/extract/extracttest"
+	"portal/progress"
 	"portal/research"
 	"portal/search"
 	"portal/search/meilitest"
@@ -63,30 +64,69 @@ func BuildSite() (string, error) {
 	return built.dir, built.err
 }
 
-// RemoveSite deletes the site BuildSite made. Call it from TestMain.
+var builtMembers struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// BuildMembersSite builds the members environment (members-only training
+// with its manifest, catalogue and search documents) once per test binary
+// and returns its directory. RemoveSite deletes it.
+func BuildMembersSite() (string, error) {
+	builtMembers.once.Do(func() {
+		root, err := site.FindRoot(".")
+		if err != nil {
+			builtMembers.err = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "portal-members-site-")
+		if err != nil {
+			builtMembers.err = err
+			return
+		}
+		var out bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		builtMembers.dir = filepath.Join(dir, "members")
+		if err := site.Build(ctx, site.BuildOptions{Root: root, Destination: builtMembers.dir, Environment: "members",
+			Stdout: &out, Stderr: &out}); err != nil {
+			builtMembers.err = fmt.Errorf("%w\n%s", err, out.Bytes())
+		}
+	})
+	return builtMembers.dir, builtMembers.err
+}
+
+// RemoveSite deletes the sites BuildSite and BuildMembersSite made. Call it
+// from TestMain.
 func RemoveSite() {
 	if built.dir != "" {
 		os.RemoveAll(filepath.Dir(built.dir))
+	}
+	if builtMembers.dir != "" {
+		os.RemoveAll(filepath.Dir(builtMembers.dir))
 	}
 }
 
 // Portal is a running portal.
 type Portal struct {
-	URL       string
-	SiteDir   string
-	Meili     *meilitest.Instance
-	SearchKey string
-	AdminKey  string
-	Server    *httptest.Server
-	Echo      *echo.Echo
-	DB        *store.DB
-	Audit     *audit.Log
-	Accounts  *account.Service
-	Research  *research.Service
-	Indexer   *search.Indexer
-	Searcher  *search.Searcher
-	extractor *extract.Extractor
-	dataDir   string
+	URL        string
+	SiteDir    string
+	MembersDir string
+	Meili      *meilitest.Instance
+	SearchKey  string
+	AdminKey   string
+	Server     *httptest.Server
+	Echo       *echo.Echo
+	DB         *store.DB
+	Audit      *audit.Log
+	Accounts   *account.Service
+	Research   *research.Service
+	Training   *progress.Service
+	Indexer    *search.Indexer
+	Searcher   *search.Searcher
+	extractor  *extract.Extractor
+	dataDir    string
 }
 
 // Options adjusts Start.
@@ -117,18 +157,22 @@ func Start(t testing.TB, opts Options) *Portal {
 	return p
 }
 
-// Run builds the site (once), starts a Meilisearch, provisions the keys,
-// indexes the site and serves it all on a loopback port. Close stops it.
+// Run builds the sites (once), starts a Meilisearch, provisions the keys,
+// indexes the sites and serves it all on a loopback port. Close stops it.
 func Run(opts Options) (*Portal, error) {
 	dir, err := BuildSite()
 	if err != nil {
 		return nil, fmt.Errorf("build site: %w", err)
 	}
+	membersDir, err := BuildMembersSite()
+	if err != nil {
+		return nil, fmt.Errorf("build members site: %w", err)
+	}
 	dataDir, err := os.MkdirTemp("", "portal-test-")
 	if err != nil {
 		return nil, err
 	}
-	p := &Portal{SiteDir: dir, dataDir: dataDir}
+	p := &Portal{SiteDir: dir, MembersDir: membersDir, dataDir: dataDir}
 	if p.Meili, err = meilitest.Run(filepath.Join(dataDir, "meili")); err != nil {
 		p.Close()
 		return nil, err
@@ -156,6 +200,11 @@ func (p *Portal) setUp(opts Options) error {
 	if err != nil {
 		return err
 	}
+	membersPages, err := search.ReadMembersFeed(p.MembersDir)
+	if err != nil {
+		return err
+	}
+	pages = append(pages, membersPages...)
 	if err := search.NewIndexer(search.NewClient(p.Meili.URL, p.AdminKey), nil).IndexSite(ctx, pages); err != nil {
 		return fmt.Errorf("index site: %w", err)
 	}
@@ -200,16 +249,26 @@ func (p *Portal) setUp(opts Options) error {
 		research.Options{Now: now, Logger: log, MaxUploadBytes: opts.MaxUploadBytes}); err != nil {
 		return err
 	}
+	catalogue, err := progress.OpenCatalogue(p.SiteDir, p.MembersDir, log)
+	if err != nil {
+		return err
+	}
+	if p.Training, err = progress.New(p.DB.Progress(), catalogue, p.Audit,
+		progress.Options{SecretKey: secret, Now: now, Logger: log}); err != nil {
+		return err
+	}
 	p.Searcher = search.NewSearcher(search.NewClient(p.Meili.URL, p.SearchKey))
 	e, err := api.New(api.Options{
 		Logger:     log,
 		Search:     p.Searcher,
 		Tokens:     search.NewTokens(p.Meili.URL, p.SearchKey, search.SearchKey().UID, nil),
 		Research:   p.Research,
+		Training:   p.Training,
 		Accounts:   p.Accounts,
 		Audit:      p.Audit,
 		SecretKey:  secret,
 		SiteDir:    p.SiteDir,
+		MembersDir: p.MembersDir,
 		SecretRate: opts.SecretRate,
 	})
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 
 	"portal/access"
 )
@@ -97,4 +99,47 @@ func (p Page) validate(lang string) error {
 		return errors.New("missing title or url")
 	}
 	return nil
+}
+
+// MembersFeedFile is the members build's search documents (written by
+// site/layouts/home.memberssearch.json at the root of that build): the
+// members-only training pages with their access groups and TLP label.
+const MembersFeedFile = "members-search.json"
+
+// ReadMembersFeed reads the search documents of the members-only training
+// pages from the members build's directory. Unlike ReadFeeds it keeps each
+// page's access groups and TLP label, and it refuses a page that would be
+// public: no access groups, the "public" group, no valid label, or a URL
+// outside /members/.
+func ReadMembersFeed(membersDir string) ([]Page, error) {
+	path := filepath.Join(membersDir, MembersFeedFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read members search feed: %w", err)
+	}
+	var feed struct {
+		Pages []Page `json:"pages"`
+	}
+	if err := json.Unmarshal(b, &feed); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	for i := range feed.Pages {
+		p := &feed.Pages[i]
+		if err := p.validate(p.Lang); err != nil || !IsLanguage(p.Lang) {
+			return nil, fmt.Errorf("%s: page %d (%s): %v (lang %q)", path, i, p.URL, err, p.Lang)
+		}
+		switch {
+		case p.Kind != KindTraining:
+			return nil, fmt.Errorf("%s: page %d (%s): kind %q, want %q", path, i, p.URL, p.Kind, KindTraining)
+		case !strings.HasPrefix(p.URL, "/members/"):
+			return nil, fmt.Errorf("%s: page %d: url %q is not under /members/", path, i, p.URL)
+		case len(p.AccessGroups) == 0 || slices.Contains(p.AccessGroups, access.Public) || !access.TLP(p.TLP).Valid():
+			return nil, fmt.Errorf("%s: page %d (%s): members-only pages need access groups (never %q) and a TLP label",
+				path, i, p.URL, access.Public)
+		}
+		if p.Lang == "ar" {
+			p.Title, p.Description, p.Content = NormalizeArabic(p.Title), NormalizeArabic(p.Description), NormalizeArabic(p.Content)
+		}
+	}
+	return feed.Pages, nil
 }

@@ -1,8 +1,8 @@
 // Package store is the portal's SQLite database: connection setup, schema
-// migrations, backups, and the SQL behind the account, audit and research
-// packages' Store interfaces. SQLite is the source of truth for members,
-// sessions, the audit log and the research records; nothing else in the
-// portal writes SQL.
+// migrations, backups, and the SQL behind the account, audit, research and
+// progress packages' Store interfaces. SQLite is the source of truth for
+// members, sessions, the audit log, the research records and training
+// progress; nothing else in the portal writes SQL.
 package store
 
 import (

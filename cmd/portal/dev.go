@@ -20,8 +20,9 @@ const devHelp = `Runs a complete local portal, the README's "make run":
   1. starts Meilisearch on loopback as a supervised child (unless MEILI_URL is set),
      with its data and a generated master key (mode 0600) under PORTAL_DATA_DIR/meili;
   2. creates the portal's least-privilege Meilisearch keys;
-  3. builds the public site with Hugo into PORTAL_SITE_DIR;
-  4. indexes it;
+  3. builds the public site with Hugo into PORTAL_SITE_DIR, and the members'
+     build (members-only training) into PORTAL_MEMBERS_SITE_DIR;
+  4. indexes them;
   5. serves site and API on PORTAL_ADDR until Ctrl-C, then stops everything.`
 
 func devCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -43,6 +44,8 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 			return "text"
 		case "PORTAL_SITE_DIR":
 			return filepath.Join(root, "site", "public")
+		case "PORTAL_MEMBERS_SITE_DIR":
+			return filepath.Join(root, "var", "members-site")
 		case "PORTAL_DATA_DIR":
 			return filepath.Join(root, "var")
 		}
@@ -109,7 +112,12 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err := site.Build(ctx, site.BuildOptions{Root: root, Destination: cfg.SiteDir, BaseURL: "/", Stdout: io.Discard, Stderr: stderr}); err != nil {
 		return err
 	}
-	if err := indexSite(ctx, search.NewClient(cfg.MeiliURL, adminKey), cfg.SiteDir, stdout); err != nil {
+	fmt.Fprintln(stdout, "Building the members' site with Hugo…")
+	if err := site.Build(ctx, site.BuildOptions{Root: root, Destination: cfg.MembersSiteDir, Environment: "members",
+		Stdout: io.Discard, Stderr: stderr}); err != nil {
+		return err
+	}
+	if err := indexSite(ctx, search.NewClient(cfg.MeiliURL, adminKey), cfg.SiteDir, cfg.MembersSiteDir, stdout); err != nil {
 		return err
 	}
 

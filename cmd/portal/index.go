@@ -11,7 +11,7 @@ import (
 )
 
 func indexCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if _, err := parseFlags("index site", "Indexes the built site's search feeds (PORTAL_SITE_DIR/<lang>/search-feed.json)\ninto the pages and training indexes, with MEILI_ADMIN_KEY.", args, stderr, config.Usage()); err != nil {
+	if _, err := parseFlags("index site", "Indexes the built site's search feeds (PORTAL_SITE_DIR/<lang>/search-feed.json)\nand the members' build's training pages (PORTAL_MEMBERS_SITE_DIR/members-search.json,\nwith their access groups) into the pages and training indexes, with MEILI_ADMIN_KEY.", args, stderr, config.Usage()); err != nil {
 		return err
 	}
 	cfg, err := config.Load(getenv)
@@ -25,14 +25,24 @@ func indexCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.MeiliURL == "" || key == "" {
 		return errors.New("portal index site needs MEILI_URL and MEILI_ADMIN_KEY")
 	}
-	return indexSite(ctx, search.NewClient(cfg.MeiliURL, key), cfg.SiteDir, stdout)
+	return indexSite(ctx, search.NewClient(cfg.MeiliURL, key), cfg.SiteDir, cfg.MembersSiteDir, stdout)
 }
 
-func indexSite(ctx context.Context, client searchClient, siteDir string, progress io.Writer) error {
+// indexSite indexes the public build's pages and, when membersDir is set,
+// the members build's members-only training pages with their access groups.
+func indexSite(ctx context.Context, client searchClient, siteDir, membersDir string, progress io.Writer) error {
 	pages, err := search.ReadFeeds(siteDir)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(progress, "indexing %d pages from %s\n", len(pages), siteDir)
+	if membersDir != "" {
+		members, err := search.ReadMembersFeed(membersDir)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(progress, "indexing %d members-only pages from %s\n", len(members), membersDir)
+		pages = append(pages, members...)
+	}
 	return search.NewIndexer(client, progress).IndexSite(ctx, pages)
 }

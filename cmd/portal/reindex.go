@@ -41,7 +41,7 @@ func reindexCmd(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	client := search.NewClient(cfg.MeiliURL, key)
 	if _, err := os.Stat(filepath.Join(cfg.SiteDir, "en", "search-feed.json")); err == nil {
-		if err := indexSite(ctx, client, cfg.SiteDir, stdout); err != nil {
+		if err := indexSite(ctx, client, cfg.SiteDir, cfg.MembersSiteDir, stdout); err != nil {
 			return err
 		}
 	} else {

@@ -13,6 +13,7 @@ import (
 	"portal/api"
 	"portal/config"
 	"portal/mail"
+	"portal/progress"
 	"portal/search"
 )
 
@@ -64,17 +65,27 @@ func serve(ctx context.Context, cfg config.Config, a *app, log *slog.Logger) err
 		}
 		mailer = m
 	}
+	catalogue, err := progress.OpenCatalogue(cfg.SiteDir, cfg.MembersSiteDir, log)
+	if err != nil {
+		return err
+	}
+	training, err := progress.New(a.db.Progress(), catalogue, a.audit, progress.Options{SecretKey: cfg.SecretKey, Logger: log})
+	if err != nil {
+		return err
+	}
 	e, err := api.New(api.Options{
 		Logger:         log,
 		Search:         searcher,
 		Accounts:       a.accounts,
 		Research:       a.research,
+		Training:       training,
 		Tokens:         search.NewTokens(cfg.MeiliURL, cfg.MeiliSearchKey, cfg.MeiliKeyUID, nil),
 		Audit:          a.audit,
 		Mailer:         mailer,
 		SecretKey:      cfg.SecretKey,
 		PublicURL:      cfg.PublicURL,
 		SiteDir:        cfg.SiteDir,
+		MembersDir:     cfg.MembersSiteDir,
 		TrustedProxies: cfg.TrustedProxies,
 		RequestTimeout: cfg.RequestTimeout,
 	})

@@ -1,0 +1,284 @@
+package api
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"portal/progress"
+	"portal/search"
+)
+
+// progressError maps the progress package's errors to the API's.
+func progressError(err error) error {
+	var invalid *progress.ValidationError
+	switch {
+	case errors.As(err, &invalid):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_" + invalid.Field, Message: invalid.Reason, Err: err}
+	case errors.Is(err, progress.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No such training module.", Err: err}
+	case errors.Is(err, progress.ErrForbidden):
+		return errForbidden
+	}
+	return err
+}
+
+// dateFormat is how dates without a time are written: the issue date of a
+// completion, the day of an export.
+const dateFormat = "2006-01-02"
+
+type completionView struct {
+	// Code is the verification code, for its owner only; absent when it
+	// can no longer be derived.
+	Code     string    `json:"code,omitempty"`
+	IssuedAt time.Time `json:"issuedAt"`
+	Lang     string    `json:"lang"`
+	// Issued is true in the answer of the request that issued it.
+	Issued bool `json:"issued"`
+}
+
+type progressView struct {
+	Module       string          `json:"module"`
+	LessonsDone  []string        `json:"lessonsDone"`
+	LessonsTotal int             `json:"lessonsTotal"`
+	BestScore    *int            `json:"bestScore"` // null before any attempt
+	Attempts     int             `json:"attempts"`
+	PassMark     int             `json:"passMark"`
+	HasQuiz      bool            `json:"hasQuiz"`
+	Passed       bool            `json:"passed"`
+	Completion   *completionView `json:"completion"` // null until issued
+}
+
+func viewProgress(p *progress.Progress) progressView {
+	v := progressView{Module: p.Module, LessonsDone: p.LessonsDone, LessonsTotal: p.LessonsTotal, Attempts: p.Attempts,
+		PassMark: p.PassMark, HasQuiz: p.HasQuiz, Passed: p.Passed}
+	if p.Attempts > 0 {
+		best := p.BestScore
+		v.BestScore = &best
+	}
+	if c := p.Completion; c != nil {
+		v.Completion = &completionView{Code: c.Code, IssuedAt: c.IssuedAt, Lang: c.Lang, Issued: c.New}
+	}
+	return v
+}
+
+// trainingLang checks the optional language of a training request: the
+// language of the page the learner is on, for the completion record.
+func trainingLang(lang string) (string, error) {
+	if lang != "" && !search.IsLanguage(lang) {
+		return "", badRequest("invalid_lang", `"lang" must be one of `+strings.Join(search.Languages, ", ")+".")
+	}
+	return lang, nil
+}
+
+// POST /api/training/progress {"module", "lesson", "done" (default true),
+// "lang"}: records a lesson as done (or not), idempotently.
+func (s *Server) markLesson(c *echo.Context) error {
+	var in struct {
+		Module string `json:"module"`
+		Lesson string `json:"lesson"`
+		Done   *bool  `json:"done"`
+		Lang   string `json:"lang"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	lang, err := trainingLang(in.Lang)
+	if err != nil {
+		return err
+	}
+	if in.Lesson == "" {
+		return badRequest("invalid_lesson", `Name the lesson in "lesson".`)
+	}
+	done := in.Done == nil || *in.Done
+	p, err := s.training.MarkLesson(c.Request().Context(), currentUser(c), in.Module, in.Lesson, lang, done, client(c))
+	if err != nil {
+		return progressError(err)
+	}
+	return c.JSON(http.StatusOK, viewProgress(p))
+}
+
+// POST /api/training/quiz {"module", "answers": {"questionId": ["optionId"]},
+// "lang"}: grades the answers here, stores the attempt, and returns the
+// score and which questions were right.
+func (s *Server) submitQuiz(c *echo.Context) error {
+	var in struct {
+		Module  string              `json:"module"`
+		Answers map[string][]string `json:"answers"`
+		Lang    string              `json:"lang"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	lang, err := trainingLang(in.Lang)
+	if err != nil {
+		return err
+	}
+	if in.Answers == nil {
+		return badRequest("invalid_answers", `Send the chosen option ids per question in "answers".`)
+	}
+	res, err := s.training.SubmitQuiz(c.Request().Context(), currentUser(c), in.Module, in.Answers, lang, client(c))
+	if err != nil {
+		return progressError(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{
+		"module": in.Module, "score": res.Score, "passed": res.Passed, "correct": res.Correct, "total": res.Total,
+		"passMark": res.PassMark, "questions": res.Questions, "progress": viewProgress(res.Progress),
+	})
+}
+
+// GET /api/training/progress?module=
+func (s *Server) getProgress(c *echo.Context) error {
+	p, err := s.training.Progress(c.Request().Context(), currentUser(c), c.QueryParam("module"))
+	if err != nil {
+		return progressError(err)
+	}
+	return c.JSON(http.StatusOK, viewProgress(p))
+}
+
+// GET /api/training/verify?code=: public, throttled. Reveals the module's
+// title, the language, the date and the learner's display name; nothing
+// else, and the same 404 for malformed and unknown codes.
+func (s *Server) verifyCompletion(c *echo.Context) error {
+	code := c.QueryParam("code")
+	if strings.TrimSpace(code) == "" {
+		return badRequest("invalid_parameter", `Parameter "code" is required: the verification code, like K7QX-M2PD-RT9A-4HZC.`)
+	}
+	v, err := s.training.Verify(c.Request().Context(), code)
+	if err != nil {
+		if errors.Is(err, progress.ErrNotFound) {
+			return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No completion has this verification code.", Err: err}
+		}
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{
+		"moduleTitle": v.ModuleTitle, "lang": v.Lang, "issuedAt": v.IssuedAt.UTC().Format(dateFormat), "learnerName": v.LearnerName,
+	})
+}
+
+type statsView struct {
+	Module      string              `json:"module"`
+	Title       string              `json:"title"`
+	PassMark    int                 `json:"passMark"`
+	HasQuiz     bool                `json:"hasQuiz"`
+	Started     int                 `json:"started"`
+	Completed   int                 `json:"completed"`
+	Attempts    int                 `json:"attempts"`
+	Scores      []bucketView        `json:"scores"`
+	MostMissed  []missedView        `json:"mostMissed"`
+	Completions []completionRowView `json:"completions"`
+}
+
+type bucketView struct {
+	From     int `json:"from"`
+	To       int `json:"to"`
+	Learners int `json:"learners"`
+}
+
+type missedView struct {
+	Question string  `json:"question"`
+	Prompt   string  `json:"prompt"`
+	Answered int     `json:"answered"`
+	Missed   int     `json:"missed"`
+	MissRate float64 `json:"missRate"`
+}
+
+type completionRowView struct {
+	LearnerName string `json:"learnerName"`
+	IssuedAt    string `json:"issuedAt"` // date
+	BestScore   int    `json:"bestScore"`
+	Lang        string `json:"lang"`
+}
+
+func viewStats(st *progress.Stats) statsView {
+	v := statsView{Module: st.Module, Title: st.Title, PassMark: st.PassMark, HasQuiz: st.HasQuiz, Started: st.Started,
+		Completed: st.Completed, Attempts: st.Attempts, Scores: []bucketView{}, MostMissed: []missedView{},
+		Completions: []completionRowView{}}
+	for _, b := range st.Scores {
+		v.Scores = append(v.Scores, bucketView{From: b.From, To: b.To, Learners: b.Learners})
+	}
+	for _, m := range st.MostMissed {
+		v.MostMissed = append(v.MostMissed, missedView{Question: m.Question, Prompt: m.Prompt, Answered: m.Answered,
+			Missed: m.Missed, MissRate: m.Rate})
+	}
+	for _, c := range st.Completions {
+		v.Completions = append(v.Completions, completionRowView{LearnerName: c.LearnerName,
+			IssuedAt: c.IssuedAt.UTC().Format(dateFormat), BestScore: c.BestScore, Lang: c.Lang})
+	}
+	return v
+}
+
+// GET /api/training/stats?module=: trainers and admins, for modules they
+// may see.
+func (s *Server) trainingStats(c *echo.Context) error {
+	st, err := s.training.Stats(c.Request().Context(), currentUser(c), c.QueryParam("module"))
+	if err != nil {
+		return progressError(err)
+	}
+	return c.JSON(http.StatusOK, viewStats(st))
+}
+
+// statsCSVHeader is the CSV export's header row. Each row is one figure:
+//
+//	learners,started|completed|quiz attempts,<n>,,,
+//	score,<from>-<to>,<learners>,,,
+//	missed question,<id>: <prompt>,<missed>,<answered>,<miss rate>,
+//	completion,<learner's display name>,<best score>,,,<date>
+const statsCSVHeader = "section,item,value,total,rate,date"
+
+// GET /api/training/stats.csv?module=: the same numbers as a CSV download.
+// Cells that a spreadsheet would read as a formula are prefixed with a
+// quote (OWASP CSV injection).
+func (s *Server) trainingStatsCSV(c *echo.Context) error {
+	st, err := s.training.Export(c.Request().Context(), currentUser(c), c.QueryParam("module"), client(c))
+	if err != nil {
+		return progressError(err)
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	write := func(cells ...string) {
+		for i := range cells {
+			cells[i] = csvSafe(cells[i])
+		}
+		w.Write(cells)
+	}
+	w.Write(strings.Split(statsCSVHeader, ","))
+	itoa := strconv.Itoa
+	write("learners", "started", itoa(st.Started), "", "", "")
+	write("learners", "completed", itoa(st.Completed), "", "", "")
+	write("learners", "quiz attempts", itoa(st.Attempts), "", "", "")
+	for _, b := range st.Scores {
+		write("score", fmt.Sprintf("%d-%d", b.From, b.To), itoa(b.Learners), "", "", "")
+	}
+	for _, m := range st.MostMissed {
+		write("missed question", m.Question+": "+m.Prompt, itoa(m.Missed), itoa(m.Answered),
+			strconv.FormatFloat(m.Rate, 'f', 3, 64), "")
+	}
+	for _, r := range st.Completions {
+		write("completion", r.LearnerName, itoa(r.BestScore), "", "", r.IssuedAt.UTC().Format(dateFormat))
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Content-Disposition", attachment(fmt.Sprintf("training-%s-%s.csv", st.Module, time.Now().UTC().Format(dateFormat))))
+	h.Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+}
+
+// csvSafe defuses a cell that a spreadsheet would evaluate: one starting
+// with =, +, -, @, a tab or a carriage return gets a leading quote.
+func csvSafe(cell string) string {
+	if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+		return "'" + cell
+	}
+	return cell
+}

@@ -1,0 +1,146 @@
+package progress
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"portal/account"
+	"portal/audit"
+)
+
+// Stats are the numbers trainers see for one module.
+type Stats struct {
+	Module   string
+	Title    string
+	PassMark int
+	HasQuiz  bool
+	// Started counts learners with any lesson done or quiz attempt;
+	// Completed those with a completion record.
+	Started   int
+	Completed int
+	Attempts  int // quiz attempts, all learners
+	// Scores is the distribution of the learners' best scores in ten
+	// buckets: 0–9, 10–19, …, 80–89 and 90–100.
+	Scores []Bucket
+	// MostMissed lists up to ten questions missed at least once, by miss
+	// rate over all attempts, highest first.
+	MostMissed  []Missed
+	Completions []CompletionRow
+}
+
+// Bucket is one range of scores.
+type Bucket struct {
+	From, To int // inclusive
+	Learners int
+}
+
+// Missed is how often a question was answered wrongly.
+type Missed struct {
+	Question string
+	Prompt   string
+	Answered int
+	Missed   int
+	Rate     float64 // Missed / Answered
+}
+
+// CompletionRow is one learner's completion, as trainers see it: no code.
+type CompletionRow struct {
+	LearnerName string
+	IssuedAt    time.Time
+	BestScore   int
+	Lang        string
+}
+
+// MostMissedLimit is how many questions Stats lists.
+const MostMissedLimit = 10
+
+// Stats returns the numbers of a module to a trainer or admin who may see
+// it.
+func (s *Service) Stats(ctx context.Context, u *account.User, module string) (*Stats, error) {
+	if u == nil || (u.Role != account.RoleTrainer && u.Role != account.RoleAdmin) {
+		return nil, ErrForbidden
+	}
+	m, err := s.visibleModule(u, module)
+	if err != nil {
+		return nil, err
+	}
+	st := &Stats{Module: m.ID, Title: m.Title("en"), PassMark: m.PassMark, HasQuiz: len(m.Questions) > 0}
+	var (
+		best    []int
+		tallies []QuestionTally
+	)
+	err = s.st.View(ctx, func(tx Tx) error {
+		var err error
+		if st.Started, err = tx.Started(ctx, m.ID); err != nil {
+			return err
+		}
+		if st.Attempts, err = tx.Attempts(ctx, m.ID); err != nil {
+			return err
+		}
+		if best, err = tx.BestScores(ctx, m.ID); err != nil {
+			return err
+		}
+		if tallies, err = tx.QuestionTallies(ctx, m.ID); err != nil {
+			return err
+		}
+		cs, err := tx.Completions(ctx, m.ID)
+		if err != nil {
+			return err
+		}
+		st.Completed = len(cs)
+		st.Completions = make([]CompletionRow, 0, len(cs))
+		for _, c := range cs {
+			st.Completions = append(st.Completions, CompletionRow{LearnerName: c.LearnerName, IssuedAt: c.IssuedAt,
+				BestScore: c.BestScore, Lang: c.Lang})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range 10 {
+		b := Bucket{From: i * 10, To: i*10 + 9}
+		if i == 9 {
+			b.To = 100
+		}
+		st.Scores = append(st.Scores, b)
+	}
+	for _, score := range best {
+		st.Scores[min(max(score, 0)/10, 9)].Learners++
+	}
+	st.MostMissed = []Missed{}
+	for _, t := range tallies {
+		q := m.question(t.Question)
+		if q == nil || t.Missed == 0 || t.Answered == 0 {
+			continue // a question since removed from the quiz
+		}
+		st.MostMissed = append(st.MostMissed, Missed{Question: q.ID, Prompt: q.Prompt, Answered: t.Answered,
+			Missed: t.Missed, Rate: float64(t.Missed) / float64(t.Answered)})
+	}
+	slices.SortFunc(st.MostMissed, func(a, b Missed) int {
+		return cmp.Or(cmp.Compare(b.Rate, a.Rate), cmp.Compare(b.Missed, a.Missed), cmp.Compare(a.Question, b.Question))
+	})
+	if len(st.MostMissed) > MostMissedLimit {
+		st.MostMissed = st.MostMissed[:MostMissedLimit]
+	}
+	return st, nil
+}
+
+// Export returns the numbers of a module for a download, and audits it.
+func (s *Service) Export(ctx context.Context, u *account.User, module string, cl Client) (*Stats, error) {
+	st, err := s.Stats(ctx, u, module)
+	if err != nil {
+		return nil, err
+	}
+	err = s.audit.Record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Action: ActionStatsExport,
+		Target: "training:" + st.Module, IP: cl.IP, Outcome: audit.OutcomeSuccess,
+		Detail: fmt.Sprintf("%d started, %d completed", st.Started, st.Completed)})
+	if err != nil {
+		// An export that cannot be audited is not given out.
+		return nil, fmt.Errorf("audit stats export: %w", err)
+	}
+	return st, nil
+}
