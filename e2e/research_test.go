@@ -100,7 +100,13 @@ func TestResearchLibrary(t *testing.T) {
 		chromedp.SetValue("#upload-type", "report", chromedp.ByQuery),
 		chromedp.Click("#upload-topic-victim-identification", chromedp.ByQuery),
 		chromedp.SendKeys("#upload-countries", "fr, ke", chromedp.ByQuery),
-		chromedp.Click("#upload-group-victim-identification", chromedp.ByQuery),
+		// The group list is redrawn once the member's groups have loaded;
+		// keep the box ticked whatever the timing.
+		chromedp.Poll(`(el => { if (el && !el.checked) el.click(); return !!el && el.checked })(document.querySelector("#upload-group-victim-identification"))`,
+			nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Sleep(300*time.Millisecond),
+		chromedp.Poll(`(el => { if (!el.checked) el.click(); return el.checked })(document.querySelector("#upload-group-victim-identification"))`,
+			nil, chromedp.WithPollingTimeout(5*time.Second)),
 		chromedp.SetValue("#upload-tlp", "TLP:AMBER", chromedp.ByQuery),
 		chromedp.SendKeys("#upload-abstract", "How the "+word+" method works.", chromedp.ByQuery),
 		chromedp.SetUploadFiles("#upload-file", []string{file}, chromedp.ByQuery),

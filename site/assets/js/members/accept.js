@@ -69,6 +69,10 @@ export function initAccept(root, ui) {
 
   let token = takeToken();
   let rawSecret = "";
+  // A re-enrolment link (second factor reset) keeps the member's name when
+  // the field is left empty. The lookup does not say so yet; "reset" is
+  // read if the API adds it.
+  let nameRequired = true;
 
   const invalid = () => {
     forgetToken();
@@ -104,6 +108,12 @@ export function initAccept(root, ui) {
     setValue("groups", ui.groupsNode(info.groups));
     setValue("expiresAt", ui.time(info.expiresAt));
     username.value = String(info.email || "");
+    if (info.reset === true) {
+      nameRequired = false;
+      name.required = false;
+      name.removeAttribute("aria-required");
+      name.value = typeof info.displayName === "string" ? info.displayName : "";
+    }
     invitation.hidden = false;
     form.hidden = false;
     ui.clear();
@@ -113,7 +123,7 @@ export function initAccept(root, ui) {
     ui.clear();
     ui.clearFieldErrors(form);
     const errors = [];
-    if (!name.value.trim()) {
+    if (nameRequired && !name.value.trim()) {
       errors.push([name, t("app_error_required")]);
     }
     if (!password.value) {

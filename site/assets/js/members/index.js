@@ -1,7 +1,8 @@
 // Members' area: the pages whose layout marks an element with data-app
 // (layouts account-login, account-accept, account, admin-members,
 // admin-audit, and the research library's research-search,
-// research-document and research-upload, whose modules are in ../research/).
+// research-document and research-upload, whose modules are in ../research/,
+// and training-verify and training-stats, in ../training/).
 // Each is a static shell: hidden until this script runs (a <noscript> note
 // says JavaScript is needed), then driven by one module talking to the
 // same-origin JSON API (api/openapi.json).
@@ -15,6 +16,8 @@ import { initAudit } from "./audit.js";
 import { initResearchSearch } from "../research/search.js";
 import { initResearchDocument } from "../research/document.js";
 import { initResearchUpload } from "../research/upload.js";
+import { initTrainingVerify } from "../training/verify.js";
+import { initTrainingStats } from "../training/stats.js";
 
 const APPS = {
   login: initLogin,
@@ -25,6 +28,8 @@ const APPS = {
   "research-search": initResearchSearch,
   "research-document": initResearchDocument,
   "research-upload": initResearchUpload,
+  "training-verify": initTrainingVerify,
+  "training-stats": initTrainingStats,
 };
 
 export function initMembers() {

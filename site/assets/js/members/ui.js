@@ -403,7 +403,8 @@ export function normalizeCode(value) {
 export const isSixDigits = (code) => /^[0-9]{6}$/.test(code);
 
 // The pages a login may return to: same origin, one of the four languages,
-// the account, admin or research area, or members-only training. Anything
+// the account, admin or research area, members-only training, or the
+// training statistics. Anything
 // else is ignored.
 export function safeNext(value) {
   if (!value) {
@@ -415,7 +416,9 @@ export function safeNext(value) {
     // sends readers who are not logged in to the login page.
     const own = /^\/(en|fr|es|ar)\/(account|admin|research)\/([a-z0-9-]+\/)*$/;
     const training = /^\/members\/(en|fr|es|ar)\/training\/([a-z0-9-]+\/)*$/;
-    if (url.origin !== window.location.origin || !(own.test(url.pathname) || training.test(url.pathname))) {
+    // The trainers' statistics page of the public training section.
+    const stats = /^\/(en|fr|es|ar)\/training\/stats\/$/;
+    if (url.origin !== window.location.origin || !(own.test(url.pathname) || training.test(url.pathname) || stats.test(url.pathname))) {
       return "";
     }
     return url.pathname + url.search;

@@ -17,10 +17,15 @@
 //   {"v": 1, "modules": {"<module>": {"done": {"<lesson>": true}, "best": 80}}}
 // (lesson done flags and the best quiz score per module; no personal data).
 //
-// For logged-in learners the progress API will record the same events. Each
-// change is dispatched as a "portal:training-progress" event on document,
-// with detail {module, lesson, done, lang} or {module, score, passed, lang},
-// for the members' script to send.
+// Logged-in members (GET /api/training/progress answers 200): the server's
+// progress replaces this browser's for the page's module (see server.js):
+// lesson marks and quiz answers go to the API, the quiz is graded by the
+// server, and the completion code is shown once issued. Anonymous readers
+// (401, or no API) keep localStorage as above. Each change is also
+// dispatched as a "portal:training-progress" event on document, with detail
+// {module, lesson, done, lang} or {module, score, passed, lang}.
+
+import { fetchProgress, sendLesson, sendQuiz, renderServerExtras } from "./server.js";
 
 const STORAGE_KEY = "portal-training";
 const EVENT_NAME = "portal:training-progress";
@@ -121,10 +126,38 @@ function renderProgress(node, state) {
   }
 }
 
-function renderAll() {
+// The logged-in member's progress in the page's module, from the API
+// (the TrainingProgress object), or null for anonymous readers.
+let server = null;
+
+function currentState() {
   const state = load();
+  if (server) {
+    const done = {};
+    for (const lesson of server.lessonsDone || []) {
+      done[lesson] = true;
+    }
+    state.modules[server.module] = { done };
+    if (typeof server.bestScore === "number") {
+      state.modules[server.module].best = server.bestScore;
+    }
+  }
+  return state;
+}
+
+function setServer(progress) {
+  if (progress && typeof progress === "object" && typeof progress.module === "string") {
+    server = progress;
+  }
+}
+
+function renderAll() {
+  const state = currentState();
   for (const node of document.querySelectorAll("[data-training-module]")) {
     renderProgress(node, state);
+  }
+  if (server) {
+    renderServerExtras(server);
   }
 }
 
@@ -136,9 +169,22 @@ function initLesson(page) {
   if (!box || !module || !lesson) {
     return;
   }
-  box.checked = load().modules[module]?.done?.[lesson] === true;
+  box.checked = currentState().modules[module]?.done?.[lesson] === true;
   control.hidden = false;
-  box.addEventListener("change", () => {
+  box.addEventListener("change", async () => {
+    const lang = page.getAttribute("data-training-lang") || "";
+    if (server) {
+      const wanted = box.checked;
+      const progress = await sendLesson(page, { module, lesson, done: wanted, lang });
+      if (progress) {
+        setServer(progress);
+      } else {
+        box.checked = !wanted;
+      }
+      renderAll();
+      announce({ module, lesson, done: box.checked, lang });
+      return;
+    }
     const state = load();
     const m = moduleState(state, module);
     if (box.checked) {
@@ -201,13 +247,66 @@ function initQuiz(page) {
     result.textContent = "";
   };
 
+  // Logged in: the server grades (QuizResult); the page only shows it.
+  const gradeOnServer = async () => {
+    const lang = page.getAttribute("data-training-lang") || "";
+    const chosen = {};
+    for (const fieldset of questions) {
+      chosen[fieldset.getAttribute("data-question")] = Array.from(fieldset.querySelectorAll("input:checked")).map(
+        (input) => input.value,
+      );
+    }
+    const graded = await sendQuiz(page, { module, answers: chosen, lang });
+    if (!graded) {
+      result.textContent = t("quiz-failed");
+      result.focus();
+      return;
+    }
+    const verdicts = {};
+    for (const q of Array.isArray(graded.questions) ? graded.questions : []) {
+      verdicts[q.id] = q.correct === true;
+    }
+    showFeedback((id) => verdicts[id] === true);
+    result.textContent =
+      format(t("score"), { correct: graded.correct, total: graded.total, score: graded.score }) +
+      " " +
+      (graded.passed ? t("passed") : t("not-passed"));
+    retry.hidden = false;
+    setServer(graded.progress);
+    renderAll();
+    result.focus();
+    announce({ module, score: graded.score, passed: graded.passed, lang });
+  };
+
   const grade = () => {
+    const correct = showFeedback((id, chosen) => (key[id] ? sameSet(chosen, key[id].answers) : false));
+    const total = questions.length;
+    const score = total ? Math.round((correct / total) * 100) : 0;
+    const passed = score >= passMark;
+    result.textContent =
+      format(t("score"), { correct, total, score }) + " " + (passed ? t("passed") : t("not-passed"));
+    retry.hidden = false;
+    result.focus();
+
+    const state = load();
+    const m = moduleState(state, module);
+    if (typeof m.best !== "number" || score > m.best) {
+      m.best = score;
+    }
+    save(state);
+    renderAll();
+    announce({ module, score, passed, lang: page.getAttribute("data-training-lang") || "" });
+  };
+
+  // Per-question feedback; isRight(id, chosen) says whether an answer is
+  // right. Returns the number of right answers.
+  const showFeedback = (isRight) => {
     let correct = 0;
     for (const fieldset of questions) {
       const id = fieldset.getAttribute("data-question");
       const entry = key[id];
       const chosen = Array.from(fieldset.querySelectorAll("input:checked")).map((input) => input.value);
-      const right = entry ? sameSet(chosen, entry.answers) : false;
+      const right = isRight(id, chosen);
       if (right) {
         correct++;
       }
@@ -240,30 +339,30 @@ function initQuiz(page) {
       feedback.hidden = false;
       fieldset.setAttribute("aria-describedby", fieldset.id + "-hint " + feedback.id);
     }
-    const total = questions.length;
-    const score = total ? Math.round((correct / total) * 100) : 0;
-    const passed = score >= passMark;
-    result.textContent =
-      format(t("score"), { correct, total, score }) + " " + (passed ? t("passed") : t("not-passed"));
-    retry.hidden = false;
-    result.focus();
-
-    const state = load();
-    const m = moduleState(state, module);
-    if (typeof m.best !== "number" || score > m.best) {
-      m.best = score;
-    }
-    save(state);
-    renderAll();
-    announce({ module, score, passed, lang: page.getAttribute("data-training-lang") || "" });
+    return correct;
   };
 
   answers.hidden = true;
   actions.hidden = false;
-  form.addEventListener("submit", (event) => {
+  let busy = false;
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (busy) {
+      return;
+    }
     clearFeedback();
-    grade();
+    if (!server) {
+      grade();
+      return;
+    }
+    busy = true;
+    form.setAttribute("aria-busy", "true");
+    try {
+      await gradeOnServer();
+    } finally {
+      busy = false;
+      form.removeAttribute("aria-busy");
+    }
   });
   retry.addEventListener("click", () => {
     form.reset();
@@ -286,8 +385,12 @@ function initHandout(page) {
   button.addEventListener("click", () => window.print());
 }
 
-export function initTraining() {
+export async function initTraining() {
   const page = document.querySelector("[data-training-page]:not([data-training-page='card'])");
+  if (page && page.getAttribute("data-training-page") !== "handout") {
+    // Logged in? Then this module's progress is the server's.
+    setServer(await fetchProgress(page.getAttribute("data-training-module")));
+  }
   if (page) {
     const kind = page.getAttribute("data-training-page");
     if (kind === "lesson") {
