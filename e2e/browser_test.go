@@ -260,6 +260,7 @@ func TestAccessibility(t *testing.T) {
 		"/en/", "/en/access-blocking/", "/en/access-blocking/stop-page/", "/en/search/", "/en/search/?q=icse",
 		"/en/search/?q=zzzzqqq", "/en/no-such-page/",
 		"/ar/", "/ar/access-blocking/stop-page/", "/ar/search/?q=ICSE", "/fr/notices/", "/es/report/",
+		"/en/account/login/", "/ar/account/accept/", "/en/admin/members/", "/fr/research/", "/en/training/verify/",
 	} {
 		run(t, ctx, chromedp.Navigate(p.URL+path), chromedp.WaitReady("main", chromedp.ByQuery))
 		if strings.Contains(path, "?q=") {
