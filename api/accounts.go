@@ -142,7 +142,10 @@ func (s *Server) invitationInfo(c *echo.Context) error {
 	if err != nil {
 		return accountError(err)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"email": inv.Email, "role": inv.Role, "groups": inv.Groups, "expiresAt": inv.ExpiresAt})
+	// reset tells the page that this link re-enrols an existing member, who
+	// may keep their display name.
+	return c.JSON(http.StatusOK, map[string]any{"email": inv.Email, "role": inv.Role, "groups": inv.Groups,
+		"expiresAt": inv.ExpiresAt, "reset": inv.Reset})
 }
 
 // POST /api/invitations/accept {token, displayName, password}: sets the
