@@ -61,7 +61,7 @@ bench: tools
 ## temporary directory; fails only if a figure is not produced or the raw
 ## requests no longer match the portal's, never on timing (CI, under a minute)
 bench-smoke: tools
-	cd bench && $(GO) vet ./...
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
 	cd bench && $(GO) run ./cmd/bench -smoke $(BENCH_FLAGS)
 
 clean:
