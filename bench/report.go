@@ -150,7 +150,7 @@ func ScalingSVG(points []ScalePoint) string {
 	}
 	type series struct {
 		name, color, dash string
-		y                func(ScalePoint) float64
+		y                 func(ScalePoint) float64
 	}
 	panel := func(x0 int, title, yLabel string, ss []series) {
 		const pw, ph, top = 360, 260, 50

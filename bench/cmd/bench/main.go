@@ -159,32 +159,39 @@ func findRoot() (string, error) {
 
 // state is what the run gathers for the report.
 type state struct {
-	cfg       config
-	start     time.Time
-	steps     []string // log of what ran, with times
-	notes     []string
-	figs      []bench.Figure
-	loads     []*bench.LoadResult
-	points    []bench.ScalePoint
-	corpus    bench.Stats
-	mainRecs  int
-	hugo      *bench.HugoResult
-	weights   []bench.PageWeight
-	burst     bench.BurstResult
-	hashConc  int
-	reindex   struct{ total, stage, raw1, raw2 time.Duration; records, passages int }
-	equiv     struct{ checked int; mismatches []bench.Mismatch }
-	profiles  []profileSummary
-	rss16     int
-	rssAfter  int
-	rssIdle   int
+	cfg      config
+	start    time.Time
+	steps    []string // log of what ran, with times
+	notes    []string
+	figs     []bench.Figure
+	loads    []*bench.LoadResult
+	points   []bench.ScalePoint
+	corpus   bench.Stats
+	mainRecs int
+	hugo     *bench.HugoResult
+	weights  []bench.PageWeight
+	burst    bench.BurstResult
+	hashConc int
+	reindex  struct {
+		total, stage, raw1, raw2 time.Duration
+		records, passages        int
+	}
+	equiv struct {
+		checked    int
+		mismatches []bench.Mismatch
+	}
+	profiles   []profileSummary
+	rss16      int
+	rssAfter   int
+	rssIdle    int
 	burstSmall bench.BurstResult
-	memStats  string
-	loadAvg   []string
-	sizes     bench.Sizes
-	smaps16   string
-	templates string
-	versions  map[string]string
+	memStats   string
+	loadAvg    []string
+	work       string
+	sizes      bench.Sizes
+	smaps16    string
+	templates  string
+	versions   map[string]string
 }
 
 type profileSummary struct {
@@ -211,6 +218,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	st.work = work
 	if cfg.keep {
 		st.logf("work directory: %s", work)
 	} else {
@@ -686,7 +694,7 @@ func profile(ctx context.Context, st *state, pp **bench.Portal, plainBin, pprofB
 	retarget := rebase(targets, (*pp).URL, pr.URL)
 	dir := cfg.profileDir
 	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "portal-bench-profiles")
+		dir = filepath.Join(st.work, "profiles") // removed with the work directory
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		pr.Stop()
@@ -779,7 +787,7 @@ func profile(ctx context.Context, st *state, pp **bench.Portal, plainBin, pprofB
 		}
 	}
 	if cfg.profileDir != "" {
-		st.notes = append(st.notes, "profiles kept in "+dir+" (binary "+pprofBin+")")
+		st.logf("profiles kept in %s (binary %s, removed with the work directory unless -keep)", dir, pprofBin)
 	}
 	st.logf("profiles summarised")
 	// Back to the plain binary for the rest.
