@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"database/sql"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -268,4 +269,43 @@ func countFiles(t *testing.T, dir string) int {
 		return nil
 	})
 	return n
+}
+
+// A record narrowed a moment ago leaves search at once, even while the
+// index still holds its old access groups: hits are checked against the
+// store before they are shown.
+func TestSearchHitsAreRecheckedAgainstTheStore(t *testing.T) {
+	p, clock := withAccounts(t)
+	owner := p.SeedUser(t, account.RoleMember, "victim-identification")
+	oc := p.NewClient(t)
+	oc.Login(owner.Email, owner.Password, owner.TOTPSecret, clock.Now())
+	word := fmt.Sprintf("staleindex%d", clock.Now().UnixNano()%1e9)
+	var d docResp
+	resp, body := oc.Upload("POST", "/api/research", docMeta("Synthetic "+word, []string{"members"}, access.Green), "s.txt", []byte("Synthetic "+word+" text."))
+	if resp.StatusCode != 201 {
+		t.Fatalf("upload: %d %s", resp.StatusCode, body)
+	}
+	decode(t, body, &d)
+	other := p.SeedUser(t, account.RoleMember)
+	mc := p.NewClient(t)
+	mc.Login(other.Email, other.Password, other.TOTPSecret, clock.Now())
+	var res memberSearch
+	mc.JSON("GET", "/api/search?q="+word, nil, 200, &res)
+	if res.Total != 1 {
+		t.Fatalf("before narrowing: %d hits", res.Total)
+	}
+	// Narrow the record in the store only, as if the index update were
+	// still in flight.
+	db, err := sql.Open("sqlite", p.DB.Path()+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(t.Context(), `UPDATE research_documents SET access_groups = '["victim-identification"]' WHERE id = ?`, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	mc.JSON("GET", "/api/search?q="+word, nil, 200, &res)
+	if res.Total != 0 || len(res.Hits) != 0 {
+		t.Errorf("after narrowing in the store: %d hits, want 0", res.Total)
+	}
 }

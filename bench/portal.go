@@ -259,9 +259,10 @@ func (a *Accounts) Seed(ctx context.Context, prefix string, n int, role account.
 }
 
 // InsertResearch writes records into the portal's research store as
-// uploads would have left them (pending for the index), so that
-// `portal reindex` has a library to rebuild.
-func (a *Accounts) InsertResearch(ctx context.Context, uploader string, recs []Record) error {
+// uploads would have left them, with the given index state: pending for the
+// records `portal reindex` rebuilds, indexed for the ones the harness loads
+// into Meilisearch itself (the portal checks every hit against the store).
+func (a *Accounts) InsertResearch(ctx context.Context, uploader string, recs []Record, state research.IndexState) error {
 	now := time.Now().UTC()
 	return a.db.Research().Update(ctx, func(tx research.Tx) error {
 		for _, rec := range recs {
@@ -273,7 +274,7 @@ func (a *Accounts) InsertResearch(ctx context.Context, uploader string, recs []R
 					Topics: d.Topics, Countries: d.Countries, Regions: d.Regions, AccessGroups: d.AccessGroups,
 					TLP: access.TLP(d.TLP)},
 				UploaderID: uploader, CreatedAt: now, UpdatedAt: d.UpdatedAt,
-				CurrentVersion: 1, Revision: 1, IndexState: research.IndexPending,
+				CurrentVersion: 1, Revision: 1, IndexState: state,
 			}
 			if err := tx.InsertDocument(ctx, doc); err != nil {
 				return err

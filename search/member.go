@@ -55,7 +55,9 @@ func NewTokens(url, searchKey, searchKeyUID string, now func() time.Time) *Token
 // client returns a Meilisearch client authenticated with a tenant token for
 // rule, minting one when none is cached or the cached one is about to end.
 func (t *Tokens) client(rule access.Rule, filter string) (meilisearch.ServiceManager, error) {
-	key := rule.String()
+	// Keyed by the filter itself: two rules that print alike can never
+	// share a token unless they filter alike.
+	key := filter
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
