@@ -305,14 +305,7 @@ export async function initResearchDocument(root, ui) {
         data.append("file", chosen, chosen.name);
         return data;
       },
-      (fraction, done) => {
-        if (done) {
-          progress.wait();
-          ui.status(t("research_processing"));
-        } else {
-          progress.set(fraction);
-        }
-      },
+      progress.report(() => ui.status(t("research_processing"))),
     );
     progress.hide();
     if (!result.ok) {

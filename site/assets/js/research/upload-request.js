@@ -107,5 +107,18 @@ export function progressBar(fileInput) {
       box.hidden = true;
       set(0);
     },
+    // report is uploadForm's progress callback: the bar follows the bytes
+    // sent, then turns indeterminate, with onDone, while the portal reads
+    // the file.
+    report(onDone) {
+      return (fraction, done) => {
+        if (done) {
+          this.wait();
+          onDone();
+        } else {
+          set(fraction);
+        }
+      };
+    },
   };
 }

@@ -61,14 +61,7 @@ export async function initResearchUpload(root, ui) {
         data.append("file", chosen, chosen.name);
         return data;
       },
-      (fraction, done) => {
-        if (done) {
-          progress.wait();
-          ui.status(t("research_processing"));
-        } else {
-          progress.set(fraction);
-        }
-      },
+      progress.report(() => ui.status(t("research_processing"))),
     );
     progress.hide();
     if (answer.ok) {
