@@ -91,7 +91,7 @@ func (s *Server) require(p Policy) echo.MiddlewareFunc {
 			}
 			u, sess := currentUser(c), currentSession(c)
 			if u == nil || sess == nil {
-				return errUnauthenticated
+				return errUnauthenticated()
 			}
 			allowed := false
 			switch p {
@@ -114,7 +114,7 @@ func (s *Server) require(p Policy) echo.MiddlewareFunc {
 					return &Error{Status: http.StatusForbidden, Code: "second_factor_required",
 						Message: "Complete the second step of the login first."}
 				}
-				return errForbidden
+				return errForbidden()
 			}
 			return next(c)
 		}
@@ -145,12 +145,12 @@ func (s *Server) sameOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if site := req.Header.Get("Sec-Fetch-Site"); site != "" {
 			if site != "same-origin" && site != "none" {
-				return errCrossOrigin
+				return errCrossOrigin()
 			}
 		} else if origin := req.Header.Get("Origin"); origin != "" {
 			u, err := url.Parse(origin)
 			if err != nil || u.Host != req.Host {
-				return errCrossOrigin
+				return errCrossOrigin()
 			}
 		}
 		want := s.csrfToken(c)
@@ -216,8 +216,16 @@ func sessionToken(c *echo.Context) string {
 	return strings.TrimSpace(ck.Value)
 }
 
-var (
-	errUnauthenticated = &Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "Log in to continue."}
-	errForbidden       = &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "You may not do this."}
-	errCrossOrigin     = &Error{Status: http.StatusForbidden, Code: "cross_origin", Message: "Requests from other sites are refused."}
-)
+// The guards' refusals, a fresh value each time so that no caller can
+// change what another one sends.
+func errUnauthenticated() *Error {
+	return &Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: "Log in to continue."}
+}
+
+func errForbidden() *Error {
+	return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "You may not do this."}
+}
+
+func errCrossOrigin() *Error {
+	return &Error{Status: http.StatusForbidden, Code: "cross_origin", Message: "Requests from other sites are refused."}
+}

@@ -25,7 +25,7 @@ func progressError(err error) error {
 	case errors.Is(err, progress.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No such training module.", Err: err}
 	case errors.Is(err, progress.ErrForbidden):
-		return errForbidden
+		return errForbidden()
 	}
 	return err
 }
