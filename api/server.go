@@ -28,7 +28,7 @@ import (
 // Searcher is what the API needs of the search package.
 type Searcher interface {
 	Public(ctx context.Context, q search.PublicQuery) (*search.Results, error)
-	Member(ctx context.Context, tokens *search.Tokens, subj access.Subject, q search.MemberQuery) (*search.MemberResults, error)
+	Member(ctx context.Context, subj access.Subject, q search.MemberQuery) (*search.MemberResults, error)
 	Health(ctx context.Context) (search.Status, error)
 }
 
@@ -46,8 +46,6 @@ type Options struct {
 	Research *research.Service
 	// Training records training progress and issues completions.
 	Training *progress.Service
-	// Tokens mints the tenant tokens of members' searches.
-	Tokens *search.Tokens
 	// Mailer is optional: without one, invitation links are shown to the
 	// admin who creates them.
 	Mailer Mailer
@@ -82,7 +80,6 @@ type Server struct {
 	audit    *audit.Log
 	research *research.Service
 	training *progress.Service
-	tokens   *search.Tokens
 	// auditQueue records members' searches without a disk sync per request.
 	auditQueue *audit.Async
 	mailer     Mailer
@@ -178,8 +175,8 @@ func New(opts Options) (*echo.Echo, error) {
 	if opts.SecretRate == 0 {
 		opts.SecretRate, opts.SecretBurst = 1, 10
 	}
-	if opts.Accounts == nil || opts.Audit == nil || opts.Research == nil || opts.Training == nil || opts.Tokens == nil {
-		return nil, errors.New("api: Accounts, Audit, Research, Training and Tokens are required")
+	if opts.Accounts == nil || opts.Audit == nil || opts.Research == nil || opts.Training == nil {
+		return nil, errors.New("api: Accounts, Audit, Research and Training are required")
 	}
 	if len(opts.SecretKey) < 32 {
 		return nil, errors.New("api: SecretKey must be at least 32 bytes")
@@ -193,7 +190,7 @@ func New(opts Options) (*echo.Echo, error) {
 		return nil, err
 	}
 	s := &Server{search: opts.Search, accounts: opts.Accounts, audit: opts.Audit, research: opts.Research,
-		training: opts.Training, tokens: opts.Tokens, mailer: opts.Mailer, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger,
+		training: opts.Training, mailer: opts.Mailer, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger,
 		auditQueue: audit.NewAsync(opts.Audit, opts.Logger)}
 
 	e := echo.NewWithConfig(echo.Config{

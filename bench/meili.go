@@ -231,7 +231,7 @@ func (m *Meili) DocumentCount(ctx context.Context, uid string) (int, error) {
 }
 
 // TenantToken mints a tenant token with the rules the portal gives a
-// member (search.Tokens does the same: one filter for every index), signed
+// member (the search package's tokens do the same: one filter for every index), signed
 // with the search key.
 func (m *Meili) TenantToken(filter string, lifetime time.Duration) (string, error) {
 	rules := map[string]any{}

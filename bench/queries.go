@@ -118,8 +118,8 @@ func researchRequest(text string, filter []any) *meilisearch.SearchRequest {
 		IndexUID: search.IndexResearch,
 		Query:    text,
 		Filter:   filter,
-		AttributesToRetrieve: []string{"doc_id", "version", "page", "title", "abstract", "authors", "year", "type",
-			"topics", "access_groups", "tlp", "language"},
+		AttributesToRetrieve: []string{"doc_id", "page", "title", "summary", "authors", "year", "type",
+			"topics", "access_groups", "tlp"},
 		AttributesToCrop:      []string{"text:30"},
 		AttributesToHighlight: []string{"text"},
 		HighlightPreTag:       markStart,
@@ -222,8 +222,8 @@ func RawMember(p MemberParams, groups []string) (kind, path string, body []byte,
 
 // RawPublic builds the one Meilisearch request that answers an anonymous
 // search: the page of hits and the section facet counts, federated over
-// pages and training in the reader's language. (The portal itself sends two
-// requests, one for the hits and one for the facets.)
+// pages and training in the reader's language, as the portal sends it when
+// no section is chosen.
 func RawPublic(q, lang string, page int) ([]byte, error) {
 	acc, err := search.Access(access.Filter(access.Subject{}))
 	if err != nil {

@@ -257,11 +257,10 @@ func (p *Portal) setUp(opts Options) error {
 		progress.Options{SecretKey: secret, Now: now, Logger: log}); err != nil {
 		return err
 	}
-	p.Searcher = search.NewSearcher(search.NewClient(p.Meili.URL, p.SearchKey))
+	p.Searcher = search.NewSearcher(p.Meili.URL, p.SearchKey, search.SearchKey().UID)
 	e, err := api.New(api.Options{
 		Logger:     log,
 		Search:     p.Searcher,
-		Tokens:     search.NewTokens(p.Meili.URL, p.SearchKey, search.SearchKey().UID, nil),
 		Research:   p.Research,
 		Training:   p.Training,
 		Accounts:   p.Accounts,

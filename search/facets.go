@@ -15,3 +15,13 @@ func sortFacets(v []FacetValue) {
 		return cmp.Compare(a.Value, b.Value)
 	})
 }
+
+// facetValues lists a facet's value counts in sortFacets order.
+func facetValues(counts map[string]int) []FacetValue {
+	out := make([]FacetValue, 0, len(counts))
+	for v, n := range counts {
+		out = append(out, FacetValue{Value: v, Count: n})
+	}
+	sortFacets(out)
+	return out
+}

@@ -2,9 +2,7 @@ package search
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -24,13 +22,13 @@ import (
 // revoked alone, so it must die soon.
 const tokenLifetime = 15 * time.Minute
 
-// Tokens mints and caches tenant tokens per access rule, signed with the
-// search key; the master key is never involved.
-type Tokens struct {
-	url    string
+// tokens mints and caches tenant tokens per access rule, signed with the
+// search key; the master key is never involved. Minting is an HMAC and a
+// JSON encoding, cheap but not free, and a rule's token serves every
+// subject with that rule, so each is reused until shortly before it ends.
+type tokens struct {
 	key    string // the search key, which signs
 	keyUID string
-	http   *http.Client
 	signer meilisearch.ServiceManager
 	now    func() time.Time
 
@@ -39,30 +37,24 @@ type Tokens struct {
 }
 
 type tokenEntry struct {
-	client  meilisearch.ServiceManager
+	token   string
 	expires time.Time
 }
 
-// NewTokens returns a token source for the search key with the given UID.
-func NewTokens(url, searchKey, searchKeyUID string, now func() time.Time) *Tokens {
-	if now == nil {
-		now = time.Now
-	}
-	return &Tokens{url: url, key: searchKey, keyUID: searchKeyUID, http: newHTTPClient(), now: now,
-		signer: NewClient(url, searchKey), cache: map[string]tokenEntry{}}
+func newTokens(url, searchKey, searchKeyUID string) *tokens {
+	return &tokens{key: searchKey, keyUID: searchKeyUID, now: time.Now,
+		signer: meilisearch.New(url, meilisearch.WithAPIKey(searchKey)), cache: map[string]tokenEntry{}}
 }
 
-// client returns a Meilisearch client authenticated with a tenant token for
-// rule, minting one when none is cached or the cached one is about to end.
-func (t *Tokens) client(rule access.Rule, filter string) (meilisearch.ServiceManager, error) {
+// get returns a tenant token whose search rules apply filter to every index.
+func (t *tokens) get(filter string) (string, error) {
 	// Keyed by the filter itself: two rules that print alike can never
 	// share a token unless they filter alike.
-	key := filter
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if e, ok := t.cache[key]; ok && now.Add(time.Minute).Before(e.expires) {
-		return e.client, nil
+	if e, ok := t.cache[filter]; ok && now.Add(time.Minute).Before(e.expires) {
+		return e.token, nil
 	}
 	expires := now.Add(tokenLifetime)
 	rules := map[string]any{}
@@ -71,14 +63,13 @@ func (t *Tokens) client(rule access.Rule, filter string) (meilisearch.ServiceMan
 	}
 	tok, err := t.signer.GenerateTenantToken(t.keyUID, rules, &meilisearch.TenantTokenOptions{APIKey: t.key, ExpiresAt: expires})
 	if err != nil {
-		return nil, fmt.Errorf("tenant token: %w", err)
+		return "", fmt.Errorf("tenant token: %w", err)
 	}
-	c := meilisearch.New(t.url, meilisearch.WithAPIKey(tok), meilisearch.WithCustomClient(t.http), meilisearch.DisableRetries())
 	if len(t.cache) > 10000 {
 		clear(t.cache) // bounded memory; tokens are cheap to mint
 	}
-	t.cache[key] = tokenEntry{client: c, expires: expires}
-	return c, nil
+	t.cache[filter] = tokenEntry{token: tok, expires: expires}
+	return tok, nil
 }
 
 // MemberQuery is a member's search, already validated by its parser.
@@ -170,13 +161,12 @@ func (q MemberQuery) userClauses() ([]Clause, error) {
 // Member searches what s may see. Filters, a sort or the research scope
 // search the research library alone, with exact totals and facets;
 // otherwise research, pages and training are searched together.
-func (s *Searcher) Member(ctx context.Context, tokens *Tokens, subj access.Subject, q MemberQuery) (*MemberResults, error) {
-	rule := access.Filter(subj)
-	acc, err := Access(rule)
+func (s *Searcher) Member(ctx context.Context, subj access.Subject, q MemberQuery) (*MemberResults, error) {
+	acc, err := Access(access.Filter(subj))
 	if err != nil {
 		return nil, err
 	}
-	client, err := tokens.client(rule, acc.expr)
+	token, err := s.tokens.get(acc.expr)
 	if err != nil {
 		return nil, err
 	}
@@ -186,18 +176,22 @@ func (s *Searcher) Member(ctx context.Context, tokens *Tokens, subj access.Subje
 	}
 	text := queryText(q.Text)
 	if q.Scope == "research" || q.HasFilters() || (q.Sort != "" && q.Sort != "relevance") {
-		return s.memberResearch(ctx, client, q, text, acc, user)
+		return s.memberResearch(ctx, token, q, text, acc, user)
 	}
-	return s.memberAll(ctx, client, q, text, acc)
+	return s.memberAll(ctx, token, q, text, acc)
 }
 
-func researchRequest(text string, filter []any) *meilisearch.SearchRequest {
-	return &meilisearch.SearchRequest{
+// researchRequest asks for what a research hit shows. The abstract is
+// searched but not retrieved: its first words are indexed apart as the
+// summary, since Meilisearch returns every retrieved attribute twice (as
+// is and formatted) and whole abstracts were most of each answer.
+func researchRequest(text string, filter []any) searchRequest {
+	return searchRequest{
 		IndexUID: IndexResearch,
-		Query:    text,
+		Q:        text,
 		Filter:   filter,
-		AttributesToRetrieve: []string{"doc_id", "version", "page", "title", "abstract", "authors", "year", "type",
-			"topics", "access_groups", "tlp", "language"},
+		AttributesToRetrieve: []string{"doc_id", "page", "title", "summary", "authors", "year", "type",
+			"topics", "access_groups", "tlp"},
 		AttributesToCrop:      []string{"text:30"},
 		AttributesToHighlight: []string{"text"},
 		HighlightPreTag:       markStart,
@@ -206,41 +200,40 @@ func researchRequest(text string, filter []any) *meilisearch.SearchRequest {
 	}
 }
 
-func (s *Searcher) memberResearch(ctx context.Context, client meilisearch.ServiceManager, q MemberQuery, text string, acc Clause, user []Clause) (*MemberResults, error) {
+// memberFacets are the research facets of a member's search: the ones
+// members narrow by, and the years for the range.
+func memberFacets() []string { return append(researchFacets(), "year") }
+
+func (s *Searcher) memberResearch(ctx context.Context, token string, q MemberQuery, text string, acc Clause, user []Clause) (*MemberResults, error) {
 	filter, err := And(append([]Clause{acc}, user...)...)
 	if err != nil {
 		return nil, err
 	}
 	req := researchRequest(text, filter)
-	per := int64(MemberPageSize)
-	req.HitsPerPage, req.Page = &per, int64(q.Page)
-	req.Facets = researchFacets()
-	req.Facets = append(req.Facets, "year")
+	req.IndexUID = ""
+	req.HitsPerPage, req.Page = MemberPageSize, q.Page
+	req.Facets = memberFacets()
 	switch q.Sort {
 	case "newest":
 		req.Sort = []string{"year:desc", "updated_at:desc"}
 	case "oldest":
 		req.Sort = []string{"year:asc", "updated_at:asc"}
 	}
-	resp, err := client.Index(IndexResearch).Search(ctx, text, req)
-	if err != nil {
-		return nil, classify(err, "research search")
+	var ans answer
+	if err := s.meili.search(ctx, token, "/indexes/"+IndexResearch+"/search", req, &ans, "research search"); err != nil {
+		return nil, err
 	}
 	res := &MemberResults{Query: q.Text, Lang: q.Lang, Scope: "research", Page: q.Page,
-		Total: int(resp.TotalHits), TotalPages: int(resp.TotalPages)}
-	res.Hits = make([]MemberHit, 0, len(resp.Hits))
-	for _, h := range resp.Hits {
-		hit, err := decodeResearchHit(h, q.Lang)
-		if err != nil {
-			return nil, err
-		}
-		res.Hits = append(res.Hits, hit)
+		Total: ans.TotalHits, TotalPages: ans.TotalPages}
+	res.Hits = make([]MemberHit, 0, len(ans.Hits))
+	for i := range ans.Hits {
+		res.Hits = append(res.Hits, researchHit(&ans.Hits[i], q.Lang))
 	}
-	res.Facets, res.YearRange, err = decodeFacets(resp.FacetDistribution, resp.FacetStats)
-	return res, err
+	res.Facets, res.YearRange = memberFacetValues(&ans)
+	return res, nil
 }
 
-func (s *Searcher) memberAll(ctx context.Context, client meilisearch.ServiceManager, q MemberQuery, text string, acc Clause) (*MemberResults, error) {
+func (s *Searcher) memberAll(ctx context.Context, token string, q MemberQuery, text string, acc Clause) (*MemberResults, error) {
 	lang, err := Equals("lang", q.Lang)
 	if err != nil {
 		return nil, err
@@ -253,129 +246,67 @@ func (s *Searcher) memberAll(ctx context.Context, client meilisearch.ServiceMana
 	if err != nil {
 		return nil, err
 	}
-	site := func(index string) *meilisearch.SearchRequest {
-		return &meilisearch.SearchRequest{
-			IndexUID: index, Query: text, Filter: siteFilter,
+	site := func(index string) searchRequest {
+		return searchRequest{
+			IndexUID: index, Q: text, Filter: siteFilter,
 			AttributesToRetrieve:  []string{"id", "kind", "lang", "title", "url", "section", "description", "access_groups", "tlp"},
 			AttributesToCrop:      []string{"content:30"},
 			AttributesToHighlight: []string{"content"},
 			HighlightPreTag:       markStart, HighlightPostTag: markEnd, CropMarker: "…",
 		}
 	}
-	resp, err := client.MultiSearch(ctx, &meilisearch.MultiSearchRequest{
-		Federation: &meilisearch.MultiSearchFederation{
-			Offset:        int64((q.Page - 1) * MemberPageSize),
+	req := multiSearchRequest{
+		Federation: federation{
+			Offset:        (q.Page - 1) * MemberPageSize,
 			Limit:         MemberPageSize,
-			FacetsByIndex: map[string][]string{IndexResearch: append(researchFacets(), "year")},
-			MergeFacets:   &meilisearch.MultiSearchFederationMergeFacets{MaxValuesPerFacet: 300},
+			FacetsByIndex: map[string][]string{IndexResearch: memberFacets()},
+			MergeFacets:   &mergeFacets{MaxValuesPerFacet: 300},
 		},
-		Queries: []*meilisearch.SearchRequest{researchRequest(text, researchFilter), site(IndexPages), site(IndexTraining)},
-	})
-	if err != nil {
-		return nil, classify(err, "member search")
+		Queries: []searchRequest{researchRequest(text, researchFilter), site(IndexPages), site(IndexTraining)},
 	}
-	res := &MemberResults{Query: q.Text, Lang: q.Lang, Scope: "all", Page: q.Page, Total: int(resp.EstimatedTotalHits)}
-	res.TotalPages = (res.Total + MemberPageSize - 1) / MemberPageSize
-	res.Hits = make([]MemberHit, 0, len(resp.Hits))
-	for _, h := range resp.Hits {
-		var hit MemberHit
-		var err error
-		if _, ok := h["doc_id"]; ok {
-			hit, err = decodeResearchHit(h, q.Lang)
-		} else {
-			var base Hit
-			base, err = decodeHit(h)
-			hit = MemberHit{Hit: base}
-			if err == nil {
-				var extra struct {
-					Access []string `json:"access_groups"`
-					TLP    string   `json:"tlp"`
-				}
-				err = h.DecodeInto(&extra)
-				hit.Access, hit.TLP = extra.Access, extra.TLP
-			}
-		}
-		if err != nil {
-			return nil, err
-		}
-		res.Hits = append(res.Hits, hit)
-	}
-	dist := map[string]json.RawMessage{}
-	for k, v := range resp.FacetDistribution {
-		dist[k] = v
-	}
-	raw, err := json.Marshal(dist)
-	if err != nil {
+	var ans answer
+	if err := s.meili.search(ctx, token, "/multi-search", req, &ans, "member search"); err != nil {
 		return nil, err
 	}
-	var stats json.RawMessage
-	if len(resp.FacetStats) > 0 {
-		if stats, err = json.Marshal(resp.FacetStats); err != nil {
-			return nil, err
+	res := &MemberResults{Query: q.Text, Lang: q.Lang, Scope: "all", Page: q.Page, Total: ans.EstimatedTotalHits}
+	res.TotalPages = (res.Total + MemberPageSize - 1) / MemberPageSize
+	res.Hits = make([]MemberHit, 0, len(ans.Hits))
+	for i := range ans.Hits {
+		h := &ans.Hits[i]
+		if h.isResearch() {
+			res.Hits = append(res.Hits, researchHit(h, q.Lang))
+			continue
 		}
+		res.Hits = append(res.Hits, MemberHit{Hit: siteHit(h), Access: h.Access, TLP: h.TLP})
 	}
-	res.Facets, res.YearRange, err = decodeFacets(raw, stats)
-	return res, err
+	res.Facets, res.YearRange = memberFacetValues(&ans)
+	return res, nil
 }
 
-func decodeResearchHit(h meilisearch.Hit, lang string) (MemberHit, error) {
-	var doc struct {
-		DocID     string   `json:"doc_id"`
-		Page      int      `json:"page"`
-		Title     string   `json:"title"`
-		Abstract  string   `json:"abstract"`
-		Authors   []string `json:"authors"`
-		Year      int      `json:"year"`
-		Type      string   `json:"type"`
-		Topics    []string `json:"topics"`
-		Access    []string `json:"access_groups"`
-		TLP       string   `json:"tlp"`
-		Formatted struct {
-			Text string `json:"text"`
-		} `json:"_formatted"`
-	}
-	if err := h.DecodeInto(&doc); err != nil {
-		return MemberHit{}, fmt.Errorf("decode research hit: %w", err)
-	}
-	snippet := doc.Formatted.Text
-	if !strings.Contains(snippet, markStart) && doc.Abstract != "" {
-		snippet = doc.Abstract
-		if r := []rune(snippet); len(r) > 240 {
-			snippet = string(r[:240]) + "…"
-		}
+// researchHit shapes a research passage into a hit: the passage's matched
+// words if the text matched, else the record's summary.
+func researchHit(h *hitDoc, lang string) MemberHit {
+	snippet := h.Formatted.Text
+	if !strings.Contains(snippet, markStart) && h.Summary != "" {
+		snippet = h.Summary
 	}
 	return MemberHit{
-		Hit: Hit{ID: doc.DocID, Kind: "research", Lang: lang, Title: doc.Title,
-			URL: "/" + lang + "/research/document/?id=" + doc.DocID, Snippet: snippetHTML(snippet)},
-		Access: doc.Access, TLP: doc.TLP, Page: doc.Page, Year: doc.Year, Type: doc.Type,
-		Authors: doc.Authors, Topics: doc.Topics,
-	}, nil
+		Hit: Hit{ID: h.DocID, Kind: "research", Lang: lang, Title: h.Title,
+			URL: "/" + lang + "/research/document/?id=" + h.DocID, Snippet: snippetHTML(snippet)},
+		Access: h.Access, TLP: h.TLP, Page: h.Page, Year: h.Year, Type: h.Type,
+		Authors: h.Authors, Topics: h.Topics,
+	}
 }
 
-func decodeFacets(dist, stats json.RawMessage) (map[string][]FacetValue, *[2]int, error) {
-	out := map[string][]FacetValue{}
-	var d map[string]map[string]int
-	if len(dist) > 0 {
-		if err := json.Unmarshal(dist, &d); err != nil {
-			return nil, nil, fmt.Errorf("decode facets: %w", err)
-		}
-	}
+// memberFacetValues lists every research facet (empty ones too, so the page
+// can show them) and the year range of the matches.
+func memberFacetValues(ans *answer) (map[string][]FacetValue, *[2]int) {
+	out := make(map[string][]FacetValue, len(researchFacets()))
 	for _, f := range researchFacets() {
-		vals := make([]FacetValue, 0, len(d[f]))
-		for v, n := range d[f] {
-			vals = append(vals, FacetValue{Value: v, Count: n})
-		}
-		sortFacets(vals)
-		out[f] = vals
+		out[f] = facetValues(ans.FacetDistribution[f])
 	}
-	var st map[string]struct{ Min, Max float64 }
-	if len(stats) > 0 {
-		if err := json.Unmarshal(stats, &st); err != nil {
-			return nil, nil, fmt.Errorf("decode facet stats: %w", err)
-		}
+	if y, ok := ans.FacetStats["year"]; ok {
+		return out, &[2]int{int(y.Min), int(y.Max)}
 	}
-	if y, ok := st["year"]; ok {
-		return out, &[2]int{int(y.Min), int(y.Max)}, nil
-	}
-	return out, nil, nil
+	return out, nil
 }

@@ -2,7 +2,6 @@ package search
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"html"
 	"strings"
@@ -60,9 +59,14 @@ type Results struct {
 	Facets     map[string][]FacetValue `json:"facets"`
 }
 
-// Searcher runs searches with a search-only key.
+// Searcher runs the portal's searches with the search-only key. Every
+// search, a member's or an anonymous reader's, goes through a tenant token
+// carrying the reader's access rule, besides the filter of the request
+// itself.
 type Searcher struct {
-	client meilisearch.ServiceReader
+	client meilisearch.ServiceReader // health and version
+	meili  transport
+	tokens *tokens
 	cache  *publicCache
 }
 
@@ -71,10 +75,15 @@ type Searcher struct {
 // this long after that, unless the reindex ran in this process (ClearCache).
 const publicCacheTTL = 30 * time.Second
 
-// NewSearcher returns a Searcher over client, which should hold a key that
-// can only search.
-func NewSearcher(client meilisearch.ServiceReader) *Searcher {
-	return &Searcher{client: client, cache: newPublicCache(publicCacheTTL, 10000, time.Now)}
+// NewSearcher returns a Searcher for the Meilisearch at url. key must be a
+// key that can only search (it signs the tenant tokens) and keyUID its UID.
+func NewSearcher(url, key, keyUID string) *Searcher {
+	return &Searcher{
+		client: NewClient(url, key),
+		meili:  transport{url: url, http: newHTTPClient()},
+		tokens: newTokens(url, key, keyUID),
+		cache:  newPublicCache(publicCacheTTL, 10000, time.Now),
+	}
 }
 
 // ClearCache forgets cached public answers; call it after reindexing.
@@ -108,6 +117,10 @@ func (s *Searcher) public(ctx context.Context, q PublicQuery) (*Results, error) 
 	if err != nil {
 		return nil, err
 	}
+	token, err := s.tokens.get(acc.expr)
+	if err != nil {
+		return nil, err
+	}
 	lang, err := Equals("lang", q.Lang)
 	if err != nil {
 		return nil, err
@@ -124,17 +137,12 @@ func (s *Searcher) public(ctx context.Context, q PublicQuery) (*Results, error) 
 	if err != nil {
 		return nil, err
 	}
-	// The facet counts must not depend on the section chosen, or the other
-	// sections would vanish from the list once one is picked.
-	facetFilter, err := And(acc, lang)
-	if err != nil {
-		return nil, err
-	}
-	query := func(index string, f []any) *meilisearch.SearchRequest {
-		return &meilisearch.SearchRequest{
+	text := queryText(q.Text)
+	query := func(index string) searchRequest {
+		return searchRequest{
 			IndexUID:              index,
-			Query:                 queryText(q.Text),
-			Filter:                f,
+			Q:                     text,
+			Filter:                filter,
 			AttributesToRetrieve:  []string{"id", "kind", "lang", "title", "url", "section", "description"},
 			AttributesToCrop:      []string{"content:30"},
 			AttributesToHighlight: []string{"content", "title"},
@@ -144,94 +152,78 @@ func (s *Searcher) public(ctx context.Context, q PublicQuery) (*Results, error) 
 			Locales:               []string{localeFor(q.Lang)},
 		}
 	}
-	req := &meilisearch.MultiSearchRequest{
-		Federation: &meilisearch.MultiSearchFederation{
-			Offset: int64((q.Page - 1) * PublicPageSize),
-			Limit:  PublicPageSize,
-		},
-		Queries: []*meilisearch.SearchRequest{query(IndexPages, filter), query(IndexTraining, filter)},
+	req := multiSearchRequest{
+		Federation: federation{Offset: (q.Page - 1) * PublicPageSize, Limit: PublicPageSize},
+		Queries:    []searchRequest{query(IndexPages), query(IndexTraining)},
 	}
-	resp, err := s.client.MultiSearch(ctx, req)
-	if err != nil {
-		return nil, classify(err, "search")
+	// The section counts must not depend on the section chosen, or the
+	// other sections would vanish from the list once one is picked. With
+	// none chosen, the hits' own search counts them; with one, a second
+	// search without it does.
+	if q.Section == "" {
+		req.Federation.FacetsByIndex = sectionFacetsByIndex()
+		req.Federation.MergeFacets = &mergeFacets{MaxValuesPerFacet: 50}
+	}
+	var ans answer
+	if err := s.meili.search(ctx, token, "/multi-search", req, &ans, "search"); err != nil {
+		return nil, err
 	}
 	res := &Results{
 		Query: q.Text, Lang: q.Lang, Page: q.Page,
-		Total: int(resp.EstimatedTotalHits),
-		Hits:  make([]Hit, 0, len(resp.Hits)),
+		Total: ans.EstimatedTotalHits,
+		Hits:  make([]Hit, 0, len(ans.Hits)),
 	}
 	res.TotalPages = (res.Total + PublicPageSize - 1) / PublicPageSize
-	for _, h := range resp.Hits {
-		hit, err := decodeHit(h)
+	for i := range ans.Hits {
+		res.Hits = append(res.Hits, siteHit(&ans.Hits[i]))
+	}
+	counts := ans.FacetDistribution["section"]
+	if q.Section != "" {
+		facetFilter, err := And(acc, lang)
 		if err != nil {
 			return nil, err
 		}
-		res.Hits = append(res.Hits, hit)
+		if counts, err = s.sectionCounts(ctx, token, text, facetFilter); err != nil {
+			return nil, err
+		}
 	}
-	facets, err := s.sectionFacets(ctx, queryText(q.Text), facetFilter)
-	if err != nil {
-		return nil, err
-	}
-	res.Facets = map[string][]FacetValue{"section": facets}
+	res.Facets = map[string][]FacetValue{"section": facetValues(counts)}
 	return res, nil
 }
 
-func (s *Searcher) sectionFacets(ctx context.Context, text string, filter []any) ([]FacetValue, error) {
-	req := &meilisearch.MultiSearchRequest{
-		Federation: &meilisearch.MultiSearchFederation{
-			Limit:         1,
-			FacetsByIndex: map[string][]string{IndexPages: {"section"}, IndexTraining: {"section"}},
-			MergeFacets:   &meilisearch.MultiSearchFederationMergeFacets{MaxValuesPerFacet: 50},
-		},
-		Queries: []*meilisearch.SearchRequest{
-			{IndexUID: IndexPages, Query: text, Filter: filter, AttributesToRetrieve: []string{"id"}},
-			{IndexUID: IndexTraining, Query: text, Filter: filter, AttributesToRetrieve: []string{"id"}},
-		},
-	}
-	resp, err := s.client.MultiSearch(ctx, req)
-	if err != nil {
-		return nil, classify(err, "facet search")
-	}
-	var counts map[string]int
-	if raw, ok := resp.FacetDistribution["section"]; ok {
-		if err := json.Unmarshal(raw, &counts); err != nil {
-			return nil, fmt.Errorf("decode facets: %w", err)
-		}
-	}
-	out := make([]FacetValue, 0, len(counts))
-	for v, n := range counts {
-		out = append(out, FacetValue{Value: v, Count: n})
-	}
-	sortFacets(out)
-	return out, nil
+func sectionFacetsByIndex() map[string][]string {
+	return map[string][]string{IndexPages: {"section"}, IndexTraining: {"section"}}
 }
 
-func decodeHit(h meilisearch.Hit) (Hit, error) {
-	var doc struct {
-		ID          string `json:"id"`
-		Kind        string `json:"kind"`
-		Lang        string `json:"lang"`
-		Title       string `json:"title"`
-		URL         string `json:"url"`
-		Section     string `json:"section"`
-		Description string `json:"description"`
-		Formatted   struct {
-			Content string `json:"content"`
-		} `json:"_formatted"`
+// sectionCounts counts the matches of text in each section.
+func (s *Searcher) sectionCounts(ctx context.Context, token, text string, filter []any) (map[string]int, error) {
+	req := multiSearchRequest{
+		Federation: federation{Limit: 1, FacetsByIndex: sectionFacetsByIndex(),
+			MergeFacets: &mergeFacets{MaxValuesPerFacet: 50}},
+		Queries: []searchRequest{
+			{IndexUID: IndexPages, Q: text, Filter: filter, AttributesToRetrieve: []string{"id"}},
+			{IndexUID: IndexTraining, Q: text, Filter: filter, AttributesToRetrieve: []string{"id"}},
+		},
 	}
-	if err := h.DecodeInto(&doc); err != nil {
-		return Hit{}, fmt.Errorf("decode hit: %w", err)
+	var ans answer
+	if err := s.meili.search(ctx, token, "/multi-search", req, &ans, "facet search"); err != nil {
+		return nil, err
 	}
-	snippet := doc.Formatted.Content
-	if !strings.Contains(snippet, markStart) && doc.Description != "" {
+	return ans.FacetDistribution["section"], nil
+}
+
+// siteHit shapes a page or training hit.
+func siteHit(h *hitDoc) Hit {
+	snippet := h.Formatted.Content
+	if !strings.Contains(snippet, markStart) && h.Description != "" {
 		// No match in the body (the title or description matched): the
 		// description reads better than the body's first words.
-		snippet = doc.Description
+		snippet = h.Description
 	}
 	return Hit{
-		ID: doc.ID, Kind: doc.Kind, Lang: doc.Lang, Title: doc.Title,
-		URL: doc.URL, Section: doc.Section, Snippet: snippetHTML(snippet),
-	}, nil
+		ID: h.ID, Kind: h.Kind, Lang: h.Lang, Title: h.Title,
+		URL: h.URL, Section: h.Section, Snippet: snippetHTML(snippet),
+	}
 }
 
 // snippetHTML escapes text and only then turns the highlight markers into

@@ -25,7 +25,6 @@ type library struct {
 	url       string
 	searchKey string
 	searcher  *search.Searcher
-	tokens    *search.Tokens
 	indexer   *search.Indexer
 	docs      map[string]access.Object // canary title → its access fields
 }
@@ -68,8 +67,7 @@ func newLibrary(tb testing.TB) (*library, error) {
 		return nil, err
 	}
 	l := &library{url: m.URL, searchKey: searchKey, indexer: ix, docs: map[string]access.Object{},
-		searcher: search.NewSearcher(search.NewClient(m.URL, searchKey)),
-		tokens:   search.NewTokens(m.URL, searchKey, search.SearchKey().UID, nil)}
+		searcher: search.NewSearcher(m.URL, searchKey, search.SearchKey().UID)}
 	n := 0
 	for _, group := range []string{"members", "victim-identification", "access-blocking"} {
 		for _, tlp := range access.Labels() {
@@ -142,7 +140,7 @@ func TestMemberSearchShowsExactlyWhatCanSeeAllows(t *testing.T) {
 			{Text: "", Lang: "en", Page: 1, Sort: "newest"},
 			{Text: "canary", Lang: "en", Page: 1, Topics: []string{"victim-identification"}},
 		} {
-			res, err := l.searcher.Member(t.Context(), l.tokens, s, q)
+			res, err := l.searcher.Member(t.Context(), s, q)
 			if err != nil {
 				t.Fatalf("%s %+v: %v", name, q, err)
 			}
@@ -173,7 +171,7 @@ func TestMemberFiltersCannotWiden(t *testing.T) {
 			{Lang: "en", Page: 1, Topics: []string{v}}, {Lang: "en", Page: 1, Countries: []string{v}},
 			{Lang: "en", Page: 1, TLPs: []string{v}}, {Lang: "en", Page: 1, Types: []string{v, "study"}},
 		} {
-			res, err := l.searcher.Member(t.Context(), l.tokens, s, q)
+			res, err := l.searcher.Member(t.Context(), s, q)
 			if err != nil {
 				continue // refusing is fine
 			}
@@ -260,7 +258,7 @@ func FuzzMemberFilter(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
 		q := search.MemberQuery{Lang: "en", Page: 1, Scope: "research", Countries: []string{a}, Topics: []string{b}, TLPs: []string{a, b}}
-		res, err := l.searcher.Member(context.Background(), l.tokens, s, q)
+		res, err := l.searcher.Member(context.Background(), s, q)
 		if err != nil {
 			return
 		}

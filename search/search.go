@@ -59,6 +59,9 @@ func classify(err error, doing string) error {
 	if err == nil {
 		return nil
 	}
+	if ae, ok := errors.AsType[*meiliError](err); ok && ae.unavailable() {
+		return fmt.Errorf("%s: %w: %w", doing, ErrUnavailable, err)
+	}
 	var me *meilisearch.Error
 	if errors.As(err, &me) {
 		switch {

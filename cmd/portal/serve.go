@@ -39,7 +39,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 
 // serve runs the HTTP server until ctx ends, then shuts it down gracefully.
 func serve(ctx context.Context, cfg config.Config, a *app, log *slog.Logger) error {
-	searcher := search.NewSearcher(search.NewClient(cfg.MeiliURL, cfg.MeiliSearchKey))
+	searcher := search.NewSearcher(cfg.MeiliURL, cfg.MeiliSearchKey, cfg.MeiliKeyUID)
 	if err := openMeiliForApp(ctx, cfg, a, log); err != nil {
 		return err
 	}
@@ -79,7 +79,6 @@ func serve(ctx context.Context, cfg config.Config, a *app, log *slog.Logger) err
 		Accounts:       a.accounts,
 		Research:       a.research,
 		Training:       training,
-		Tokens:         search.NewTokens(cfg.MeiliURL, cfg.MeiliSearchKey, cfg.MeiliKeyUID, nil),
 		Audit:          a.audit,
 		Mailer:         mailer,
 		SecretKey:      cfg.SecretKey,

@@ -1,0 +1,172 @@
+package search
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// Searches go to Meilisearch through this small transport rather than
+// through meilisearch-go. The client library reads each answer whole, keeps a
+// string copy of it, decodes it into maps of raw JSON and leaves every hit to
+// be decoded again: on the members' search path that was 59% of the
+// portal's CPU (docs/benchmarks.md). Here an answer is decoded once, as it
+// streams in, straight into the struct that needs it. Indexing and key
+// management, which are not on a reader's path, still use the library.
+
+// searchRequest is one search, alone or inside a multi-search. Only the
+// parameters the portal uses are here.
+type searchRequest struct {
+	IndexUID              string   `json:"indexUid,omitempty"`
+	Q                     string   `json:"q"`
+	Filter                []any    `json:"filter,omitempty"`
+	AttributesToRetrieve  []string `json:"attributesToRetrieve,omitempty"`
+	AttributesToCrop      []string `json:"attributesToCrop,omitempty"`
+	AttributesToHighlight []string `json:"attributesToHighlight,omitempty"`
+	HighlightPreTag       string   `json:"highlightPreTag,omitempty"`
+	HighlightPostTag      string   `json:"highlightPostTag,omitempty"`
+	CropMarker            string   `json:"cropMarker,omitempty"`
+	Facets                []string `json:"facets,omitempty"`
+	Sort                  []string `json:"sort,omitempty"`
+	HitsPerPage           int      `json:"hitsPerPage,omitempty"`
+	Page                  int      `json:"page,omitempty"`
+	Limit                 int      `json:"limit,omitempty"`
+	Locales               []string `json:"locales,omitempty"`
+}
+
+// multiSearchRequest is a federated multi-search: one ranked list over
+// several indexes.
+type multiSearchRequest struct {
+	Federation federation      `json:"federation"`
+	Queries    []searchRequest `json:"queries"`
+}
+
+type federation struct {
+	Offset        int                 `json:"offset"`
+	Limit         int                 `json:"limit"`
+	FacetsByIndex map[string][]string `json:"facetsByIndex,omitempty"`
+	MergeFacets   *mergeFacets        `json:"mergeFacets,omitempty"`
+}
+
+type mergeFacets struct {
+	MaxValuesPerFacet int `json:"maxValuesPerFacet"`
+}
+
+// answer is a search answer, single or federated, with the hit fields of
+// every index the portal searches: a hit fills those of its own index.
+type answer struct {
+	Hits               []hitDoc                  `json:"hits"`
+	EstimatedTotalHits int                       `json:"estimatedTotalHits"`
+	TotalHits          int                       `json:"totalHits"`
+	TotalPages         int                       `json:"totalPages"`
+	FacetDistribution  map[string]map[string]int `json:"facetDistribution"`
+	FacetStats         map[string]facetStat      `json:"facetStats"`
+}
+
+type facetStat struct {
+	Min float64 `json:"min"`
+	Max float64 `json:"max"`
+}
+
+type hitDoc struct {
+	// Pages and training.
+	ID          string `json:"id"`
+	Kind        string `json:"kind"`
+	Lang        string `json:"lang"`
+	URL         string `json:"url"`
+	Section     string `json:"section"`
+	Description string `json:"description"`
+	// Research passages.
+	DocID   string   `json:"doc_id"`
+	Page    int      `json:"page"`
+	Summary string   `json:"summary"`
+	Authors []string `json:"authors"`
+	Year    int      `json:"year"`
+	Type    string   `json:"type"`
+	Topics  []string `json:"topics"`
+	// Both.
+	Title     string   `json:"title"`
+	Access    []string `json:"access_groups"`
+	TLP       string   `json:"tlp"`
+	Formatted struct {
+		Content string `json:"content"` // pages and training
+		Text    string `json:"text"`    // research passages
+	} `json:"_formatted"`
+	Federation struct {
+		IndexUID string `json:"indexUid"`
+	} `json:"_federation"`
+}
+
+// meiliError is an error answer of Meilisearch.
+type meiliError struct {
+	Status  int
+	Code    string `json:"code"`
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+func (e *meiliError) Error() string {
+	return fmt.Sprintf("meilisearch: %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// unavailable reports whether the error is Meilisearch's own trouble
+// (overload or an internal error) rather than a fault in the request.
+func (e *meiliError) unavailable() bool {
+	return e.Status >= 500 || e.Status == http.StatusTooManyRequests || e.Code == "too_many_search_requests"
+}
+
+// maxAnswerBytes bounds what the portal reads of one answer: a page of 20
+// cropped hits and the facets is a few tens of kilobytes.
+const maxAnswerBytes = 8 << 20
+
+// transport posts searches to one Meilisearch.
+type transport struct {
+	url  string
+	http *http.Client
+}
+
+// search posts req to path with key as the bearer and decodes the answer
+// into out. doing names the search in errors.
+func (t *transport) search(ctx context.Context, key, path string, req, out any, doing string) error {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("%s: encode request: %w", doing, err)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url+path, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("%s: %w", doing, err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Authorization", "Bearer "+key)
+	resp, err := t.http.Do(hreq)
+	if err != nil {
+		// Refused, reset, timed out or cancelled: Meilisearch cannot answer.
+		return fmt.Errorf("%s: %w: %w", doing, ErrUnavailable, err)
+	}
+	defer func() {
+		// Drain a little so the connection can be reused.
+		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+		resp.Body.Close()
+	}()
+	r := io.LimitReader(resp.Body, maxAnswerBytes)
+	if resp.StatusCode != http.StatusOK {
+		me := &meiliError{Status: resp.StatusCode}
+		if err := json.NewDecoder(r).Decode(me); err != nil {
+			me.Message = "unreadable error answer"
+		}
+		return classify(me, doing)
+	}
+	if err := json.NewDecoder(r).Decode(out); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s: %w: %w", doing, ErrUnavailable, context.Cause(ctx))
+		}
+		return fmt.Errorf("%s: decode answer: %w", doing, err)
+	}
+	return nil
+}
+
+// isResearch reports whether a federated hit came from the research index.
+func (h *hitDoc) isResearch() bool { return h.Federation.IndexUID == IndexResearch }
