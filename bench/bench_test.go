@@ -65,7 +65,7 @@ func TestNDJSONShape(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"id", "doc_id", "version", "page", "title", "title_n", "abstract", "text", "access_groups", "tlp", "topics_text", "updated_at"} {
+	for _, f := range []string{"id", "doc_id", "version", "page", "title", "title_n", "abstract", "summary", "text", "access_groups", "tlp", "topics_text", "updated_at"} {
 		if _, ok := rec[f]; !ok {
 			t.Errorf("index record lacks %q", f)
 		}

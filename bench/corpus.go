@@ -266,6 +266,7 @@ type passageRecord struct {
 	Title        string   `json:"title"`
 	TitleN       string   `json:"title_n"`
 	Abstract     string   `json:"abstract"`
+	Summary      string   `json:"summary"`
 	Text         string   `json:"text"`
 	Authors      []string `json:"authors"`
 	Organisation string   `json:"organisation"`
@@ -289,7 +290,8 @@ func (rec Record) indexRecords() []passageRecord {
 			ID:    fmt.Sprintf("%s-v%d-p%d", d.ID, d.Version, p.Number),
 			DocID: d.ID, Version: d.Version, Page: p.Number,
 			Title: d.Title, TitleN: search.NormalizeArabic(d.Title), Abstract: search.NormalizeArabic(d.Abstract),
-			Text: search.NormalizeArabic(p.Text), Authors: d.Authors, Organisation: d.Organisation, Year: d.Year,
+			Summary: search.Summary(d.Abstract),
+			Text:    search.NormalizeArabic(p.Text), Authors: d.Authors, Organisation: d.Organisation, Year: d.Year,
 			Language: d.Language, Type: d.Type, Topics: d.Topics, TopicsText: d.TopicLabels,
 			Countries: d.Countries, Regions: d.Regions, AccessGroups: d.AccessGroups, TLP: d.TLP,
 			UpdatedAt: d.UpdatedAt.Unix(),

@@ -7,13 +7,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -300,9 +300,15 @@ func (a *Accounts) InsertResearch(ctx context.Context, uploader string, recs []R
 }
 
 // Reindex runs `portal reindex` and returns the whole command's wall time
-// and its research indexing stage, measured from the progress bar: the
-// command reports after each record, so the stage is the time between the
-// first and the last report, extended by one record's average.
+// and its research indexing stage, measured from the progress bar. The
+// command reports 0 records once the new index has been created with its
+// settings and before it reads the first record from the store, and the
+// total once the rebuilt index is live and the store records it; between
+// them come reports as Meilisearch confirms batches. The stage is the time
+// from the 0 report to the final one: reading the store, sending every
+// batch, Meilisearch indexing them, the swap, and recording the index
+// states. Creating the build index before and dropping the replaced one
+// after are not counted, as the raw side's index creation is not.
 func Reindex(ctx context.Context, bin string, env []string) (total, stage time.Duration, out string, err error) {
 	cmd := exec.CommandContext(ctx, bin, "reindex")
 	cmd.Env = env
@@ -310,10 +316,10 @@ func Reindex(ctx context.Context, bin string, env []string) (total, stage time.D
 	cmd.Stdout = pw
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	marker := []byte("\rresearch [")
 	var (
-		first, last time.Time
-		reports     int
-		buf         bytes.Buffer
+		times []time.Time // when each report's marker arrived, in order
+		buf   bytes.Buffer
 	)
 	readDone := make(chan struct{})
 	go func() {
@@ -322,14 +328,11 @@ func Reindex(ctx context.Context, bin string, env []string) (total, stage time.D
 		for {
 			n, err := pr.Read(b)
 			now := time.Now()
-			chunk := b[:n]
-			buf.Write(chunk)
-			if k := bytes.Count(chunk, []byte("\rresearch [")); k > 0 {
-				if reports == 0 {
-					first = now
-				}
-				reports += k
-				last = now
+			buf.Write(b[:n])
+			// Counted over everything read, so that a marker split
+			// between two reads is counted once it is whole.
+			for k := bytes.Count(buf.Bytes(), marker); len(times) < k; {
+				times = append(times, now)
 			}
 			if err != nil {
 				return
@@ -345,12 +348,19 @@ func Reindex(ctx context.Context, bin string, env []string) (total, stage time.D
 	if err != nil {
 		return total, 0, out, fmt.Errorf("portal reindex: %w\n%s", err, out)
 	}
-	if reports < 2 {
-		return total, 0, out, errors.New("portal reindex: no progress reports to time the indexing stage by")
+	reports := reportRE.FindAllStringSubmatch(buf.String(), -1)
+	if len(reports) < 2 || len(reports) != len(times) {
+		return total, 0, out, fmt.Errorf("portal reindex: %d progress reports, %d readable: too few to time the indexing stage by", len(times), len(reports))
 	}
-	per := last.Sub(first) / time.Duration(reports-1)
-	return total, last.Sub(first) + per, out, nil
+	first, last := reports[0], reports[len(reports)-1]
+	if first[1] != "0" || last[1] != last[2] {
+		return total, 0, out, fmt.Errorf("portal reindex: progress ran from %s/%s to %s/%s, not from 0 to the total", first[1], first[2], last[1], last[2])
+	}
+	return total, times[len(times)-1].Sub(times[0]), out, nil
 }
+
+// reportRE matches one progress report of `portal reindex`: done, total.
+var reportRE = regexp.MustCompile(`\rresearch \[[#.]*\] (\d+)/(\d+)`)
 
 func cmpOr(a, b string) string {
 	if a != "" {

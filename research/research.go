@@ -115,13 +115,32 @@ type Passage struct {
 	Text   string
 }
 
-// Indexer is what the service needs of the search index. Both calls return
-// only once Meilisearch has confirmed the change.
+// Indexer is what the service needs of the search index. IndexDocument and
+// DeleteDocument return only once Meilisearch has confirmed the change.
 type Indexer interface {
 	IndexDocument(ctx context.Context, d Document, passages []Passage) error
 	// DeleteDocument removes the record's entries; deleting a missing
 	// record is not an error.
 	DeleteDocument(ctx context.Context, id string) error
+	// Rebuild starts a new index beside the live one, which keeps
+	// answering and taking IndexDocument and DeleteDocument until the
+	// build's Swap. confirmed, if not nil, is called with the number of
+	// records the new index has confirmed so far, each time it grows.
+	Rebuild(ctx context.Context, confirmed func(records int)) (IndexBuild, error)
+}
+
+// IndexBuild is a new index being loaded beside the live one.
+type IndexBuild interface {
+	// Add adds a record's current version. It may send the index what
+	// it has gathered so far, but does not wait for the index to confirm.
+	Add(ctx context.Context, d Document, passages []Passage) error
+	// Swap waits until the index has confirmed every record added and
+	// then puts the new index in the live one's place, in one step; it
+	// fails, leaving the live index as it was, if any record was refused.
+	Swap(ctx context.Context) error
+	// Close removes the build: after Swap the index it replaced, before
+	// it what was loaded. It never touches the live index.
+	Close(ctx context.Context) error
 }
 
 // Errors. The API maps them to statuses; compare with errors.Is.

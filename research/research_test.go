@@ -99,6 +99,51 @@ func (r *recIndexer) DeleteDocument(ctx context.Context, id string) error {
 	return nil
 }
 
+// Rebuild loads a new set of documents that replaces the live one on Swap,
+// confirming each record as it is added.
+func (r *recIndexer) Rebuild(ctx context.Context, confirmed func(records int)) (research.IndexBuild, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return nil, r.fail
+	}
+	return &recBuild{r: r, docs: map[string]int{}, confirmed: confirmed}, nil
+}
+
+type recBuild struct {
+	r         *recIndexer
+	docs      map[string]int
+	confirmed func(int)
+}
+
+func (b *recBuild) Add(ctx context.Context, d research.Document, ps []research.Passage) error {
+	b.r.mu.Lock()
+	b.r.calls = append(b.r.calls, call{Op: "build", ID: d.ID, Groups: slices.Clone(d.AccessGroups), TLP: d.TLP, Version: d.CurrentVersion})
+	fail := b.r.fail
+	b.r.mu.Unlock()
+	if fail != nil {
+		return fail
+	}
+	b.docs[d.ID] = d.CurrentVersion
+	if b.confirmed != nil {
+		b.confirmed(len(b.docs))
+	}
+	return nil
+}
+
+func (b *recBuild) Swap(ctx context.Context) error {
+	b.r.mu.Lock()
+	defer b.r.mu.Unlock()
+	if b.r.fail != nil {
+		return b.r.fail
+	}
+	b.r.calls = append(b.r.calls, call{Op: "swap"})
+	b.r.docs = b.docs
+	return nil
+}
+
+func (b *recBuild) Close(ctx context.Context) error { return nil }
+
 func (r *recIndexer) wait(ctx context.Context) {
 	r.mu.Lock()
 	b := r.block
@@ -149,13 +194,22 @@ var testNow = time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)
 
 func newEnv(t *testing.T, tweak ...func(*research.Options)) *env {
 	t.Helper()
+	idx := newRecIndexer()
+	e := newEnvWith(t, idx, tweak...)
+	e.idx = idx
+	return e
+}
+
+// newEnvWith is newEnv with another indexer; e.idx is then nil.
+func newEnvWith(t *testing.T, idx research.Indexer, tweak ...func(*research.Options)) *env {
+	t.Helper()
 	dir := t.TempDir()
 	db, err := store.Open(context.Background(), filepath.Join(dir, "portal.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	e := &env{t: t, db: db, idx: newRecIndexer(), blobDir: filepath.Join(dir, "blobs"),
+	e := &env{t: t, db: db, blobDir: filepath.Join(dir, "blobs"),
 		c: account.Client{IP: "192.0.2.9", UserAgent: "test"}}
 	blobs, err := blob.Open(e.blobDir)
 	if err != nil {
@@ -170,7 +224,7 @@ func newEnv(t *testing.T, tweak ...func(*research.Options)) *env {
 	for _, f := range tweak {
 		f(&opts)
 	}
-	if e.svc, err = research.New(db.Research(), blobs, extractor, e.idx, e.audit, opts); err != nil {
+	if e.svc, err = research.New(db.Research(), blobs, extractor, idx, e.audit, opts); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -868,37 +922,62 @@ func TestReindexIdempotent(t *testing.T) {
 
 	var runs [2][]call
 	for i := range runs {
-		var progress []int
-		if err := e.svc.Reindex(e.ctx(), func(done, total int) { progress = append(progress, done*10+total) }); err != nil {
+		var progress [][2]int
+		if err := e.svc.Reindex(e.ctx(), func(done, total int) { progress = append(progress, [2]int{done, total}) }); err != nil {
 			t.Fatal(err)
 		}
 		runs[i] = e.idx.take()
-		if !slices.Equal(progress, []int{13, 23, 33}) {
-			t.Errorf("progress %v", progress)
-		}
+		checkProgress(t, progress, 3)
 		again, _ := e.svc.Checksum(e.ctx())
 		if again != sum || e.idx.checksum() != sum {
 			t.Errorf("checksum changed: %s, index %s, want %s", again, e.idx.checksum(), sum)
 		}
-	}
-	if fmt.Sprint(runs[0]) != fmt.Sprint(runs[1]) || len(runs[0]) != 3 {
-		t.Fatalf("reindex runs differ or are incomplete:\n%v\n%v", runs[0], runs[1])
-	}
-	deletes := 0
-	for _, c := range runs[0] {
-		if c.Op == "delete" {
-			deletes++
-			if c.ID != ids[1] {
-				t.Errorf("deleted %s, want only the withdrawn %s", c.ID, ids[1])
-			}
+		if n := e.unconfirmed(); n != 0 {
+			t.Errorf("%d records left unconfirmed", n)
 		}
 	}
-	if deletes != 1 {
-		t.Errorf("%d deletes, want 1", deletes)
+	// Two records built, none pushed one by one (nothing changed during
+	// the build), and the withdrawn one simply left out.
+	if fmt.Sprint(runs[0]) != fmt.Sprint(runs[1]) || len(runs[0]) != 3 || runs[0][2].Op != "swap" {
+		t.Fatalf("reindex runs differ or are incomplete:\n%v\n%v", runs[0], runs[1])
+	}
+	for _, c := range runs[0][:2] {
+		if c.Op != "build" || c.ID == ids[1] {
+			t.Errorf("call %v; want only builds of the records not withdrawn", c)
+		}
 	}
 	if n := e.count(); n != 2 {
 		t.Errorf("Count = %d, want 2", n)
 	}
+}
+
+// checkProgress checks a reindex's reports: 0 first, the total last and
+// only there, never going back.
+func checkProgress(t *testing.T, reports [][2]int, total int) {
+	t.Helper()
+	if len(reports) < 2 || reports[0] != [2]int{0, total} || reports[len(reports)-1] != [2]int{total, total} {
+		t.Fatalf("progress %v: want 0/%d first and %d/%d last", reports, total, total, total)
+	}
+	for i, r := range reports[1 : len(reports)-1] {
+		if r[1] != total || r[0] < reports[i][0] || r[0] >= total {
+			t.Fatalf("progress %v: report %v out of order", reports, r)
+		}
+	}
+}
+
+// unconfirmed counts the records whose index state is pending or deleting.
+func (e *env) unconfirmed() int {
+	e.t.Helper()
+	var ids []string
+	err := e.db.Research().View(e.ctx(), func(tx research.Tx) error {
+		var err error
+		ids, err = tx.DocumentIDs(e.ctx(), research.IndexPending, research.IndexDeleting)
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return len(ids)
 }
 
 func TestReindexKilledHalfWayConverges(t *testing.T) {
@@ -907,8 +986,11 @@ func TestReindexKilledHalfWayConverges(t *testing.T) {
 	for i := range 3 {
 		e.upload(alice, meta([]string{"members"}, access.Green), "a.md", fmt.Appendf(nil, "# Synthetic %d\n", i))
 	}
-	// Kill the run after the first record: the rest stay pending, and a
-	// Resume at the next start finishes them.
+	e.idx.take()
+	before := e.idx.checksum()
+	// Kill the run after the first record is built: the live index stays
+	// as it was, every record stays pending, and a Resume at the next
+	// start pushes them all.
 	ctx, cancel := context.WithCancel(e.ctx())
 	err := e.svc.Reindex(ctx, func(done, total int) {
 		if done == 1 {
@@ -918,12 +1000,20 @@ func TestReindexKilledHalfWayConverges(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Reindex: %v, want context.Canceled", err)
 	}
-	e.idx.take()
+	if calls := e.idx.take(); slices.ContainsFunc(calls, func(c call) bool { return c.Op != "build" }) {
+		t.Errorf("killed reindex made calls %v; want builds only", calls)
+	}
+	if e.idx.checksum() != before || e.unconfirmed() != 3 {
+		t.Fatalf("after a killed reindex: index %s (was %s), %d records unconfirmed", e.idx.checksum(), before, e.unconfirmed())
+	}
 	if err := e.svc.Resume(e.ctx()); err != nil {
 		t.Fatal(err)
 	}
-	if calls := e.idx.take(); len(calls) != 2 {
-		t.Fatalf("Resume after a killed reindex made %d calls, want 2", len(calls))
+	if calls := e.idx.take(); len(calls) != 3 {
+		t.Fatalf("Resume after a killed reindex made %d calls, want 3", len(calls))
+	}
+	if e.unconfirmed() != 0 {
+		t.Error("records left unconfirmed after Resume")
 	}
 }
 

@@ -27,6 +27,10 @@ type Tx interface {
 	// MarkAllForIndex sets every record to IndexPending, or IndexDeleting if
 	// withdrawn, and returns how many records there are.
 	MarkAllForIndex(ctx context.Context) (int, error)
+	// DocumentsAfter returns up to limit records, withdrawn or not, whose
+	// IDs sort after after ("" for the first), in ID order: one page of a
+	// scan that holds no transaction open from one page to the next.
+	DocumentsAfter(ctx context.Context, after string, limit int) ([]Document, error)
 	// DocumentIDs returns the IDs of the records in any of the given index
 	// states (all records when none are given), in ID order.
 	DocumentIDs(ctx context.Context, states ...IndexState) ([]string, error)

@@ -56,12 +56,9 @@ func (ix *Indexer) IndexSite(ctx context.Context, pages []Page) error {
 const batchSize = 500
 
 func (ix *Indexer) rebuild(ctx context.Context, spec IndexSpec, docs []Page) error {
-	tmp := spec.UID + "_build"
-	fmt.Fprintf(ix.progress, "%s: preparing %s\n", spec.UID, tmp)
-	if err := ix.dropIfExists(ctx, tmp); err != nil {
-		return err
-	}
-	if err := ix.ensure(ctx, IndexSpec{UID: tmp, PrimaryKey: spec.PrimaryKey, Settings: spec.Settings}); err != nil {
+	fmt.Fprintf(ix.progress, "%s: preparing %s\n", spec.UID, buildName(spec.UID))
+	tmp, err := ix.prepareBuild(ctx, spec)
+	if err != nil {
 		return err
 	}
 	for start := 0; start < len(docs); start += batchSize {
@@ -72,13 +69,7 @@ func (ix *Indexer) rebuild(ctx context.Context, spec IndexSpec, docs []Page) err
 		}
 		fmt.Fprintf(ix.progress, "%s: %d/%d documents\n", spec.UID, end, len(docs))
 	}
-	// The live index must exist to be swapped with; its settings are applied
-	// too so that a first run leaves both sides alike.
-	if err := ix.ensure(ctx, spec); err != nil {
-		return err
-	}
-	info, err := ix.client.SwapIndexes(ctx, []*meilisearch.SwapIndexesParams{{Indexes: []string{spec.UID, tmp}}})
-	if err := ix.wait(ctx, info, err, "swap indexes"); err != nil {
+	if err := ix.swapIn(ctx, spec, tmp); err != nil {
 		return err
 	}
 	if err := ix.dropIfExists(ctx, tmp); err != nil {
@@ -86,6 +77,41 @@ func (ix *Indexer) rebuild(ctx context.Context, spec IndexSpec, docs []Page) err
 	}
 	fmt.Fprintf(ix.progress, "%s: %d documents live\n", spec.UID, len(docs))
 	return nil
+}
+
+// buildName is the index a rebuild of uid is loaded into.
+func buildName(uid string) string { return uid + "_build" }
+
+// prepareBuild creates the index a rebuild of spec is loaded into, empty and
+// with spec's settings, after dropping whatever a killed run left there. It
+// returns the build index's name. The live index is not touched.
+func (ix *Indexer) prepareBuild(ctx context.Context, spec IndexSpec) (string, error) {
+	tmp := buildName(spec.UID)
+	if err := ix.dropIfExists(ctx, tmp); err != nil {
+		return "", err
+	}
+	return tmp, ix.ensure(ctx, IndexSpec{UID: tmp, PrimaryKey: spec.PrimaryKey, Settings: spec.Settings})
+}
+
+// swapIn makes the loaded build tmp the live index spec.UID in one step and
+// waits for it: searches see the old index or the new one, never a mix.
+// Afterwards tmp holds the replaced index, for the caller to drop.
+func (ix *Indexer) swapIn(ctx context.Context, spec IndexSpec, tmp string) error {
+	// The live index must exist to be swapped with; a new one gets the
+	// settings so that both sides are alike should the swap fail. An
+	// existing one is left as it is: it is about to be replaced, and new
+	// settings could make Meilisearch re-index it for nothing.
+	exists, err := ix.exists(ctx, spec.UID)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		if err := ix.ensure(ctx, spec); err != nil {
+			return err
+		}
+	}
+	info, err := ix.client.SwapIndexes(ctx, []*meilisearch.SwapIndexesParams{{Indexes: []string{spec.UID, tmp}}})
+	return ix.wait(ctx, info, err, "swap indexes")
 }
 
 // EnsureIndexes creates every index the portal uses, if missing, and applies
@@ -104,10 +130,11 @@ func (ix *Indexer) EnsureIndexes(ctx context.Context) error {
 }
 
 func (ix *Indexer) ensure(ctx context.Context, spec IndexSpec) error {
-	if _, err := ix.client.GetIndex(ctx, spec.UID); err != nil {
-		if !isNotFound(err) {
-			return classify(err, "get index")
-		}
+	exists, err := ix.exists(ctx, spec.UID)
+	if err != nil {
+		return err
+	}
+	if !exists {
 		info, err := ix.client.CreateIndex(ctx, &meilisearch.IndexConfig{Uid: spec.UID, PrimaryKey: spec.PrimaryKey})
 		if err := ix.wait(ctx, info, err, "create index"); err != nil {
 			return err
@@ -116,6 +143,17 @@ func (ix *Indexer) ensure(ctx context.Context, spec IndexSpec) error {
 	settings := spec.Settings
 	info, err := ix.client.Index(spec.UID).UpdateSettings(ctx, &settings)
 	return ix.wait(ctx, info, err, "update settings")
+}
+
+// exists reports whether index uid exists.
+func (ix *Indexer) exists(ctx context.Context, uid string) (bool, error) {
+	if _, err := ix.client.GetIndex(ctx, uid); err != nil {
+		if isNotFound(err) {
+			return false, nil
+		}
+		return false, classify(err, "get index")
+	}
+	return true, nil
 }
 
 func (ix *Indexer) dropIfExists(ctx context.Context, uid string) error {

@@ -3,7 +3,10 @@ package search
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/meilisearch/meilisearch-go"
 )
@@ -49,6 +52,7 @@ type passageRecord struct {
 	Title        string   `json:"title"`
 	TitleN       string   `json:"title_n"`
 	Abstract     string   `json:"abstract"`
+	Summary      string   `json:"summary"`
 	Text         string   `json:"text"`
 	Authors      []string `json:"authors"`
 	Organisation string   `json:"organisation"`
@@ -64,25 +68,72 @@ type passageRecord struct {
 	UpdatedAt    int64    `json:"updated_at"`
 }
 
-// IndexResearch adds or replaces a document's passages and waits for
-// Meilisearch to confirm. New passages go in before stale ones are deleted,
-// so the document never drops out of search while it is updated.
-func (ix *Indexer) IndexResearch(ctx context.Context, d ResearchDoc, passages []ResearchPassage) error {
+// researchRecords maps a document version to its index records, one per
+// passage, each carrying the document's fields. It is the one place that
+// does so, for a single push and for a rebuild alike. A document without
+// text still gets a record, so that its metadata can be found.
+func researchRecords(d ResearchDoc, passages []ResearchPassage) []passageRecord {
 	if len(passages) == 0 {
 		passages = []ResearchPassage{{Number: 1}}
 	}
+	titleN, abstractN, summary := NormalizeArabic(d.Title), NormalizeArabic(d.Abstract), Summary(d.Abstract)
 	recs := make([]passageRecord, len(passages))
 	for i, p := range passages {
 		recs[i] = passageRecord{
 			ID:    fmt.Sprintf("%s-v%d-p%d", d.ID, d.Version, p.Number),
 			DocID: d.ID, Version: d.Version, Page: p.Number,
-			Title: d.Title, TitleN: NormalizeArabic(d.Title), Abstract: NormalizeArabic(d.Abstract),
+			Title: d.Title, TitleN: titleN, Abstract: abstractN, Summary: summary,
 			Text: NormalizeArabic(p.Text), Authors: d.Authors, Organisation: d.Organisation, Year: d.Year,
 			Language: d.Language, Type: d.Type, Topics: d.Topics, TopicsText: d.TopicLabels,
 			Countries: d.Countries, Regions: d.Regions, AccessGroups: d.AccessGroups, TLP: d.TLP,
 			UpdatedAt: d.UpdatedAt.Unix(),
 		}
 	}
+	return recs
+}
+
+// summaryRunes is the longest summary, in runes, before its ellipsis.
+const summaryRunes = 240
+
+// Summary is what a search hit shows of a record when its text did not
+// match: the abstract as written (not normalised: it is read, not
+// searched), whole if it has at most 240 runes. A longer one is cut at the
+// last word boundary within its first 240 runes, trailing spaces and
+// separating punctuation are dropped, and "…" is appended, so the result
+// has at most 241 runes. A first word longer than 240 runes is cut inside.
+func Summary(abstract string) string {
+	if utf8.RuneCountInString(abstract) <= summaryRunes {
+		return abstract
+	}
+	end := 0 // byte offset just after the first summaryRunes runes
+	for range summaryRunes {
+		_, size := utf8.DecodeRuneInString(abstract[end:])
+		end += size
+	}
+	cut := abstract[:end]
+	// When the next rune is a space, the cut already ends a word.
+	if next, _ := utf8.DecodeRuneInString(abstract[end:]); !unicode.IsSpace(next) {
+		if i := strings.LastIndexFunc(cut, unicode.IsSpace); i > 0 {
+			cut = cut[:i]
+		}
+	}
+	if trimmed := strings.TrimRightFunc(cut, summaryTrim); trimmed != "" {
+		cut = trimmed
+	}
+	return cut + "…"
+}
+
+// summaryTrim reports whether r may go before a summary's ellipsis:
+// spaces and punctuation that separates words or ends a sentence.
+func summaryTrim(r rune) bool {
+	return unicode.IsSpace(r) || strings.ContainsRune(",;:.-–—،؛", r)
+}
+
+// IndexResearch adds or replaces a document's passages and waits for
+// Meilisearch to confirm. New passages go in before stale ones are deleted,
+// so the document never drops out of search while it is updated.
+func (ix *Indexer) IndexResearch(ctx context.Context, d ResearchDoc, passages []ResearchPassage) error {
+	recs := researchRecords(d, passages)
 	pk := "id"
 	for start := 0; start < len(recs); start += batchSize {
 		end := min(start+batchSize, len(recs))

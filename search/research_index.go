@@ -13,6 +13,8 @@ type ResearchIndexer struct {
 	labels map[string][]string // topic id → its labels in every language
 }
 
+var _ research.Indexer = (*ResearchIndexer)(nil)
+
 // NewResearchIndexer returns the research library's index.
 func NewResearchIndexer(ix *Indexer) (*ResearchIndexer, error) {
 	topics, err := research.Topics()
@@ -30,6 +32,41 @@ func NewResearchIndexer(ix *Indexer) (*ResearchIndexer, error) {
 
 // IndexDocument implements research.Indexer.
 func (r *ResearchIndexer) IndexDocument(ctx context.Context, d research.Document, passages []research.Passage) error {
+	doc, ps := r.researchDoc(d, passages)
+	return r.ix.IndexResearch(ctx, doc, ps)
+}
+
+// DeleteDocument implements research.Indexer.
+func (r *ResearchIndexer) DeleteDocument(ctx context.Context, id string) error {
+	return r.ix.DeleteResearch(ctx, id)
+}
+
+// Rebuild implements research.Indexer with a ResearchBuild.
+func (r *ResearchIndexer) Rebuild(ctx context.Context, confirmed func(records int)) (research.IndexBuild, error) {
+	b, err := r.ix.BeginResearchBuild(ctx, confirmed)
+	if err != nil {
+		return nil, err
+	}
+	return researchBuild{r: r, b: b}, nil
+}
+
+// researchBuild is a ResearchBuild fed with research records.
+type researchBuild struct {
+	r *ResearchIndexer
+	b *ResearchBuild
+}
+
+func (rb researchBuild) Add(ctx context.Context, d research.Document, passages []research.Passage) error {
+	doc, ps := rb.r.researchDoc(d, passages)
+	return rb.b.Add(ctx, doc, ps)
+}
+
+func (rb researchBuild) Swap(ctx context.Context) error  { return rb.b.Swap(ctx) }
+func (rb researchBuild) Close(ctx context.Context) error { return rb.b.Close(ctx) }
+
+// researchDoc is what the index takes of a record's current version; with
+// researchRecords, the one mapping from a record to its index records.
+func (r *ResearchIndexer) researchDoc(d research.Document, passages []research.Passage) (ResearchDoc, []ResearchPassage) {
 	doc := ResearchDoc{
 		ID: d.ID, Version: d.CurrentVersion, Title: d.Title, Abstract: d.Abstract, Authors: d.Authors,
 		Organisation: d.Organisation, Year: d.Year, Language: d.Language, Type: string(d.Type), Topics: d.Topics,
@@ -42,10 +79,5 @@ func (r *ResearchIndexer) IndexDocument(ctx context.Context, d research.Document
 	for i, p := range passages {
 		ps[i] = ResearchPassage{Number: p.Number, Text: p.Text}
 	}
-	return r.ix.IndexResearch(ctx, doc, ps)
-}
-
-// DeleteDocument implements research.Indexer.
-func (r *ResearchIndexer) DeleteDocument(ctx context.Context, id string) error {
-	return r.ix.DeleteResearch(ctx, id)
+	return doc, ps
 }

@@ -208,6 +208,24 @@ func (t researchTx) MarkAllForIndex(ctx context.Context) (int, error) {
 	return int(n), err
 }
 
+func (t researchTx) DocumentsAfter(ctx context.Context, after string, limit int) ([]research.Document, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+researchDocColumns+` FROM research_documents
+		WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: research documents: %w", err)
+	}
+	defer rows.Close()
+	var out []research.Document
+	for rows.Next() {
+		d, err := scanResearchDoc(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: research documents: %w", err)
+		}
+		out = append(out, *d)
+	}
+	return out, rows.Err()
+}
+
 func (t researchTx) DocumentIDs(ctx context.Context, states ...research.IndexState) ([]string, error) {
 	query := `SELECT id FROM research_documents`
 	args := make([]any, len(states))

@@ -128,6 +128,24 @@ func TestResearchIndexStateCompareAndSet(t *testing.T) {
 		if vs, _ := tx.CurrentVersions(ctx); len(vs) != 1 || vs[docA] != 1 {
 			t.Errorf("CurrentVersions = %v, want only the non-withdrawn record", vs)
 		}
+		// Pages of a scan, withdrawn records included.
+		for _, tc := range []struct {
+			after string
+			limit int
+			want  []string
+		}{{"", 1, []string{docA}}, {docA, 1, []string{docB}}, {docB, 1, nil}, {"", 10, []string{docA, docB}}} {
+			ds, err := tx.DocumentsAfter(ctx, tc.after, tc.limit)
+			var ids []string
+			for _, d := range ds {
+				ids = append(ids, d.ID)
+			}
+			if err != nil || !slices.Equal(ids, tc.want) {
+				t.Errorf("DocumentsAfter(%q, %d) = %v, %v; want %v", tc.after, tc.limit, ids, err, tc.want)
+			}
+			if len(ds) == 2 && (!ds[1].Withdrawn || ds[1].Revision != 2 || ds[0].Title != testDoc(docA, "u1").Title) {
+				t.Errorf("DocumentsAfter read %+v", ds)
+			}
+		}
 		return nil
 	})
 	if err != nil {

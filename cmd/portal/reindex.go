@@ -15,8 +15,10 @@ import (
 
 const reindexHelp = `Rebuilds every Meilisearch index from the portal's own records: the public
 pages and training from the built site's feeds (PORTAL_SITE_DIR), and the
-research library from SQLite and the stored files. Safe to run again, and to
-kill half-way: the next run finishes the work. Needs MEILI_ADMIN_KEY.`
+research library from SQLite and the stored files. Each index is built beside
+the live one, which keeps answering until the new one replaces it. Safe to run
+again, and to kill half-way: the next run finishes the work. Needs
+MEILI_ADMIN_KEY.`
 
 func reindexCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if _, err := parseFlags("reindex", reindexHelp, args, stderr, config.Usage()); err != nil {

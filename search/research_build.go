@@ -1,0 +1,164 @@
+package search
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/meilisearch/meilisearch-go"
+)
+
+// maxBuildPayload bounds one payload of a research rebuild. The bound is on
+// bytes, not documents, because a record's passages range from a line to a
+// book: memory and request size stay predictable whatever the library
+// holds. A few large payloads index about as fast as one (Meilisearch
+// takes the additions waiting in its queue for one index as one batch),
+// and 24 MiB is well under its default payload limit of 100 MB
+// (--http-payload-size-limit).
+const maxBuildPayload = 24 << 20
+
+// ResearchBuild is a new research index being loaded beside the live one,
+// which stays as it is, answering searches and taking single pushes, until
+// Swap. Documents go out in large NDJSON payloads, each sent as soon as it
+// is full without waiting for Meilisearch to index it: Meilisearch
+// processes the tasks in the order they were sent. A ResearchBuild is not
+// safe for concurrent use.
+type ResearchBuild struct {
+	ix        *Indexer
+	spec      IndexSpec
+	uid       string
+	limit     int
+	confirmed func(docs int)
+
+	buf     bytes.Buffer  // NDJSON not sent yet
+	line    bytes.Buffer  // one record, encoded
+	enc     *json.Encoder // into line
+	bufDocs int           // documents whose last record is in buf
+	sent    []sentBatch   // sent and not yet confirmed, oldest first
+	done    int           // documents confirmed
+}
+
+// sentBatch is a payload Meilisearch has accepted.
+type sentBatch struct {
+	task int64
+	docs int // documents whose last record it carries
+}
+
+// BeginResearchBuild creates an empty research_build index with the
+// research settings of indexes.json, dropping whatever a killed run left
+// there. confirmed, if not nil, is called with the number of documents
+// Meilisearch has indexed in the build so far, each time it grows.
+func (ix *Indexer) BeginResearchBuild(ctx context.Context, confirmed func(docs int)) (*ResearchBuild, error) {
+	specs, err := Specs()
+	if err != nil {
+		return nil, err
+	}
+	spec := specs[IndexResearch]
+	uid, err := ix.prepareBuild(ctx, spec)
+	if err != nil {
+		return nil, fmt.Errorf("index %s: %w", IndexResearch, err)
+	}
+	if confirmed == nil {
+		confirmed = func(int) {}
+	}
+	b := &ResearchBuild{ix: ix, spec: spec, uid: uid, limit: maxBuildPayload, confirmed: confirmed}
+	b.enc = json.NewEncoder(&b.line)
+	b.enc.SetEscapeHTML(false)
+	return b, nil
+}
+
+// Add adds a document's records to the build, sending a payload whenever
+// one is full. It does not wait for Meilisearch to index them; when it
+// sends, it also checks the payloads sent before, and returns the error of
+// one that has failed.
+func (b *ResearchBuild) Add(ctx context.Context, d ResearchDoc, passages []ResearchPassage) error {
+	for _, rec := range researchRecords(d, passages) {
+		b.line.Reset()
+		if err := b.enc.Encode(rec); err != nil {
+			return fmt.Errorf("encode %s: %w", rec.ID, err)
+		}
+		if b.buf.Len() > 0 && b.buf.Len()+b.line.Len() > b.limit {
+			if err := b.send(ctx); err != nil {
+				return err
+			}
+			if err := b.poll(ctx); err != nil {
+				return err
+			}
+		}
+		b.buf.Write(b.line.Bytes())
+	}
+	b.bufDocs++
+	return nil
+}
+
+// Swap sends what is left, waits until Meilisearch has indexed every
+// payload, each of which must have succeeded, and then swaps the build in
+// for the live research index in one step. On error the live index is as
+// it was.
+func (b *ResearchBuild) Swap(ctx context.Context) error {
+	if err := b.send(ctx); err != nil {
+		return err
+	}
+	for len(b.sent) > 0 {
+		if err := b.ix.wait(ctx, &meilisearch.TaskInfo{TaskUID: b.sent[0].task}, nil, "add passages"); err != nil {
+			return fmt.Errorf("index %s: %w", b.uid, err)
+		}
+		b.confirm()
+	}
+	if err := b.ix.swapIn(ctx, b.spec, b.uid); err != nil {
+		return fmt.Errorf("index %s: %w", IndexResearch, err)
+	}
+	return nil
+}
+
+// Close drops the build's index: after Swap, the index it replaced; before,
+// an unfinished build. The live index is not touched either way.
+func (b *ResearchBuild) Close(ctx context.Context) error {
+	if err := b.ix.dropIfExists(ctx, b.uid); err != nil {
+		return fmt.Errorf("index %s: %w", b.uid, err)
+	}
+	return nil
+}
+
+// send hands what is buffered to Meilisearch as one payload.
+func (b *ResearchBuild) send(ctx context.Context) error {
+	if b.buf.Len() == 0 {
+		return nil
+	}
+	info, err := b.ix.client.Index(b.uid).AddDocumentsNdjson(ctx, b.buf.Bytes(), &meilisearch.DocumentOptions{PrimaryKey: &b.spec.PrimaryKey})
+	if err != nil {
+		return fmt.Errorf("index %s: %w", b.uid, classify(err, "add passages"))
+	}
+	b.sent = append(b.sent, sentBatch{task: info.TaskUID, docs: b.bufDocs})
+	b.buf.Reset()
+	b.bufDocs = 0
+	return nil
+}
+
+// poll confirms the payloads Meilisearch has finished, without waiting for
+// the others: progress then shows while the rest is read and sent, and a
+// failed payload stops the build at once.
+func (b *ResearchBuild) poll(ctx context.Context) error {
+	for len(b.sent) > 0 {
+		task, err := b.ix.client.GetTask(ctx, b.sent[0].task)
+		if err != nil {
+			return fmt.Errorf("index %s: %w", b.uid, classify(err, "check added passages"))
+		}
+		if task.Status == meilisearch.TaskStatusEnqueued || task.Status == meilisearch.TaskStatusProcessing {
+			return nil
+		}
+		if err := taskErr(task, "add passages"); err != nil {
+			return fmt.Errorf("index %s: %w", b.uid, err)
+		}
+		b.confirm()
+	}
+	return nil
+}
+
+// confirm records that the oldest payload has been indexed.
+func (b *ResearchBuild) confirm() {
+	b.done += b.sent[0].docs
+	b.sent = b.sent[1:]
+	b.confirmed(b.done)
+}
