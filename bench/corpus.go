@@ -255,51 +255,6 @@ type Stats struct {
 	Languages           map[string]int
 }
 
-// passageRecord is the research index record, the same shape as
-// search.passageRecord (unexported there). The equivalence check compares
-// a record indexed through the portal's own IndexResearch with this one.
-type passageRecord struct {
-	ID           string   `json:"id"`
-	DocID        string   `json:"doc_id"`
-	Version      int      `json:"version"`
-	Page         int      `json:"page"`
-	Title        string   `json:"title"`
-	TitleN       string   `json:"title_n"`
-	Abstract     string   `json:"abstract"`
-	Summary      string   `json:"summary"`
-	Text         string   `json:"text"`
-	Authors      []string `json:"authors"`
-	Organisation string   `json:"organisation"`
-	Year         int      `json:"year"`
-	Language     string   `json:"language"`
-	Type         string   `json:"type"`
-	Topics       []string `json:"topics"`
-	TopicsText   []string `json:"topics_text"`
-	Countries    []string `json:"countries"`
-	Regions      []string `json:"regions"`
-	AccessGroups []string `json:"access_groups"`
-	TLP          string   `json:"tlp"`
-	UpdatedAt    int64    `json:"updated_at"`
-}
-
-func (rec Record) indexRecords() []passageRecord {
-	d := rec.Doc
-	out := make([]passageRecord, len(rec.Passages))
-	for i, p := range rec.Passages {
-		out[i] = passageRecord{
-			ID:    fmt.Sprintf("%s-v%d-p%d", d.ID, d.Version, p.Number),
-			DocID: d.ID, Version: d.Version, Page: p.Number,
-			Title: d.Title, TitleN: search.NormalizeArabic(d.Title), Abstract: search.NormalizeArabic(d.Abstract),
-			Summary: search.Summary(d.Abstract),
-			Text:    search.NormalizeArabic(p.Text), Authors: d.Authors, Organisation: d.Organisation, Year: d.Year,
-			Language: d.Language, Type: d.Type, Topics: d.Topics, TopicsText: d.TopicLabels,
-			Countries: d.Countries, Regions: d.Regions, AccessGroups: d.AccessGroups, TLP: d.TLP,
-			UpdatedAt: d.UpdatedAt.Unix(),
-		}
-	}
-	return out
-}
-
 // WriteNDJSON writes the records' index records, one JSON object a line,
 // and returns what it wrote.
 func WriteNDJSON(w io.Writer, recs []Record) (Stats, error) {
@@ -311,7 +266,7 @@ func WriteNDJSON(w io.Writer, recs []Record) (Stats, error) {
 	for _, rec := range recs {
 		st.Documents++
 		st.Languages[rec.Doc.Language]++
-		for _, pr := range rec.indexRecords() {
+		for _, pr := range search.ResearchRecords(rec.Doc, rec.Passages) {
 			st.Passages++
 			st.Words += len(strings.Fields(pr.Text))
 			if err := enc.Encode(pr); err != nil {

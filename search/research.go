@@ -43,8 +43,9 @@ type ResearchPassage struct {
 	Text   string
 }
 
-// passageRecord is a research index record.
-type passageRecord struct {
+// ResearchRecord is a research index record: one passage of a document
+// version, with the document's fields.
+type ResearchRecord struct {
 	ID           string   `json:"id"`
 	DocID        string   `json:"doc_id"`
 	Version      int      `json:"version"`
@@ -68,18 +69,19 @@ type passageRecord struct {
 	UpdatedAt    int64    `json:"updated_at"`
 }
 
-// researchRecords maps a document version to its index records, one per
+// ResearchRecords maps a document version to its index records, one per
 // passage, each carrying the document's fields. It is the one place that
-// does so, for a single push and for a rebuild alike. A document without
-// text still gets a record, so that its metadata can be found.
-func researchRecords(d ResearchDoc, passages []ResearchPassage) []passageRecord {
+// does so, for a single push, a rebuild and the benchmark's raw side alike.
+// A document without text still gets a record, so that its metadata can be
+// found.
+func ResearchRecords(d ResearchDoc, passages []ResearchPassage) []ResearchRecord {
 	if len(passages) == 0 {
 		passages = []ResearchPassage{{Number: 1}}
 	}
 	titleN, abstractN, summary := NormalizeArabic(d.Title), NormalizeArabic(d.Abstract), Summary(d.Abstract)
-	recs := make([]passageRecord, len(passages))
+	recs := make([]ResearchRecord, len(passages))
 	for i, p := range passages {
-		recs[i] = passageRecord{
+		recs[i] = ResearchRecord{
 			ID:    fmt.Sprintf("%s-v%d-p%d", d.ID, d.Version, p.Number),
 			DocID: d.ID, Version: d.Version, Page: p.Number,
 			Title: d.Title, TitleN: titleN, Abstract: abstractN, Summary: summary,
@@ -133,7 +135,7 @@ func summaryTrim(r rune) bool {
 // Meilisearch to confirm. New passages go in before stale ones are deleted,
 // so the document never drops out of search while it is updated.
 func (ix *Indexer) IndexResearch(ctx context.Context, d ResearchDoc, passages []ResearchPassage) error {
-	recs := researchRecords(d, passages)
+	recs := ResearchRecords(d, passages)
 	pk := "id"
 	for start := 0; start < len(recs); start += batchSize {
 		end := min(start+batchSize, len(recs))

@@ -73,7 +73,7 @@ func (ix *Indexer) BeginResearchBuild(ctx context.Context, confirmed func(docs i
 // sends, it also checks the payloads sent before, and returns the error of
 // one that has failed.
 func (b *ResearchBuild) Add(ctx context.Context, d ResearchDoc, passages []ResearchPassage) error {
-	for _, rec := range researchRecords(d, passages) {
+	for _, rec := range ResearchRecords(d, passages) {
 		b.line.Reset()
 		if err := b.enc.Encode(rec); err != nil {
 			return fmt.Errorf("encode %s: %w", rec.ID, err)

@@ -65,7 +65,7 @@ func (rb researchBuild) Swap(ctx context.Context) error  { return rb.b.Swap(ctx)
 func (rb researchBuild) Close(ctx context.Context) error { return rb.b.Close(ctx) }
 
 // researchDoc is what the index takes of a record's current version; with
-// researchRecords, the one mapping from a record to its index records.
+// ResearchRecords, the one mapping from a record to its index records.
 func (r *ResearchIndexer) researchDoc(d research.Document, passages []research.Passage) (ResearchDoc, []ResearchPassage) {
 	doc := ResearchDoc{
 		ID: d.ID, Version: d.CurrentVersion, Title: d.Title, Abstract: d.Abstract, Authors: d.Authors,
