@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/trustelem/zxcvbn/frequency"
 
 	"portal/account"
 	"portal/audit"
@@ -1192,5 +1195,33 @@ func TestAccessDeniedAudited(t *testing.T) {
 	entries, _, err := e.audit.List(e.ctx(), audit.Filter{Action: audit.ActionAccessDenied})
 	if err != nil || len(entries) != 2 || entries[1].Actor != member.ID || entries[1].Outcome != audit.OutcomeDenied {
 		t.Errorf("access.denied entries = %+v, %v", entries, err)
+	}
+}
+
+// TestCheckPasswordCommon: a password on zxcvbn's list is refused as common,
+// whatever its case, even when long enough and varied enough to pass the
+// other checks.
+func TestCheckPasswordCommon(t *testing.T) {
+	var common []string
+	for _, p := range frequency.FrequencyLists["passwords"] {
+		distinct := map[rune]bool{}
+		for _, r := range p {
+			distinct[r] = true
+		}
+		if utf8.RuneCountInString(p) >= 12 && len(distinct) >= 5 {
+			common = append(common, p)
+		}
+	}
+	if len(common) < 10 {
+		t.Fatalf("only %d long common passwords in the list", len(common))
+	}
+	for _, p := range []string{common[0], strings.ToUpper(common[1]), common[len(common)-1]} {
+		var pe *account.PasswordError
+		if err := account.CheckPassword(p); !errors.As(err, &pe) || !strings.Contains(pe.Reason, "commonly used") {
+			t.Errorf("CheckPassword(%q) = %v, want refused as commonly used", p, err)
+		}
+	}
+	if err := account.CheckPassword("velvet tundra mosaic harbour"); err != nil {
+		t.Errorf("uncommon passphrase refused: %v", err)
 	}
 }

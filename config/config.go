@@ -45,8 +45,12 @@ type Config struct {
 	MaxUploadBytes int64
 	TrustedProxies []*net.IPNet
 	RequestTimeout time.Duration
-	LogLevel       slog.Level
-	LogFormat      string
+	// MemoryLimit is the soft limit, in bytes, on the memory the Go runtime
+	// manages (runtime/debug.SetMemoryLimit); 0 sets none. GOMEMLIMIT, when
+	// set, takes precedence.
+	MemoryLimit int64
+	LogLevel    slog.Level
+	LogFormat   string
 }
 
 // Dev reports whether the portal runs in development mode.
@@ -78,6 +82,7 @@ func Options() []Option {
 		{Name: "PORTAL_MAX_UPLOAD_MB", Default: "50", Help: "largest research file accepted, in MiB"},
 		{Name: "PORTAL_TRUSTED_PROXIES", Help: "comma-separated CIDRs whose X-Forwarded-For/-Proto headers are trusted; empty trusts none"},
 		{Name: "PORTAL_REQUEST_TIMEOUT", Default: "10s", Help: "upper bound on the work of one API request"},
+		{Name: "PORTAL_MEMORY_LIMIT", Default: "64MiB", Help: "soft limit on the memory the Go runtime of `portal serve` and `portal dev` manages (as GOMEMLIMIT: 64MiB, 1GiB, …; \"off\" for none): the garbage collector works harder as it nears the limit instead of letting the heap grow; GOMEMLIMIT, if set, wins"},
 		{Name: "PORTAL_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
 		{Name: "PORTAL_LOG_FORMAT", Default: "json", Help: `"json" or "text"`},
 		{Name: "MEILI_URL", Help: "Meilisearch base URL; in development, empty starts a local one"},
@@ -191,6 +196,11 @@ func Load(getenv func(string) string) (Config, error) {
 		problems = append(problems, fmt.Sprintf("PORTAL_REQUEST_TIMEOUT %q is not a positive duration", vals["PORTAL_REQUEST_TIMEOUT"]))
 	}
 	c.RequestTimeout = d
+	if n, err := ParseMemoryLimit(vals["PORTAL_MEMORY_LIMIT"]); err != nil {
+		problems = append(problems, fmt.Sprintf("PORTAL_MEMORY_LIMIT: %v", err))
+	} else {
+		c.MemoryLimit = n
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(vals["PORTAL_LOG_LEVEL"])); err != nil {
 		problems = append(problems, fmt.Sprintf("PORTAL_LOG_LEVEL %q is not debug, info, warn or error", vals["PORTAL_LOG_LEVEL"]))
 	}
@@ -201,6 +211,39 @@ func Load(getenv func(string) string) (Config, error) {
 		return c, errors.New("configuration:\n  " + strings.Join(problems, "\n  "))
 	}
 	return c, nil
+}
+
+// minMemoryLimit is the lowest PORTAL_MEMORY_LIMIT accepted: below it the
+// heap of an idle portal would already be over the limit and the collector
+// would run without pause.
+const minMemoryLimit = 32 << 20
+
+// ParseMemoryLimit reads a memory limit written as GOMEMLIMIT is: a whole
+// number of bytes with an optional unit B, KiB, MiB, GiB or TiB. "off" or
+// "0" means no limit (0).
+func ParseMemoryLimit(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "off" || s == "0" {
+		return 0, nil
+	}
+	num, shift := s, 0
+	for _, u := range []struct {
+		suffix string
+		shift  int
+	}{{"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40}, {"B", 0}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, shift = n, u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)>>shift {
+		return 0, fmt.Errorf("%q is not a size such as 80MiB or 1GiB, or \"off\"", s)
+	}
+	if n <<= shift; n < minMemoryLimit {
+		return 0, fmt.Errorf("%q is below the minimum of %d MiB", s, minMemoryLimit>>20)
+	}
+	return n, nil
 }
 
 // ValidateServe checks what `portal serve` needs beyond Load.

@@ -110,3 +110,38 @@ func TestLogLinesAreJSONInUTC(t *testing.T) {
 		t.Errorf("time %q is not RFC 3339 in UTC", rec.Time)
 	}
 }
+
+func TestParseMemoryLimit(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"80MiB", 80 << 20, true},
+		{"1GiB", 1 << 30, true},
+		{"65536KiB", 64 << 20, true},
+		{"104857600", 100 << 20, true},
+		{"104857600B", 100 << 20, true},
+		{"off", 0, true},
+		{"0", 0, true},
+		{"16MiB", 0, false}, // below the minimum
+		{"80MB", 0, false},  // GOMEMLIMIT's units are binary
+		{"-5MiB", 0, false},
+		{"MiB", 0, false},
+		{"99999999TiB", 0, false},
+		{"", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseMemoryLimit(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseMemoryLimit(%q) = %d, %v; want %d, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+	c, err := Load(env(nil))
+	if err != nil || c.MemoryLimit != 64<<20 {
+		t.Errorf("default MemoryLimit = %d, %v; want 64 MiB", c.MemoryLimit, err)
+	}
+	if _, err := Load(env(map[string]string{"PORTAL_MEMORY_LIMIT": "lots"})); err == nil || !strings.Contains(err.Error(), "PORTAL_MEMORY_LIMIT") {
+		t.Errorf("Load with a bad limit: %v", err)
+	}
+}

@@ -21,8 +21,8 @@ import (
 	"portal/extract/extracttest"
 )
 
-// The PDFium pool takes seconds to start, so the tests share two Extractors:
-// one with the defaults and one with small limits.
+// The PDFium pool takes a moment to start (on first use), so most tests
+// share two Extractors: one with the defaults and one with small limits.
 var (
 	shared  *extract.Extractor
 	limited *extract.Extractor
@@ -37,14 +37,11 @@ const (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	ctx := context.Background()
-	start := time.Now()
 	var err error
 	shared, err = extract.New(ctx, extract.Options{CacheDir: extracttest.CacheDir()})
 	if err != nil {
 		log.Fatalf("start extractor: %v", err)
 	}
-	poolStart := time.Since(start)
-	start = time.Now()
 	limited, err = extract.New(ctx, extract.Options{
 		MaxPages:     limitedPages,
 		MaxTextBytes: limitedTextBytes,
@@ -53,9 +50,6 @@ func TestMain(m *testing.M) {
 	})
 	if err != nil {
 		log.Fatalf("start limited extractor: %v", err)
-	}
-	if testing.Verbose() {
-		fmt.Printf("pdfium pool start: %v (second: %v)\n", poolStart, time.Since(start))
 	}
 	code := m.Run()
 	shared.Close()

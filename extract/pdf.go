@@ -38,7 +38,14 @@ func (x *Extractor) extractPDF(ctx context.Context, r io.ReaderAt, size int64) (
 		return nil, fmt.Errorf("%w: no PDF header", ErrUnsupported)
 	}
 
-	inst, err := x.pool.GetInstanceWithContext(ctx)
+	pool, err := x.acquirePool(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Released after the instance is closed or killed (deferred below), so
+	// that an idle stop never closes the pool under a running instance.
+	defer x.releasePool()
+	inst, err := pool.GetInstanceWithContext(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("wait for pdfium: %w", context.Cause(ctx))

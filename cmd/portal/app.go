@@ -55,7 +55,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 }
 
 // openResearch adds the research library, which needs Meilisearch (with a
-// key that may index) and the PDF sandbox, which takes a few seconds to start.
+// key that may index) and the PDF sandbox.
 func (a *app) openResearch(ctx context.Context, cfg config.Config, ix *search.Indexer, log *slog.Logger) error {
 	idx, err := search.NewResearchIndexer(ix)
 	if err != nil {
@@ -68,7 +68,9 @@ func (a *app) openResearch(ctx context.Context, cfg config.Config, ix *search.In
 	if err := blobs.CleanTemp(); err != nil {
 		log.Warn("clean upload temp files", "error", err)
 	}
-	// The compiled PDFium code is kept between runs: start-up then takes
+	// The PDF sandbox starts on the first PDF and stops after a few idle
+	// minutes, to keep its tens of MiB only while uploads come in; its
+	// compiled code is kept between starts and runs, so that a start takes
 	// a fraction of a second instead of seconds.
 	if a.extractor, err = extract.New(ctx, extract.Options{Logger: log, CacheDir: filepath.Join(cfg.DataDir, "pdfium-cache")}); err != nil {
 		return err

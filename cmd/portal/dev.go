@@ -58,6 +58,7 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 		return errors.New("portal dev runs only with PORTAL_ENV=development")
 	}
 	log := cfg.NewLogger(stderr)
+	setMemoryLimit(cfg, getenv, log)
 
 	// Meilisearch: a supervised local one unless the environment names one.
 	var supervisor *meiliproc.Supervisor

@@ -29,6 +29,7 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log := cfg.NewLogger(stderr)
+	setMemoryLimit(cfg, getenv, log)
 	a, err := openApp(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -100,6 +101,7 @@ func serve(ctx context.Context, cfg config.Config, a *app, log *slog.Logger) err
 			log.Info("portal listening", "url", "http://"+addr.String())
 		},
 	}
+	releaseStartupGarbage()
 	return sc.Start(ctx, e)
 }
 
