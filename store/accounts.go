@@ -13,7 +13,7 @@ import (
 // View implements account.Store on the read pool.
 func (db *DB) View(ctx context.Context, fn func(account.Tx) error) error {
 	return inTx(ctx, db.reader, &sql.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error {
-		return fn(accountTx{tx})
+		return fn(accountTx{tx, db.readerStmts.bind(tx)})
 	})
 }
 
@@ -21,13 +21,14 @@ func (db *DB) View(ctx context.Context, fn func(account.Tx) error) error {
 // writer's transactions begin IMMEDIATE, so they are serialised.
 func (db *DB) Update(ctx context.Context, fn func(account.Tx) error) error {
 	return inTx(ctx, db.writer, nil, func(tx *sql.Tx) error {
-		return fn(accountTx{tx})
+		return fn(accountTx{tx, db.writerStmts.bind(tx)})
 	})
 }
 
 // accountTx implements account.Tx.
 type accountTx struct {
 	tx *sql.Tx
+	ps *txStmts // the pool's prepared statements, in tx
 }
 
 const userColumns = `id, email, display_name, role, access_groups, disabled, mfa_enrolled, locked,
@@ -88,8 +89,10 @@ func (t accountTx) InsertUser(ctx context.Context, u *account.UserRecord) error 
 	return mapErr(err)
 }
 
+const qUserByID = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
+
 func (t accountTx) UserByID(ctx context.Context, id string) (*account.UserRecord, error) {
-	return scanUser(t.tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	return scanUser(t.ps.queryRow(ctx, qUserByID, id))
 }
 
 func (t accountTx) UserByEmail(ctx context.Context, email string) (*account.UserRecord, error) {
@@ -235,12 +238,17 @@ func (t accountTx) InsertSession(ctx context.Context, s *account.Session) error 
 	return mapErr(err)
 }
 
+const (
+	qSessionByID  = `SELECT ` + sessionColumns + ` FROM sessions WHERE id = ?`
+	qTouchSession = `UPDATE sessions SET last_seen_at = ? WHERE id = ?`
+)
+
 func (t accountTx) SessionByID(ctx context.Context, id string) (*account.Session, error) {
-	return scanSession(t.tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+	return scanSession(t.ps.queryRow(ctx, qSessionByID, id))
 }
 
 func (t accountTx) TouchSession(ctx context.Context, id string, at time.Time) error {
-	_, err := t.tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id = ?`, fmtTime(at), id)
+	_, err := t.ps.exec(ctx, qTouchSession, fmtTime(at), id)
 	return mapErr(err)
 }
 

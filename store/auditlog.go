@@ -26,11 +26,17 @@ func scanEntry(row scanner) (audit.Entry, error) {
 	return e, err
 }
 
+const (
+	qAuditLast   = `SELECT ` + auditColumns + ` FROM audit_log ORDER BY id DESC LIMIT 1`
+	qAuditInsert = `INSERT INTO audit_log (` + auditColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
 // AppendAudit implements audit.Store: the read of the last entry and the
 // insert happen in one IMMEDIATE transaction, so the chain cannot fork.
 func (db *DB) AppendAudit(ctx context.Context, next func(last audit.Entry) []audit.Entry) error {
 	err := inTx(ctx, db.writer, nil, func(tx *sql.Tx) error {
-		last, err := scanEntry(tx.QueryRowContext(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY id DESC LIMIT 1`))
+		stmts := db.writerStmts.bind(tx)
+		last, err := scanEntry(stmts.queryRow(ctx, qAuditLast))
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -38,7 +44,7 @@ func (db *DB) AppendAudit(ctx context.Context, next func(last audit.Entry) []aud
 			if e.ID != last.ID+1 {
 				return fmt.Errorf("audit entry id %d does not follow %d", e.ID, last.ID)
 			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			_, err = stmts.exec(ctx, qAuditInsert,
 				e.ID, fmtTime(e.Time), e.Actor, e.ActorEmail, e.Action, e.Target, e.IP, e.Outcome, e.Detail, e.PrevHash, e.Hash)
 			if err != nil {
 				return err

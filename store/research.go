@@ -28,7 +28,7 @@ func (db *DB) Research() Research { return Research{db: db} }
 // View implements research.Store on the read pool.
 func (r Research) View(ctx context.Context, fn func(research.Tx) error) error {
 	return inTx(ctx, r.db.reader, &sql.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error {
-		return fn(researchTx{tx})
+		return fn(researchTx{tx, r.db.readerStmts.bind(tx)})
 	})
 }
 
@@ -36,13 +36,14 @@ func (r Research) View(ctx context.Context, fn func(research.Tx) error) error {
 // transactions begin IMMEDIATE and are therefore serialised.
 func (r Research) Update(ctx context.Context, fn func(research.Tx) error) error {
 	return inTx(ctx, r.db.writer, nil, func(tx *sql.Tx) error {
-		return fn(researchTx{tx})
+		return fn(researchTx{tx, r.db.writerStmts.bind(tx)})
 	})
 }
 
 // researchTx implements research.Tx.
 type researchTx struct {
 	tx *sql.Tx
+	ps *txStmts // the pool's prepared statements, in tx
 }
 
 // researchErr maps a missing row to research.ErrNotFound.
@@ -151,9 +152,10 @@ func (t researchTx) InsertDocument(ctx context.Context, d *research.Document) er
 	return nil
 }
 
+const qResearchDoc = `SELECT ` + researchDocColumns + ` FROM research_documents WHERE id = ?`
+
 func (t researchTx) Document(ctx context.Context, id string) (*research.Document, error) {
-	return scanResearchDoc(t.tx.QueryRowContext(ctx,
-		`SELECT `+researchDocColumns+` FROM research_documents WHERE id = ?`, id))
+	return scanResearchDoc(t.ps.queryRow(ctx, qResearchDoc, id))
 }
 
 func (t researchTx) SaveDocument(ctx context.Context, d *research.Document) error {

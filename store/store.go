@@ -43,6 +43,9 @@ type DB struct {
 	writer *sql.DB
 	reader *sql.DB
 	path   string
+	// The hot paths' statements, prepared on each pool (prepared.go).
+	writerStmts *prepared
+	readerStmts *prepared
 }
 
 var (
@@ -137,12 +140,20 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		reader.Close()
 		return nil, fmt.Errorf("store: open reader %s: %w", abs, err)
 	}
-	return &DB{writer: writer, reader: reader, path: abs}, nil
+	db := &DB{writer: writer, reader: reader, path: abs}
+	if db.writerStmts, err = prepare(ctx, writer, writerQueries); err == nil {
+		db.readerStmts, err = prepare(ctx, reader, readerQueries)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 // Close closes both pools.
 func (db *DB) Close() error {
-	return errors.Join(db.reader.Close(), db.writer.Close())
+	return errors.Join(db.readerStmts.close(), db.writerStmts.close(), db.reader.Close(), db.writer.Close())
 }
 
 // Path returns the database file's absolute path.
