@@ -102,26 +102,25 @@ func (s *Service) readErr(ctx context.Context, u *account.User, action, id strin
 func (s *Service) Searchable(ctx context.Context, u *account.User, ids []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(ids))
 	subj := Subject(u)
-	err := s.st.View(ctx, func(tx Tx) error {
-		for _, id := range ids {
-			if !validID(id) {
-				continue
-			}
-			d, err := tx.Document(ctx, id)
-			if errors.Is(err, ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if !d.Withdrawn && access.CanSee(subj, d.Object()) {
-				out[id] = true
-			}
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if validID(id) {
+			valid = append(valid, id)
 		}
-		return nil
+	}
+	var recs map[string]RecordAccess
+	err := s.st.View(ctx, func(tx Tx) error {
+		var err error
+		recs, err = tx.Access(ctx, valid)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("research: searchable: %w", err)
+	}
+	for id, ra := range recs {
+		if !ra.Withdrawn && access.CanSee(subj, ra.Object) {
+			out[id] = true
+		}
 	}
 	return out, nil
 }

@@ -64,6 +64,12 @@ func (m Metadata) Object() access.Object {
 	return access.Object{Groups: m.AccessGroups, TLP: m.TLP}
 }
 
+// RecordAccess is what deciding who may see a record needs.
+type RecordAccess struct {
+	Object    access.Object
+	Withdrawn bool
+}
+
 // IndexState is how far a record's search index entry has caught up with
 // the record.
 type IndexState string

@@ -18,6 +18,9 @@ type Store interface {
 type Tx interface {
 	InsertDocument(ctx context.Context, d *Document) error
 	Document(ctx context.Context, id string) (*Document, error)
+	// Access returns what deciding who may see a record needs, for those
+	// of ids that exist, in one query: a search checks its page of hits.
+	Access(ctx context.Context, ids []string) (map[string]RecordAccess, error)
 	// SaveDocument writes every field of d except ID, UploaderID and
 	// CreatedAt.
 	SaveDocument(ctx context.Context, d *Document) error

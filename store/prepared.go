@@ -9,15 +9,15 @@ import (
 
 // Statements of the hot paths, prepared once per pool. Every authenticated
 // request looks up its session and user (and now and then records that the
-// session was used); every member search re-checks its research hits one
-// by one and appends an audit entry. SQLite parses and plans a statement
+// session was used); every member search re-checks its research hits and
+// appends an audit entry. SQLite parses and plans a statement
 // each time one is prepared, and the driver keeps no statement cache, so
 // a query passed as text is prepared and finalised again at every call.
 // A statement prepared on a pool is prepared by database/sql on each
 // connection where it is first used and kept there.
 var (
-	readerQueries = []string{qSessionByID, qUserByID, qResearchDoc}
-	writerQueries = []string{qSessionByID, qUserByID, qResearchDoc, qTouchSession, qAuditLast, qAuditInsert}
+	readerQueries = []string{qSessionByID, qUserByID, qResearchDoc, qResearchAccess}
+	writerQueries = []string{qSessionByID, qUserByID, qResearchDoc, qResearchAccess, qTouchSession, qAuditLast, qAuditInsert}
 )
 
 // prepared holds a pool's prepared statements by query text. Queries that
@@ -97,6 +97,15 @@ func (t *txStmts) queryRow(ctx context.Context, query string, args ...any) *sql.
 		return s.QueryRowContext(ctx, args...)
 	}
 	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+// query is tx.QueryContext, with the prepared statement for query if there
+// is one.
+func (t *txStmts) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := t.stmt(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
 }
 
 // exec is tx.ExecContext, with the prepared statement for query if there

@@ -158,6 +158,42 @@ func (t researchTx) Document(ctx context.Context, id string) (*research.Document
 	return scanResearchDoc(t.ps.queryRow(ctx, qResearchDoc, id))
 }
 
+const qResearchAccess = `SELECT id, access_groups, tlp, withdrawn FROM research_documents
+	WHERE id IN (SELECT value FROM json_each(?))`
+
+func (t researchTx) Access(ctx context.Context, ids []string) (map[string]research.RecordAccess, error) {
+	// The IDs go as one JSON array, so that one prepared statement serves
+	// any number of them.
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("store: research access: %w", err)
+	}
+	rows, err := t.ps.query(ctx, qResearchAccess, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("store: research access: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]research.RecordAccess, len(ids))
+	for rows.Next() {
+		var (
+			id, groups, tlp string
+			ra              research.RecordAccess
+		)
+		if err := rows.Scan(&id, &groups, &tlp, &ra.Withdrawn); err != nil {
+			return nil, fmt.Errorf("store: research access: %w", err)
+		}
+		if err := json.Unmarshal([]byte(groups), &ra.Object.Groups); err != nil {
+			return nil, fmt.Errorf("store: research %s access_groups: %w", id, err)
+		}
+		ra.Object.TLP = access.TLP(tlp)
+		out[id] = ra
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: research access: %w", err)
+	}
+	return out, nil
+}
+
 func (t researchTx) SaveDocument(ctx context.Context, d *research.Document) error {
 	lists, err := docLists(d)
 	if err != nil {

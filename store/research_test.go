@@ -96,6 +96,49 @@ func TestResearchRoundTrip(t *testing.T) {
 	}
 }
 
+// Access answers for the records that exist, whatever the IDs hold: they
+// reach SQL as one JSON array, never as SQL text.
+func TestResearchAccess(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	if err := insertUser(ctx, db, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	r := db.Research()
+	insertDoc(ctx, t, r, testDoc(docA, "u1"))
+	gone := testDoc(docB, "u1")
+	gone.Withdrawn, gone.WithdrawnBy, gone.WithdrawnAt = true, "u1", gone.CreatedAt
+	gone.IndexState = research.IndexDeleted
+	gone.AccessGroups, gone.TLP = []string{"trainers"}, access.Green
+	insertDoc(ctx, t, r, gone)
+	err := r.View(ctx, func(tx research.Tx) error {
+		got, err := tx.Access(ctx, []string{docA, docB, "missing", `"]') OR 1=1 --`, docA})
+		if err != nil {
+			return err
+		}
+		want := map[string]research.RecordAccess{
+			docA: {Object: access.Object{Groups: []string{"members", "x"}, TLP: access.Red}},
+			docB: {Object: access.Object{Groups: []string{"trainers"}, TLP: access.Green}, Withdrawn: true},
+		}
+		if len(got) != len(want) {
+			t.Errorf("Access = %+v, want %+v", got, want)
+		}
+		for id, w := range want {
+			g := got[id]
+			if g.Withdrawn != w.Withdrawn || g.Object.TLP != w.Object.TLP || !slices.Equal(g.Object.Groups, w.Object.Groups) {
+				t.Errorf("Access[%s] = %+v, want %+v", id, g, w)
+			}
+		}
+		if none, err := tx.Access(ctx, nil); err != nil || len(none) != 0 {
+			t.Errorf("Access(nil) = %v, %v", none, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestResearchIndexStateCompareAndSet(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
