@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -183,6 +185,14 @@ func writeReport(st *state) error {
 		if n := figureNotes[name]; n != "" {
 			w("- `%s`: %s\n", name, n)
 		}
+	}
+	// What changed the figures since the previous run cannot be measured,
+	// only told: the engineers keep it in bench/changes.md, and every
+	// report carries it beside the "previous" column it explains.
+	if changes, err := os.ReadFile(filepath.Join(cfg.root, "bench", "changes.md")); err == nil {
+		w("\n## What changed the figures\n\n%s", changes)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
 
 	w("\n## Loads\n\nvegeta %s as a library, at the highest rate a fixed number of workers and connections sustain, %d rounds per side alternating portal and raw (ABBA order). Both sides of a round send exactly the same queries from the same place in the sequence: as many as the slower side answers in %s, measured during a %s warm-up per side (not counted). Both sides use an `http.Transport` with compression off. Latency is vegeta's (request sent to answer read).\n\n",
