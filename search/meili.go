@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,7 +16,7 @@ import (
 // through meilisearch-go. The client library reads each answer whole, keeps a
 // string copy of it, decodes it into maps of raw JSON and leaves every hit to
 // be decoded again: on the members' search path that was 59% of the
-// portal's CPU (docs/benchmarks.md). Here an answer is decoded once, as it
+// portal's CPU (bench/changes.md). Here an answer is decoded once, as it
 // streams in, straight into the struct that needs it. Indexing and key
 // management, which are not on a reader's path, still use the library.
 
@@ -104,7 +105,7 @@ type hitDoc struct {
 
 // meiliError is an error answer of Meilisearch.
 type meiliError struct {
-	Status  int
+	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Type    string `json:"type"`
 	Message string `json:"message"`
@@ -153,7 +154,7 @@ func (t *transport) search(ctx context.Context, key, path string, req, out any, 
 		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
 		resp.Body.Close()
 	}()
-	r := io.LimitReader(resp.Body, maxAnswerBytes)
+	r := &answerReader{r: resp.Body, left: maxAnswerBytes}
 	if resp.StatusCode != http.StatusOK {
 		me := &meiliError{Status: resp.StatusCode}
 		if err := json.NewDecoder(r).Decode(me); err != nil {
@@ -166,13 +167,46 @@ func (t *transport) search(ctx context.Context, key, path string, req, out any, 
 	// member answer took 0.27 ms instead of 0.72 in a Go benchmark here,
 	// on the path of every search.
 	if err := jsonv2.UnmarshalRead(r, out); err != nil {
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			return fmt.Errorf("%s: %w: %w", doing, ErrUnavailable, context.Cause(ctx))
+		case r.tooLarge:
+			return fmt.Errorf("%s: answer larger than %d bytes", doing, maxAnswerBytes)
+		case r.err != nil:
+			// Cut off mid-answer (reset, or Meilisearch stopped): as
+			// unavailable as if it had not answered at all.
+			return fmt.Errorf("%s: %w: read answer: %w", doing, ErrUnavailable, r.err)
 		}
 		return fmt.Errorf("%s: decode answer: %w", doing, err)
 	}
 	return nil
 }
 
-// isResearch reports whether a federated hit came from the research index.
-func (h *hitDoc) isResearch() bool { return h.Federation.IndexUID == IndexResearch }
+// answerReader reads at most left bytes of an answer, and tells a failed
+// read of the connection and an oversized answer apart from a malformed
+// one: the first means Meilisearch is unavailable (503), the others are
+// faults (500).
+type answerReader struct {
+	r        io.Reader
+	left     int64
+	tooLarge bool
+	err      error // the first read error other than io.EOF
+}
+
+func (a *answerReader) Read(p []byte) (int, error) {
+	// Reading up to one byte beyond the limit shows whether the answer
+	// goes on past it.
+	if int64(len(p)) > a.left+1 {
+		p = p[:a.left+1]
+	}
+	n, err := a.r.Read(p)
+	if int64(n) > a.left {
+		n, a.left, a.tooLarge = int(a.left), 0, true
+		return n, errors.New("answer too large")
+	}
+	a.left -= int64(n)
+	if err != nil && err != io.EOF && a.err == nil {
+		a.err = err
+	}
+	return n, err
+}

@@ -27,7 +27,7 @@ func TestTransportErrors(t *testing.T) {
 		{"rate limited", 429, `not json`, true, "unreadable error answer"},
 		{"bad filter", 400, `{"message":"Attribute x is not filterable","code":"invalid_search_filter","type":"invalid_request"}`, false, "invalid_search_filter"},
 		{"expired token", 403, `{"message":"The provided API key is invalid.","code":"invalid_api_key","type":"auth"}`, false, "invalid_api_key"},
-		{"truncated answer", 200, `{"hits":[{"id":"a"`, false, "decode answer"},
+		{"malformed answer", 200, `{"hits":[{"id":1}]}`, false, "decode answer"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,6 +52,50 @@ func TestTransportErrors(t *testing.T) {
 				t.Errorf("error %q does not mention %q", err, tc.contains)
 			}
 		})
+	}
+}
+
+// An answer cut off mid-way is Meilisearch failing (503); one larger than
+// the portal reads is a fault of its own (500), and says so.
+func TestTransportCutAndOversizedAnswers(t *testing.T) {
+	cut := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"hits\":[{\"id\":\"a\"")
+		_ = buf.Flush()
+	}))
+	defer cut.Close()
+	tr := transport{url: cut.URL, http: newHTTPClient()}
+	var ans answer
+	if err := tr.search(t.Context(), "tok", "/multi-search", multiSearchRequest{}, &ans, "search"); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("cut answer: %v, want ErrUnavailable", err)
+	}
+
+	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"hits":[{"id":"`))
+		_, _ = w.Write([]byte(strings.Repeat("a", maxAnswerBytes)))
+		_, _ = w.Write([]byte(`"}]}`))
+	}))
+	defer huge.Close()
+	tr = transport{url: huge.URL, http: newHTTPClient()}
+	err := tr.search(t.Context(), "tok", "/multi-search", multiSearchRequest{}, &ans, "search")
+	if err == nil || errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("oversized answer: %v, want a fault naming the size", err)
+	}
+
+	// Exactly at the limit is read whole.
+	exact := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		head, tail := `{"hits":[{"id":"`, `"}]}`
+		_, _ = w.Write([]byte(head + strings.Repeat("b", maxAnswerBytes-len(head)-len(tail)) + tail))
+	}))
+	defer exact.Close()
+	tr = transport{url: exact.URL, http: newHTTPClient()}
+	if err := tr.search(t.Context(), "tok", "/multi-search", multiSearchRequest{}, &ans, "search"); err != nil || len(ans.Hits) != 1 {
+		t.Errorf("answer of exactly the limit: %v (%d hits)", err, len(ans.Hits))
 	}
 }
 

@@ -41,6 +41,8 @@ type tokenEntry struct {
 	expires time.Time
 }
 
+// newTokens signs with meilisearch-go's GenerateTenantToken, which needs a
+// client; the client itself never sends a request.
 func newTokens(url, searchKey, searchKeyUID string) *tokens {
 	return &tokens{key: searchKey, keyUID: searchKeyUID, now: time.Now,
 		signer: meilisearch.New(url, meilisearch.WithAPIKey(searchKey)), cache: map[string]tokenEntry{}}
@@ -273,11 +275,16 @@ func (s *Searcher) memberAll(ctx context.Context, token string, q MemberQuery, t
 	res.Hits = make([]MemberHit, 0, len(ans.Hits))
 	for i := range ans.Hits {
 		h := &ans.Hits[i]
-		if h.isResearch() {
+		// Only research hits are checked against the store afterwards,
+		// so a hit of unknown origin is refused rather than guessed at.
+		switch h.Federation.IndexUID {
+		case IndexResearch:
 			res.Hits = append(res.Hits, researchHit(h, q.Lang))
-			continue
+		case IndexPages, IndexTraining:
+			res.Hits = append(res.Hits, MemberHit{Hit: siteHit(h), Access: h.Access, TLP: h.TLP})
+		default:
+			return nil, fmt.Errorf("member search: hit from unexpected index %q", h.Federation.IndexUID)
 		}
-		res.Hits = append(res.Hits, MemberHit{Hit: siteHit(h), Access: h.Access, TLP: h.TLP})
 	}
 	res.Facets, res.YearRange = memberFacetValues(&ans)
 	return res, nil
