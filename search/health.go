@@ -2,9 +2,13 @@ package search
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
+
+	"portal/access"
 )
 
 // MinSafeVersion is the oldest Meilisearch release without security
@@ -41,6 +45,32 @@ func (s *Searcher) Health(ctx context.Context) (Status, error) {
 		st.MinimumVersion = MinSafeVersion
 	}
 	return st, nil
+}
+
+// ErrTokenRejected means Meilisearch refused a tenant token: the search key
+// UID the portal was given is not the search key's.
+var ErrTokenRejected = errors.New("meilisearch refused a tenant token signed with the search key; check MEILI_SEARCH_KEY_UID")
+
+// CheckTokens runs one search through a tenant token, so that a key UID
+// that does not match the search key stops the portal at start rather than
+// failing every search. Other failures (Meilisearch down, indexes not yet
+// built) are returned as they are; they do not show the tokens wrong.
+func (s *Searcher) CheckTokens(ctx context.Context) error {
+	acc, err := Access(access.Filter(access.Subject{}))
+	if err != nil {
+		return err
+	}
+	token, err := s.tokens.get(acc.expr)
+	if err != nil {
+		return err
+	}
+	var ans answer
+	err = s.meili.search(ctx, token, "/indexes/"+IndexPages+"/search",
+		searchRequest{Limit: 1, AttributesToRetrieve: []string{"id"}}, &ans, "tenant token check")
+	if me, ok := errors.AsType[*meiliError](err); ok && (me.Status == http.StatusUnauthorized || me.Status == http.StatusForbidden) {
+		return fmt.Errorf("%w: %w", ErrTokenRejected, err)
+	}
+	return err
 }
 
 // VersionLess compares dotted numeric versions ("1.21.0" < "1.48.2"); a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -268,4 +269,17 @@ func FuzzMemberFilter(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A key UID that is not the search key's makes every token fail: the
+// portal must find out at start.
+func TestCheckTokensCatchesAWrongKeyUID(t *testing.T) {
+	l := startLibrary(t)
+	if err := search.NewSearcher(l.url, l.searchKey, search.SearchKey().UID).CheckTokens(t.Context()); err != nil {
+		t.Errorf("right UID: %v", err)
+	}
+	wrong := search.NewSearcher(l.url, l.searchKey, "3f2504e0-4f89-41d3-9a0c-0305e82c3301")
+	if err := wrong.CheckTokens(t.Context()); !errors.Is(err, search.ErrTokenRejected) {
+		t.Errorf("wrong UID: %v, want ErrTokenRejected", err)
+	}
 }

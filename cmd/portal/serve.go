@@ -52,6 +52,9 @@ func serve(ctx context.Context, cfg config.Config, a *app, log *slog.Logger) err
 		}
 		a.research.RunResume(ctx, time.Minute)
 	}()
+	if err := searcher.CheckTokens(ctx); errors.Is(err, search.ErrTokenRejected) {
+		return err
+	}
 	if st, err := searcher.Health(ctx); err != nil {
 		log.Warn("meilisearch unreachable at start; search answers 503 until it is back", "error", err)
 	} else if st.Outdated {
