@@ -138,8 +138,8 @@ func TestParseMemoryLimit(t *testing.T) {
 		}
 	}
 	c, err := Load(env(nil))
-	if err != nil || c.MemoryLimit != 64<<20 {
-		t.Errorf("default MemoryLimit = %d, %v; want 64 MiB", c.MemoryLimit, err)
+	if err != nil || c.MemoryLimit != 0 {
+		t.Errorf("default MemoryLimit = %d, %v; want 0 (none)", c.MemoryLimit, err)
 	}
 	if _, err := Load(env(map[string]string{"PORTAL_MEMORY_LIMIT": "lots"})); err == nil || !strings.Contains(err.Error(), "PORTAL_MEMORY_LIMIT") {
 		t.Errorf("Load with a bad limit: %v", err)

@@ -7,18 +7,25 @@ import (
 	"fmt"
 )
 
-// Statements of the hot paths, prepared once per pool. Every authenticated
-// request looks up its session and user (and now and then records that the
-// session was used); every member search re-checks its research hits and
-// appends an audit entry. SQLite parses and plans a statement
-// each time one is prepared, and the driver keeps no statement cache, so
-// a query passed as text is prepared and finalised again at every call.
-// A statement prepared on a pool is prepared by database/sql on each
-// connection where it is first used and kept there.
-var (
-	readerQueries = []string{qSessionByID, qUserByID, qResearchDoc, qResearchAccess}
-	writerQueries = []string{qSessionByID, qUserByID, qResearchDoc, qResearchAccess, qTouchSession, qAuditLast, qAuditInsert}
-)
+// Statements of the hot paths are prepared once per pool. Every
+// authenticated request looks up its session and user (and now and then
+// records that the session was used); every member search re-checks its
+// research hits and appends an audit entry. SQLite parses and plans a
+// statement each time one is prepared, and the driver keeps no statement
+// cache, so a query passed as text is prepared and finalised again at
+// every call. A statement prepared on a pool is prepared by database/sql on
+// each connection where it is first used and kept there.
+
+// readerQueries are the reads of the hot paths.
+func readerQueries() []string {
+	return []string{qSessionByID, qUserByID, qResearchDoc, qResearchAccess}
+}
+
+// writerQueries are the reader's and the writes of the hot paths: a read
+// inside a write transaction runs on the writer's connection.
+func writerQueries() []string {
+	return append(readerQueries(), qTouchSession, qAuditLast, qAuditInsert)
+}
 
 // prepared holds a pool's prepared statements by query text. Queries that
 // are not among them, or all with a nil *prepared, are passed as text.

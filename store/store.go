@@ -141,8 +141,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("store: open reader %s: %w", abs, err)
 	}
 	db := &DB{writer: writer, reader: reader, path: abs}
-	if db.writerStmts, err = prepare(ctx, writer, writerQueries); err == nil {
-		db.readerStmts, err = prepare(ctx, reader, readerQueries)
+	if db.writerStmts, err = prepare(ctx, writer, writerQueries()); err == nil {
+		db.readerStmts, err = prepare(ctx, reader, readerQueries())
 	}
 	if err != nil {
 		db.Close()

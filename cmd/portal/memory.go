@@ -7,26 +7,23 @@ import (
 	"portal/config"
 )
 
-// setMemoryLimit gives the long-running commands (serve, dev) a soft memory
-// limit, PORTAL_MEMORY_LIMIT (64 MiB unless configured), unless GOMEMLIMIT
-// is set, in which case the runtime has applied that one already.
+// setMemoryLimit applies PORTAL_MEMORY_LIMIT, a soft limit on what the Go
+// runtime manages, to the long-running commands (serve, dev), unless
+// GOMEMLIMIT is set, in which case the runtime has applied that one already.
 //
 // Without a limit the collector lets the heap grow to twice what survived
 // the last collection (GOGC=100), and a collection that runs while a
 // login's 19 MiB password hash is in use counts that as survivor: the next
-// logins then take fresh pages rather than reuse the freed ones, and the
-// runtime gives pages back to the system only slowly. With a limit, the
-// collector runs earlier as the heap nears it and the scavenger returns
-// freed pages to stay under it, which keeps the resident size bounded on a
-// small host. 64 MiB is several times the live heap of a serving portal
-// (about 8 MiB, most of it zxcvbn's dictionaries) and, with the 20–30 MiB
-// of the binary's file-backed pages, keeps the process under 100 MiB.
+// logins then take fresh pages rather than reuse the freed ones. With a
+// limit, the collector runs earlier as the heap nears it and the scavenger
+// returns freed pages to stay under it, which bounds the resident size on
+// a small host.
 //
-// The limit is soft: a live heap larger than it (a large PDF in the
-// extractor's sandbox, say) is not refused, and the runtime caps the
-// collector's share of the CPU (at about half) rather than collect without
-// end, so the cost of a limit too low for the load is CPU time, never a
-// failure.
+// It is off by default because it is soft in a way that costs: the PDF
+// sandbox's memory (wazero's linear memory, on the Go heap) counts against
+// it, and a live heap above the limit makes the collector run back to back,
+// up to the runtime's cap of about half the CPU, for as long as an
+// extraction lasts. An operator who knows the host's uploads can choose.
 func setMemoryLimit(cfg config.Config, getenv func(string) string, log *slog.Logger) {
 	if v := getenv("GOMEMLIMIT"); v != "" {
 		log.Info("memory limit from GOMEMLIMIT", "GOMEMLIMIT", v)
