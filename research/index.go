@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -87,10 +88,15 @@ func (s *Service) pushAfterCommit(ctx context.Context, d Document) Document {
 
 // Resume re-drives every record whose index entry is not confirmed
 // (pending or deleting): start-up calls it to finish what a crash or an
-// unavailable Meilisearch left undone. It carries on past failures, logging
-// each, and returns an error that counts them; the records stay pending for
-// the next run.
+// unavailable Meilisearch left undone. It first marks for the index the
+// records that a reindex which died after its swap may have left wrongly
+// confirmed (recoverReindexes). It carries on past failures, logging each,
+// and returns an error that counts them; the records stay pending for the
+// next run.
 func (s *Service) Resume(ctx context.Context) error {
+	if err := s.recoverReindexes(ctx); err != nil {
+		return fmt.Errorf("research: resume: recover a stopped reindex: %w", err)
+	}
 	var ids []string
 	err := s.st.View(ctx, func(tx Tx) error {
 		var err error
@@ -124,30 +130,38 @@ func (s *Service) RunResume(ctx context.Context, interval time.Duration) {
 }
 
 // Reindex rebuilds the index from the store: every record that is not
-// withdrawn is indexed, every withdrawn one left out. It first marks every
-// record pending (or deleting), so that a run killed half-way is finished
-// by the next Reindex or by Resume. It then loads a new index beside the
-// live one, reading the store a page at a time and sending records in
-// large batches without waiting for each, and swaps it in once the index
-// has confirmed them all. The live index keeps answering, and taking the
-// pushes of concurrent changes, until the swap; a run that fails or is
-// killed before the swap leaves it untouched. After the swap, settle
-// reconciles the changes made meanwhile. It is idempotent.
+// withdrawn is indexed, every withdrawn one left out. It loads a new index
+// beside the live one, reading the store a page at a time and sending
+// records in large batches without waiting for each; the live index keeps
+// answering, and taking the pushes of concurrent changes, meanwhile. Once
+// the new index has confirmed them all, reconcile brings it up to the
+// store's present state, and only then is it swapped in: a record narrowed
+// or withdrawn during the build never goes live as it was before, where
+// facet counts and totals, which come from the index alone, would still
+// count it for members who may no longer see it. After the swap, settle
+// records the index states and pushes what changed in the short while
+// between reconcile's read and the swap.
+//
+// Nothing is marked for the index up front. A run that fails or is killed
+// before the swap leaves the live index, and so the recorded states, as
+// they were (a server's Resume has nothing to redo meanwhile), and one
+// killed after it is covered by the record openReindex writes (see
+// settle). It is idempotent.
 //
 // progress, if not nil, is called with 0 before the first record is read,
 // with the records done so far whenever the new index confirms more of them
 // (a withdrawn record is done once read), and with the total once the new
-// index is live and the store records it. total is the number of records
-// when the run began.
+// index is live and settle has recorded every state and pushed every
+// change. total is the number of records when the run began.
 func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) error {
 	var total int
-	err := s.st.Update(ctx, func(tx Tx) error {
-		var err error
-		total, err = tx.MarkAllForIndex(ctx)
+	err := s.st.View(ctx, func(tx Tx) error {
+		ids, err := tx.DocumentIDs(ctx)
+		total = len(ids)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("research: reindex: %w", err)
+		return fmt.Errorf("research: reindex: count records: %w", err)
 	}
 	report := func(done int) {
 		// The report of the whole total waits for settle: until then
@@ -163,8 +177,8 @@ func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) e
 	}
 	defer func() {
 		// Dropped even when ctx has ended, so that a stopped run leaves
-		// no copy of the library taking Meilisearch's disk (the next run
-		// would drop it anyway).
+		// no copy of the library taking Meilisearch's disk (a later run
+		// would drop it only once it is hours old).
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.IndexTimeout)
 		defer cancel()
 		if err := b.Close(cctx); err != nil {
@@ -176,14 +190,40 @@ func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) e
 	if err != nil {
 		return fmt.Errorf("research: reindex: %w", err)
 	}
+	// Meilisearch may still be indexing what loadBuild sent for minutes:
+	// reconcile reads the store once it is done, so that its read comes
+	// just before the swap.
+	if err := b.Wait(ctx); err != nil {
+		return fmt.Errorf("research: reindex: %w", err)
+	}
+	run, err := s.openReindex(ctx)
+	if err != nil {
+		return fmt.Errorf("research: reindex: %w", err)
+	}
+	keep := false // whether the record of the run must outlive it
+	defer func() {
+		if !keep {
+			s.closeReindex(ctx, run)
+		}
+	}()
+	if snap, err = s.reconcile(ctx, b, snap); err != nil {
+		return fmt.Errorf("research: reindex: %w", err)
+	}
+	// From here until settle has finished, a stopped run may have swapped
+	// the index in and left states that the new index belies: the record
+	// stays, and Resume repairs them once it expires.
+	keep = true
 	if err := b.Swap(ctx); err != nil {
 		return fmt.Errorf("research: reindex: %w", err)
 	}
-	err = s.settle(ctx, snap)
+	if err := s.settle(ctx, snap); err != nil {
+		return err
+	}
+	keep = false
 	if progress != nil && total > 0 {
 		progress(total, total)
 	}
-	return err
+	return nil
 }
 
 // reindexPage is how many records one read of a reindex takes: enough that
@@ -191,73 +231,239 @@ func (s *Service) Reindex(ctx context.Context, progress func(done, total int)) e
 // of the library.
 const reindexPage = 256
 
-// snapshot is the revision of every record as a reindex read it, by ID.
-// It is all a reindex keeps of the library: text goes straight into the
-// build's batches.
+// snapshot is the revision of every record in a build, by ID. It is all a
+// reindex keeps of the library: text goes straight into the build's
+// batches.
 type snapshot map[string]int64
+
+// pageRecord is a record read for a build, with its current version's text
+// when it is wanted.
+type pageRecord struct {
+	Document
+	passages []Passage
+}
+
+// readPage reads up to reindexPage records whose IDs sort after after, and
+// the passages of those that want selects and are not withdrawn, in one
+// read-only transaction. It returns before anything is sent to the index,
+// so that no transaction is held open, pinning SQLite's snapshot of the
+// database, while Meilisearch takes its time; the page is all it holds.
+func (s *Service) readPage(ctx context.Context, after string, want func(Document) bool) ([]pageRecord, error) {
+	var page []pageRecord
+	err := s.st.View(ctx, func(tx Tx) error {
+		ds, err := tx.DocumentsAfter(ctx, after, reindexPage)
+		if err != nil {
+			return fmt.Errorf("read records after %q: %w", after, err)
+		}
+		page = make([]pageRecord, len(ds))
+		for i, d := range ds {
+			page[i].Document = d
+			if d.Withdrawn || !want(d) {
+				continue
+			}
+			if page[i].passages, err = tx.Passages(ctx, d.ID, d.CurrentVersion); err != nil {
+				return fmt.Errorf("read passages of %s: %w", d.ID, err)
+			}
+		}
+		return nil
+	})
+	return page, err
+}
 
 // loadBuild adds every record that is not withdrawn to b, a page at a
 // time, and returns the revisions it read; skipped counts the withdrawn
 // records. Each page is read in one read-only transaction, which never
-// holds up the server's writes; the pages together are not one instant of
-// the store, but each record is read whole at one revision, which is all
-// settle needs. Records go to b as they are read, so that only one
-// record's text is held beside b's batch.
+// holds up the server's writes, and sent once that has ended; the pages
+// together are not one instant of the store, but each record is read whole
+// at one revision, which is all reconcile needs.
 func (s *Service) loadBuild(ctx context.Context, b IndexBuild, skipped *int) (snapshot, error) {
 	snap := snapshot{}
+	all := func(Document) bool { return true }
 	for after := ""; ; {
-		n := 0
-		err := s.st.View(ctx, func(tx Tx) error {
-			page, err := tx.DocumentsAfter(ctx, after, reindexPage)
-			if err != nil {
-				return fmt.Errorf("read records after %q: %w", after, err)
-			}
-			for _, d := range page {
-				snap[d.ID] = d.Revision
-				if d.Withdrawn {
-					*skipped++
-					continue
-				}
-				ps, err := tx.Passages(ctx, d.ID, d.CurrentVersion)
-				if err != nil {
-					return fmt.Errorf("read passages of %s: %w", d.ID, err)
-				}
-				if err := b.Add(ctx, d, ps); err != nil {
-					return fmt.Errorf("add %s: %w", d.ID, err)
-				}
-			}
-			if n = len(page); n > 0 {
-				after = page[n-1].ID
-			}
-			return nil
-		})
-		if err != nil || n == 0 {
+		page, err := s.readPage(ctx, after, all)
+		if err != nil || len(page) == 0 {
 			return snap, err
+		}
+		after = page[len(page)-1].ID
+		for _, r := range page {
+			snap[r.ID] = r.Revision
+			if r.Withdrawn {
+				*skipped++
+				continue
+			}
+			if err := b.Add(ctx, r.Document, r.passages); err != nil {
+				return snap, fmt.Errorf("add %s: %w", r.ID, err)
+			}
 		}
 	}
 }
 
+// reconcile brings the build b up to the store's present state before the
+// swap, and returns the revisions b then holds. snap is what b holds now.
+// Every record whose revision differs from snap's, or that is new, has its
+// entries removed from b and, unless withdrawn, its current state added;
+// a record gone from the store is removed. These changes follow the
+// build's payloads in Meilisearch's queue, and Swap waits for them. Only
+// the IDs and revisions of the library are read again, a page at a time,
+// and the text of the few records that changed.
+func (s *Service) reconcile(ctx context.Context, b IndexBuild, snap snapshot) (snapshot, error) {
+	changed := func(d Document) bool {
+		rev, ok := snap[d.ID]
+		return !ok || rev != d.Revision
+	}
+	next := make(snapshot, len(snap))
+	for after := ""; ; {
+		page, err := s.readPage(ctx, after, changed)
+		if err != nil {
+			return nil, fmt.Errorf("reconcile: %w", err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		after = page[len(page)-1].ID
+		var ids []string
+		for _, r := range page {
+			next[r.ID] = r.Revision
+			if changed(r.Document) {
+				ids = append(ids, r.ID)
+			}
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		if err := b.Remove(ctx, ids); err != nil {
+			return nil, fmt.Errorf("reconcile: %w", err)
+		}
+		for _, r := range page {
+			if r.Withdrawn || !changed(r.Document) {
+				continue
+			}
+			if err := b.Add(ctx, r.Document, r.passages); err != nil {
+				return nil, fmt.Errorf("reconcile: add %s: %w", r.ID, err)
+			}
+		}
+	}
+	var gone []string
+	for id := range snap {
+		if _, ok := next[id]; !ok {
+			gone = append(gone, id)
+		}
+	}
+	if len(gone) > 0 {
+		slices.Sort(gone)
+		if err := b.Remove(ctx, gone); err != nil {
+			return nil, fmt.Errorf("reconcile: %w", err)
+		}
+	}
+	return next, nil
+}
+
+// reindexLease is how long the record of a reindex (see openReindex)
+// lasts: well beyond what reconcile, the swap and settle take on a large
+// library. A run still recorded after that is taken for dead.
+const reindexLease = time.Hour
+
+// reindexClockSlack is how much earlier than its start a reindex's record
+// takes changes to count, against a step of the clock: the server and the
+// reindex share the database, and so the host and its clock, but the
+// clock may be set back.
+const reindexClockSlack = time.Minute
+
+// openReindex records in the store that a reindex is about to reconcile
+// and swap its index in, and returns the record's run ID. Until
+// closeReindex removes it, which Reindex does only once settle has
+// finished (or if the swap was never asked for), the changes made since
+// may be marked indexed at revisions the live index does not hold; if the
+// run dies, Resume marks them for the index again (recoverReindexes).
+func (s *Service) openReindex(ctx context.Context) (string, error) {
+	run, err := newID()
+	if err != nil {
+		return "", err
+	}
+	now := s.now()
+	r := Reindex{Run: run, Since: now.Add(-reindexClockSlack), Expires: now.Add(reindexLease)}
+	err = s.st.Update(ctx, func(tx Tx) error { return tx.OpenReindex(ctx, r) })
+	if err != nil {
+		return "", fmt.Errorf("record the run: %w", err)
+	}
+	return run, nil
+}
+
+// closeReindex removes the record of run, even when ctx has ended: a
+// record left behind costs pushes of the records changed meanwhile once it
+// expires, nothing worse.
+func (s *Service) closeReindex(ctx context.Context, run string) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.IndexTimeout)
+	defer cancel()
+	if err := s.st.Update(cctx, func(tx Tx) error { return tx.CloseReindex(cctx, run) }); err != nil {
+		s.log.WarnContext(ctx, "research: reindex: record of the run not removed", "run", run, "err", err)
+	}
+}
+
+// recoverReindexes finishes for each reindex that died between openReindex
+// and the end of settle what its settle did not do: every record changed
+// since the run began is marked pending (or deleting) again, for Resume to
+// push. That is more records than the run may have left wrong, but they
+// are few (those changed within the run's last hour or so), and pushing a
+// record again is harmless.
+func (s *Service) recoverReindexes(ctx context.Context) error {
+	now := s.now()
+	var dead []Reindex
+	err := s.st.View(ctx, func(tx Tx) error {
+		var err error
+		dead, err = tx.ExpiredReindexes(ctx, now)
+		return err
+	})
+	if err != nil || len(dead) == 0 {
+		return err
+	}
+	return s.st.Update(ctx, func(tx Tx) error {
+		for _, r := range dead {
+			n, err := tx.MarkChangedForIndex(ctx, r.Since)
+			if err != nil {
+				return err
+			}
+			if err := tx.CloseReindex(ctx, r.Run); err != nil {
+				return err
+			}
+			s.log.WarnContext(ctx, "research: a reindex stopped after its swap; records changed meanwhile marked for the index",
+				"run", r.Run, "since", r.Since, "records", n)
+		}
+		return nil
+	})
+}
+
 // settle runs once the new index is live. Each record still at the
-// revision loadBuild read is marked indexed (or deleted, if withdrawn): the
-// new index holds exactly that revision. Every other record (changed,
-// created or withdrawn since loadBuild read it) is marked pending (or
-// deleting) again and pushed, with force.
+// revision the build holds (snap, as reconcile left it) is marked indexed
+// (or deleted, if withdrawn): the new index holds exactly that revision.
+// Every other record (changed, created or withdrawn since reconcile read
+// it) is marked pending (or deleting) again and pushed, with force.
 //
 // Why this is enough: Meilisearch processes tasks one at a time in the
-// order they were enqueued. The push of a change made during the build
-// went to the index that was live when it was enqueued: before the swap
-// task, the old index, which the swap discards; after it, the new one.
-// settle reads the store only once the swap is confirmed, so every change
-// that may have been discarded shows a revision other than the one
-// loadBuild read, and settle's push of it lands in the new index, after
+// order they were enqueued. The push of a change made after reconcile read
+// the record went to the index that was live when it was enqueued: before
+// the swap task, the old index, which the swap discards; after it, the new
+// one. settle reads the store only once the swap is confirmed, so every
+// change that may have been discarded shows a revision other than the one
+// the build holds, and settle's push of it lands in the new index, after
 // the discarded one. A change committed after settle's read is pushed by
 // whoever made it, after the swap, into the new index; and SetIndexState,
 // which checks the revision, refuses the state settle would record for the
 // older one. Marking changed records pending again undoes the confirmation
-// their own push may have had from the discarded index, so that a run
-// killed before it has pushed them leaves them to Resume (unless that
-// confirmation is recorded only after the mark, in the instant after the
-// swap).
+// their own push may have had from the discarded index. reconcile makes
+// these records few: only those changed in the moment between its read and
+// the swap, which is also the only time a record narrowed or withdrawn can
+// be live as it was before.
+//
+// A run killed after the swap and before settle has marked such a record
+// leaves it confirmed at a revision the live index does not hold, and
+// nothing would push it again. The record of the run that openReindex
+// wrote before reconcile's read covers this: it is removed only once
+// settle has finished, and when it expires, Resume marks every record
+// changed since it was written pending again (recoverReindexes). Records
+// at the revision the build holds need nothing after such a kill: a state
+// recorded before the run is as true of the new index as of the old one,
+// and an unconfirmed one stays for Resume.
 func (s *Service) settle(ctx context.Context, snap snapshot) error {
 	var (
 		failed, pushed int

@@ -108,6 +108,9 @@ func (s *Service) Searchable(ctx context.Context, u *account.User, ids []string)
 			valid = append(valid, id)
 		}
 	}
+	if len(valid) == 0 {
+		return out, nil // nothing to look up: no need to open a transaction
+	}
 	var recs map[string]RecordAccess
 	err := s.st.View(ctx, func(tx Tx) error {
 		var err error

@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,12 +26,29 @@ import (
 
 // These tests run Reindex against a real Meilisearch.
 
-// hookIndexer is the real research index with a hook that runs in a
-// rebuild just before the swap: the moment at which changes made during a
-// rebuild are the hardest to keep.
+// hookIndexer is the real research index with hooks that run in a
+// rebuild at the moments when changes made during it are the hardest to
+// keep: once loadBuild has read every record (as the build's Wait starts,
+// before reconcile), just before the swap, and just after it, before
+// settle. Each hook runs once. It counts the records pushed one by one.
 type hookIndexer struct {
 	*search.ResearchIndexer
-	beforeSwap func(ctx context.Context)
+	beforeReconcile func(ctx context.Context)
+	beforeSwap      func(ctx context.Context)
+	// afterSwap's error, if any, is Swap's: the run then stops as if
+	// killed between the swap and settle.
+	afterSwap func(ctx context.Context) error
+	pushes    atomic.Int64
+}
+
+func (h *hookIndexer) IndexDocument(ctx context.Context, d research.Document, ps []research.Passage) error {
+	h.pushes.Add(1)
+	return h.ResearchIndexer.IndexDocument(ctx, d, ps)
+}
+
+func (h *hookIndexer) DeleteDocument(ctx context.Context, id string) error {
+	h.pushes.Add(1)
+	return h.ResearchIndexer.DeleteDocument(ctx, id)
 }
 
 func (h *hookIndexer) Rebuild(ctx context.Context, confirmed func(int)) (research.IndexBuild, error) {
@@ -44,12 +64,47 @@ type hookBuild struct {
 	h *hookIndexer
 }
 
-func (b hookBuild) Swap(ctx context.Context) error {
-	if f := b.h.beforeSwap; f != nil {
-		b.h.beforeSwap = nil // once
-		f(ctx)
+// once runs the hook *f, if set, and clears it.
+func once(ctx context.Context, f *func(context.Context)) {
+	if g := *f; g != nil {
+		*f = nil
+		g(ctx)
 	}
-	return b.IndexBuild.Swap(ctx)
+}
+
+func (b hookBuild) Wait(ctx context.Context) error {
+	once(ctx, &b.h.beforeReconcile)
+	return b.IndexBuild.Wait(ctx)
+}
+
+func (b hookBuild) Swap(ctx context.Context) error {
+	once(ctx, &b.h.beforeSwap)
+	if err := b.IndexBuild.Swap(ctx); err != nil {
+		return err
+	}
+	if f := b.h.afterSwap; f != nil {
+		b.h.afterSwap = nil
+		return f(ctx)
+	}
+	return nil
+}
+
+// clock is a test's settable clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 // meiliEnv is an env whose service indexes into a real Meilisearch.
@@ -58,6 +113,7 @@ type meiliEnv struct {
 	hook   *hookIndexer
 	ix     *search.Indexer
 	client meilisearch.ServiceManager
+	clock  *clock
 	alice  *account.User
 }
 
@@ -74,7 +130,8 @@ func newMeiliEnv(t *testing.T) *meiliEnv {
 		t.Fatal(err)
 	}
 	hook := &hookIndexer{ResearchIndexer: ri}
-	e := &meiliEnv{env: newEnvWith(t, hook), hook: hook, ix: ix, client: client}
+	c := &clock{now: testNow}
+	e := &meiliEnv{env: newEnvWith(t, hook, func(o *research.Options) { o.Now = c.Now }), hook: hook, ix: ix, client: client, clock: c}
 	e.alice = e.user("alice", account.RoleMember, "x", "y")
 	return e
 }
@@ -176,9 +233,55 @@ func (e *meiliEnv) entries(id string) []map[string]any {
 // noBuildIndex fails if a rebuild's index was left behind.
 func (e *meiliEnv) noBuildIndex() {
 	e.t.Helper()
-	if _, err := e.client.GetIndex(e.ctx(), search.IndexResearch+"_build"); err == nil {
-		e.t.Error("research_build left behind")
+	res, err := e.client.ListIndexes(e.ctx(), &meilisearch.IndexesQuery{Limit: 100})
+	if err != nil {
+		e.t.Fatal(err)
 	}
+	for _, ix := range res.Results {
+		if strings.HasPrefix(ix.UID, search.IndexResearch+"_build") {
+			e.t.Errorf("%s left behind", ix.UID)
+		}
+	}
+}
+
+// facets searches the live index as u would (with the access clause of
+// the portal's searches) and returns the documents counted in the doc_id
+// facet and the total of hits.
+func (e *meiliEnv) facets(ctx context.Context, u *account.User) (map[string]int, int64) {
+	e.t.Helper()
+	acc, err := search.Access(access.Filter(research.Subject(u)))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	f, err := search.And(acc)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	res, err := e.client.Index(search.IndexResearch).Search(ctx, "", &meilisearch.SearchRequest{
+		Filter: f, Facets: []string{"doc_id"}, Limit: 1})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var dist map[string]map[string]int
+	if err := json.Unmarshal(res.FacetDistribution, &dist); err != nil {
+		e.t.Fatal(err)
+	}
+	return dist["doc_id"], res.EstimatedTotalHits
+}
+
+// state returns a record's index state.
+func (e *meiliEnv) state(id string) research.IndexState {
+	e.t.Helper()
+	var d *research.Document
+	err := e.db.Research().View(e.ctx(), func(tx research.Tx) error {
+		var err error
+		d, err = tx.Document(e.ctx(), id)
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return d.IndexState
 }
 
 func TestReindexRealIndexEqualsStore(t *testing.T) {
@@ -245,6 +348,13 @@ func TestReindexKeepsConcurrentChanges(t *testing.T) {
 	before := e.storeSum()
 	changed, withdrawn, replaced := ids[3], ids[4], ids[5]
 	var added research.Document
+	e.hook.beforeReconcile = func(context.Context) {
+		// Nothing was marked for the index: a server's Resume has
+		// nothing to push while the index is rebuilt.
+		if n := e.unconfirmed(); n != 0 {
+			t.Errorf("%d records unconfirmed during the build, want 0", n)
+		}
+	}
 	e.hook.beforeSwap = func(ctx context.Context) {
 		// Every record has been read and built; the live index is the
 		// old one and still answers.
@@ -342,8 +452,126 @@ func TestReindexFailureLeavesLiveIndex(t *testing.T) {
 		t.Errorf("live index changed by a failed rebuild: %s, want %s", got, before)
 	}
 	e.noBuildIndex()
-	if n := e.unconfirmed(); n != 11 {
-		t.Errorf("%d records unconfirmed after a failed rebuild, want all 11 (for the next run)", n)
+	// The states are as they were: the ten records confirmed, the new
+	// one pending.
+	if n := e.unconfirmed(); n != 1 {
+		t.Errorf("%d records unconfirmed after a failed rebuild, want 1", n)
 	}
 	t.Logf("failed rebuild took %s", time.Since(start))
+}
+
+// A record narrowed or withdrawn after loadBuild read it is never live as
+// it was: right after the swap, before settle, the facet counts and totals
+// that Meilisearch computes leave it out for a member who may no longer
+// see it.
+func TestReindexNarrowedDuringBuildNotCounted(t *testing.T) {
+	e := newMeiliEnv(t)
+	ids := e.insert(10)
+	e.reindex()
+	bob := e.user("bob", account.RoleMember, "x")
+	if got, total := e.facets(e.ctx(), bob); len(got) != 10 || total == 0 {
+		t.Fatalf("before the changes bob is counted %d records (%d hits), want 10", len(got), total)
+	}
+	narrowed, withdrawn := ids[0], ids[1]
+	e.hook.beforeReconcile = func(ctx context.Context) {
+		// The build holds both as loadBuild read them, open to x.
+		groups := []string{"y"}
+		if _, err := e.svc.Update(ctx, e.alice, narrowed, research.Patch{AccessGroups: &groups}, e.c); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Withdraw(ctx, e.alice, withdrawn, e.c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var checked bool
+	e.hook.afterSwap = func(ctx context.Context) error {
+		checked = true
+		got, _ := e.facets(ctx, bob)
+		for _, id := range []string{narrowed, withdrawn} {
+			if got[id] != 0 {
+				t.Errorf("live index right after the swap counts %s for bob: %v", id, got)
+			}
+		}
+		if len(got) != 8 {
+			t.Errorf("live index right after the swap counts %d records for bob, want 8", len(got))
+		}
+		// Narrowed, not lost: alice, in y, still finds it.
+		got, _ = e.facets(ctx, e.alice)
+		if got[narrowed] == 0 || got[withdrawn] != 0 || len(got) != 9 {
+			t.Errorf("live index right after the swap counts for alice %v: want the narrowed record, not the withdrawn one", got)
+		}
+		return nil
+	}
+	e.reindex()
+	if !checked {
+		t.Fatal("the hook after the swap did not run")
+	}
+	if got, want := e.indexSum(), e.storeSum(); got != want {
+		t.Errorf("index checksum %s, store %s", got, want)
+	}
+	if n := e.unconfirmed(); n != 0 {
+		t.Errorf("%d records unconfirmed", n)
+	}
+	e.noBuildIndex()
+}
+
+// A run killed after the swap, before settle, can leave a record changed
+// just before the swap confirmed by the discarded index; once the run's
+// record expires, Resume pushes what changed during the run, and only that.
+func TestReindexKilledAfterSwapRecovers(t *testing.T) {
+	e := newMeiliEnv(t)
+	ids := e.insert(10)
+	e.reindex()
+	e.clock.advance(2 * time.Hour) // the inserted records are older than the run
+	changed := ids[3]
+	e.hook.beforeSwap = func(ctx context.Context) {
+		groups := []string{"y"}
+		d, err := e.svc.Update(ctx, e.alice, changed, research.Patch{AccessGroups: &groups}, e.c)
+		if err != nil || d.IndexState != research.IndexIndexed {
+			t.Fatalf("update before the swap: %+v, %v", d, err)
+		}
+	}
+	e.hook.afterSwap = func(context.Context) error { return errors.New("killed") }
+	if err := e.svc.Reindex(e.ctx(), nil); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("Reindex killed after the swap: %v", err)
+	}
+	e.noBuildIndex()
+	// The change went to the index the swap discarded, and was confirmed.
+	stale := func() bool {
+		for _, r := range e.entries(changed) {
+			if fmt.Sprint(r["access_groups"]) != "[y]" {
+				return true
+			}
+		}
+		return false
+	}
+	if !stale() || e.state(changed) != research.IndexIndexed {
+		t.Fatalf("the scenario did not happen: entries %v, state %s", e.entries(changed), e.state(changed))
+	}
+	// While the run may still be going on, Resume leaves it alone.
+	e.hook.pushes.Store(0)
+	if err := e.svc.Resume(e.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.hook.pushes.Load(); n != 0 || !stale() {
+		t.Fatalf("Resume before the run's record expired pushed %d records", n)
+	}
+	e.clock.advance(2 * time.Hour)
+	if err := e.svc.Resume(e.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.hook.pushes.Load(); n != 1 {
+		t.Errorf("Resume after the run's record expired pushed %d records, want the one changed", n)
+	}
+	if stale() || e.state(changed) != research.IndexIndexed {
+		t.Errorf("after Resume: entries %v, state %s", e.entries(changed), e.state(changed))
+	}
+	if got, want := e.indexSum(), e.storeSum(); got != want {
+		t.Errorf("index checksum %s, store %s", got, want)
+	}
+	// Done once: the record of the run is gone.
+	e.clock.advance(2 * time.Hour)
+	if err := e.svc.Resume(e.ctx()); err != nil || e.hook.pushes.Load() != 1 {
+		t.Errorf("second Resume: %v, %d pushes in all", err, e.hook.pushes.Load())
+	}
 }

@@ -135,14 +135,22 @@ type Indexer interface {
 	Rebuild(ctx context.Context, confirmed func(records int)) (IndexBuild, error)
 }
 
-// IndexBuild is a new index being loaded beside the live one.
+// IndexBuild is a new index being loaded beside the live one. Its changes
+// apply in the order they are made.
 type IndexBuild interface {
 	// Add adds a record's current version. It may send the index what
 	// it has gathered so far, but does not wait for the index to confirm.
 	Add(ctx context.Context, d Document, passages []Passage) error
-	// Swap waits until the index has confirmed every record added and
-	// then puts the new index in the live one's place, in one step; it
-	// fails, leaving the live index as it was, if any record was refused.
+	// Remove removes the entries of the given records, added before;
+	// like Add, it does not wait.
+	Remove(ctx context.Context, ids []string) error
+	// Wait waits until the index has confirmed every change made so far;
+	// it fails if any was refused.
+	Wait(ctx context.Context) error
+	// Swap waits as Wait does and then puts the new index in the live
+	// one's place, in one step; it fails, leaving the live index as it
+	// was, if any change was refused. (A failure while waiting for the
+	// swap itself may leave it to happen later.)
 	Swap(ctx context.Context) error
 	// Close removes the build: after Swap the index it replaced, before
 	// it what was loaded. It never touches the live index.

@@ -1,6 +1,9 @@
 package research
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Store persists research records. Each call of fn runs in one
 // transaction; the rules are written against Tx so that a PostgreSQL store
@@ -27,9 +30,16 @@ type Tx interface {
 	// SetIndexState sets the record's index state if its revision is still
 	// revision, and reports whether it did.
 	SetIndexState(ctx context.Context, id string, revision int64, state IndexState) (bool, error)
-	// MarkAllForIndex sets every record to IndexPending, or IndexDeleting if
-	// withdrawn, and returns how many records there are.
-	MarkAllForIndex(ctx context.Context) (int, error)
+	// MarkChangedForIndex sets every record updated at or after since to
+	// IndexPending, or IndexDeleting if withdrawn, and returns how many it
+	// set.
+	MarkChangedForIndex(ctx context.Context, since time.Time) (int, error)
+	// OpenReindex records a reindex under way; CloseReindex forgets it.
+	OpenReindex(ctx context.Context, r Reindex) error
+	CloseReindex(ctx context.Context, run string) error
+	// ExpiredReindexes returns the reindexes recorded as under way whose
+	// Expires is before now.
+	ExpiredReindexes(ctx context.Context, now time.Time) ([]Reindex, error)
 	// DocumentsAfter returns up to limit records, withdrawn or not, whose
 	// IDs sort after after ("" for the first), in ID order: one page of a
 	// scan that holds no transaction open from one page to the next.
@@ -48,4 +58,16 @@ type Tx interface {
 
 	InsertPassages(ctx context.Context, docID string, version int, ps []Passage) error
 	Passages(ctx context.Context, docID string, version int) ([]Passage, error) // by number
+}
+
+// Reindex is the record of a reindex under way, from just before it brings
+// its new index up to date with the store until it has recorded the index
+// states after the swap (see Service.Reindex).
+type Reindex struct {
+	Run string // random 16-byte hex
+	// Since is when the run began to bring its index up to date: changes
+	// from then on may be missing from the live index if the run dies.
+	Since time.Time
+	// Expires is when a run still recorded is taken for dead.
+	Expires time.Time
 }

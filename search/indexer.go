@@ -2,9 +2,11 @@ package search
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/meilisearch/meilisearch-go"
@@ -16,6 +18,7 @@ import (
 type Indexer struct {
 	client   meilisearch.ServiceManager
 	progress io.Writer
+	now      func() time.Time // to judge the age of build indexes
 }
 
 // NewIndexer returns an indexer that reports progress to w (nil for none).
@@ -23,7 +26,7 @@ func NewIndexer(client meilisearch.ServiceManager, w io.Writer) *Indexer {
 	if w == nil {
 		w = io.Discard
 	}
-	return &Indexer{client: client, progress: w}
+	return &Indexer{client: client, progress: w, now: time.Now}
 }
 
 // IndexSite replaces the contents of the pages and training indexes with the
@@ -56,47 +59,126 @@ func (ix *Indexer) IndexSite(ctx context.Context, pages []Page) error {
 const batchSize = 500
 
 func (ix *Indexer) rebuild(ctx context.Context, spec IndexSpec, docs []Page) error {
-	fmt.Fprintf(ix.progress, "%s: preparing %s\n", spec.UID, buildName(spec.UID))
-	tmp, err := ix.prepareBuild(ctx, spec)
+	b, err := ix.prepareBuild(ctx, spec)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(ix.progress, "%s: loading %s\n", spec.UID, b.uid)
+	// Dropped whatever happens: after the swap it holds the replaced
+	// index, before it an unfinished build that no later run would reuse.
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dropTimeout)
+		defer cancel()
+		if err := ix.dropIfExists(cctx, b.uid); err != nil {
+			fmt.Fprintf(ix.progress, "%s: %s not dropped: %v\n", spec.UID, b.uid, err)
+		}
+	}()
 	for start := 0; start < len(docs); start += batchSize {
 		end := min(start+batchSize, len(docs))
-		info, err := ix.client.Index(tmp).AddDocuments(ctx, docs[start:end], &meilisearch.DocumentOptions{PrimaryKey: &spec.PrimaryKey})
+		info, err := ix.client.Index(b.uid).AddDocuments(ctx, docs[start:end], &meilisearch.DocumentOptions{PrimaryKey: &spec.PrimaryKey})
 		if err := ix.wait(ctx, info, err, "add documents"); err != nil {
 			return err
 		}
 		fmt.Fprintf(ix.progress, "%s: %d/%d documents\n", spec.UID, end, len(docs))
 	}
-	if err := ix.swapIn(ctx, spec, tmp); err != nil {
-		return err
-	}
-	if err := ix.dropIfExists(ctx, tmp); err != nil {
+	if err := ix.swapIn(ctx, spec, b); err != nil {
 		return err
 	}
 	fmt.Fprintf(ix.progress, "%s: %d documents live\n", spec.UID, len(docs))
 	return nil
 }
 
-// buildName is the index a rebuild of uid is loaded into.
-func buildName(uid string) string { return uid + "_build" }
+// dropTimeout bounds the drop of a build index once its run has ended,
+// when the run's own context may be gone.
+const dropTimeout = 30 * time.Second
 
-// prepareBuild creates the index a rebuild of spec is loaded into, empty and
-// with spec's settings, after dropping whatever a killed run left there. It
-// returns the build index's name. The live index is not touched.
-func (ix *Indexer) prepareBuild(ctx context.Context, spec IndexSpec) (string, error) {
-	tmp := buildName(spec.UID)
-	if err := ix.dropIfExists(ctx, tmp); err != nil {
-		return "", err
-	}
-	return tmp, ix.ensure(ctx, IndexSpec{UID: tmp, PrimaryKey: spec.PrimaryKey, Settings: spec.Settings})
+// staleBuildAge is the age after which a build index is taken for the
+// leftover of a killed run and dropped by the next rebuild of its index.
+// Younger ones may belong to a run still going on beside this one, and are
+// left alone: each run loads its own.
+const staleBuildAge = 6 * time.Hour
+
+// buildIndex is the index one rebuild loads before swapping it in.
+type buildIndex struct {
+	uid     string
+	created time.Time // as Meilisearch recorded it, to notice a drop
 }
 
-// swapIn makes the loaded build tmp the live index spec.UID in one step and
+// buildPrefix starts the name of every build index of uid. Names that
+// start with it are reserved for builds: a rebuild drops old ones.
+func buildPrefix(uid string) string { return uid + "_build" }
+
+// isBuildOf reports whether index name is a build of uid: the fixed
+// name earlier versions used, or a run's own.
+func isBuildOf(name, uid string) bool {
+	p := buildPrefix(uid)
+	return name == p || strings.HasPrefix(name, p+"_")
+}
+
+// prepareBuild creates a new index for one rebuild of spec, empty and with
+// spec's settings, under a name of its own, so that two runs at once each
+// load their own index. It first drops the builds of spec that killed runs
+// left behind (see staleBuildAge). The live index is not touched.
+func (ix *Indexer) prepareBuild(ctx context.Context, spec IndexSpec) (buildIndex, error) {
+	if err := ix.dropStaleBuilds(ctx, spec.UID); err != nil {
+		return buildIndex{}, err
+	}
+	// Random rather than a timestamp: two runs started in the same
+	// instant must not share an index.
+	uid := buildPrefix(spec.UID) + "_" + strings.ToLower(rand.Text())
+	if err := ix.ensure(ctx, IndexSpec{UID: uid, PrimaryKey: spec.PrimaryKey, Settings: spec.Settings}); err != nil {
+		return buildIndex{}, err
+	}
+	got, err := ix.client.GetIndex(ctx, uid)
+	if err != nil {
+		return buildIndex{}, classify(err, "get index")
+	}
+	return buildIndex{uid: uid, created: got.CreatedAt}, nil
+}
+
+// dropStaleBuilds drops the build indexes of uid created more than
+// staleBuildAge ago.
+func (ix *Indexer) dropStaleBuilds(ctx context.Context, uid string) error {
+	const pageSize = 100
+	cutoff := ix.now().Add(-staleBuildAge)
+	var stale []string
+	for offset := int64(0); ; offset += pageSize {
+		res, err := ix.client.ListIndexes(ctx, &meilisearch.IndexesQuery{Offset: offset, Limit: pageSize})
+		if err != nil {
+			return classify(err, "list indexes")
+		}
+		for _, r := range res.Results {
+			if isBuildOf(r.UID, uid) && r.CreatedAt.Before(cutoff) {
+				stale = append(stale, r.UID)
+			}
+		}
+		if len(res.Results) < pageSize {
+			break
+		}
+	}
+	for _, name := range stale {
+		fmt.Fprintf(ix.progress, "%s: dropping %s, left by an earlier run\n", uid, name)
+		if err := ix.dropIfExists(ctx, name); err != nil {
+			return fmt.Errorf("drop %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// swapIn makes the loaded build b the live index spec.UID in one step and
 // waits for it: searches see the old index or the new one, never a mix.
-// Afterwards tmp holds the replaced index, for the caller to drop.
-func (ix *Indexer) swapIn(ctx context.Context, spec IndexSpec, tmp string) error {
+// Afterwards b holds the replaced index, for the caller to drop.
+func (ix *Indexer) swapIn(ctx context.Context, spec IndexSpec, b buildIndex) error {
+	// A build dropped meanwhile (by a run that took it for stale) would
+	// have been created again, empty and without settings, by the next
+	// payload sent to it: such an index must never go live.
+	got, err := ix.client.GetIndex(ctx, b.uid)
+	if err != nil {
+		return classify(err, "get index "+b.uid)
+	}
+	if !got.CreatedAt.Equal(b.created) {
+		return fmt.Errorf("build index %s was dropped and created again during the build", b.uid)
+	}
 	// The live index must exist to be swapped with; a new one gets the
 	// settings so that both sides are alike should the swap fail. An
 	// existing one is left as it is: it is about to be replaced, and new
@@ -110,7 +192,7 @@ func (ix *Indexer) swapIn(ctx context.Context, spec IndexSpec, tmp string) error
 			return err
 		}
 	}
-	info, err := ix.client.SwapIndexes(ctx, []*meilisearch.SwapIndexesParams{{Indexes: []string{spec.UID, tmp}}})
+	info, err := ix.client.SwapIndexes(ctx, []*meilisearch.SwapIndexesParams{{Indexes: []string{spec.UID, b.uid}}})
 	return ix.wait(ctx, info, err, "swap indexes")
 }
 

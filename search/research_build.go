@@ -27,7 +27,7 @@ const maxBuildPayload = 24 << 20
 type ResearchBuild struct {
 	ix        *Indexer
 	spec      IndexSpec
-	uid       string
+	idx       buildIndex
 	limit     int
 	confirmed func(docs int)
 
@@ -39,30 +39,32 @@ type ResearchBuild struct {
 	done    int           // documents confirmed
 }
 
-// sentBatch is a payload Meilisearch has accepted.
+// sentBatch is a task Meilisearch has accepted: a payload, or a removal.
 type sentBatch struct {
 	task int64
-	docs int // documents whose last record it carries
+	docs int // documents whose last record it carries; 0 for a removal
 }
 
-// BeginResearchBuild creates an empty research_build index with the
-// research settings of indexes.json, dropping whatever a killed run left
-// there. confirmed, if not nil, is called with the number of documents
-// Meilisearch has indexed in the build so far, each time it grows.
+// BeginResearchBuild creates an empty build index, research_build_<random>,
+// with the research settings of indexes.json: each run loads its own, so
+// that two runs at once do not mix. Builds that killed runs left behind
+// are dropped first (see staleBuildAge). confirmed, if not nil, is called
+// with the number of documents Meilisearch has indexed in the build so
+// far, each time it grows.
 func (ix *Indexer) BeginResearchBuild(ctx context.Context, confirmed func(docs int)) (*ResearchBuild, error) {
 	specs, err := Specs()
 	if err != nil {
 		return nil, err
 	}
 	spec := specs[IndexResearch]
-	uid, err := ix.prepareBuild(ctx, spec)
+	idx, err := ix.prepareBuild(ctx, spec)
 	if err != nil {
 		return nil, fmt.Errorf("index %s: %w", IndexResearch, err)
 	}
 	if confirmed == nil {
 		confirmed = func(int) {}
 	}
-	b := &ResearchBuild{ix: ix, spec: spec, uid: uid, limit: maxBuildPayload, confirmed: confirmed}
+	b := &ResearchBuild{ix: ix, spec: spec, idx: idx, limit: maxBuildPayload, confirmed: confirmed}
 	b.enc = json.NewEncoder(&b.line)
 	b.enc.SetEscapeHTML(false)
 	return b, nil
@@ -92,21 +94,64 @@ func (b *ResearchBuild) Add(ctx context.Context, d ResearchDoc, passages []Resea
 	return nil
 }
 
-// Swap sends what is left, waits until Meilisearch has indexed every
-// payload, each of which must have succeeded, and then swaps the build in
-// for the live research index in one step. On error the live index is as
-// it was.
-func (b *ResearchBuild) Swap(ctx context.Context) error {
+// UID is the name of the build's index.
+func (b *ResearchBuild) UID() string { return b.idx.uid }
+
+// removeBatch is how many documents one filter of Remove names: the
+// filter stays a few kilobytes.
+const removeBatch = 100
+
+// Remove removes every record of the given documents from the build. The
+// deletions are queued after everything added before, and before
+// everything added after: Meilisearch applies an index's tasks in order, so
+// a document removed and then added again ends up with the records of the
+// Add. Like Add, it does not wait for them.
+func (b *ResearchBuild) Remove(ctx context.Context, docIDs []string) error {
+	if err := b.send(ctx); err != nil {
+		return err
+	}
+	for start := 0; start < len(docIDs); start += removeBatch {
+		ids, err := OneOf("doc_id", docIDs[start:min(start+removeBatch, len(docIDs))])
+		if err != nil {
+			return fmt.Errorf("index %s: remove: %w", b.idx.uid, err)
+		}
+		f, err := And(ids)
+		if err != nil {
+			return fmt.Errorf("index %s: remove: %w", b.idx.uid, err)
+		}
+		info, err := b.ix.client.Index(b.idx.uid).DeleteDocumentsByFilter(ctx, f, nil)
+		if err != nil {
+			return fmt.Errorf("index %s: %w", b.idx.uid, classify(err, "remove documents"))
+		}
+		b.sent = append(b.sent, sentBatch{task: info.TaskUID})
+	}
+	return nil
+}
+
+// Wait sends what is left and waits until Meilisearch has applied every
+// payload and removal sent, each of which must have succeeded.
+func (b *ResearchBuild) Wait(ctx context.Context) error {
 	if err := b.send(ctx); err != nil {
 		return err
 	}
 	for len(b.sent) > 0 {
-		if err := b.ix.wait(ctx, &meilisearch.TaskInfo{TaskUID: b.sent[0].task}, nil, "add passages"); err != nil {
-			return fmt.Errorf("index %s: %w", b.uid, err)
+		if err := b.ix.wait(ctx, &meilisearch.TaskInfo{TaskUID: b.sent[0].task}, nil, "update the build"); err != nil {
+			return fmt.Errorf("index %s: %w", b.idx.uid, err)
 		}
 		b.confirm()
 	}
-	if err := b.ix.swapIn(ctx, b.spec, b.uid); err != nil {
+	return nil
+}
+
+// Swap waits as Wait does and then swaps the build in for the live
+// research index in one step. On error the live index is as it was, unless
+// the error came while waiting for the swap itself, which Meilisearch may
+// still apply.
+func (b *ResearchBuild) Swap(ctx context.Context) error {
+	if err := b.Wait(ctx); err != nil {
+		return err
+	}
+	if err := b.ix.swapIn(ctx, b.spec, b.idx); err != nil {
 		return fmt.Errorf("index %s: %w", IndexResearch, err)
 	}
 	return nil
@@ -115,8 +160,8 @@ func (b *ResearchBuild) Swap(ctx context.Context) error {
 // Close drops the build's index: after Swap, the index it replaced; before,
 // an unfinished build. The live index is not touched either way.
 func (b *ResearchBuild) Close(ctx context.Context) error {
-	if err := b.ix.dropIfExists(ctx, b.uid); err != nil {
-		return fmt.Errorf("index %s: %w", b.uid, err)
+	if err := b.ix.dropIfExists(ctx, b.idx.uid); err != nil {
+		return fmt.Errorf("index %s: %w", b.idx.uid, err)
 	}
 	return nil
 }
@@ -126,9 +171,9 @@ func (b *ResearchBuild) send(ctx context.Context) error {
 	if b.buf.Len() == 0 {
 		return nil
 	}
-	info, err := b.ix.client.Index(b.uid).AddDocumentsNdjson(ctx, b.buf.Bytes(), &meilisearch.DocumentOptions{PrimaryKey: &b.spec.PrimaryKey})
+	info, err := b.ix.client.Index(b.idx.uid).AddDocumentsNdjson(ctx, b.buf.Bytes(), &meilisearch.DocumentOptions{PrimaryKey: &b.spec.PrimaryKey})
 	if err != nil {
-		return fmt.Errorf("index %s: %w", b.uid, classify(err, "add passages"))
+		return fmt.Errorf("index %s: %w", b.idx.uid, classify(err, "add passages"))
 	}
 	b.sent = append(b.sent, sentBatch{task: info.TaskUID, docs: b.bufDocs})
 	b.buf.Reset()
@@ -143,22 +188,25 @@ func (b *ResearchBuild) poll(ctx context.Context) error {
 	for len(b.sent) > 0 {
 		task, err := b.ix.client.GetTask(ctx, b.sent[0].task)
 		if err != nil {
-			return fmt.Errorf("index %s: %w", b.uid, classify(err, "check added passages"))
+			return fmt.Errorf("index %s: %w", b.idx.uid, classify(err, "check the build's tasks"))
 		}
 		if task.Status == meilisearch.TaskStatusEnqueued || task.Status == meilisearch.TaskStatusProcessing {
 			return nil
 		}
-		if err := taskErr(task, "add passages"); err != nil {
-			return fmt.Errorf("index %s: %w", b.uid, err)
+		if err := taskErr(task, "update the build"); err != nil {
+			return fmt.Errorf("index %s: %w", b.idx.uid, err)
 		}
 		b.confirm()
 	}
 	return nil
 }
 
-// confirm records that the oldest payload has been indexed.
+// confirm records that the oldest task has been applied.
 func (b *ResearchBuild) confirm() {
-	b.done += b.sent[0].docs
+	docs := b.sent[0].docs
 	b.sent = b.sent[1:]
-	b.confirmed(b.done)
+	if docs > 0 { // a removal adds nothing to report
+		b.done += docs
+		b.confirmed(b.done)
+	}
 }

@@ -61,8 +61,10 @@ func (rb researchBuild) Add(ctx context.Context, d research.Document, passages [
 	return rb.b.Add(ctx, doc, ps)
 }
 
-func (rb researchBuild) Swap(ctx context.Context) error  { return rb.b.Swap(ctx) }
-func (rb researchBuild) Close(ctx context.Context) error { return rb.b.Close(ctx) }
+func (rb researchBuild) Remove(ctx context.Context, ids []string) error { return rb.b.Remove(ctx, ids) }
+func (rb researchBuild) Wait(ctx context.Context) error                 { return rb.b.Wait(ctx) }
+func (rb researchBuild) Swap(ctx context.Context) error                 { return rb.b.Swap(ctx) }
+func (rb researchBuild) Close(ctx context.Context) error                { return rb.b.Close(ctx) }
 
 // researchDoc is what the index takes of a record's current version; with
 // ResearchRecords, the one mapping from a record to its index records.

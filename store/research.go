@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"portal/access"
 	"portal/extract"
@@ -236,14 +237,58 @@ func (t researchTx) SetIndexState(ctx context.Context, id string, revision int64
 	return n == 1, err
 }
 
-func (t researchTx) MarkAllForIndex(ctx context.Context) (int, error) {
+func (t researchTx) MarkChangedForIndex(ctx context.Context, since time.Time) (int, error) {
 	res, err := t.tx.ExecContext(ctx, `UPDATE research_documents
-		SET index_state = CASE withdrawn WHEN 1 THEN 'deleting' ELSE 'pending' END`)
+		SET index_state = CASE withdrawn WHEN 1 THEN 'deleting' ELSE 'pending' END
+		WHERE updated_at >= ?`, fmtTime(since))
 	if err != nil {
-		return 0, fmt.Errorf("store: mark research for index: %w", err)
+		return 0, fmt.Errorf("store: mark changed research for index: %w", err)
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
+}
+
+func (t researchTx) OpenReindex(ctx context.Context, r research.Reindex) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO research_reindexes (run, since, expires_at) VALUES (?, ?, ?)`,
+		r.Run, fmtTime(r.Since), fmtTime(r.Expires))
+	if err != nil {
+		return fmt.Errorf("store: open research reindex: %w", err)
+	}
+	return nil
+}
+
+func (t researchTx) CloseReindex(ctx context.Context, run string) error {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM research_reindexes WHERE run = ?`, run); err != nil {
+		return fmt.Errorf("store: close research reindex: %w", err)
+	}
+	return nil
+}
+
+func (t researchTx) ExpiredReindexes(ctx context.Context, now time.Time) ([]research.Reindex, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT run, since, expires_at FROM research_reindexes
+		WHERE expires_at < ? ORDER BY run`, fmtTime(now))
+	if err != nil {
+		return nil, fmt.Errorf("store: expired research reindexes: %w", err)
+	}
+	defer rows.Close()
+	var out []research.Reindex
+	for rows.Next() {
+		var (
+			r              research.Reindex
+			since, expires string
+		)
+		if err := rows.Scan(&r.Run, &since, &expires); err != nil {
+			return nil, fmt.Errorf("store: expired research reindexes: %w", err)
+		}
+		if r.Since, err = parseTime(since); err != nil {
+			return nil, err
+		}
+		if r.Expires, err = parseTime(expires); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 func (t researchTx) DocumentsAfter(ctx context.Context, after string, limit int) ([]research.Document, error) {

@@ -194,20 +194,69 @@ func TestResearchIndexStateCompareAndSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	updated := b.UpdatedAt // both records'
 	err = r.Update(ctx, func(tx research.Tx) error {
-		n, err := tx.MarkAllForIndex(ctx)
+		if ok, err := tx.SetIndexState(ctx, docB, 2, research.IndexDeleted); err != nil || !ok {
+			t.Errorf("withdrawal not confirmed: %v, %v", ok, err)
+		}
+		if n, err := tx.MarkChangedForIndex(ctx, updated.Add(time.Nanosecond)); err != nil || n != 0 {
+			t.Errorf("MarkChangedForIndex after the last change = %d, %v; want 0", n, err)
+		}
+		n, err := tx.MarkChangedForIndex(ctx, updated)
 		if err != nil || n != 2 {
-			t.Errorf("MarkAllForIndex = %d, %v", n, err)
+			t.Errorf("MarkChangedForIndex = %d, %v; want 2", n, err)
 		}
 		a, _ := tx.Document(ctx, docA)
 		b, _ := tx.Document(ctx, docB)
 		if a.IndexState != research.IndexPending || b.IndexState != research.IndexDeleting {
-			t.Errorf("states after MarkAllForIndex: %s, %s", a.IndexState, b.IndexState)
+			t.Errorf("states after MarkChangedForIndex: %s, %s", a.IndexState, b.IndexState)
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestResearchReindexRecords(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	r := db.Research()
+	now := time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)
+	old := research.Reindex{Run: docA, Since: now.Add(-2 * time.Hour), Expires: now.Add(-time.Hour)}
+	live := research.Reindex{Run: docB, Since: now.Add(-time.Minute), Expires: now.Add(time.Hour)}
+	err := r.Update(ctx, func(tx research.Tx) error {
+		for _, x := range []research.Reindex{old, live} {
+			if err := tx.OpenReindex(ctx, x); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired := func() []research.Reindex {
+		var got []research.Reindex
+		err := r.View(ctx, func(tx research.Tx) error {
+			var err error
+			got, err = tx.ExpiredReindexes(ctx, now)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := expired(); len(got) != 1 || got[0] != old {
+		t.Errorf("ExpiredReindexes = %+v, want only %+v", got, old)
+	}
+	err = r.Update(ctx, func(tx research.Tx) error { return tx.CloseReindex(ctx, old.Run) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := expired(); len(got) != 0 {
+		t.Errorf("ExpiredReindexes after CloseReindex = %+v, want none", got)
 	}
 }
 
