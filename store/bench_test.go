@@ -77,29 +77,20 @@ func benchSessionLookup(b *testing.B, db *DB) {
 	}); err != nil {
 		b.Fatal(err)
 	}
-	b.ReportAllocs()
-	cpu := cpuTime()
-	defer func() { reportCPU(b, cpu) }()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			err := db.View(ctx, func(tx account.Tx) error {
-				s, err := tx.SessionByID(ctx, sid)
-				if err != nil {
-					return err
-				}
-				_, err = tx.UserByID(ctx, s.UserID)
-				return err
-			})
+	parallel(b, func() error {
+		return db.View(ctx, func(tx account.Tx) error {
+			s, err := tx.SessionByID(ctx, sid)
 			if err != nil {
-				b.Error(err)
-				return
+				return err
 			}
-		}
+			_, err = tx.UserByID(ctx, s.UserID)
+			return err
+		})
 	})
 }
 
 // BenchmarkSearchableDocs is research.Service.Searchable's transaction for a
-// page of 20 research hits.
+// page of 20 research hits: one query for the access fields of all of them.
 func BenchmarkSearchableDocs(b *testing.B) { both(b, benchSearchableDocs) }
 
 func benchSearchableDocs(b *testing.B, db *DB) {
@@ -117,19 +108,26 @@ func benchSearchableDocs(b *testing.B, db *DB) {
 			b.Fatal(err)
 		}
 	}
+	parallel(b, func() error {
+		return r.View(ctx, func(tx research.Tx) error {
+			got, err := tx.Access(ctx, ids)
+			if err == nil && len(got) != len(ids) {
+				err = fmt.Errorf("%d of %d records found", len(got), len(ids))
+			}
+			return err
+		})
+	})
+}
+
+// parallel runs op from as many goroutines as GOMAXPROCS, as concurrent
+// requests would, reporting allocations and CPU time per operation.
+func parallel(b *testing.B, op func() error) {
 	b.ReportAllocs()
 	cpu := cpuTime()
 	defer func() { reportCPU(b, cpu) }()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			err := r.View(ctx, func(tx research.Tx) error {
-				got, err := tx.Access(ctx, ids)
-				if err == nil && len(got) != len(ids) {
-					err = fmt.Errorf("%d of %d records found", len(got), len(ids))
-				}
-				return err
-			})
-			if err != nil {
+			if err := op(); err != nil {
 				b.Error(err)
 				return
 			}
