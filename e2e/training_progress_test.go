@@ -81,6 +81,7 @@ func TestTrainingProgressWithAccount(t *testing.T) {
 	var code string
 	run(t, ctx,
 		chromedp.Click("[data-quiz-retry]", chromedp.ByQuery),
+		scrollSettled(),
 		chromedp.Click("#quiz-terminology-b", chromedp.ByQuery),
 		chromedp.Click("#quiz-signs-c", chromedp.ByQuery),
 		chromedp.Click("#quiz-disclosure-a", chromedp.ByQuery),
