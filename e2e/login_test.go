@@ -43,3 +43,34 @@ func TestLoginWithTOTPAndLogout(t *testing.T) {
 		t.Errorf("GET /api/me after logout: %s, want 401", afterLogout)
 	}
 }
+
+// The admin pages send a reader who is not logged in to the login page, to
+// come back afterwards, and show a member who is not an admin the notice
+// in place of the page.
+func TestAdminPagesRefuse(t *testing.T) {
+	p := portal(t)
+	for _, page := range []string{"/en/admin/members/", "/en/admin/audit/"} {
+		anon := browser(t)
+		var next string
+		run(t, anon, chromedp.Navigate(p.URL+page), chromedp.WaitVisible("#login-email", chromedp.ByQuery))
+		run(t, anon, chromedp.Evaluate(`location.pathname + " " + new URLSearchParams(location.search).get("next")`, &next))
+		if next != "/en/account/login/ "+page {
+			t.Errorf("%s, anonymous: at %q, want the login page coming back here", page, next)
+		}
+	}
+
+	u := p.SeedUser(t, account.RoleMember, "victim-identification")
+	ctx := browser(t)
+	loginInBrowser(t, ctx, p, u, "/en/research/")
+	for _, page := range []string{"/en/admin/members/", "/en/admin/audit/"} {
+		var notice string
+		run(t, ctx,
+			chromedp.Navigate(p.URL+page),
+			chromedp.WaitVisible("#app-forbidden", chromedp.ByQuery),
+			chromedp.Text("#app-forbidden", &notice, chromedp.ByQuery),
+		)
+		if strings.TrimSpace(notice) == "" {
+			t.Errorf("%s, member: empty notice", page)
+		}
+	}
+}

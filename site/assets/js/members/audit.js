@@ -64,19 +64,6 @@ export async function initAudit(root, ui) {
     return window.location.pathname + (query ? "?" + query : "");
   };
 
-  const failed = (result) => {
-    if (ui.needsLogin(result)) {
-      ui.toLogin();
-      return true;
-    }
-    if (result.status === 403 && result.error.code === "forbidden") {
-      content.hidden = true;
-      forbidden.hidden = false;
-      return true;
-    }
-    return false;
-  };
-
   // Same-page links (actor filter, pages): real links, handled in place.
   const navLink = (attrs, next) => {
     const link = el("a", Object.assign({ href: pageURL(next) }, attrs));
@@ -162,7 +149,7 @@ export async function initAudit(root, ui) {
       return false;
     }
     if (!result.ok) {
-      if (failed(result)) {
+      if (ui.refused(result, content)) {
         return false;
       }
       ui.alert(result.status === 400 ? t("audit_invalid") : ui.message(result));
@@ -217,7 +204,7 @@ export async function initAudit(root, ui) {
   ui.status(t("app_loading"));
   const who = await get("/me");
   if (!who.ok) {
-    if (!failed(who)) {
+    if (!ui.refused(who, content)) {
       ui.alert(ui.message(who));
     }
     return;

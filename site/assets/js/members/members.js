@@ -50,19 +50,6 @@ export async function initMembers(root, ui) {
   // (the live regions at the top of the page may be out of sight).
   const notes = new Map();
 
-  const failed = (result) => {
-    if (ui.needsLogin(result)) {
-      ui.toLogin();
-      return true;
-    }
-    if (result.status === 403 && result.error.code === "forbidden") {
-      content.hidden = true;
-      forbidden.hidden = false;
-      return true;
-    }
-    return false;
-  };
-
   const nameOf = (user) => String(user.displayName || user.email || "");
 
   const statusList = (user) => {
@@ -344,7 +331,7 @@ export async function initMembers(root, ui) {
   // A refused request: announced, and shown in the member's panel when it
   // concerns one.
   const report = (result, user, focusAction) => {
-    if (failed(result)) {
+    if (ui.refused(result, content)) {
       return;
     }
     const message = result.status === 409 ? t("members_conflict") : ui.message(result);

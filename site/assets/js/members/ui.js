@@ -271,6 +271,21 @@ export function createUI(root) {
     needsLogin(result) {
       return result.status === 401 || (result.status === 403 && result.error && result.error.code === "second_factor_required");
     },
+    // Handles the refusals an admin page answers with instead of its
+    // content: "log in (again)" goes to the login page; "forbidden" hides
+    // content and shows the page's notice. True when result was one.
+    refused(result, content) {
+      if (ui.needsLogin(result)) {
+        ui.toLogin();
+        return true;
+      }
+      if (result.status === 403 && result.error && result.error.code === "forbidden") {
+        content.hidden = true;
+        root.querySelector("#app-forbidden").hidden = false;
+        return true;
+      }
+      return false;
+    },
 
     async copy(text) {
       let done = false;
