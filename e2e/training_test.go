@@ -20,6 +20,22 @@ const trainingModule = "/en/training/recognising-and-reporting/"
 
 // screenshot saves a full-page PNG when TRAINING_SCREENSHOTS names a folder
 // (for looking at the pages; nothing is compared).
+// answerKey is every right answer of the "Recognising and reporting" quiz
+// (its quiz.yaml).
+func answerKey() []string {
+	return []string{"terminology-b", "signs-c", "disclosure-a", "disclosure-c", "reporting-b", "where-to-report-a", "where-to-report-b"}
+}
+
+// answerQuiz picks the given options of the quiz on the page, by their
+// IDs after "quiz-" (question, then option letter), and submits it.
+func answerQuiz(picks ...string) chromedp.Action {
+	var tasks chromedp.Tasks
+	for _, id := range picks {
+		tasks = append(tasks, chromedp.Click("#quiz-"+id, chromedp.ByQuery))
+	}
+	return append(tasks, chromedp.Click("form[data-quiz] button[type=submit]", chromedp.ByQuery))
+}
+
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	dir := os.Getenv("TRAINING_SCREENSHOTS")
@@ -52,8 +68,7 @@ func TestTrainingAccessibility(t *testing.T) {
 	run(t, ctx,
 		chromedp.Navigate(p.URL+trainingModule+"quiz/"),
 		chromedp.WaitVisible("form[data-quiz] button[type=submit]", chromedp.ByQuery),
-		chromedp.Click("#quiz-terminology-a", chromedp.ByQuery),
-		chromedp.Click("form[data-quiz] button[type=submit]", chromedp.ByQuery),
+		answerQuiz("terminology-a"),
 		chromedp.WaitVisible("#quiz-terminology-feedback", chromedp.ByQuery),
 	)
 	for _, v := range axe(t, ctx) {
@@ -76,14 +91,7 @@ func TestQuizGradesAndRetries(t *testing.T) {
 	// Four right answers and one wrong (terminology: a instead of b).
 	var result, wrong, right, best string
 	run(t, ctx,
-		chromedp.Click("#quiz-terminology-a", chromedp.ByQuery),
-		chromedp.Click("#quiz-signs-c", chromedp.ByQuery),
-		chromedp.Click("#quiz-disclosure-a", chromedp.ByQuery),
-		chromedp.Click("#quiz-disclosure-c", chromedp.ByQuery),
-		chromedp.Click("#quiz-reporting-b", chromedp.ByQuery),
-		chromedp.Click("#quiz-where-to-report-a", chromedp.ByQuery),
-		chromedp.Click("#quiz-where-to-report-b", chromedp.ByQuery),
-		chromedp.Click("form[data-quiz] button[type=submit]", chromedp.ByQuery),
+		answerQuiz("terminology-a", "signs-c", "disclosure-a", "disclosure-c", "reporting-b", "where-to-report-a", "where-to-report-b"),
 		chromedp.WaitVisible("#quiz-signs-feedback", chromedp.ByQuery),
 		chromedp.Text("[data-quiz-result]", &result, chromedp.ByQuery),
 		chromedp.Text("#quiz-terminology-feedback", &wrong, chromedp.ByQuery),
@@ -121,14 +129,7 @@ func TestQuizGradesAndRetries(t *testing.T) {
 		t.Errorf("after retry: %d answers still checked, feedback hidden %v", checked, feedbackHidden)
 	}
 	run(t, ctx,
-		chromedp.Click("#quiz-terminology-b", chromedp.ByQuery),
-		chromedp.Click("#quiz-signs-c", chromedp.ByQuery),
-		chromedp.Click("#quiz-disclosure-a", chromedp.ByQuery),
-		chromedp.Click("#quiz-disclosure-c", chromedp.ByQuery),
-		chromedp.Click("#quiz-reporting-b", chromedp.ByQuery),
-		chromedp.Click("#quiz-where-to-report-a", chromedp.ByQuery),
-		chromedp.Click("#quiz-where-to-report-b", chromedp.ByQuery),
-		chromedp.Click("form[data-quiz] button[type=submit]", chromedp.ByQuery),
+		answerQuiz(answerKey()...),
 		chromedp.WaitVisible("#quiz-signs-feedback", chromedp.ByQuery),
 		chromedp.Text("[data-quiz-result]", &result, chromedp.ByQuery),
 		chromedp.Navigate(p.URL+trainingModule),
