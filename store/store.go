@@ -88,6 +88,29 @@ func dsn(path string, kind connKind) string {
 	return path + "?" + q.Encode()
 }
 
+// ErrNoDatabase is returned by CheckExists when there is no database.
+var ErrNoDatabase = errors.New("store: no database")
+
+// CheckExists returns ErrNoDatabase, naming path, unless path is a
+// non-empty file. Open creates a database where there is none; a command
+// that reads the portal's state checks first, or, pointed at a mistyped
+// directory, it would report on an empty database as if it were the real
+// one. An empty file is what a first Open leaves when it stops before its
+// migrations; it holds no state either.
+func CheckExists(path string) error {
+	info, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) || (err == nil && info.Mode().IsRegular() && info.Size() == 0) {
+		return fmt.Errorf("%w at %s", ErrNoDatabase, path)
+	}
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("store: %s is not a database file", path)
+	}
+	return nil
+}
+
 // Open opens (creating if needed) the database at path and applies any
 // pending migrations. The file is created with mode 0600. It refuses a
 // path on a network filesystem, where WAL does not work.
