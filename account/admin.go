@@ -263,3 +263,12 @@ func (s *Service) RevokeAllSessions(ctx context.Context, actor *User, id string,
 	e.Detail = fmt.Sprintf("%d sessions ended", n)
 	return s.record(ctx, e, c)
 }
+
+// Operator is the actor of the admin acts of the command line (`portal
+// users …`), for an operator locked out of the web. Whoever can run the
+// binary with the database and the secret key holds every power already,
+// so it acts as an admin; its acts are audited with the system as the
+// actor and name, the operating-system account that ran the command.
+func Operator(name string) *User {
+	return &User{ID: audit.ActorSystem, Email: "command line (" + name + ")", Role: RoleAdmin, Groups: []string{GroupMembers}}
+}

@@ -1,6 +1,6 @@
-// Package mail sends the portal's few emails (invitations) through an SMTP
-// relay. Without a relay configured the portal sends none and shows the
-// admin the link to pass on instead.
+// Package mail sends the portal's few emails (invitations and second-factor
+// resets) through an SMTP relay. Without a relay configured the portal sends
+// none and shows the admin the link to pass on instead.
 package mail
 
 import (
@@ -62,6 +62,17 @@ func (s *SMTP) SendInvitation(ctx context.Context, to, link string, expires time
 		"The link works once and expires on " + expires.UTC().Format("2 January 2006 at 15:04 UTC") + ".\r\n" +
 		"If you did not expect this invitation, ignore this message.\r\n"
 	return s.send(ctx, to, "Your invitation to the members' portal", body)
+}
+
+// SendMFAReset mails the re-enrolment link of a member whose second factor
+// an admin has reset.
+func (s *SMTP) SendMFAReset(ctx context.Context, to, link string, expires time.Time) error {
+	body := "An admin has reset the second factor of your account on the members' portal of INTERPOL's\r\n" +
+		"Specialist Group on Crimes Against Children, and ended your sessions.\r\n\r\n" +
+		"Open this link to set a new password and a new second factor:\r\n\r\n" + link + "\r\n\r\n" +
+		"The link works once and expires on " + expires.UTC().Format("2 January 2006 at 15:04 UTC") + ".\r\n" +
+		"If you did not ask for this reset, tell your admin.\r\n"
+	return s.send(ctx, to, "Set up your second factor again", body)
 }
 
 func (s *SMTP) send(ctx context.Context, to, subject, body string) error {
