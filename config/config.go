@@ -62,39 +62,89 @@ type Option struct {
 	Default string
 	Secret  bool // may come from NAME_FILE; masked when printed
 	Help    string
+	// Commands are the commands that read the variable, named as on the
+	// command line; "users" stands for every users subcommand. A command
+	// reads only these (LoadFor), and its --help lists only these (Help).
+	Commands []string
 }
 
-// Options lists every setting, in the order `portal serve --help` prints.
+// ReadBy reports whether command cmd ("serve", "users unlock", …) reads o.
+func (o Option) ReadBy(cmd string) bool {
+	for _, c := range o.Commands {
+		if c == cmd || strings.HasPrefix(cmd, c+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+// Options lists every setting, in the order --help prints them.
 func Options() []Option {
+	// The commands that read a variable, grouped as they share code.
+	var (
+		servers = []string{"serve", "dev"}
+		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit verify"}
+		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa"}
+		mailers = []string{"serve", "dev", "users reset-mfa"}
+		indexes = []string{"serve", "dev", "index site", "reindex", "seed demo"}
+		sites   = []string{"serve", "dev", "index site", "reindex"}
+		meili   = []string{"serve", "dev", "index site", "reindex", "seed demo", "meili keys"}
+	)
 	return []Option{
-		{Name: "PORTAL_ENV", Default: "production", Help: `"production" or "development" (development allows demo data and a local Meilisearch)`},
-		{Name: "PORTAL_ADDR", Default: "127.0.0.1:8080", Help: "address the HTTP server listens on"},
-		{Name: "PORTAL_SITE_DIR", Default: "site/public", Help: "the public site built by Hugo"},
-		{Name: "PORTAL_MEMBERS_SITE_DIR", Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
-		{Name: "PORTAL_DATA_DIR", Default: "var", Help: "local state: database, uploads, development Meilisearch"},
-		{Name: "PORTAL_SECRET_KEY", Secret: true, Help: "64 hex digits (32 bytes): encrypts TOTP secrets and signs CSRF tokens; keep it outside the database and its backups"},
-		{Name: "PORTAL_PUBLIC_URL", Help: "the portal's public origin (https://portal.example), used in invitation links"},
-		{Name: "PORTAL_SMTP_URL", Secret: true, Help: "SMTP relay for invitations: smtp://user:pass@host:587 (STARTTLS) or smtps://…:465; empty shows links to the admin instead"},
-		{Name: "PORTAL_MAIL_FROM", Default: "portal@localhost", Help: "sender address of invitation emails"},
-		{Name: "PORTAL_SESSION_IDLE", Default: "30m", Help: "a session ends after this long without a request"},
-		{Name: "PORTAL_SESSION_MAX", Default: "12h", Help: "a session ends this long after login, however active"},
-		{Name: "PORTAL_HASH_CONCURRENCY", Help: "password hashes computed at once (each takes 19 MiB); default the number of CPUs"},
-		{Name: "PORTAL_MAX_UPLOAD_MB", Default: "50", Help: "largest research file accepted, in MiB"},
-		{Name: "PORTAL_TRUSTED_PROXIES", Help: "comma-separated CIDRs whose X-Forwarded-For/-Proto headers are trusted; empty trusts none"},
-		{Name: "PORTAL_REQUEST_TIMEOUT", Default: "10s", Help: "upper bound on the work of one API request"},
-		{Name: "PORTAL_MEMORY_LIMIT", Default: "off", Help: "soft limit on the memory the Go runtime of `portal serve` and `portal dev` manages (as GOMEMLIMIT: 64MiB, 1GiB, …; \"off\" for none): the garbage collector works harder as it nears the limit instead of letting the heap grow; GOMEMLIMIT, if set, wins"},
-		{Name: "PORTAL_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
-		{Name: "PORTAL_LOG_FORMAT", Default: "json", Help: `"json" or "text"`},
-		{Name: "MEILI_URL", Help: "Meilisearch base URL; in development, empty starts a local one"},
-		{Name: "MEILI_SEARCH_KEY", Secret: true, Help: "Meilisearch key with only the search and version actions, used to answer searches"},
-		{Name: "MEILI_SEARCH_KEY_UID", Default: "0d4b8e52-3c1f-4b7a-9a55-6f0b7c2d9e11", Help: "the search key's uid, named in the tenant tokens every search goes through (the default is the uid `portal meili keys` gives it)"},
-		{Name: "MEILI_ADMIN_KEY", Secret: true, Help: "Meilisearch key that manages the portal's indexes: `portal index`, `portal reindex`, and uploads in `portal serve`"},
-		{Name: "MEILI_MASTER_KEY", Secret: true, Help: "Meilisearch master key; only `portal meili keys` and development use it, never `portal serve`"},
+		{Name: "PORTAL_ENV", Default: "production", Commands: state, Help: `"production" or "development" (development allows demo data and a local Meilisearch, and keeps a generated PORTAL_SECRET_KEY in PORTAL_DATA_DIR/secret.key)`},
+		{Name: "PORTAL_ADDR", Default: "127.0.0.1:8080", Commands: links, Help: "address the HTTP server listens on; invitation links point at it when PORTAL_PUBLIC_URL is empty"},
+		{Name: "PORTAL_SITE_DIR", Default: "site/public", Commands: sites, Help: "the public site built by Hugo"},
+		{Name: "PORTAL_MEMBERS_SITE_DIR", Commands: sites, Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
+		{Name: "PORTAL_DATA_DIR", Default: "var", Commands: state, Help: "local state: database, uploads, development Meilisearch"},
+		{Name: "PORTAL_SECRET_KEY", Secret: true, Commands: state, Help: "64 hex digits (32 bytes): encrypts TOTP secrets and signs CSRF tokens; keep it outside the database and its backups"},
+		{Name: "PORTAL_PUBLIC_URL", Commands: links, Help: "the portal's public origin (https://portal.example), used in invitation links"},
+		{Name: "PORTAL_SMTP_URL", Secret: true, Commands: mailers, Help: "SMTP relay for invitations and second-factor resets: smtp://user:pass@host:587 (STARTTLS) or smtps://…:465; empty shows the links to the admin instead"},
+		{Name: "PORTAL_MAIL_FROM", Default: "portal@localhost", Commands: mailers, Help: "sender address of the portal's emails"},
+		{Name: "PORTAL_SESSION_IDLE", Default: "30m", Commands: servers, Help: "a session ends after this long without a request"},
+		{Name: "PORTAL_SESSION_MAX", Default: "12h", Commands: servers, Help: "a session ends this long after login, however active"},
+		{Name: "PORTAL_HASH_CONCURRENCY", Commands: []string{"serve", "dev", "seed demo"}, Help: "password hashes computed at once (each takes 19 MiB); default the number of CPUs"},
+		{Name: "PORTAL_MAX_UPLOAD_MB", Default: "50", Commands: servers, Help: "largest research file accepted, in MiB"},
+		{Name: "PORTAL_TRUSTED_PROXIES", Commands: servers, Help: "comma-separated CIDRs whose X-Forwarded-For/-Proto headers are trusted; empty trusts none"},
+		{Name: "PORTAL_REQUEST_TIMEOUT", Default: "10s", Commands: servers, Help: "upper bound on the work of one API request"},
+		{Name: "PORTAL_MEMORY_LIMIT", Default: "off", Commands: servers, Help: "soft limit on the memory the Go runtime manages (as GOMEMLIMIT: 64MiB, 1GiB, …; \"off\" for none): the garbage collector works harder as it nears the limit instead of letting the heap grow"},
+		{Name: "GOMEMLIMIT", Commands: servers, Help: "the Go runtime's own soft memory limit; when set, it wins over PORTAL_MEMORY_LIMIT"},
+		{Name: "PORTAL_LOG_LEVEL", Default: "info", Commands: state, Help: "debug, info, warn or error"},
+		{Name: "PORTAL_LOG_FORMAT", Default: "json", Commands: state, Help: `"json" or "text"`},
+		{Name: "MEILI_URL", Commands: meili, Help: "Meilisearch base URL"},
+		{Name: "MEILI_SEARCH_KEY", Secret: true, Commands: servers, Help: "Meilisearch key with only the search and version actions, used to answer searches"},
+		{Name: "MEILI_SEARCH_KEY_UID", Default: "0d4b8e52-3c1f-4b7a-9a55-6f0b7c2d9e11", Commands: servers, Help: "the search key's uid, named in the tenant tokens every search goes through (the default is the uid `portal meili keys` gives it)"},
+		{Name: "MEILI_ADMIN_KEY", Secret: true, Commands: indexes, Help: "Meilisearch key that manages the portal's indexes: `portal index`, `portal reindex`, and uploads in `portal serve`"},
+		{Name: "MEILI_MASTER_KEY", Secret: true, Commands: meili, Help: "Meilisearch master key; only `portal meili keys` and development use it (the other commands in place of MEILI_ADMIN_KEY), never `portal serve`, which refuses it"},
+		{Name: "MEILI_BIN", Commands: []string{"dev"}, Help: "the Meilisearch binary to start; default .tools/meilisearch in the repository, then $PATH"},
+		{Name: "HUGO", Commands: []string{"dev"}, Help: "a prebuilt Hugo of the version go.mod pins; default `go tool hugo`"},
 	}
 }
 
-// Load reads and validates the configuration. getenv is os.Getenv outside
-// tests. All problems are reported together, one per line.
+// LoadFor reads and validates the configuration of command cmd: only the
+// variables it reads (Option.Commands); the others keep their defaults,
+// unread and unchecked, so that a setting meant for `portal serve` cannot
+// stop `portal meili keys`.
+func LoadFor(cmd string, getenv func(string) string) (Config, error) {
+	reads := map[string]bool{}
+	for _, o := range Options() {
+		if o.ReadBy(cmd) {
+			reads[o.Name] = true
+			if o.Secret {
+				reads[o.Name+"_FILE"] = true
+			}
+		}
+	}
+	return Load(func(name string) string {
+		if reads[name] {
+			return getenv(name)
+		}
+		return ""
+	})
+}
+
+// Load reads and validates the configuration from every variable in the
+// table. getenv is os.Getenv outside tests. All problems are
+// reported together, one per line.
 func Load(getenv func(string) string) (Config, error) {
 	var problems []string
 	get := func(o Option) string {
@@ -272,17 +322,28 @@ func (c Config) ValidateServe() error {
 	return nil
 }
 
-// Usage describes every option, for --help.
-func Usage() string {
+// Help describes the variables command cmd reads, for its --help, or is
+// empty when it reads none. defaults replaces the table's default of a
+// variable where the command uses its own.
+func Help(cmd string, defaults map[string]string) string {
 	var b strings.Builder
-	b.WriteString("Environment:\n")
 	for _, o := range Options() {
+		if !o.ReadBy(cmd) {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString("Environment:\n")
+		}
 		fmt.Fprintf(&b, "  %s", o.Name)
 		if o.Secret {
 			fmt.Fprintf(&b, " (or %s_FILE)", o.Name)
 		}
-		if o.Default != "" {
-			fmt.Fprintf(&b, "  [default %s]", o.Default)
+		def := o.Default
+		if d, ok := defaults[o.Name]; ok {
+			def = d
+		}
+		if def != "" {
+			fmt.Fprintf(&b, "  [default %s]", def)
 		}
 		fmt.Fprintf(&b, "\n      %s\n", o.Help)
 	}

@@ -145,3 +145,49 @@ func TestParseMemoryLimit(t *testing.T) {
 		t.Errorf("Load with a bad limit: %v", err)
 	}
 }
+
+// A command reads only its own variables: one meant for `portal serve`,
+// even an invalid one, neither stops `portal meili keys` nor reaches it.
+func TestLoadForReadsOnlyTheCommandsVariables(t *testing.T) {
+	e := env(map[string]string{"PORTAL_SESSION_IDLE": "2h", "PORTAL_DATA_DIR": "/elsewhere",
+		"MEILI_URL": "http://127.0.0.1:7700", "MEILI_MASTER_KEY": "m"})
+	if _, err := Load(e); err == nil {
+		t.Fatal("Load accepted PORTAL_SESSION_IDLE=2h")
+	}
+	c, err := LoadFor("meili keys", e)
+	if err != nil {
+		t.Fatalf("LoadFor(meili keys) = %v", err)
+	}
+	if c.MeiliURL != "http://127.0.0.1:7700" || c.MeiliMasterKey != "m" || c.DataDir != "var" || c.SessionIdle != 30*time.Minute {
+		t.Errorf("LoadFor(meili keys) = %+v; want the Meilisearch settings, and defaults for the rest", c)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "key")
+	if err := os.WriteFile(file, []byte(strings.Repeat("ab", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = LoadFor("users list", env(map[string]string{"PORTAL_SECRET_KEY_FILE": file}))
+	if err != nil || len(c.SecretKey) != 32 {
+		t.Errorf("PORTAL_SECRET_KEY_FILE for users list: %d bytes, %v", len(c.SecretKey), err)
+	}
+}
+
+func TestHelpListsTheCommandsVariables(t *testing.T) {
+	h := Help("users reset-mfa", map[string]string{"PORTAL_LOG_FORMAT": "text on a terminal"})
+	for _, want := range []string{"PORTAL_SMTP_URL (or PORTAL_SMTP_URL_FILE)", "PORTAL_DATA_DIR  [default var]", "PORTAL_LOG_FORMAT  [default text on a terminal]"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("Help(users reset-mfa) lacks %q:\n%s", want, h)
+		}
+	}
+	if strings.Contains(h, "PORTAL_SESSION_IDLE") || strings.Contains(Help("users list", nil), "PORTAL_SMTP_URL") {
+		t.Errorf("Help lists variables the command does not read:\n%s", h)
+	}
+	if h := Help("training lint", nil); h != "" {
+		t.Errorf("Help(training lint) = %q, want nothing", h)
+	}
+	for _, o := range Options() {
+		if len(o.Commands) == 0 {
+			t.Errorf("%s is read by no command: name the commands that read it", o.Name)
+		}
+	}
+}

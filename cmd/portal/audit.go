@@ -2,23 +2,19 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 )
 
+const auditVerifyHelp = `Checks the audit log's hash chain and names the first entry that was
+edited, inserted or deleted. Exits with status 1 when the chain is broken,
+and refuses a data directory without a database.`
+
 func auditCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return errors.New("usage: portal audit verify")
-	}
-	if _, err := parseFlags("audit verify", "Checks the audit log's hash chain and names the first entry that was\nedited, inserted or deleted. Exits non-zero when the chain is broken.", args[1:], stderr, ""); err != nil {
+	if err := parseArgs(newFlags("audit verify"), args); err != nil {
 		return err
 	}
-	cfg, err := loadWithDevSecret(getenv)
-	if err != nil {
-		return err
-	}
-	a, err := openApp(ctx, cfg, cfg.NewLogger(stderr))
+	a, _, _, err := openState(ctx, "audit verify", getenv, stderr)
 	if err != nil {
 		return err
 	}

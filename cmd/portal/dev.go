@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -25,37 +24,47 @@ const devHelp = `Runs a complete local portal, the README's "make run":
   4. indexes them;
   5. serves site and API on PORTAL_ADDR until Ctrl-C, then stops everything.`
 
+// devDefaults are the defaults dev uses in place of the table's, for the
+// repository at root: a development portal kept under root/var.
+func devDefaults(root string) map[string]string {
+	return map[string]string{
+		"PORTAL_ENV":              "development",
+		"PORTAL_LOG_FORMAT":       "text",
+		"PORTAL_SITE_DIR":         filepath.Join(root, "site", "public"),
+		"PORTAL_MEMBERS_SITE_DIR": filepath.Join(root, "var", "members-site"),
+		"PORTAL_DATA_DIR":         filepath.Join(root, "var"),
+	}
+}
+
+// devHelpDefaults are dev's defaults as its help shows them: devDefaults,
+// and the secrets it makes for itself when none are given.
+func devHelpDefaults() map[string]string {
+	d := devDefaults("<repository>")
+	d["PORTAL_SECRET_KEY"] = "the one kept in PORTAL_DATA_DIR/secret.key, created once"
+	d["MEILI_URL"] = "a Meilisearch that dev starts on loopback"
+	d["MEILI_MASTER_KEY"] = "the one kept in PORTAL_DATA_DIR/meili/master.key, with the Meilisearch dev starts"
+	d["MEILI_SEARCH_KEY"] = "created with the master key"
+	d["MEILI_ADMIN_KEY"] = "created with the master key"
+	return d
+}
+
 func devCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if _, err := parseFlags("dev", devHelp, args, stderr, config.Usage()); err != nil {
+	if err := parseArgs(newFlags("dev"), args); err != nil {
 		return err
 	}
 	root, err := site.FindRoot(".")
 	if err != nil {
 		return err
 	}
-	cfg, err := loadWithDevSecret(func(k string) string {
-		if v := getenv(k); v != "" {
-			return v
-		}
-		switch k {
-		case "PORTAL_ENV":
-			return "development"
-		case "PORTAL_LOG_FORMAT":
-			return "text"
-		case "PORTAL_SITE_DIR":
-			return filepath.Join(root, "site", "public")
-		case "PORTAL_MEMBERS_SITE_DIR":
-			return filepath.Join(root, "var", "members-site")
-		case "PORTAL_DATA_DIR":
-			return filepath.Join(root, "var")
-		}
-		return ""
-	})
+	cfg, err := config.LoadFor("dev", withDefaults(getenv, devDefaults(root)))
 	if err != nil {
 		return err
 	}
 	if !cfg.Dev() {
 		return errors.New("portal dev runs only with PORTAL_ENV=development")
+	}
+	if cfg, err = devSecret(cfg, true); err != nil {
+		return err
 	}
 	log := cfg.NewLogger(stderr)
 	setMemoryLimit(cfg, getenv, log)
@@ -143,22 +152,4 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	fmt.Fprintf(stdout, "\nPortal running at http://%s/ (Ctrl-C to stop)\n", cfg.Addr)
 	fmt.Fprintf(stdout, "Demo accounts (passwords and TOTP secrets): %s\n\n", demoFile(cfg))
 	return serve(ctx, cfg, a, log)
-}
-
-// loadWithDevSecret loads the configuration; in development it also
-// creates and keeps a secret key under the data directory when none is set.
-func loadWithDevSecret(getenv func(string) string) (config.Config, error) {
-	cfg, err := config.Load(getenv)
-	if err != nil || !cfg.Dev() || len(cfg.SecretKey) > 0 {
-		return cfg, err
-	}
-	k, err := config.LoadOrCreateSecret(filepath.Join(cfg.DataDir, "secret.key"))
-	if err != nil {
-		return cfg, err
-	}
-	cfg.SecretKey, err = hex.DecodeString(k)
-	if err != nil || len(cfg.SecretKey) != 32 {
-		return cfg, fmt.Errorf("%s does not hold 64 hex digits", filepath.Join(cfg.DataDir, "secret.key"))
-	}
-	return cfg, nil
 }

@@ -10,11 +10,15 @@ import (
 	"portal/search"
 )
 
+const indexHelp = `Indexes the built site's search feeds (PORTAL_SITE_DIR/<lang>/search-feed.json)
+and the members' build's training pages (PORTAL_MEMBERS_SITE_DIR/members-search.json,
+with their access groups) into the pages and training indexes, with MEILI_ADMIN_KEY.`
+
 func indexCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if _, err := parseFlags("index site", "Indexes the built site's search feeds (PORTAL_SITE_DIR/<lang>/search-feed.json)\nand the members' build's training pages (PORTAL_MEMBERS_SITE_DIR/members-search.json,\nwith their access groups) into the pages and training indexes, with MEILI_ADMIN_KEY.", args, stderr, config.Usage()); err != nil {
+	if err := parseArgs(newFlags("index site"), args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(getenv)
+	cfg, err := config.LoadFor("index site", getenv)
 	if err != nil {
 		return err
 	}

@@ -15,11 +15,14 @@ import (
 
 type searchClient = meilisearch.ServiceManager
 
+const keysHelp = `Creates or renews the portal's two Meilisearch keys with MEILI_MASTER_KEY and prints them
+as environment lines for portal serve (MEILI_SEARCH_KEY) and portal index (MEILI_ADMIN_KEY).`
+
 func keysCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if _, err := parseFlags("meili keys", "Creates or renews the portal's two Meilisearch keys with MEILI_MASTER_KEY and prints them\nas environment lines for portal serve (MEILI_SEARCH_KEY) and portal index (MEILI_ADMIN_KEY).", args, stderr, config.Usage()); err != nil {
+	if err := parseArgs(newFlags("meili keys"), args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(getenv)
+	cfg, err := config.LoadFor("meili keys", getenv)
 	if err != nil {
 		return err
 	}

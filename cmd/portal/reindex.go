@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"portal/config"
 	"portal/research"
 	"portal/search"
 )
@@ -18,18 +17,13 @@ pages and training from the built site's feeds (PORTAL_SITE_DIR), and the
 research library from SQLite and the stored files. Each index is built beside
 the live one, which keeps answering until the new one replaces it. Safe to run
 again, and to kill half-way: the next run finishes the work. Needs
-MEILI_ADMIN_KEY.`
+MEILI_ADMIN_KEY; refuses a data directory without a database.`
 
 func reindexCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if _, err := parseFlags("reindex", reindexHelp, args, stderr, config.Usage()); err != nil {
+	if err := parseArgs(newFlags("reindex"), args); err != nil {
 		return err
 	}
-	cfg, err := loadWithDevSecret(getenv)
-	if err != nil {
-		return err
-	}
-	log := cfg.NewLogger(stderr)
-	a, err := openApp(ctx, cfg, log)
+	a, cfg, log, err := openState(ctx, "reindex", getenv, stderr)
 	if err != nil {
 		return err
 	}

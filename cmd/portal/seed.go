@@ -34,31 +34,36 @@ func demoUsers() []demoUser {
 	}
 }
 
+const seedHelp = `Creates the demo accounts (development only) and writes their credentials,
+TOTP secrets included, to PORTAL_DATA_DIR/demo-credentials.json (mode 0600)
+and standard output; then loads a synthetic research library.`
+
 func seedCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "demo" {
-		return errors.New("usage: portal seed demo")
-	}
-	fs, err := parseFlags("seed demo", "Creates the demo accounts (development only) and writes their credentials,\nTOTP secrets included, to PORTAL_DATA_DIR/demo-credentials.json (mode 0600) and standard output;\nthen loads a synthetic research library.", nil, stderr, "")
-	if err != nil {
-		return err
-	}
+	fs := newFlags("seed demo")
 	count := fs.Int("research", demoResearchCount, "how many synthetic research records to load")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadWithDevSecret(getenv)
+	if *count < 0 {
+		return usagef(fs, "--research must not be negative")
+	}
+	cfg, err := loadOneOff("seed demo", getenv, stderr)
 	if err != nil {
 		return err
 	}
 	if !cfg.Dev() {
 		return errors.New("portal seed demo runs only with PORTAL_ENV=development")
 	}
-	a, err := openApp(ctx, cfg, cfg.NewLogger(stderr))
+	if cfg, err = devSecret(cfg, true); err != nil {
+		return err
+	}
+	log := cfg.NewLogger(stderr)
+	a, err := openApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := openMeiliForApp(ctx, cfg, a, cfg.NewLogger(stderr)); err != nil {
+	if err := openMeiliForApp(ctx, cfg, a, log); err != nil {
 		return err
 	}
 	return seedDemo(ctx, cfg, a, *count, stdout, stderr)

@@ -17,11 +17,13 @@ import (
 	"portal/search"
 )
 
+const serveHelp = `Serves the built public site and the API until SIGTERM or Ctrl-C.`
+
 func serveCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if _, err := parseFlags("serve", "Serves the built public site and the API.", args, stderr, config.Usage()); err != nil {
+	if err := parseArgs(newFlags("serve"), args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(getenv)
+	cfg, err := config.LoadFor("serve", getenv)
 	if err != nil {
 		return err
 	}

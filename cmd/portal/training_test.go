@@ -11,7 +11,7 @@ import (
 func TestTrainingLint(t *testing.T) {
 	lint := func(root string) (string, error) {
 		var out, errOut bytes.Buffer
-		err := trainingCmd(context.Background(), []string{"lint", "--root", root}, func(string) string { return "" }, &out, &errOut)
+		err := trainingCmd(context.Background(), []string{"--root", root}, func(string) string { return "" }, &out, &errOut)
 		return out.String() + errOut.String(), err
 	}
 	out, err := lint(filepath.Join("..", "..", "training", "testdata", "good"))
