@@ -360,3 +360,28 @@ func TestAuditAppendOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckExists(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "portal.db")
+	if err := CheckExists(path); !errors.Is(err, ErrNoDatabase) {
+		t.Errorf("missing file: %v, want ErrNoDatabase", err)
+	}
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckExists(path); !errors.Is(err, ErrNoDatabase) {
+		t.Errorf("empty file: %v, want ErrNoDatabase", err)
+	}
+	if err := CheckExists(dir); err == nil || errors.Is(err, ErrNoDatabase) {
+		t.Errorf("a directory: %v, want another refusal", err)
+	}
+	db, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if err := CheckExists(path); err != nil {
+		t.Errorf("after Open: %v", err)
+	}
+}
