@@ -21,8 +21,8 @@ import (
 
 	"portal/access"
 	"portal/account"
+	"portal/language"
 	"portal/research"
-	"portal/search"
 )
 
 // membersSite serves the members build (Hugo's members environment) under
@@ -143,7 +143,7 @@ func (m *membersSite) serve(c *echo.Context) error {
 	rel := strings.TrimPrefix(strings.TrimPrefix(name, "/members"), "/")
 	parts := strings.Split(rel, "/")
 	lang := "en"
-	if search.IsLanguage(parts[0]) {
+	if language.Valid(parts[0]) {
 		lang = parts[0]
 	}
 

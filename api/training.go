@@ -12,8 +12,8 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"portal/language"
 	"portal/progress"
-	"portal/search"
 )
 
 // progressError maps the progress package's errors to the API's.
@@ -72,8 +72,8 @@ func viewProgress(p *progress.Progress) progressView {
 // trainingLang checks the optional language of a training request: the
 // language of the page the learner is on, for the completion record.
 func trainingLang(lang string) (string, error) {
-	if lang != "" && !search.IsLanguage(lang) {
-		return "", badRequest("invalid_lang", `"lang" must be one of `+strings.Join(search.Languages, ", ")+".")
+	if lang != "" && !language.Valid(lang) {
+		return "", badRequest("invalid_lang", `"lang" must be one of `+strings.Join(language.All(), ", ")+".")
 	}
 	return lang, nil
 }

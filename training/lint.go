@@ -34,13 +34,10 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"portal/access"
+	"portal/language"
 )
-
-// Languages of the site, English first: it is the source of translations.
-var Languages = []string{"en", "fr", "es", "ar"}
-
-// SourceLanguage is the language translations are compared with.
-const SourceLanguage = "en"
 
 // Trees of content that hold modules.
 const (
@@ -51,10 +48,6 @@ const (
 // Levels a module may declare.
 var Levels = []string{"introductory", "intermediate", "advanced"}
 
-// TLPLabels are the Traffic Light Protocol 2.0 labels. Public modules have
-// none (or TLP:CLEAR); members-only modules need one of the others.
-var TLPLabels = []string{"TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED"}
-
 // Names of the files of a module bundle that are not lessons.
 const (
 	ModuleFile  = "_index.md"
@@ -64,8 +57,6 @@ const (
 )
 
 var (
-	// Access group names, as the accounts package accepts them.
-	groupName = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
 	// Module, lesson, question and option ids end up in URLs, HTML ids and
 	// the progress API.
 	idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
@@ -120,7 +111,7 @@ func Lint(root string) (Report, error) {
 		return Report{}, err
 	}
 	for _, tree := range []string{TreePublic, TreeMembers} {
-		for _, lang := range Languages {
+		for _, lang := range language.All() {
 			if err := l.lintTree(tree, lang); err != nil {
 				return Report{}, err
 			}
@@ -205,7 +196,7 @@ func (l *linter) indexSite() error {
 	l.publicURLs, l.membersURLs = map[string]bool{}, map[string]bool{}
 	l.glossary = map[string]map[string]bool{}
 	l.moduleDirs = map[string]map[string]string{TreePublic: {}, TreeMembers: {}}
-	for _, lang := range Languages {
+	for _, lang := range language.All() {
 		for _, tree := range []string{TreePublic, TreeMembers} {
 			dir := treeDir(l.root, tree, lang)
 			urls, prefix := l.publicURLs, "/"+lang+"/"
@@ -614,8 +605,8 @@ func (l *linter) checkAccess(p *page, tree, lang string) {
 	case yaml.SequenceNode:
 		for _, n := range f.value.Content {
 			groups = append(groups, n.Value)
-			if !groupName.MatchString(n.Value) {
-				l.problem(p.file, n.Line+p.fmLine, "access group %q: names are 1–64 lower-case letters, digits and hyphens", n.Value)
+			if !access.ValidGroup(n.Value) {
+				l.problem(p.file, n.Line+p.fmLine, "access group %q: names are %s", n.Value, access.GroupRule)
 			}
 		}
 		if len(groups) == 0 {
@@ -629,11 +620,11 @@ func (l *linter) checkAccess(p *page, tree, lang string) {
 	tlp, tlpLine := "", line
 	if t, ok := p.fm["tlp"]; ok {
 		tlp, tlpLine = t.value.Value, t.value.Line+p.fmLine
-		if !slices.Contains(TLPLabels, tlp) {
-			l.problem(p.file, tlpLine, "tlp %q: use one of %s", tlp, strings.Join(TLPLabels, ", "))
+		if !access.TLP(tlp).Valid() {
+			l.problem(p.file, tlpLine, "tlp %q: use one of %s", tlp, tlpList())
 		}
 	}
-	restricted := !public || (tlp != "" && tlp != "TLP:CLEAR")
+	restricted := !public || (tlp != "" && access.TLP(tlp) != access.Clear)
 	switch {
 	case tree == TreePublic && restricted:
 		l.problem(p.file, line, "members-only module (access %s, tlp %q) in the public tree: move it to content/members/%s/training/",
@@ -642,7 +633,7 @@ func (l *linter) checkAccess(p *page, tree, lang string) {
 		l.problem(p.file, line, `access: public in the members-only tree: name the access groups, or move the module to content/%s/training/`, lang)
 	case tree == TreeMembers && tlp == "":
 		l.problem(p.file, p.fmLine, "missing required field tlp (a members-only module carries a TLP label, e.g. TLP:AMBER)")
-	case tree == TreeMembers && tlp == "TLP:CLEAR":
+	case tree == TreeMembers && access.TLP(tlp) == access.Clear:
 		l.problem(p.file, tlpLine, "TLP:CLEAR is for public information: a members-only module needs TLP:GREEN or stricter")
 	}
 }
@@ -792,12 +783,12 @@ func (l *linter) checkModuleIDs() {
 
 func (l *linter) compareTranslations() {
 	for _, ps := range l.pages {
-		src, ok := ps.Langs[SourceLanguage]
+		src, ok := ps.Langs[language.Source]
 		if !ok || src.Lastmod.IsZero() {
 			continue
 		}
 		for lang, v := range ps.Langs {
-			if lang != SourceLanguage && !v.Lastmod.IsZero() && v.Lastmod.Before(src.Lastmod) {
+			if lang != language.Source && !v.Lastmod.IsZero() && v.Lastmod.Before(src.Lastmod) {
 				v.Outdated = true
 				ps.Langs[lang] = v
 			}
@@ -812,7 +803,7 @@ func (r Report) OK() bool { return len(r.Problems) == 0 }
 func (r Report) Outdated() []Version {
 	var out []Version
 	for _, ps := range r.Pages {
-		for _, lang := range Languages {
+		for _, lang := range language.All() {
 			if v, ok := ps.Langs[lang]; ok && v.Outdated {
 				out = append(out, v)
 			}
@@ -825,7 +816,7 @@ func (r Report) Outdated() []Version {
 // and which translations are older than their English source.
 func (r Report) TranslationReport() string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "Translation report (source: %s; yes = translated, old = older than the %s page, - = missing)\n", SourceLanguage, SourceLanguage)
+	fmt.Fprintf(&b, "Translation report (source: %s; yes = translated, old = older than the %s page, - = missing)\n", language.Source, language.Source)
 	for _, tree := range []string{TreePublic, TreeMembers} {
 		var rows []PageStatus
 		for _, ps := range r.Pages {
@@ -842,7 +833,7 @@ func (r Report) TranslationReport() string {
 			width = max(width, len(rowName(ps)))
 		}
 		line := fmt.Sprintf("  %-*s", width, "module / page")
-		for _, lang := range Languages {
+		for _, lang := range language.All() {
 			line += fmt.Sprintf("  %-3s", lang)
 		}
 		b.WriteString(strings.TrimRight(line, " ") + "\n")
@@ -850,7 +841,7 @@ func (r Report) TranslationReport() string {
 		modules := 0
 		for _, ps := range rows {
 			line := fmt.Sprintf("  %-*s", width, rowName(ps))
-			for _, lang := range Languages {
+			for _, lang := range language.All() {
 				cell := "-"
 				if v, ok := ps.Langs[lang]; ok {
 					cell = "yes"
@@ -863,7 +854,7 @@ func (r Report) TranslationReport() string {
 			b.WriteString(strings.TrimRight(line, " ") + "\n")
 			if ps.Page == "" {
 				modules++
-				for _, lang := range Languages {
+				for _, lang := range language.All() {
 					if _, ok := ps.Langs[lang]; ok {
 						complete[lang]++
 					}
@@ -871,7 +862,7 @@ func (r Report) TranslationReport() string {
 			}
 		}
 		fmt.Fprintf(&b, "  modules per language:")
-		for _, lang := range Languages {
+		for _, lang := range language.All() {
 			fmt.Fprintf(&b, " %s %d/%d", lang, complete[lang], modules)
 		}
 		b.WriteString("\n")
@@ -879,8 +870,8 @@ func (r Report) TranslationReport() string {
 	if old := r.Outdated(); len(old) > 0 {
 		b.WriteString("\nTranslations older than their English source:\n")
 		for _, ps := range r.Pages {
-			src := ps.Langs[SourceLanguage]
-			for _, lang := range Languages {
+			src := ps.Langs[language.Source]
+			for _, lang := range language.All() {
 				if v, ok := ps.Langs[lang]; ok && v.Outdated {
 					fmt.Fprintf(&b, "  %s (%s) is older than %s (%s)\n", v.File, v.Lastmod.Format("2006-01-02"), src.File, src.Lastmod.Format("2006-01-02"))
 				}
@@ -895,4 +886,13 @@ func rowName(ps PageStatus) string {
 		return ps.Module
 	}
 	return "  " + ps.Page
+}
+
+// tlpList is the TLP labels for messages.
+func tlpList() string {
+	labels := make([]string, 0, len(access.Labels()))
+	for _, t := range access.Labels() {
+		labels = append(labels, string(t))
+	}
+	return strings.Join(labels, ", ")
 }
