@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -1223,5 +1224,23 @@ func TestCheckPasswordCommon(t *testing.T) {
 	}
 	if err := account.CheckPassword("velvet tundra mosaic harbour"); err != nil {
 		t.Errorf("uncommon passphrase refused: %v", err)
+	}
+}
+
+func TestSubject(t *testing.T) {
+	u := &account.User{ID: "u", Role: account.RoleAdmin, Groups: []string{"members", "x"}}
+	if s := u.Subject(); !s.Admin || !slices.Equal(s.Groups, u.Groups) {
+		t.Errorf("Subject(admin) = %+v", s)
+	}
+	u.Role = account.RoleTrainer
+	if s := u.Subject(); s.Admin {
+		t.Errorf("Subject(trainer) = %+v", s)
+	}
+	u.Role, u.Disabled = account.RoleAdmin, true
+	if s := u.Subject(); s.Admin || len(s.Groups) != 0 {
+		t.Errorf("Subject(disabled) = %+v, want nothing", s)
+	}
+	if s := (*account.User)(nil).Subject(); s.Admin || len(s.Groups) != 0 {
+		t.Errorf("Subject(nil) = %+v", s)
 	}
 }

@@ -22,7 +22,6 @@ import (
 	"portal/access"
 	"portal/account"
 	"portal/language"
-	"portal/research"
 )
 
 // membersSite serves the members build (Hugo's members environment) under
@@ -166,7 +165,7 @@ func (m *membersSite) serve(c *echo.Context) error {
 	restricted := len(parts) >= 3 && parts[1] == "training" && man.modules[parts[2]]
 	if restricted {
 		obj, ok := man.objects[parts[0]+"/"+parts[2]]
-		if !ok || !access.CanSee(research.Subject(u), obj) {
+		if !ok || !access.CanSee(u.Subject(), obj) {
 			return m.notFound(c, lang)
 		}
 	}

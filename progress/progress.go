@@ -9,7 +9,7 @@
 //
 // Documented choices:
 //   - Who may record progress in, or see the numbers of, a module is decided
-//     by access.CanSee through research.Subject, as for research records. A
+//     by access.CanSee through account.User.Subject, as for research records. A
 //     module one may not see is ErrNotFound, like one that does not exist.
 //   - Progress is per module id, the same in every language; lessons and
 //     questions are identified by their ids in the canonical language.
@@ -37,7 +37,6 @@ import (
 	"portal/access"
 	"portal/account"
 	"portal/audit"
-	"portal/research"
 )
 
 // Errors. The API maps them to statuses; compare with errors.Is.
@@ -201,7 +200,7 @@ func (s *Service) visibleModule(u *account.User, id string) (*Module, error) {
 		return nil, invalid("module", "Name a training module.")
 	}
 	m, ok := s.cat.Module(id)
-	if !ok || !access.CanSee(research.Subject(u), m.Object()) {
+	if !ok || !access.CanSee(u.Subject(), m.Object()) {
 		return nil, ErrNotFound
 	}
 	return m, nil
