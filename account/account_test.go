@@ -1244,3 +1244,29 @@ func TestSubject(t *testing.T) {
 		t.Errorf("Subject(nil) = %+v", s)
 	}
 }
+
+// TestPromotionCapsSessions: both ways to a full session (confirming the
+// enrolment, completing a login) end the half session and the member's
+// oldest full sessions beyond MaxSessions.
+func TestPromotionCapsSessions(t *testing.T) {
+	e := newEnv(t, func(o *account.Options) { o.MaxSessions = 2 })
+	tok, err := e.svc.BootstrapAdmin(e.ctx(), "root@example.org", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enrolTok, enrol, err := e.svc.AcceptInvitation(e.ctx(), tok, "First Admin", goodPassword, e.c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, err := e.svc.ConfirmEnrolment(e.ctx(), enrolTok, account.TOTPCode(enrol.Secret, e.clock.Now()), e.c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.wantUnauth(enrolTok, "enrol token after confirmation")
+	second := e.login("root@example.org", enrol.Secret)
+	e.mustAuth(first)
+	third := e.login("root@example.org", enrol.Secret)
+	e.wantUnauth(first, "oldest session beyond MaxSessions")
+	e.mustAuth(second)
+	e.mustAuth(third)
+}
