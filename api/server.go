@@ -20,9 +20,9 @@ import (
 	"portal/access"
 	"portal/account"
 	"portal/audit"
-	"portal/progress"
 	"portal/research"
 	"portal/search"
+	"portal/training"
 )
 
 // Searcher is what the API needs of the search package.
@@ -45,7 +45,7 @@ type Options struct {
 	Audit    *audit.Log
 	Research *research.Service
 	// Training records training progress and issues completions.
-	Training *progress.Service
+	Training *training.Service
 	// Mailer is optional: without one, invitation links are shown to the
 	// admin who creates them.
 	Mailer Mailer
@@ -79,7 +79,7 @@ type Server struct {
 	accounts *account.Service
 	audit    *audit.Log
 	research *research.Service
-	training *progress.Service
+	training *training.Service
 	// auditQueue records members' searches without a disk sync per request.
 	auditQueue *audit.Async
 	mailer     Mailer

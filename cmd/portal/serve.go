@@ -13,8 +13,8 @@ import (
 	"portal/api"
 	"portal/config"
 	"portal/mail"
-	"portal/progress"
 	"portal/search"
+	"portal/training"
 )
 
 func serveCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -69,11 +69,11 @@ func serve(ctx context.Context, cfg config.Config, a *app, log *slog.Logger) err
 		}
 		mailer = m
 	}
-	catalogue, err := progress.OpenCatalogue(cfg.SiteDir, cfg.MembersSiteDir, log)
+	catalogue, err := training.OpenCatalogue(cfg.SiteDir, cfg.MembersSiteDir, log)
 	if err != nil {
 		return err
 	}
-	training, err := progress.New(a.db.Progress(), catalogue, a.audit, progress.Options{SecretKey: cfg.SecretKey, Logger: log})
+	training, err := training.New(a.db.Progress(), catalogue, a.audit, training.Options{SecretKey: cfg.SecretKey, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 	"io"
 
 	"portal/site"
-	"portal/training"
+	"portal/training/lint"
 )
 
 const trainingLintHelp = `usage: portal training lint [--root DIR]
@@ -48,7 +48,7 @@ func trainingCmd(ctx context.Context, args []string, getenv func(string) string,
 		}
 		*root = r
 	}
-	report, err := training.Lint(*root)
+	report, err := lint.Lint(*root)
 	if err != nil {
 		return err
 	}

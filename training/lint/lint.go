@@ -1,4 +1,4 @@
-// Package training checks the training modules that trainers write as
+// Package lint checks the training modules that trainers write as
 // Markdown for Hugo, and reports which of them exist in which language.
 //
 // A module is a Hugo branch bundle, public under content/<lang>/training/
@@ -16,7 +16,7 @@
 //
 // Lint reports, with file and line, what would make a module incomplete,
 // wrong or unsafe to publish; `portal training lint` prints it.
-package training
+package lint
 
 import (
 	"errors"

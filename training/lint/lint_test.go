@@ -1,4 +1,4 @@
-package training
+package lint
 
 import (
 	"os"
@@ -133,7 +133,7 @@ func TestTranslationReport(t *testing.T) {
 // TestRepositoryContent lints the real modules: they must be clean, and the
 // public ones exist in English, with at least one in every other language.
 func TestRepositoryContent(t *testing.T) {
-	r := lint(t, filepath.Join(".."))
+	r := lint(t, filepath.Join("..", ".."))
 	for _, p := range r.Problems {
 		t.Errorf("%s", p)
 	}

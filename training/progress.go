@@ -1,4 +1,4 @@
-// Package progress records logged-in learners' progress through the training
+// Package training records logged-in learners' progress through the training
 // modules: lessons done, quiz attempts graded here (never trusting a score
 // the browser computed), completion records with a verification code, and
 // the numbers trainers see per module.
@@ -22,7 +22,7 @@
 //     four groups of four Crockford base-32 characters.
 //   - A verification reveals the module's title, the language it was taken
 //     in, the date and the learner's display name; nothing else.
-package progress
+package training
 
 import (
 	"context"
