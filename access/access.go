@@ -7,6 +7,7 @@ package access
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 )
 
@@ -37,6 +38,21 @@ const (
 	// "members" does not count.
 	Members = "members"
 )
+
+// GroupPattern is the one rule for access group names (accounts, research
+// records, training modules, search documents, and the browser forms through
+// site/assets/js/lib/vocabulary.js): 1–64 lower-case letters, digits and
+// hyphens, starting with a letter or digit so that a name never reads as an
+// option. It is written in the syntax Go and JavaScript share.
+const GroupPattern = `^[a-z0-9][a-z0-9-]{0,63}$`
+
+// GroupRule says GroupPattern in words, for error messages.
+const GroupRule = "1–64 lower-case letters, digits and hyphens, starting with a letter or digit"
+
+var groupRE = regexp.MustCompile(GroupPattern)
+
+// ValidGroup reports whether name is a well-formed access group name.
+func ValidGroup(name string) bool { return groupRE.MatchString(name) }
 
 // Subject is who is asking.
 type Subject struct {

@@ -1,6 +1,9 @@
 package access
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestCanSee(t *testing.T) {
 	vi := Subject{Groups: []string{Members, "victim-identification"}}
@@ -40,5 +43,19 @@ func TestFilterNeverOpensRedToMembers(t *testing.T) {
 	}
 	if len(r.Groups) != 3 {
 		t.Errorf("groups %v, want public, members, a once each", r.Groups)
+	}
+}
+
+func TestValidGroup(t *testing.T) {
+	long := strings.Repeat("a", 64)
+	for _, name := range []string{"a", "0", "members", "victim-identification", "x-", "a--b", long} {
+		if !ValidGroup(name) {
+			t.Errorf("ValidGroup(%q) = false, want true", name)
+		}
+	}
+	for _, name := range []string{"", "-x", "-", "X", "a b", "a_b", "a.b", "é", long + "a", "a\n"} {
+		if ValidGroup(name) {
+			t.Errorf("ValidGroup(%q) = true, want false", name)
+		}
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"portal/access"
 	"portal/audit"
 )
 
@@ -48,7 +49,7 @@ func (r Role) Valid() bool {
 }
 
 // GroupMembers is the access group every member belongs to.
-const GroupMembers = "members"
+const GroupMembers = access.Members
 
 // User is a member as the rest of the portal sees it: no secrets.
 type User struct {
@@ -62,6 +63,16 @@ type User struct {
 	Locked      bool // factors locked after MaxFailures consecutive failures
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+}
+
+// Subject is the one mapping from a member to the subject that
+// access.CanSee judges: their groups, and whether they are an admin. A nil
+// or disabled user is a subject that sees nothing.
+func (u *User) Subject() access.Subject {
+	if u == nil || u.Disabled {
+		return access.Subject{}
+	}
+	return access.Subject{Groups: u.Groups, Admin: u.Role == RoleAdmin}
 }
 
 // InGroup reports whether u belongs to group g.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -1224,4 +1225,48 @@ func TestCheckPasswordCommon(t *testing.T) {
 	if err := account.CheckPassword("velvet tundra mosaic harbour"); err != nil {
 		t.Errorf("uncommon passphrase refused: %v", err)
 	}
+}
+
+func TestSubject(t *testing.T) {
+	u := &account.User{ID: "u", Role: account.RoleAdmin, Groups: []string{"members", "x"}}
+	if s := u.Subject(); !s.Admin || !slices.Equal(s.Groups, u.Groups) {
+		t.Errorf("Subject(admin) = %+v", s)
+	}
+	u.Role = account.RoleTrainer
+	if s := u.Subject(); s.Admin {
+		t.Errorf("Subject(trainer) = %+v", s)
+	}
+	u.Role, u.Disabled = account.RoleAdmin, true
+	if s := u.Subject(); s.Admin || len(s.Groups) != 0 {
+		t.Errorf("Subject(disabled) = %+v, want nothing", s)
+	}
+	if s := (*account.User)(nil).Subject(); s.Admin || len(s.Groups) != 0 {
+		t.Errorf("Subject(nil) = %+v", s)
+	}
+}
+
+// TestPromotionCapsSessions: both ways to a full session (confirming the
+// enrolment, completing a login) end the half session and the member's
+// oldest full sessions beyond MaxSessions.
+func TestPromotionCapsSessions(t *testing.T) {
+	e := newEnv(t, func(o *account.Options) { o.MaxSessions = 2 })
+	tok, err := e.svc.BootstrapAdmin(e.ctx(), "root@example.org", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enrolTok, enrol, err := e.svc.AcceptInvitation(e.ctx(), tok, "First Admin", goodPassword, e.c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, err := e.svc.ConfirmEnrolment(e.ctx(), enrolTok, account.TOTPCode(enrol.Secret, e.clock.Now()), e.c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.wantUnauth(enrolTok, "enrol token after confirmation")
+	second := e.login("root@example.org", enrol.Secret)
+	e.mustAuth(first)
+	third := e.login("root@example.org", enrol.Secret)
+	e.wantUnauth(first, "oldest session beyond MaxSessions")
+	e.mustAuth(second)
+	e.mustAuth(third)
 }

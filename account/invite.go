@@ -263,8 +263,7 @@ func (s *Service) ConfirmEnrolment(ctx context.Context, sessionToken, code strin
 	}
 	code = normCode(code)
 	codes, hashes := newRecoveryCodes()
-	token := newToken()
-	full := s.newSession(token, u.ID, StageFull, now, c)
+	token, full := s.fullSession(u.ID, now, c)
 	err = s.st.Update(ctx, func(tx Tx) error {
 		u, err := tx.UserByID(ctx, sess.UserID)
 		if err != nil {
@@ -294,13 +293,7 @@ func (s *Service) ConfirmEnrolment(ctx context.Context, sessionToken, code strin
 		if err := tx.ReplaceRecoveryCodes(ctx, u.ID, hashes); err != nil {
 			return err
 		}
-		if _, err := tx.DeleteSession(ctx, sess.ID); err != nil {
-			return err
-		}
-		if err := tx.InsertSession(ctx, full); err != nil {
-			return err
-		}
-		return s.capSessions(ctx, tx, u.ID)
+		return s.promote(ctx, tx, sess, full)
 	})
 	switch {
 	case errors.Is(err, ErrInvalidCredentials):

@@ -306,8 +306,7 @@ func (s *Service) CompleteLogin(ctx context.Context, sessionToken, code string, 
 		factor = "recovery code"
 	}
 
-	token := newToken()
-	full := s.newSession(token, u.ID, StageFull, now, c)
+	token, full := s.fullSession(u.ID, now, c)
 	var (
 		ok, locked bool
 		failure    string
@@ -360,13 +359,7 @@ func (s *Service) CompleteLogin(ctx context.Context, sessionToken, code string, 
 		if err := tx.SaveUser(ctx, u); err != nil {
 			return err
 		}
-		if _, err := tx.DeleteSession(ctx, sess.ID); err != nil {
-			return err
-		}
-		if err := tx.InsertSession(ctx, full); err != nil {
-			return err
-		}
-		return s.capSessions(ctx, tx, u.ID)
+		return s.promote(ctx, tx, sess, full)
 	})
 	if errors.Is(err, ErrThrottled) {
 		s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
@@ -400,6 +393,28 @@ func (s *Service) CompleteLogin(ctx context.Context, sessionToken, code string, 
 		return "", err
 	}
 	return token, nil
+}
+
+// fullSession makes the Stage full session that replaces a
+// half-authenticated one once its second factor is checked (CompleteLogin,
+// ConfirmEnrolment), and its token. The token is new so that one seen
+// before the second factor is worth nothing after it.
+func (s *Service) fullSession(userID string, now time.Time, c Client) (string, *Session) {
+	token := newToken()
+	return token, s.newSession(token, userID, StageFull, now, c)
+}
+
+// promote turns the half-authenticated session half into full (made by
+// fullSession), in tx: half ends, full starts, and the member's oldest
+// sessions beyond MaxSessions end.
+func (s *Service) promote(ctx context.Context, tx Tx, half, full *Session) error {
+	if _, err := tx.DeleteSession(ctx, half.ID); err != nil {
+		return err
+	}
+	if err := tx.InsertSession(ctx, full); err != nil {
+		return err
+	}
+	return s.capSessions(ctx, tx, full.UserID)
 }
 
 // capSessions ends a member's oldest sessions beyond MaxSessions.

@@ -1,11 +1,12 @@
 package account
 
 import (
-	"regexp"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"portal/access"
 )
 
 const (
@@ -65,15 +66,13 @@ func normDisplayName(s string) (string, error) {
 	return s, nil
 }
 
-var groupName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
-
 // normGroups validates group names and returns them sorted, without
 // duplicates, always including GroupMembers.
 func normGroups(groups []string) ([]string, error) {
 	out := []string{GroupMembers}
 	for _, g := range groups {
-		if !groupName.MatchString(g) {
-			return nil, &InputError{Field: "groups", Reason: "names are 1–64 lower-case letters, digits and hyphens"}
+		if !access.ValidGroup(g) {
+			return nil, &InputError{Field: "groups", Reason: "names are " + access.GroupRule}
 		}
 		out = append(out, g)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"portal/access"
+	"portal/language"
 	"portal/search"
 )
 
@@ -43,7 +44,7 @@ func FuzzParseMemberQuery(f *testing.F) {
 		check("type", q.Types, reSlug.MatchString)
 		check("language", q.Languages, reLang.MatchString)
 		check("tlp", q.TLPs, func(s string) bool { return access.TLP(s).Valid() })
-		if q.Page < 1 || q.Page > search.MaxPage || len(q.Text) > search.MaxQueryBytes || !search.IsLanguage(q.Lang) {
+		if q.Page < 1 || q.Page > search.MaxPage || len(q.Text) > search.MaxQueryBytes || !language.Valid(q.Lang) {
 			t.Fatalf("out of bounds: %+v", q)
 		}
 		if q.YearFrom != 0 && q.YearTo != 0 && q.YearFrom > q.YearTo {

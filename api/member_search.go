@@ -23,7 +23,7 @@ func (s *Server) searchMember(c *echo.Context, u *account.User) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.search.Member(c.Request().Context(), research.Subject(u), q)
+	res, err := s.search.Member(c.Request().Context(), u.Subject(), q)
 	if err != nil {
 		return searchError(err)
 	}

@@ -21,8 +21,7 @@ import (
 
 	"portal/access"
 	"portal/account"
-	"portal/research"
-	"portal/search"
+	"portal/language"
 )
 
 // membersSite serves the members build (Hugo's members environment) under
@@ -143,7 +142,7 @@ func (m *membersSite) serve(c *echo.Context) error {
 	rel := strings.TrimPrefix(strings.TrimPrefix(name, "/members"), "/")
 	parts := strings.Split(rel, "/")
 	lang := "en"
-	if search.IsLanguage(parts[0]) {
+	if language.Valid(parts[0]) {
 		lang = parts[0]
 	}
 
@@ -166,7 +165,7 @@ func (m *membersSite) serve(c *echo.Context) error {
 	restricted := len(parts) >= 3 && parts[1] == "training" && man.modules[parts[2]]
 	if restricted {
 		obj, ok := man.objects[parts[0]+"/"+parts[2]]
-		if !ok || !access.CanSee(research.Subject(u), obj) {
+		if !ok || !access.CanSee(u.Subject(), obj) {
 			return m.notFound(c, lang)
 		}
 	}

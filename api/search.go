@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"portal/account"
+	"portal/language"
 	"portal/search"
 )
 
@@ -55,7 +56,7 @@ func parsePublicQuery(v url.Values) (search.PublicQuery, error) {
 	if q.Lang == "" {
 		q.Lang = "en"
 	}
-	if !search.IsLanguage(q.Lang) {
+	if !language.Valid(q.Lang) {
 		return q, badRequest("invalid_parameter", "Parameter \"lang\" must be one of en, fr, es, ar.")
 	}
 	if p := v.Get("page"); p != "" {

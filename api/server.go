@@ -20,9 +20,9 @@ import (
 	"portal/access"
 	"portal/account"
 	"portal/audit"
-	"portal/progress"
 	"portal/research"
 	"portal/search"
+	"portal/training"
 )
 
 // Searcher is what the API needs of the search package.
@@ -45,7 +45,7 @@ type Options struct {
 	Audit    *audit.Log
 	Research *research.Service
 	// Training records training progress and issues completions.
-	Training *progress.Service
+	Training *training.Service
 	// Mailer is optional: without one, invitation links are shown to the
 	// admin who creates them.
 	Mailer Mailer
@@ -79,7 +79,7 @@ type Server struct {
 	accounts *account.Service
 	audit    *audit.Log
 	research *research.Service
-	training *progress.Service
+	training *training.Service
 	// auditQueue records members' searches without a disk sync per request.
 	auditQueue *audit.Async
 	mailer     Mailer
@@ -106,51 +106,51 @@ type route struct {
 // what (SECURITY.md AC-1). Paths are relative to /api.
 func (s *Server) routes() []route {
 	return []route{
-		{http.MethodGet, "/health", Public, s.health, false, false},
-		{http.MethodGet, "/openapi.json", Public, s.openAPI, false, false},
-		{http.MethodGet, "/search", Public, s.searchAny, false, false},
-		{http.MethodGet, "/csrf", Public, s.getCSRF, false, false},
+		{method: http.MethodGet, path: "/health", policy: Public, handler: s.health},
+		{method: http.MethodGet, path: "/openapi.json", policy: Public, handler: s.openAPI},
+		{method: http.MethodGet, path: "/search", policy: Public, handler: s.searchAny},
+		{method: http.MethodGet, path: "/csrf", policy: Public, handler: s.getCSRF},
 
-		{http.MethodPost, "/session", Public, s.beginLogin, true, false},
-		{http.MethodPost, "/session/mfa", PasswordStage, s.completeLogin, true, false},
-		{http.MethodDelete, "/session", Public, s.logout, false, false},
-		{http.MethodPost, "/invitations/lookup", Public, s.invitationInfo, true, false},
-		{http.MethodPost, "/invitations/accept", Public, s.acceptInvitation, true, false},
-		{http.MethodPost, "/mfa/totp/confirm", EnrolStage, s.confirmEnrolment, true, false},
+		{method: http.MethodPost, path: "/session", policy: Public, handler: s.beginLogin, throttled: true},
+		{method: http.MethodPost, path: "/session/mfa", policy: PasswordStage, handler: s.completeLogin, throttled: true},
+		{method: http.MethodDelete, path: "/session", policy: Public, handler: s.logout},
+		{method: http.MethodPost, path: "/invitations/lookup", policy: Public, handler: s.invitationInfo, throttled: true},
+		{method: http.MethodPost, path: "/invitations/accept", policy: Public, handler: s.acceptInvitation, throttled: true},
+		{method: http.MethodPost, path: "/mfa/totp/confirm", policy: EnrolStage, handler: s.confirmEnrolment, throttled: true},
 
-		{http.MethodGet, "/me", Member, s.me, false, false},
-		{http.MethodGet, "/me/sessions", Member, s.mySessions, false, false},
-		{http.MethodDelete, "/me/sessions/:id", Member, s.revokeMySession, false, false},
-		{http.MethodPost, "/me/password", Member, s.changePassword, true, false},
-		{http.MethodPost, "/me/recovery-codes", Member, s.regenerateRecoveryCodes, true, false},
+		{method: http.MethodGet, path: "/me", policy: Member, handler: s.me},
+		{method: http.MethodGet, path: "/me/sessions", policy: Member, handler: s.mySessions},
+		{method: http.MethodDelete, path: "/me/sessions/:id", policy: Member, handler: s.revokeMySession},
+		{method: http.MethodPost, path: "/me/password", policy: Member, handler: s.changePassword, throttled: true},
+		{method: http.MethodPost, path: "/me/recovery-codes", policy: Member, handler: s.regenerateRecoveryCodes, throttled: true},
 
-		{http.MethodPost, "/invitations", Admin, s.invite, false, false},
-		{http.MethodGet, "/admin/users", Admin, s.listUsers, false, false},
-		{http.MethodGet, "/admin/users/:id", Admin, s.getUser, false, false},
-		{http.MethodPatch, "/admin/users/:id", Admin, s.updateUser, false, false},
-		{http.MethodPost, "/admin/users/:id/disable", Admin, s.setDisabled(true), false, false},
-		{http.MethodPost, "/admin/users/:id/enable", Admin, s.setDisabled(false), false, false},
-		{http.MethodPost, "/admin/users/:id/unlock", Admin, s.unlockUser, false, false},
-		{http.MethodPost, "/admin/users/:id/reset-mfa", Admin, s.resetMFA, false, false},
-		{http.MethodDelete, "/admin/users/:id/sessions", Admin, s.revokeUserSessions, false, false},
-		{http.MethodGet, "/admin/audit", Admin, s.listAudit, false, false},
+		{method: http.MethodPost, path: "/invitations", policy: Admin, handler: s.invite},
+		{method: http.MethodGet, path: "/admin/users", policy: Admin, handler: s.listUsers},
+		{method: http.MethodGet, path: "/admin/users/:id", policy: Admin, handler: s.getUser},
+		{method: http.MethodPatch, path: "/admin/users/:id", policy: Admin, handler: s.updateUser},
+		{method: http.MethodPost, path: "/admin/users/:id/disable", policy: Admin, handler: s.setDisabled(true)},
+		{method: http.MethodPost, path: "/admin/users/:id/enable", policy: Admin, handler: s.setDisabled(false)},
+		{method: http.MethodPost, path: "/admin/users/:id/unlock", policy: Admin, handler: s.unlockUser},
+		{method: http.MethodPost, path: "/admin/users/:id/reset-mfa", policy: Admin, handler: s.resetMFA},
+		{method: http.MethodDelete, path: "/admin/users/:id/sessions", policy: Admin, handler: s.revokeUserSessions},
+		{method: http.MethodGet, path: "/admin/audit", policy: Admin, handler: s.listAudit},
 
-		{http.MethodGet, "/research/vocabulary", Member, s.vocabulary, false, false},
-		{http.MethodPost, "/research", Member, s.upload, false, true},
-		{http.MethodGet, "/research/:id", Member, s.getDocument, false, false},
-		{http.MethodPatch, "/research/:id", Member, s.updateDocument, false, false},
-		{http.MethodGet, "/research/:id/versions", Member, s.listVersions, false, false},
-		{http.MethodPost, "/research/:id/versions", Member, s.replaceFile, false, true},
-		{http.MethodGet, "/research/:id/download", Member, s.download, false, false},
-		{http.MethodPost, "/research/:id/withdraw", Member, s.withdraw(false), false, false},
-		{http.MethodPost, "/research/:id/restore", Member, s.withdraw(true), false, false},
+		{method: http.MethodGet, path: "/research/vocabulary", policy: Member, handler: s.vocabulary},
+		{method: http.MethodPost, path: "/research", policy: Member, handler: s.upload, upload: true},
+		{method: http.MethodGet, path: "/research/:id", policy: Member, handler: s.getDocument},
+		{method: http.MethodPatch, path: "/research/:id", policy: Member, handler: s.updateDocument},
+		{method: http.MethodGet, path: "/research/:id/versions", policy: Member, handler: s.listVersions},
+		{method: http.MethodPost, path: "/research/:id/versions", policy: Member, handler: s.replaceFile, upload: true},
+		{method: http.MethodGet, path: "/research/:id/download", policy: Member, handler: s.download},
+		{method: http.MethodPost, path: "/research/:id/withdraw", policy: Member, handler: s.withdraw(false)},
+		{method: http.MethodPost, path: "/research/:id/restore", policy: Member, handler: s.withdraw(true)},
 
-		{http.MethodGet, "/training/progress", Member, s.getProgress, false, false},
-		{http.MethodPost, "/training/progress", Member, s.markLesson, false, false},
-		{http.MethodPost, "/training/quiz", Member, s.submitQuiz, false, false},
-		{http.MethodGet, "/training/verify", Public, s.verifyCompletion, true, false},
-		{http.MethodGet, "/training/stats", Trainer, s.trainingStats, false, false},
-		{http.MethodGet, "/training/stats.csv", Trainer, s.trainingStatsCSV, false, false},
+		{method: http.MethodGet, path: "/training/progress", policy: Member, handler: s.getProgress},
+		{method: http.MethodPost, path: "/training/progress", policy: Member, handler: s.markLesson},
+		{method: http.MethodPost, path: "/training/quiz", policy: Member, handler: s.submitQuiz},
+		{method: http.MethodGet, path: "/training/verify", policy: Public, handler: s.verifyCompletion, throttled: true},
+		{method: http.MethodGet, path: "/training/stats", policy: Trainer, handler: s.trainingStats},
+		{method: http.MethodGet, path: "/training/stats.csv", policy: Trainer, handler: s.trainingStatsCSV},
 	}
 }
 

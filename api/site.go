@@ -19,6 +19,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"portal/language"
 	"portal/search"
 )
 
@@ -118,7 +119,7 @@ func (s *site) open(name string) (*os.File, os.FileInfo, error) {
 // notFound answers with the 404 page of the language the path starts with.
 func (s *site) notFound(c *echo.Context, name string) error {
 	lang := "en"
-	if first, _, _ := strings.Cut(strings.TrimPrefix(name, "/"), "/"); search.IsLanguage(first) {
+	if first, _, _ := strings.Cut(strings.TrimPrefix(name, "/"), "/"); language.Valid(first) {
 		lang = first
 	}
 	page, err := s.root.ReadFile(path.Join(lang, "404.html"))
@@ -132,7 +133,7 @@ func (s *site) notFound(c *echo.Context, name string) error {
 // searchPageLang reports whether name is a language's search page.
 func searchPageLang(name string) (string, bool) {
 	parts := strings.Split(strings.Trim(name, "/"), "/")
-	if len(parts) == 2 && parts[1] == "search" && search.IsLanguage(parts[0]) {
+	if len(parts) == 2 && parts[1] == "search" && language.Valid(parts[0]) {
 		return parts[0], true
 	}
 	return "", false

@@ -12,19 +12,19 @@ import (
 
 	"github.com/labstack/echo/v5"
 
-	"portal/progress"
-	"portal/search"
+	"portal/language"
+	"portal/training"
 )
 
 // progressError maps the progress package's errors to the API's.
 func progressError(err error) error {
-	var invalid *progress.ValidationError
+	var invalid *training.ValidationError
 	switch {
 	case errors.As(err, &invalid):
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_" + invalid.Field, Message: invalid.Reason, Err: err}
-	case errors.Is(err, progress.ErrNotFound):
+	case errors.Is(err, training.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No such training module.", Err: err}
-	case errors.Is(err, progress.ErrForbidden):
+	case errors.Is(err, training.ErrForbidden):
 		return errForbidden()
 	}
 	return err
@@ -56,7 +56,7 @@ type progressView struct {
 	Completion   *completionView `json:"completion"` // null until issued
 }
 
-func viewProgress(p *progress.Progress) progressView {
+func viewProgress(p *training.Progress) progressView {
 	v := progressView{Module: p.Module, LessonsDone: p.LessonsDone, LessonsTotal: p.LessonsTotal, Attempts: p.Attempts,
 		PassMark: p.PassMark, HasQuiz: p.HasQuiz, Passed: p.Passed}
 	if p.Attempts > 0 {
@@ -72,8 +72,8 @@ func viewProgress(p *progress.Progress) progressView {
 // trainingLang checks the optional language of a training request: the
 // language of the page the learner is on, for the completion record.
 func trainingLang(lang string) (string, error) {
-	if lang != "" && !search.IsLanguage(lang) {
-		return "", badRequest("invalid_lang", `"lang" must be one of `+strings.Join(search.Languages, ", ")+".")
+	if lang != "" && !language.Valid(lang) {
+		return "", badRequest("invalid_lang", `"lang" must be one of `+strings.Join(language.All(), ", ")+".")
 	}
 	return lang, nil
 }
@@ -153,7 +153,7 @@ func (s *Server) verifyCompletion(c *echo.Context) error {
 	}
 	v, err := s.training.Verify(c.Request().Context(), code)
 	if err != nil {
-		if errors.Is(err, progress.ErrNotFound) {
+		if errors.Is(err, training.ErrNotFound) {
 			return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No completion has this verification code.", Err: err}
 		}
 		return err
@@ -197,7 +197,7 @@ type completionRowView struct {
 	Lang        string `json:"lang"`
 }
 
-func viewStats(st *progress.Stats) statsView {
+func viewStats(st *training.Stats) statsView {
 	v := statsView{Module: st.Module, Title: st.Title, PassMark: st.PassMark, HasQuiz: st.HasQuiz, Started: st.Started,
 		Completed: st.Completed, Attempts: st.Attempts, Scores: []bucketView{}, MostMissed: []missedView{},
 		Completions: []completionRowView{}}

@@ -16,7 +16,7 @@ import (
 	"portal/account"
 	"portal/audit"
 	"portal/portaltest"
-	"portal/progress"
+	"portal/training"
 )
 
 // The training tests share the accounts portal; each uses its own users and
@@ -73,7 +73,7 @@ func catalogue(t *testing.T, p *portaltest.Portal, members bool, id string) cata
 	if members {
 		dir = p.MembersDir
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "en", progress.CatalogueFile))
+	b, err := os.ReadFile(filepath.Join(dir, "en", training.CatalogueFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestTrainingProgressQuizAndCompletion(t *testing.T) {
 	if pr.Completion == nil || pr.Completion.Code != code || len(pr.LessonsDone) != len(mod.Lessons) || !pr.Passed {
 		t.Errorf("progress read back: %+v", pr)
 	}
-	entries, _, err := p.Audit.List(t.Context(), audit.Filter{Actor: u.ID, Action: progress.ActionCompletion})
+	entries, _, err := p.Audit.List(t.Context(), audit.Filter{Actor: u.ID, Action: training.ActionCompletion})
 	if err != nil || len(entries) != 1 || entries[0].Target != "training:"+publicModule {
 		t.Errorf("completion audit entries: %+v %v", entries, err)
 	}
@@ -332,7 +332,7 @@ func TestTrainingStatsAndExport(t *testing.T) {
 	if !found {
 		t.Errorf("no completion row in %s", body)
 	}
-	entries, _, err := p.Audit.List(t.Context(), audit.Filter{Action: progress.ActionStatsExport})
+	entries, _, err := p.Audit.List(t.Context(), audit.Filter{Action: training.ActionStatsExport})
 	if err != nil || !slices.ContainsFunc(entries, func(e audit.Entry) bool { return e.Target == "training:"+statsModule }) {
 		t.Errorf("export not audited: %+v %v", entries, err)
 	}

@@ -25,12 +25,12 @@ import (
 	"portal/blob"
 	"portal/extract"
 	"portal/extract/extracttest"
-	"portal/progress"
 	"portal/research"
 	"portal/search"
 	"portal/search/meilitest"
 	"portal/site"
 	"portal/store"
+	"portal/training"
 )
 
 var built struct {
@@ -122,7 +122,7 @@ type Portal struct {
 	Audit      *audit.Log
 	Accounts   *account.Service
 	Research   *research.Service
-	Training   *progress.Service
+	Training   *training.Service
 	Indexer    *search.Indexer
 	Searcher   *search.Searcher
 	extractor  *extract.Extractor
@@ -249,12 +249,12 @@ func (p *Portal) setUp(opts Options) error {
 		research.Options{Now: now, Logger: log, MaxUploadBytes: opts.MaxUploadBytes}); err != nil {
 		return err
 	}
-	catalogue, err := progress.OpenCatalogue(p.SiteDir, p.MembersDir, log)
+	catalogue, err := training.OpenCatalogue(p.SiteDir, p.MembersDir, log)
 	if err != nil {
 		return err
 	}
-	if p.Training, err = progress.New(p.DB.Progress(), catalogue, p.Audit,
-		progress.Options{SecretKey: secret, Now: now, Logger: log}); err != nil {
+	if p.Training, err = training.New(p.DB.Progress(), catalogue, p.Audit,
+		training.Options{SecretKey: secret, Now: now, Logger: log}); err != nil {
 		return err
 	}
 	p.Searcher = search.NewSearcher(p.Meili.URL, p.SearchKey, search.SearchKey().UID)

@@ -101,7 +101,7 @@ func (s *Service) readErr(ctx context.Context, u *account.User, action, id strin
 // has the last word.
 func (s *Service) Searchable(ctx context.Context, u *account.User, ids []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(ids))
-	subj := Subject(u)
+	subj := u.Subject()
 	valid := make([]string, 0, len(ids))
 	for _, id := range ids {
 		if validID(id) {

@@ -249,7 +249,7 @@ func (e *meiliEnv) noBuildIndex() {
 // facet and the total of hits.
 func (e *meiliEnv) facets(ctx context.Context, u *account.User) (map[string]int, int64) {
 	e.t.Helper()
-	acc, err := search.Access(access.Filter(research.Subject(u)))
+	acc, err := search.Access(access.Filter(u.Subject()))
 	if err != nil {
 		e.t.Fatal(err)
 	}

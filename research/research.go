@@ -10,7 +10,7 @@
 // Reindex re-drive whatever Meilisearch has not confirmed.
 //
 // Documented choices:
-//   - Who sees a record is decided by access.CanSee alone, through Subject.
+//   - Who sees a record is decided by access.CanSee alone, through account.User.Subject.
 //     Asking for a record one may not see gives ErrNotFound, exactly as for a
 //     record that does not exist, and is audited as access.denied.
 //   - Withdrawn records stay visible to their uploader and to admins, marked
@@ -297,23 +297,13 @@ func New(st Store, blobs *blob.Store, x *extract.Extractor, idx Indexer, log *au
 // body limit.
 func (s *Service) MaxUploadBytes() int64 { return s.opts.MaxUploadBytes }
 
-// Subject is the one mapping from a member to the subject that
-// access.CanSee judges: their groups, and whether they are an admin. A nil
-// or disabled user is a subject that sees nothing.
-func Subject(u *account.User) access.Subject {
-	if u == nil || u.Disabled {
-		return access.Subject{}
-	}
-	return access.Subject{Groups: u.Groups, Admin: u.Role == account.RoleAdmin}
-}
-
 // isAdmin reports whether u may act as an admin.
-func isAdmin(u *account.User) bool { return Subject(u).Admin }
+func isAdmin(u *account.User) bool { return u.Subject().Admin }
 
 // visible reports whether u may see d: access.CanSee decides, and a
 // withdrawn record is further limited to its uploader and admins.
 func visible(u *account.User, d *Document) bool {
-	if !access.CanSee(Subject(u), d.Object()) {
+	if !access.CanSee(u.Subject(), d.Object()) {
 		return false
 	}
 	return !d.Withdrawn || isAdmin(u) || u.ID == d.UploaderID

@@ -1113,21 +1113,3 @@ func TestUploadConcurrencyLimit(t *testing.T) {
 		t.Fatalf("slow upload: %v", err)
 	}
 }
-
-func TestSubject(t *testing.T) {
-	u := &account.User{ID: "u", Role: account.RoleAdmin, Groups: []string{"members", "x"}}
-	if s := research.Subject(u); !s.Admin || !slices.Equal(s.Groups, u.Groups) {
-		t.Errorf("Subject(admin) = %+v", s)
-	}
-	u.Role = account.RoleTrainer
-	if s := research.Subject(u); s.Admin {
-		t.Errorf("Subject(trainer) = %+v", s)
-	}
-	u.Role, u.Disabled = account.RoleAdmin, true
-	if s := research.Subject(u); s.Admin || len(s.Groups) != 0 {
-		t.Errorf("Subject(disabled) = %+v, want nothing", s)
-	}
-	if s := research.Subject(nil); s.Admin || len(s.Groups) != 0 {
-		t.Errorf("Subject(nil) = %+v", s)
-	}
-}

@@ -27,10 +27,7 @@ const (
 	MinYear         = 1900
 )
 
-var (
-	groupRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
-	slugRE  = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
-)
+var slugRE = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
 
 func invalid(field, reason string) error { return &ValidationError{Field: field, Reason: reason} }
 
@@ -91,7 +88,7 @@ func Normalize(m Metadata, now time.Time) (Metadata, error) {
 	}
 
 	if m.AccessGroups, err = normList("access_groups", m.AccessGroups, func(s string) string { return s },
-		groupRE.MatchString, "is not a group name (1–64 lower-case letters, digits and hyphens)"); err != nil {
+		access.ValidGroup, "is not a group name ("+access.GroupRule+")"); err != nil {
 		return m, err
 	}
 	switch {

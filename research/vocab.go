@@ -8,6 +8,8 @@ import (
 	"maps"
 	"slices"
 	"sync"
+
+	"portal/language"
 )
 
 // Type is the kind of publication a record describes.
@@ -33,14 +35,10 @@ func Types() []Type {
 // Valid reports whether t is one of Types.
 func (t Type) Valid() bool { return slices.Contains(Types(), t) }
 
-// uiLanguages are the languages every topic has a label in: the portal's
-// own languages.
-var uiLanguages = []string{"en", "fr", "es", "ar"}
-
 // Topic is one term of the controlled topic vocabulary.
 type Topic struct {
 	ID     string            `json:"id"`
-	Labels map[string]string `json:"labels"` // by language: en, fr, es, ar
+	Labels map[string]string `json:"labels"` // by language: every one of language.All
 }
 
 //go:embed topics.json
@@ -63,7 +61,7 @@ var (
 				return nil, fmt.Errorf("research: topics.json: bad or repeated id %q", t.ID)
 			}
 			seen[t.ID] = true
-			for _, lang := range uiLanguages {
+			for _, lang := range language.All() {
 				if t.Labels[lang] == "" {
 					return nil, fmt.Errorf("research: topics.json: topic %s has no %s label", t.ID, lang)
 				}

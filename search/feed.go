@@ -11,20 +11,8 @@ import (
 	"strings"
 
 	"portal/access"
+	"portal/language"
 )
-
-// Languages of the public site, in the order the site lists them.
-var Languages = []string{"en", "fr", "es", "ar"}
-
-// IsLanguage reports whether lang is one of the site's languages.
-func IsLanguage(lang string) bool {
-	for _, l := range Languages {
-		if l == lang {
-			return true
-		}
-	}
-	return false
-}
 
 // Page is one public page or training page as Hugo's search feed describes it
 // and as it is stored in the pages and training indexes.
@@ -57,7 +45,7 @@ var docID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,511}$`)
 // built site's directory (public/<lang>/search-feed.json).
 func ReadFeeds(siteDir string) ([]Page, error) {
 	var pages []Page
-	for _, lang := range Languages {
+	for _, lang := range language.All() {
 		path := filepath.Join(siteDir, lang, "search-feed.json")
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -125,7 +113,7 @@ func ReadMembersFeed(membersDir string) ([]Page, error) {
 	}
 	for i := range feed.Pages {
 		p := &feed.Pages[i]
-		if err := p.validate(p.Lang); err != nil || !IsLanguage(p.Lang) {
+		if err := p.validate(p.Lang); err != nil || !language.Valid(p.Lang) {
 			return nil, fmt.Errorf("%s: page %d (%s): %v (lang %q)", path, i, p.URL, err, p.Lang)
 		}
 		switch {
@@ -136,6 +124,8 @@ func ReadMembersFeed(membersDir string) ([]Page, error) {
 		case len(p.AccessGroups) == 0 || slices.Contains(p.AccessGroups, access.Public) || !access.TLP(p.TLP).Valid():
 			return nil, fmt.Errorf("%s: page %d (%s): members-only pages need access groups (never %q) and a TLP label",
 				path, i, p.URL, access.Public)
+		case slices.ContainsFunc(p.AccessGroups, func(g string) bool { return !access.ValidGroup(g) }):
+			return nil, fmt.Errorf("%s: page %d (%s): access groups %q: names are %s", path, i, p.URL, p.AccessGroups, access.GroupRule)
 		}
 		if p.Lang == "ar" {
 			p.Title, p.Description, p.Content = NormalizeArabic(p.Title), NormalizeArabic(p.Description), NormalizeArabic(p.Content)

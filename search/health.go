@@ -27,13 +27,17 @@ type Status struct {
 
 // Health asks Meilisearch for its health and version.
 func (s *Searcher) Health(ctx context.Context) (Status, error) {
-	h, err := s.client.Health(ctx)
-	if err != nil {
-		return Status{}, classify(err, "health")
+	var h struct {
+		Status string `json:"status"`
+	}
+	if err := s.meili.get(ctx, s.key, "/health", &h, "health"); err != nil {
+		return Status{}, err
 	}
 	st := Status{Status: h.Status}
-	v, err := s.client.Version(ctx)
-	if err != nil {
+	var v struct {
+		PkgVersion string `json:"pkgVersion"`
+	}
+	if err := s.meili.get(ctx, s.key, "/version", &v, "version"); err != nil {
 		// A search-only key may not read /version; health alone still
 		// tells whether search works.
 		st.Version = "unknown"

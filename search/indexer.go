@@ -16,13 +16,28 @@ import (
 // needs a key allowed to manage the indexes it touches (or the master key in
 // development).
 type Indexer struct {
-	client   meilisearch.ServiceManager
+	client   IndexAdmin
 	progress io.Writer
 	now      func() time.Time // to judge the age of build indexes
 }
 
+// IndexAdmin is the part of meilisearch-go's client the Indexer uses: the
+// indexes, their documents and settings, and the tasks that change them.
+// NewClient's client has it; keys, chats and webhooks are not the
+// indexer's business.
+type IndexAdmin interface {
+	Index(uid string) meilisearch.IndexManager
+	GetIndex(ctx context.Context, uid string) (*meilisearch.IndexResult, error)
+	ListIndexes(ctx context.Context, param *meilisearch.IndexesQuery) (*meilisearch.IndexesResults, error)
+	CreateIndex(ctx context.Context, config *meilisearch.IndexConfig) (*meilisearch.TaskInfo, error)
+	DeleteIndex(ctx context.Context, uid string) (*meilisearch.TaskInfo, error)
+	SwapIndexes(ctx context.Context, param []*meilisearch.SwapIndexesParams) (*meilisearch.TaskInfo, error)
+	GetTask(ctx context.Context, taskUID int64) (*meilisearch.Task, error)
+	WaitForTask(ctx context.Context, taskUID int64, interval time.Duration) (*meilisearch.Task, error)
+}
+
 // NewIndexer returns an indexer that reports progress to w (nil for none).
-func NewIndexer(client meilisearch.ServiceManager, w io.Writer) *Indexer {
+func NewIndexer(client IndexAdmin, w io.Writer) *Indexer {
 	if w == nil {
 		w = io.Discard
 	}

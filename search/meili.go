@@ -12,13 +12,15 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 )
 
-// Searches go to Meilisearch through this small transport rather than
-// through meilisearch-go. The client library reads each answer whole, keeps a
-// string copy of it, decodes it into maps of raw JSON and leaves every hit to
-// be decoded again: on the members' search path that was 59% of the
-// portal's CPU (bench/changes.md). Here an answer is decoded once, as it
-// streams in, straight into the struct that needs it. Indexing and key
-// management, which are not on a reader's path, still use the library.
+// What the Searcher reads from Meilisearch (searches, health, version) goes
+// through this small transport rather than through meilisearch-go, on the
+// HTTP client newHTTPClient measured. The client library reads each answer
+// whole, keeps a string copy of it, decodes it into maps of raw JSON and
+// leaves every hit to be decoded again: on the members' search path that was
+// 59% of the portal's CPU (bench/changes.md). Here an answer is decoded
+// once, as it streams in, straight into the struct that needs it. Indexing
+// and key management, which are not on a reader's path, still use the
+// library (NewClient), on the same kind of HTTP client.
 
 // searchRequest is one search, alone or inside a multi-search. Only the
 // parameters the portal uses are here.
@@ -125,7 +127,7 @@ func (e *meiliError) unavailable() bool {
 // cropped hits and the facets is a few tens of kilobytes.
 const maxAnswerBytes = 8 << 20
 
-// transport posts searches to one Meilisearch.
+// transport sends the Searcher's requests to one Meilisearch.
 type transport struct {
 	url  string
 	http *http.Client
@@ -138,11 +140,25 @@ func (t *transport) search(ctx context.Context, key, path string, req, out any, 
 	if err != nil {
 		return fmt.Errorf("%s: encode request: %w", doing, err)
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url+path, bytes.NewReader(body))
+	return t.do(ctx, http.MethodPost, key, path, bytes.NewReader(body), out, doing)
+}
+
+// get reads path with key as the bearer and decodes the answer into out.
+func (t *transport) get(ctx context.Context, key, path string, out any, doing string) error {
+	return t.do(ctx, http.MethodGet, key, path, nil, out, doing)
+}
+
+// do sends one request (body nil for none) and decodes the answer into
+// out, telling Meilisearch's unavailability (ErrUnavailable) apart from
+// faults.
+func (t *transport) do(ctx context.Context, method, key, path string, body io.Reader, out any, doing string) error {
+	hreq, err := http.NewRequestWithContext(ctx, method, t.url+path, body)
 	if err != nil {
 		return fmt.Errorf("%s: %w", doing, err)
 	}
-	hreq.Header.Set("Content-Type", "application/json")
+	if body != nil {
+		hreq.Header.Set("Content-Type", "application/json")
+	}
 	hreq.Header.Set("Authorization", "Bearer "+key)
 	resp, err := t.http.Do(hreq)
 	if err != nil {

@@ -8,8 +8,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/meilisearch/meilisearch-go"
-
 	"portal/access"
 )
 
@@ -64,7 +62,7 @@ type Results struct {
 // carrying the reader's access rule, besides the filter of the request
 // itself.
 type Searcher struct {
-	client meilisearch.ServiceReader // health and version
+	key    string // the search key: health and version
 	meili  transport
 	tokens *tokens
 	cache  *publicCache
@@ -79,9 +77,9 @@ const publicCacheTTL = 30 * time.Second
 // key that can only search (it signs the tenant tokens) and keyUID its UID.
 func NewSearcher(url, key, keyUID string) *Searcher {
 	return &Searcher{
-		client: NewClient(url, key),
+		key:    key,
 		meili:  transport{url: url, http: newHTTPClient()},
-		tokens: newTokens(url, key, keyUID),
+		tokens: newTokens(key, keyUID),
 		cache:  newPublicCache(publicCacheTTL, 10000, time.Now),
 	}
 }

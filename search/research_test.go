@@ -283,3 +283,23 @@ func TestCheckTokensCatchesAWrongKeyUID(t *testing.T) {
 		t.Errorf("wrong UID: %v, want ErrTokenRejected", err)
 	}
 }
+
+// Health and version come through the Searcher's own transport with the
+// search key, from the real Meilisearch.
+func TestHealthThroughTheSearchKey(t *testing.T) {
+	l := startLibrary(t)
+	st, err := search.NewSearcher(l.url, l.searchKey, search.SearchKey().UID).Health(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != "available" || !strings.HasPrefix(st.Version, "1.") {
+		t.Errorf("Health = %+v, want available with a 1.x version", st)
+	}
+	if st.Outdated != search.VersionLess(st.Version, search.MinSafeVersion) {
+		t.Errorf("Health = %+v: outdated disagrees with MinSafeVersion %s", st, search.MinSafeVersion)
+	}
+	down := search.NewSearcher("http://127.0.0.1:1", l.searchKey, search.SearchKey().UID)
+	if _, err := down.Health(t.Context()); !errors.Is(err, search.ErrUnavailable) {
+		t.Errorf("Health of a Meilisearch that is not there: %v, want ErrUnavailable", err)
+	}
+}

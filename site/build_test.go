@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"portal/language"
 	"portal/portaltest"
 	"portal/search"
 )
@@ -147,7 +148,7 @@ func TestEveryPage(t *testing.T) {
 		if rel == "index.html" {
 			first = "en" // the root page sends readers to the English home
 		}
-		if !search.IsLanguage(first) {
+		if !language.Valid(first) {
 			t.Errorf("%s: page outside a language folder", rel)
 			continue
 		}
@@ -226,7 +227,7 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 	byPath := map[string]map[string]bool{}
 	for _, rel := range htmlPages(t, root) {
 		lang, rest, ok := strings.Cut(rel, "/")
-		if !ok || !search.IsLanguage(lang) {
+		if !ok || !language.Valid(lang) {
 			continue
 		}
 		if strings.HasPrefix(rest, "training/") && rest != "training/index.html" {
@@ -238,7 +239,7 @@ func TestEveryPageInEveryLanguage(t *testing.T) {
 		byPath[rest][lang] = true
 	}
 	for rest, langs := range byPath {
-		for _, lang := range search.Languages {
+		for _, lang := range language.All() {
 			if !langs[lang] {
 				t.Errorf("%s exists in %v but not in %s", rest, keys(langs), lang)
 			}
@@ -279,7 +280,7 @@ func TestSearchFeeds(t *testing.T) {
 			t.Errorf("feed page %s carries markup in its content", p.URL)
 		}
 	}
-	for _, lang := range search.Languages {
+	for _, lang := range language.All() {
 		if count[lang] < 12 || count[lang] != count["en"] {
 			t.Errorf("%s feed: %d pages (en has %d)", lang, count[lang], count["en"])
 		}

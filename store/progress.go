@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"portal/progress"
+	"portal/training"
 )
 
 // Progress is the training progress store (progress.Store) on this
@@ -16,20 +16,20 @@ type Progress struct {
 	db *DB
 }
 
-var _ progress.Store = Progress{}
+var _ training.Store = Progress{}
 
 // Progress returns the training progress store.
 func (db *DB) Progress() Progress { return Progress{db: db} }
 
 // View implements progress.Store on the read pool.
-func (p Progress) View(ctx context.Context, fn func(progress.Tx) error) error {
+func (p Progress) View(ctx context.Context, fn func(training.Tx) error) error {
 	return inTx(ctx, p.db.reader, &sql.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error {
 		return fn(progressTx{tx})
 	})
 }
 
 // Update implements progress.Store on the single writer connection.
-func (p Progress) Update(ctx context.Context, fn func(progress.Tx) error) error {
+func (p Progress) Update(ctx context.Context, fn func(training.Tx) error) error {
 	return inTx(ctx, p.db.writer, nil, func(tx *sql.Tx) error {
 		return fn(progressTx{tx})
 	})
@@ -42,7 +42,7 @@ type progressTx struct {
 
 func progressErr(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return progress.ErrNotFound
+		return training.ErrNotFound
 	}
 	return err
 }
@@ -83,7 +83,7 @@ func (t progressTx) LessonsDone(ctx context.Context, userID, module string) ([]s
 	return out, rows.Err()
 }
 
-func (t progressTx) InsertAttempt(ctx context.Context, a *progress.Attempt) error {
+func (t progressTx) InsertAttempt(ctx context.Context, a *training.Attempt) error {
 	res, err := t.tx.ExecContext(ctx, `INSERT INTO training_quiz_attempts (user_id, module, lang, score, passed, submitted_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, a.UserID, a.Module, a.Lang, a.Score, a.Passed, fmtTime(a.At))
 	if err != nil {
@@ -121,9 +121,9 @@ func (t progressTx) BestScore(ctx context.Context, userID, module string) (int, 
 
 const completionColumns = `c.id, c.user_id, c.module, c.module_title, c.lang, c.code_hash, c.best_score, c.issued_at, u.display_name`
 
-func scanCompletion(row scanner) (*progress.Completion, error) {
+func scanCompletion(row scanner) (*training.Completion, error) {
 	var (
-		c  progress.Completion
+		c  training.Completion
 		at string
 	)
 	if err := row.Scan(&c.ID, &c.UserID, &c.Module, &c.ModuleTitle, &c.Lang, &c.CodeHash, &c.BestScore, &at, &c.LearnerName); err != nil {
@@ -136,13 +136,13 @@ func scanCompletion(row scanner) (*progress.Completion, error) {
 	return &c, nil
 }
 
-func (t progressTx) Completion(ctx context.Context, userID, module string) (*progress.Completion, error) {
+func (t progressTx) Completion(ctx context.Context, userID, module string) (*training.Completion, error) {
 	return scanCompletion(t.tx.QueryRowContext(ctx, `SELECT `+completionColumns+`
 		FROM training_completions c JOIN users u ON u.id = c.user_id
 		WHERE c.user_id = ? AND c.module = ?`, userID, module))
 }
 
-func (t progressTx) InsertCompletion(ctx context.Context, c *progress.Completion) error {
+func (t progressTx) InsertCompletion(ctx context.Context, c *training.Completion) error {
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO training_completions
 		(id, user_id, module, module_title, lang, code_hash, best_score, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.UserID, c.Module, c.ModuleTitle, c.Lang, c.CodeHash, c.BestScore, fmtTime(c.IssuedAt))
@@ -152,7 +152,7 @@ func (t progressTx) InsertCompletion(ctx context.Context, c *progress.Completion
 	return nil
 }
 
-func (t progressTx) CompletionByCode(ctx context.Context, codeHash string) (*progress.Completion, error) {
+func (t progressTx) CompletionByCode(ctx context.Context, codeHash string) (*training.Completion, error) {
 	return scanCompletion(t.tx.QueryRowContext(ctx, `SELECT `+completionColumns+`
 		FROM training_completions c JOIN users u ON u.id = c.user_id
 		WHERE c.code_hash = ?`, codeHash))
@@ -196,7 +196,7 @@ func (t progressTx) BestScores(ctx context.Context, module string) ([]int, error
 	return out, rows.Err()
 }
 
-func (t progressTx) QuestionTallies(ctx context.Context, module string) ([]progress.QuestionTally, error) {
+func (t progressTx) QuestionTallies(ctx context.Context, module string) ([]training.QuestionTally, error) {
 	rows, err := t.tx.QueryContext(ctx, `SELECT a.question, count(*), sum(1 - a.correct)
 		FROM training_quiz_answers a JOIN training_quiz_attempts q ON q.id = a.attempt_id
 		WHERE q.module = ? GROUP BY a.question ORDER BY a.question`, module)
@@ -204,9 +204,9 @@ func (t progressTx) QuestionTallies(ctx context.Context, module string) ([]progr
 		return nil, fmt.Errorf("store: question tallies: %w", err)
 	}
 	defer rows.Close()
-	var out []progress.QuestionTally
+	var out []training.QuestionTally
 	for rows.Next() {
-		var q progress.QuestionTally
+		var q training.QuestionTally
 		if err := rows.Scan(&q.Question, &q.Answered, &q.Missed); err != nil {
 			return nil, fmt.Errorf("store: question tallies: %w", err)
 		}
@@ -215,7 +215,7 @@ func (t progressTx) QuestionTallies(ctx context.Context, module string) ([]progr
 	return out, rows.Err()
 }
 
-func (t progressTx) Completions(ctx context.Context, module string) ([]progress.Completion, error) {
+func (t progressTx) Completions(ctx context.Context, module string) ([]training.Completion, error) {
 	rows, err := t.tx.QueryContext(ctx, `SELECT `+completionColumns+`
 		FROM training_completions c JOIN users u ON u.id = c.user_id
 		WHERE c.module = ? ORDER BY c.issued_at, c.id`, module)
@@ -223,7 +223,7 @@ func (t progressTx) Completions(ctx context.Context, module string) ([]progress.
 		return nil, fmt.Errorf("store: completions: %w", err)
 	}
 	defer rows.Close()
-	var out []progress.Completion
+	var out []training.Completion
 	for rows.Next() {
 		c, err := scanCompletion(rows)
 		if err != nil {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"portal/progress"
+	"portal/training"
 )
 
 func TestProgressRoundTrip(t *testing.T) {
@@ -21,7 +21,7 @@ func TestProgressRoundTrip(t *testing.T) {
 	}
 	p := db.Progress()
 	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
-	err := p.Update(ctx, func(tx progress.Tx) error {
+	err := p.Update(ctx, func(tx training.Tx) error {
 		for range 2 { // marking twice is marking once
 			if err := tx.MarkLesson(ctx, "u1", "m", "01-a", at); err != nil {
 				return err
@@ -33,22 +33,22 @@ func TestProgressRoundTrip(t *testing.T) {
 		if err := tx.MarkLesson(ctx, "u2", "other", "01-a", at); err != nil {
 			return err
 		}
-		for _, a := range []progress.Attempt{
-			{UserID: "u1", Module: "m", Lang: "en", Score: 50, At: at, Results: []progress.QuestionResult{{ID: "q1", Correct: true}, {ID: "q2"}}},
-			{UserID: "u1", Module: "m", Lang: "en", Score: 100, Passed: true, At: at, Results: []progress.QuestionResult{{ID: "q1", Correct: true}, {ID: "q2", Correct: true}}},
-			{UserID: "u2", Module: "m", Lang: "fr", Score: 0, At: at, Results: []progress.QuestionResult{{ID: "q1"}, {ID: "q2"}}},
+		for _, a := range []training.Attempt{
+			{UserID: "u1", Module: "m", Lang: "en", Score: 50, At: at, Results: []training.QuestionResult{{ID: "q1", Correct: true}, {ID: "q2"}}},
+			{UserID: "u1", Module: "m", Lang: "en", Score: 100, Passed: true, At: at, Results: []training.QuestionResult{{ID: "q1", Correct: true}, {ID: "q2", Correct: true}}},
+			{UserID: "u2", Module: "m", Lang: "fr", Score: 0, At: at, Results: []training.QuestionResult{{ID: "q1"}, {ID: "q2"}}},
 		} {
 			if err := tx.InsertAttempt(ctx, &a); err != nil {
 				return err
 			}
 		}
-		return tx.InsertCompletion(ctx, &progress.Completion{ID: strings.Repeat("c", 32), UserID: "u1", Module: "m",
+		return tx.InsertCompletion(ctx, &training.Completion{ID: strings.Repeat("c", 32), UserID: "u1", Module: "m",
 			ModuleTitle: "Module", Lang: "en", CodeHash: strings.Repeat("h", 64), BestScore: 100, IssuedAt: at})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = p.View(ctx, func(tx progress.Tx) error {
+	err = p.View(ctx, func(tx training.Tx) error {
 		done, err := tx.LessonsDone(ctx, "u1", "m")
 		if err != nil || !slices.Equal(done, []string{"01-a", "02-b"}) {
 			t.Errorf("LessonsDone = %v, %v", done, err)
@@ -64,10 +64,10 @@ func TestProgressRoundTrip(t *testing.T) {
 		if err != nil || c.UserID != "u1" || c.LearnerName != "u1" || !c.IssuedAt.Equal(at) || c.ModuleTitle != "Module" {
 			t.Errorf("CompletionByCode = %+v, %v", c, err)
 		}
-		if _, err := tx.CompletionByCode(ctx, strings.Repeat("0", 64)); !errors.Is(err, progress.ErrNotFound) {
+		if _, err := tx.CompletionByCode(ctx, strings.Repeat("0", 64)); !errors.Is(err, training.ErrNotFound) {
 			t.Errorf("unknown code: %v", err)
 		}
-		if _, err := tx.Completion(ctx, "u2", "m"); !errors.Is(err, progress.ErrNotFound) {
+		if _, err := tx.Completion(ctx, "u2", "m"); !errors.Is(err, training.ErrNotFound) {
 			t.Errorf("no completion: %v", err)
 		}
 		if n, err := tx.Started(ctx, "m"); err != nil || n != 2 {
@@ -82,7 +82,7 @@ func TestProgressRoundTrip(t *testing.T) {
 			t.Errorf("BestScores = %v, %v", scores, err)
 		}
 		tallies, err := tx.QuestionTallies(ctx, "m")
-		want := []progress.QuestionTally{{Question: "q1", Answered: 3, Missed: 1}, {Question: "q2", Answered: 3, Missed: 2}}
+		want := []training.QuestionTally{{Question: "q1", Answered: 3, Missed: 1}, {Question: "q2", Answered: 3, Missed: 2}}
 		if err != nil || !slices.Equal(tallies, want) {
 			t.Errorf("QuestionTallies = %+v, %v", tallies, err)
 		}
@@ -97,8 +97,8 @@ func TestProgressRoundTrip(t *testing.T) {
 	}
 
 	// One completion per learner and module; completions never change.
-	err = p.Update(ctx, func(tx progress.Tx) error {
-		return tx.InsertCompletion(ctx, &progress.Completion{ID: strings.Repeat("d", 32), UserID: "u1", Module: "m",
+	err = p.Update(ctx, func(tx training.Tx) error {
+		return tx.InsertCompletion(ctx, &training.Completion{ID: strings.Repeat("d", 32), UserID: "u1", Module: "m",
 			ModuleTitle: "Module", Lang: "en", CodeHash: strings.Repeat("e", 64), BestScore: 100, IssuedAt: at})
 	})
 	if err == nil {

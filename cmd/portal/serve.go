@@ -13,8 +13,8 @@ import (
 	"portal/api"
 	"portal/config"
 	"portal/mail"
-	"portal/progress"
 	"portal/search"
+	"portal/training"
 )
 
 const serveHelp = `Serves the built public site and the API until SIGTERM or Ctrl-C.`
@@ -71,11 +71,11 @@ func serve(ctx context.Context, cfg config.Config, a *app, log *slog.Logger) err
 		}
 		mailer = m
 	}
-	catalogue, err := progress.OpenCatalogue(cfg.SiteDir, cfg.MembersSiteDir, log)
+	catalogue, err := training.OpenCatalogue(cfg.SiteDir, cfg.MembersSiteDir, log)
 	if err != nil {
 		return err
 	}
-	training, err := progress.New(a.db.Progress(), catalogue, a.audit, progress.Options{SecretKey: cfg.SecretKey, Logger: log})
+	training, err := training.New(a.db.Progress(), catalogue, a.audit, training.Options{SecretKey: cfg.SecretKey, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,7 @@ import (
 	"io"
 
 	"portal/site"
-	"portal/training"
+	"portal/training/lint"
 )
 
 const trainingLintHelp = `Checks the training modules under DIR/content/<lang>/training (public) and
@@ -31,7 +31,7 @@ func trainingCmd(ctx context.Context, args []string, getenv func(string) string,
 		}
 		*root = r
 	}
-	report, err := training.Lint(*root)
+	report, err := lint.Lint(*root)
 	if err != nil {
 		return err
 	}

@@ -14,11 +14,11 @@ func TestTrainingLint(t *testing.T) {
 		err := trainingCmd(context.Background(), []string{"--root", root}, func(string) string { return "" }, &out, &errOut)
 		return out.String() + errOut.String(), err
 	}
-	out, err := lint(filepath.Join("..", "..", "training", "testdata", "good"))
+	out, err := lint(filepath.Join("..", "..", "training", "lint", "testdata", "good"))
 	if err != nil || !strings.Contains(out, "Translation report") {
 		t.Errorf("good fixture: %v\n%s", err, out)
 	}
-	out, err = lint(filepath.Join("..", "..", "training", "testdata", "bad"))
+	out, err = lint(filepath.Join("..", "..", "training", "lint", "testdata", "bad"))
 	if err == nil || !strings.Contains(err.Error(), "problem") {
 		t.Errorf("bad fixture: err %v, want problems", err)
 	}

@@ -4,8 +4,7 @@
 // text (textContent, createElement), never parsed as HTML.
 
 import { el, format } from "../lib/dom.js";
-
-const LANGS = ["en", "fr", "es", "ar"];
+import { LANGUAGES } from "../lib/vocabulary.js";
 
 // Reads the strings the page carries in <template id="app-strings">.
 function readStrings() {
@@ -51,7 +50,7 @@ export const bdi = (text) => el("bdi", { text: String(text || "") });
 
 export function createUI(root) {
   const strings = readStrings();
-  const lang = LANGS.includes(document.documentElement.lang) ? document.documentElement.lang : "en";
+  const lang = LANGUAGES.includes(document.documentElement.lang) ? document.documentElement.lang : "en";
   // Arabic pages of this site use Western digits.
   const locale = lang === "ar" ? "ar-u-nu-latn" : lang;
   const status = root.querySelector("#app-status");
@@ -429,10 +428,11 @@ export function safeNext(value) {
     const url = new URL(value, window.location.origin);
     // Members-only training is served by the API under /members/, which
     // sends readers who are not logged in to the login page.
-    const own = /^\/(en|fr|es|ar)\/(account|admin|research)\/([a-z0-9-]+\/)*$/;
-    const training = /^\/members\/(en|fr|es|ar)\/training\/([a-z0-9-]+\/)*$/;
+    const langs = LANGUAGES.join("|");
+    const own = new RegExp(`^/(${langs})/(account|admin|research)/([a-z0-9-]+/)*$`);
+    const training = new RegExp(`^/members/(${langs})/training/([a-z0-9-]+/)*$`);
     // The trainers' statistics page of the public training section.
-    const stats = /^\/(en|fr|es|ar)\/training\/stats\/$/;
+    const stats = new RegExp(`^/(${langs})/training/stats/$`);
     if (url.origin !== window.location.origin || !(own.test(url.pathname) || training.test(url.pathname) || stats.test(url.pathname))) {
       return "";
     }

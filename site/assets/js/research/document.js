@@ -18,8 +18,8 @@ import {
   downloadURL,
   validID,
   toInt,
-  TLP_LABELS,
 } from "./common.js";
+import { TLP_LABELS } from "../lib/vocabulary.js";
 import { metadataFields, showErrors, clearErrors, fileErrors, fileServerError } from "./fields.js";
 import { uploadForm, progressBar } from "./upload-request.js";
 

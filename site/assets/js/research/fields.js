@@ -6,9 +6,9 @@
 
 import { el } from "../lib/dom.js";
 import { nodesFrom } from "../members/ui.js";
+import { GROUP } from "../lib/vocabulary.js";
 import { labels } from "./common.js";
 
-const GROUP = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const COUNTRY = /^[A-Z]{2}$/;
 const MIN_YEAR = 1900;
 

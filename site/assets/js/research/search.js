@@ -8,7 +8,8 @@ import { get } from "../members/api.js";
 import { bdi } from "../members/ui.js";
 import { el, formatNodes } from "../lib/dom.js";
 import { appendSnippet, safeURL } from "../lib/snippet.js";
-import { currentUser, loadVocabulary, handledFailure, showLogin, labels, tlpBadge, documentURL, toInt, TLP_LABELS } from "./common.js";
+import { currentUser, loadVocabulary, handledFailure, showLogin, labels, tlpBadge, documentURL, toInt } from "./common.js";
+import { TLP_LABELS } from "../lib/vocabulary.js";
 import { checkbox, idPart } from "./fields.js";
 
 const MAX_QUERY = 200;

@@ -1,4 +1,4 @@
-package progress
+package training
 
 import (
 	"crypto/hmac"

@@ -1,4 +1,4 @@
-package training
+package lint
 
 import (
 	"fmt"

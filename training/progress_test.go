@@ -1,4 +1,4 @@
-package progress_test
+package training_test
 
 import (
 	"context"
@@ -15,8 +15,8 @@ import (
 	"portal/access"
 	"portal/account"
 	"portal/audit"
-	"portal/progress"
 	"portal/store"
+	"portal/training"
 )
 
 // writeCatalogue writes one language's catalogue file under dir.
@@ -29,7 +29,7 @@ func writeCatalogue(t *testing.T, dir, lang string, modules ...map[string]any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, lang, progress.CatalogueFile), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, lang, training.CatalogueFile), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -63,7 +63,7 @@ func module(id, lang, title string, restricted bool, groups []string, tlp string
 }
 
 type fixture struct {
-	svc      *progress.Service
+	svc      *training.Service
 	accounts *account.Service
 	db       *store.DB
 	audit    *audit.Log
@@ -78,7 +78,7 @@ func setUp(t *testing.T) *fixture {
 	writeCatalogue(t, members, "en",
 		module("open", "en", "Open module", false, nil, ""),
 		module("closed", "en", "Closed module", true, []string{"vid"}, "TLP:AMBER"))
-	cat, err := progress.OpenCatalogue(public, members, nil)
+	cat, err := training.OpenCatalogue(public, members, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func setUp(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.svc, err = progress.New(db.Progress(), cat, f.audit, progress.Options{SecretKey: key, Now: clock})
+	f.svc, err = training.New(db.Progress(), cat, f.audit, training.Options{SecretKey: key, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func (f *fixture) user(t *testing.T, name string, role account.Role, groups ...s
 	return &u
 }
 
-var cl = progress.Client{IP: "192.0.2.1"}
+var cl = training.Client{IP: "192.0.2.1"}
 
 func TestCatalogueMergesBuilds(t *testing.T) {
 	f := setUp(t)
@@ -140,11 +140,11 @@ func TestCatalogueMergesBuilds(t *testing.T) {
 func TestCatalogueRefusesPublicMembersModule(t *testing.T) {
 	dir := t.TempDir()
 	writeCatalogue(t, dir, "en", module("bad", "en", "Bad", true, []string{"public"}, "TLP:GREEN"))
-	if _, err := progress.OpenCatalogue(dir, "", nil); err == nil {
+	if _, err := training.OpenCatalogue(dir, "", nil); err == nil {
 		t.Error("a members-only module open to \"public\" was accepted")
 	}
 	writeCatalogue(t, dir, "en", module("bad", "en", "Bad", true, []string{"vid"}, "AMBER"))
-	if _, err := progress.OpenCatalogue(dir, "", nil); err == nil {
+	if _, err := training.OpenCatalogue(dir, "", nil); err == nil {
 		t.Error("a members-only module without a valid TLP label was accepted")
 	}
 }
@@ -152,7 +152,7 @@ func TestCatalogueRefusesPublicMembersModule(t *testing.T) {
 func TestCatalogueReloadsWhenRebuilt(t *testing.T) {
 	dir := t.TempDir()
 	writeCatalogue(t, dir, "en", module("one", "en", "One", false, nil, ""))
-	cat, err := progress.OpenCatalogue(dir, "", nil)
+	cat, err := training.OpenCatalogue(dir, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,8 +161,8 @@ func TestCatalogueReloadsWhenRebuilt(t *testing.T) {
 	}
 	writeCatalogue(t, dir, "en", module("one", "en", "One", false, nil, ""), module("two", "en", "Two", false, nil, ""))
 	later := time.Now().Add(time.Minute)
-	os.Chtimes(filepath.Join(dir, "en", progress.CatalogueFile), later, later)
-	deadline := time.Now().Add(3 * progress.CheckInterval)
+	os.Chtimes(filepath.Join(dir, "en", training.CatalogueFile), later, later)
+	deadline := time.Now().Add(3 * training.CheckInterval)
 	for {
 		if _, ok := cat.Module("two"); ok {
 			break
@@ -187,15 +187,15 @@ func TestLessonsAreIdempotentAndChecked(t *testing.T) {
 			t.Fatalf("progress = %+v", p)
 		}
 	}
-	var ve *progress.ValidationError
+	var ve *training.ValidationError
 	if _, err := f.svc.MarkLesson(ctx, u, "open", "99-nope", "en", true, cl); !errors.As(err, &ve) || ve.Field != "lesson" {
 		t.Errorf("unknown lesson: %v", err)
 	}
-	if _, err := f.svc.MarkLesson(ctx, u, "nope", "01-one", "en", true, cl); !errors.Is(err, progress.ErrNotFound) {
+	if _, err := f.svc.MarkLesson(ctx, u, "nope", "01-one", "en", true, cl); !errors.Is(err, training.ErrNotFound) {
 		t.Errorf("unknown module: %v", err)
 	}
 	// A members-only module the learner may not see is not found either.
-	if _, err := f.svc.MarkLesson(ctx, u, "closed", "01-one", "en", true, cl); !errors.Is(err, progress.ErrNotFound) {
+	if _, err := f.svc.MarkLesson(ctx, u, "closed", "01-one", "en", true, cl); !errors.Is(err, training.ErrNotFound) {
 		t.Errorf("module not visible: %v", err)
 	}
 	p, err := f.svc.MarkLesson(ctx, u, "open", "02-two", "en", false, cl)
@@ -220,11 +220,11 @@ func TestQuizIsGradedHere(t *testing.T) {
 	if res.Score != 50 || res.Passed || res.Correct != 2 || res.Total != 4 {
 		t.Errorf("result = %+v", res)
 	}
-	want := []progress.QuestionResult{{ID: "q1", Correct: true}, {ID: "q2"}, {ID: "q3", Correct: true}, {ID: "q4"}}
+	want := []training.QuestionResult{{ID: "q1", Correct: true}, {ID: "q2"}, {ID: "q3", Correct: true}, {ID: "q4"}}
 	if !slices.Equal(res.Questions, want) {
 		t.Errorf("questions = %+v, want %+v", res.Questions, want)
 	}
-	var ve *progress.ValidationError
+	var ve *training.ValidationError
 	for _, answers := range []map[string][]string{{"q9": {"a"}}, {"q1": {"z"}}} {
 		if _, err := f.svc.SubmitQuiz(ctx, u, "open", answers, "en", cl); !errors.As(err, &ve) || ve.Field != "answers" {
 			t.Errorf("answers %v: %v", answers, err)
@@ -305,13 +305,13 @@ func TestCompletionIssuedExactlyWhenDue(t *testing.T) {
 		forged[0] = '0'
 	}
 	for _, bad := range []string{string(forged), "", "K7QX-M2PD", code + "-AAAA", "UUUU-UUUU-UUUU-UUUU"} {
-		if _, err := f.svc.Verify(ctx, bad); !errors.Is(err, progress.ErrNotFound) {
+		if _, err := f.svc.Verify(ctx, bad); !errors.Is(err, training.ErrNotFound) {
 			t.Errorf("verify %q: %v, want ErrNotFound", bad, err)
 		}
 	}
 
 	// Each issuance is audited once.
-	_, issued, err := f.audit.List(ctx, audit.Filter{Action: progress.ActionCompletion})
+	_, issued, err := f.audit.List(ctx, audit.Filter{Action: training.ActionCompletion})
 	if err != nil || issued != 2 {
 		t.Errorf("%d completion entries in the audit log (%v), want 2", issued, err)
 	}
@@ -324,12 +324,12 @@ func TestNormalizeCode(t *testing.T) {
 		" k7qx m2pd rt9a 4hzc": "K7QX-M2PD-RT9A-4HZC",
 		"O0IL-0000-0000-0000":  "0011-0000-0000-0000",
 	} {
-		if got, ok := progress.NormalizeCode(in); !ok || got != want {
+		if got, ok := training.NormalizeCode(in); !ok || got != want {
 			t.Errorf("NormalizeCode(%q) = %q, %v; want %q", in, got, ok, want)
 		}
 	}
 	for _, in := range []string{"K7QX-M2PD-RT9A", "K7QX-M2PD-RT9A-4HZU", "K7QX-M2PD-RT9A-4HZ€", strings.Repeat("A", 100)} {
-		if _, ok := progress.NormalizeCode(in); ok {
+		if _, ok := training.NormalizeCode(in); ok {
 			t.Errorf("NormalizeCode(%q) accepted", in)
 		}
 	}
@@ -386,13 +386,13 @@ func TestStats(t *testing.T) {
 	}
 
 	// Trainers see only modules they may see; admins all; members none.
-	if _, err := f.svc.Stats(ctx, trainer, "closed"); !errors.Is(err, progress.ErrNotFound) {
+	if _, err := f.svc.Stats(ctx, trainer, "closed"); !errors.Is(err, training.ErrNotFound) {
 		t.Errorf("trainer outside the module's group: %v", err)
 	}
 	if _, err := f.svc.Stats(ctx, admin, "closed"); err != nil {
 		t.Errorf("admin: %v", err)
 	}
-	if _, err := f.svc.Stats(ctx, member, "open"); !errors.Is(err, progress.ErrForbidden) {
+	if _, err := f.svc.Stats(ctx, member, "open"); !errors.Is(err, training.ErrForbidden) {
 		t.Errorf("member: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-// Package progress records logged-in learners' progress through the training
+// Package training records logged-in learners' progress through the training
 // modules: lessons done, quiz attempts graded here (never trusting a score
 // the browser computed), completion records with a verification code, and
 // the numbers trainers see per module.
@@ -9,7 +9,7 @@
 //
 // Documented choices:
 //   - Who may record progress in, or see the numbers of, a module is decided
-//     by access.CanSee through research.Subject, as for research records. A
+//     by access.CanSee through account.User.Subject, as for research records. A
 //     module one may not see is ErrNotFound, like one that does not exist.
 //   - Progress is per module id, the same in every language; lessons and
 //     questions are identified by their ids in the canonical language.
@@ -22,7 +22,7 @@
 //     four groups of four Crockford base-32 characters.
 //   - A verification reveals the module's title, the language it was taken
 //     in, the date and the learner's display name; nothing else.
-package progress
+package training
 
 import (
 	"context"
@@ -37,7 +37,6 @@ import (
 	"portal/access"
 	"portal/account"
 	"portal/audit"
-	"portal/research"
 )
 
 // Errors. The API maps them to statuses; compare with errors.Is.
@@ -201,7 +200,7 @@ func (s *Service) visibleModule(u *account.User, id string) (*Module, error) {
 		return nil, invalid("module", "Name a training module.")
 	}
 	m, ok := s.cat.Module(id)
-	if !ok || !access.CanSee(research.Subject(u), m.Object()) {
+	if !ok || !access.CanSee(u.Subject(), m.Object()) {
 		return nil, ErrNotFound
 	}
 	return m, nil
