@@ -76,7 +76,7 @@ type Report struct {
 // OK says whether the content passed.
 func (r Report) OK() bool { return len(r.Problems) == 0 }
 
-// Lint checks the claims data under root and every Markdown page and lesson
+// Lint checks the claims data under root and every page, lesson and quiz
 // under root/content (public and members-only, every language):
 //   - every claim has a known source (for the fact sheet, one of its
 //     sections; otherwise publisher, title, URL and date consulted) and a
@@ -103,7 +103,8 @@ func Lint(root string) (Report, error) {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() || filepath.Ext(p) != ".md" {
+		// Pages and lessons, and the quizzes beside them.
+		if ext := filepath.Ext(p); d.IsDir() || (ext != ".md" && ext != ".yaml") {
 			return nil
 		}
 		b, err := os.ReadFile(p)

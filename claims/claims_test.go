@@ -51,6 +51,7 @@ func TestBadFixture(t *testing.T) {
 		{"content/fr/topic/_index.md", 9, `figure "190" on a public page`},
 		{"content/fr/topic/_index.md", 11, `claim "unknown-id" is not in site/data/claims.yaml`},
 		{"content/members/en/training/mod/01-lesson.md", 6, `"fact sheet": facts from the fact sheet`},
+		{"content/en/training/mod/quiz.yaml", 4, `"fact sheet": facts from the fact sheet`},
 	}
 	got := slices.Clone(r.Problems)
 	for _, w := range want {
