@@ -86,7 +86,8 @@ func (r Report) OK() bool { return len(r.Problems) == 0 }
 //     group them as the language does;
 //   - no page or lesson mentions the fact sheet in its own words: facts from
 //     it go through the claim shortcode;
-//   - claim shortcodes name claims that exist;
+//   - claim shortcodes name claims that exist, and none stands alone on
+//     its line (Hugo would render it outside a paragraph);
 //   - public pages (outside training/) show no figure of their own: every
 //     number comes from a claim.
 func Lint(root string) (Report, error) {
@@ -359,6 +360,11 @@ func lintPage(rel string, b []byte, data Data) []Problem {
 			if _, ok := data.Claims[m[1]]; !ok {
 				bad(n, "claim %q is not in %s", m[1], DataFile)
 			}
+		}
+		if m := claimShortcode.FindString(line); m != "" && strings.TrimSpace(line) == m {
+			// Hugo leaves a shortcode alone on its line out of any
+			// paragraph.
+			bad(n, "claim alone on its line renders outside a paragraph: put it in a sentence or a list item")
 		}
 		text := shortcode.ReplaceAllString(line, " ")
 		if m := factSheet.FindString(text); m != "" {
