@@ -18,11 +18,9 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-)
 
-// Languages are the site's languages, English first: the others are
-// compared with it.
-var Languages = []string{"en", "fr", "es", "ar"}
+	"portal/language"
+)
 
 // DataFile is where the claims live, relative to the repository root.
 const DataFile = "site/data/claims.yaml"
@@ -170,7 +168,7 @@ func Load(root string) (Data, []Problem, error) {
 			continue
 		}
 		c.Text, c.line = map[string]string{}, node.Line
-		for _, lang := range Languages {
+		for _, lang := range language.All() {
 			if t := strings.TrimSpace(text[lang]); t != "" {
 				c.Text[lang] = t
 			} else {
@@ -200,7 +198,7 @@ func checkSource(id string, c Claim, sources map[string]Source) []Problem {
 		if c.Section == "" || !ok {
 			return bad("the fact sheet has no section %q: name the heading the claim comes from", c.Section)
 		}
-		for _, lang := range Languages {
+		for _, lang := range language.All() {
 			if sec[lang] == "" {
 				return bad("section %q of the fact sheet has no %s name", c.Section, lang)
 			}
@@ -284,7 +282,7 @@ func checkNumbers(id string, c Claim) []Problem {
 		return d
 	}
 	en := digits(Numbers(c.Text["en"]))
-	for _, lang := range Languages {
+	for _, lang := range language.All() {
 		ns := Numbers(c.Text[lang])
 		if lang != "en" {
 			if d := digits(ns); c.Text[lang] != "" && !slices.Equal(d, en) {
