@@ -27,6 +27,10 @@ Commands:
                 bootstrap the first admin (prints a single-use invitation link)
   seed demo     create demo accounts (development only)
   audit verify  check the audit log's hash chain
+  backup --to DIR
+                back up the database, stored files and members' build while serving
+  restore --from DIR --data-dir NEW
+                restore a backup into a new data directory
 
 Run "portal <command> --help" for a command's options and environment.
 `
@@ -76,6 +80,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return seedCmd(ctx, rest, getenv, stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, rest, getenv, stdout, stderr)
+	case "backup":
+		return backupCmd(ctx, rest, getenv, stdout, stderr)
+	case "restore":
+		return restoreCmd(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

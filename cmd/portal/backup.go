@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+
+	"portal/backup"
+	"portal/config"
+	"portal/store"
+)
+
+const backupHelp = `Takes a consistent backup while the portal serves: a snapshot of the
+database, every stored original it names (hard-linked when DIR is on the
+same file system as PORTAL_DATA_DIR, copied otherwise), the members' build
+of the site (PORTAL_MEMBERS_SITE_DIR), and manifest.json with each file's
+size and SHA-256 and the audit chain's head, signed with a key derived from
+PORTAL_SECRET_KEY. The secret key itself is never written to DIR: keep it
+apart, a restore needs it. DIR must be new or empty; copy it off the machine
+afterwards.
+
+Reads PORTAL_DATA_DIR, PORTAL_MEMBERS_SITE_DIR and PORTAL_SECRET_KEY (or
+PORTAL_SECRET_KEY_FILE).`
+
+const restoreHelp = `Restores a backup into a new data directory. Checks the manifest's
+signature (with PORTAL_SECRET_KEY, which must be the key of the portal that
+made the backup) and every file's size and SHA-256, refuses a non-empty
+target, restores, and verifies the restored audit log against the head the
+backup recorded. On any failure the target is left empty. Meilisearch is not
+part of a backup: run "portal reindex" against the restored directory before
+serving searches.
+
+Reads PORTAL_SECRET_KEY (or PORTAL_SECRET_KEY_FILE).`
+
+func backupCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs, err := parseFlags("backup --to DIR", backupHelp, nil, stderr, "")
+	if err != nil {
+		return err
+	}
+	to := fs.String("to", "", "the new or empty directory to write the backup into")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *to == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return errors.New("usage: portal backup --to DIR")
+	}
+	cfg, err := loadWithDevSecret(getenv)
+	if err != nil {
+		return err
+	}
+	if len(cfg.SecretKey) == 0 {
+		return errors.New("PORTAL_SECRET_KEY is required: the manifest is signed with a key derived from it")
+	}
+	// A mistyped data directory must not yield an empty backup.
+	dbPath := filepath.Join(cfg.DataDir, "portal.db")
+	if _, err := os.Stat(dbPath); err != nil {
+		return fmt.Errorf("no database at %s (is PORTAL_DATA_DIR right?): %w", dbPath, err)
+	}
+	db, err := store.Open(ctx, dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	m, err := backup.Create(ctx, db, *to, backup.Options{
+		DataDir:        cfg.DataDir,
+		MembersSiteDir: cfg.MembersSiteDir,
+		SecretKey:      cfg.SecretKey,
+		Version:        portalVersion(),
+		Progress:       byteProgress(stdout, "backup"),
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backup written to %s: %d files, audit head at entry %d\n", *to, len(m.Files), m.Audit.LastID)
+	fmt.Fprintln(stdout, "PORTAL_SECRET_KEY is not in it: a restore needs that key, kept apart from the backup.")
+	return nil
+}
+
+func restoreCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs, err := parseFlags("restore --from DIR --data-dir NEW", restoreHelp, nil, stderr, "")
+	if err != nil {
+		return err
+	}
+	from := fs.String("from", "", "the backup directory (with manifest.json)")
+	dataDir := fs.String("data-dir", "", "the new or empty data directory to restore into")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *from == "" || *dataDir == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return errors.New("usage: portal restore --from DIR --data-dir NEW")
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	if len(cfg.SecretKey) == 0 {
+		return errors.New("PORTAL_SECRET_KEY is required: it checks the manifest and the audit log; use the key of the portal that made the backup")
+	}
+	m, err := backup.Restore(ctx, *from, *dataDir, backup.RestoreOptions{
+		SecretKey: cfg.SecretKey,
+		Progress:  byteProgress(stdout, "restore"),
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "restored %d files into %s; audit log verified up to entry %d, as the backup recorded\n",
+		len(m.Files), *dataDir, m.Audit.LastID)
+	fmt.Fprintf(stdout, "next: serve with PORTAL_DATA_DIR=%s", *dataDir)
+	if m.MembersSite {
+		fmt.Fprintf(stdout, " and PORTAL_MEMBERS_SITE_DIR=%s", filepath.Join(*dataDir, backup.MembersDir))
+	}
+	fmt.Fprintln(stdout, ", the same PORTAL_SECRET_KEY, and run \"portal reindex\" first: search indexes are not part of a backup.")
+	return nil
+}
+
+// byteProgress draws a bar that redraws itself on a terminal, and writes a
+// plain line at each tenth otherwise (logs, pipes).
+func byteProgress(w io.Writer, what string) backup.Progress {
+	if !isTerminal(w) {
+		last := -1
+		return func(done, total int64) {
+			if total == 0 {
+				return
+			}
+			if tenth := int(done * 10 / total); tenth != last {
+				last = tenth
+				fmt.Fprintf(w, "%s: %d%% (%s of %s)\n", what, tenth*10, mib(done), mib(total))
+			}
+		}
+	}
+	return func(done, total int64) {
+		if total == 0 {
+			return
+		}
+		const width = 30
+		n := int(done * width / total)
+		fmt.Fprintf(w, "\r%s [%s%s] %s of %s", what, strings.Repeat("#", n), strings.Repeat(".", width-n), mib(done), mib(total))
+		if done == total {
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// isTerminal reports whether w is a character device, such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+// portalVersion names the build for the manifest: the module version and,
+// when built from a checkout, the VCS revision.
+func portalVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			v += " " + s.Value
+		}
+	}
+	return v
+}
