@@ -21,7 +21,8 @@ same file system as PORTAL_DATA_DIR, copied otherwise), the members' build
 of the site (PORTAL_MEMBERS_SITE_DIR), and manifest.json with each file's
 size and SHA-256 and the audit chain's head, signed with a key derived from
 PORTAL_SECRET_KEY. The secret key itself is never written to DIR: keep it
-apart, a restore needs it. DIR must be new or empty; copy it off the machine
+apart, a restore needs it. DIR must be new or empty and on a local file
+system (the database copy is opened there); copy it off the machine
 afterwards.
 
 Reads PORTAL_DATA_DIR, PORTAL_MEMBERS_SITE_DIR and PORTAL_SECRET_KEY (or
