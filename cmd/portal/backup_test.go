@@ -56,8 +56,9 @@ func runBin(t *testing.T, bin string, env map[string]string, args ...string) (st
 	return string(out), err
 }
 
-// servePortal starts `portal serve` and waits until it answers.
-func servePortal(t *testing.T, bin string, env map[string]string) (string, *exec.Cmd) {
+// servePortal starts `portal serve` and waits until it answers. stop
+// sends SIGINT and waits for the process to end; it also runs at cleanup.
+func servePortal(t *testing.T, bin string, env map[string]string) (base string, stop func()) {
 	t.Helper()
 	addr, err := meiliproc.FreeAddr()
 	if err != nil {
@@ -73,19 +74,25 @@ func servePortal(t *testing.T, bin string, env map[string]string) (string, *exec
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
+		})
+	}
 	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
+		stop()
 		if t.Failed() {
 			t.Logf("portal serve logs:\n%s", logs)
 		}
 	})
-	base := "http://" + addr
+	base = "http://" + addr
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		select {
 		case err := <-done:
@@ -96,7 +103,7 @@ func servePortal(t *testing.T, bin string, env map[string]string) (string, *exec
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return base, cmd
+				return base, stop
 			}
 		}
 	}
@@ -174,7 +181,7 @@ func TestBackupUnderLoadAndRestore(t *testing.T) {
 		t.Fatalf("demo credentials: %v", err)
 	}
 	serveEnv := with(map[string]string{"MEILI_URL": m.URL, "MEILI_SEARCH_KEY": searchKey, "MEILI_ADMIN_KEY": adminKey})
-	base, server := servePortal(t, bin, serveEnv)
+	base, stopServer := servePortal(t, bin, serveEnv)
 	live := &portaltest.Portal{URL: base}
 
 	// The seeded library as the analyst sees it, with each original's hash.
@@ -318,8 +325,7 @@ func TestBackupUnderLoadAndRestore(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	server.Process.Signal(os.Interrupt)
-	server.Wait()
+	stopServer()
 	t.Logf("load: %d uploads, %d searches, %d failed logins; backup took %v", len(uploads), counts["search"], counts["login"], finished.Sub(started))
 
 	// The secret key is nowhere in the backup.
