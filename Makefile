@@ -66,12 +66,12 @@ bench-smoke: tools
 
 ## dist: the release archive in dist/: a static portal binary, the public
 ## site, the members' build, deploy/ and the README, with a SHA-256 file
-dist: tools
+dist: $(HUGO)
 	scripts/dist dist
 
 ## dist-check: build the archive twice from this commit and fail unless
 ## both are the same bytes
-dist-check: tools
+dist-check: $(HUGO)
 	scripts/dist --check
 
 clean:
