@@ -444,6 +444,15 @@ func TestBackupUnderLoadAndRestore(t *testing.T) {
 	}
 	t.Logf("uploads: %d from before the backup, %d restored in all, %d after it absent", before, kept, after)
 
+	// On a terminal the progress is one bar that redraws itself. script(1)
+	// gives the command a terminal; the restored directory is the source.
+	termEnv := map[string]string{"PORTAL_DATA_DIR": newDir, "PORTAL_SECRET_KEY": common["PORTAL_SECRET_KEY"]}
+	line := bin + " backup --to " + filepath.Join(t.TempDir(), "again")
+	if out, err := runBin(t, "script", termEnv, "-qec", line, "/dev/null"); err != nil ||
+		!strings.Contains(out, "\rbackup [") || !strings.Contains(out, "##############################]") {
+		t.Errorf("backup on a terminal: %v\n%q", err, out)
+	}
+
 	// Search answers after reindex, research included.
 	for _, u := range uploads {
 		if !u.answered.Before(started) {
