@@ -39,11 +39,14 @@ const ManifestName = "manifest.json"
 
 // The parts of a backup and of a data directory, by relative path.
 const (
-	dbName      = "portal.db"
-	blobsDir    = "blobs"
-	MembersDir  = "members-site" // where Restore puts the members' build
+	dbName     = "portal.db"
+	blobsDir   = "blobs"
+	MembersDir = "members-site" // where Restore puts the members' build
+)
+
+const (
 	tempSuffix  = ".tmp"
-	bufferBytes = 1 << 20
+	bufferBytes = 1 << 20 // copy buffer
 )
 
 // File is one file of a backup.
@@ -119,6 +122,16 @@ func Create(ctx context.Context, db *store.DB, dest string, opts Options) (Manif
 	if err := makeEmptyDir(dest); err != nil {
 		return Manifest{}, err
 	}
+	m, err := create(ctx, db, dest, opts)
+	if err != nil {
+		// Half a backup is no backup; leave the directory as it was given.
+		emptyDir(dest)
+		return Manifest{}, err
+	}
+	return m, nil
+}
+
+func create(ctx context.Context, db *store.DB, dest string, opts Options) (Manifest, error) {
 	m := Manifest{Format: Format, Created: time.Now().UTC().Round(time.Second), Portal: opts.Version}
 	dbPath := filepath.Join(dest, dbName)
 	if err := db.Backup(ctx, dbPath); err != nil {

@@ -101,3 +101,22 @@ func TestManifestPaths(t *testing.T) {
 }
 
 const hex62 = "00000000000000000000000000000000000000000000000000000000000000"
+
+// TestFailedBackupLeavesNothing: a backup that cannot finish removes what
+// it wrote, so that no half backup sits where a whole one is expected.
+func TestFailedBackupLeavesNothing(t *testing.T) {
+	secret := []byte(strings.Repeat("k", 32))
+	db, dataDir, members := newPortalDB(t, secret, 1)
+	// A site build holds no links; one here makes the copy refuse.
+	if err := os.Symlink("/etc/hostname", filepath.Join(members, "en", "link.html")); err != nil {
+		t.Fatal(err)
+	}
+	dest := t.TempDir()
+	if _, err := Create(t.Context(), db, dest, Options{DataDir: dataDir, MembersSiteDir: members, SecretKey: secret}); err == nil ||
+		!strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("backup of a members build with a link: %v", err)
+	}
+	if entries, _ := os.ReadDir(dest); len(entries) != 0 {
+		t.Errorf("the failed backup left %d entries in %s", len(entries), dest)
+	}
+}
