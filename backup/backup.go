@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -172,12 +173,7 @@ func create(ctx context.Context, db *store.DB, dest string, opts Options) (Manif
 	f.Path = dbName
 	m.Files = append(m.Files, f)
 
-	hashes := make([]string, 0, len(blobs))
-	for h := range blobs {
-		hashes = append(hashes, h)
-	}
-	slices.Sort(hashes)
-	for _, h := range hashes {
+	for _, h := range slices.Sorted(maps.Keys(blobs)) {
 		rel := path.Join(blobsDir, h[:2], h)
 		f, err := linkOrCopy(ctx, filepath.Join(opts.DataDir, filepath.FromSlash(rel)), filepath.Join(dest, filepath.FromSlash(rel)), p)
 		if err != nil {
