@@ -10,7 +10,7 @@ BIN      := $(CURDIR)/bin
 export MEILI_BIN := $(TOOLS)/meilisearch
 export HUGO      := $(BIN)/hugo
 
-.PHONY: run test test-go fuzz tools test-deps clean bench bench-smoke
+.PHONY: run test test-go fuzz tools test-deps clean bench bench-smoke dist dist-check
 
 ## run: the whole portal on http://127.0.0.1:8080 (site, API, local Meilisearch)
 run: tools
@@ -19,7 +19,7 @@ run: tools
 
 ## test: vet, the whole test suite with the race detector, a bounded fuzz run
 ## and the benchmark harness's smoke run
-test: tools test-deps test-go fuzz bench-smoke
+test: tools test-deps test-go fuzz bench-smoke dist-check
 
 test-go:
 	$(GO) vet ./...
@@ -65,5 +65,15 @@ bench-smoke: tools
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
 	cd bench && $(GO) run ./cmd/bench -smoke $(BENCH_FLAGS)
 
+## dist: the release archive in dist/: a static portal binary, the public
+## site, the members' build, deploy/ and the README, with a SHA-256 file
+dist: $(HUGO)
+	scripts/dist dist
+
+## dist-check: build the archive twice from this commit and fail unless
+## both are the same bytes
+dist-check: $(HUGO)
+	scripts/dist --check
+
 clean:
-	rm -rf $(BIN) site/public site/resources
+	rm -rf $(BIN) site/public site/resources dist

@@ -214,6 +214,20 @@ func (l *Log) List(ctx context.Context, f Filter) ([]Entry, int, error) {
 	return entries, total, nil
 }
 
+// Head returns the newest entry, the zero Entry when the log is empty. A
+// backup records it so that a restore can tell a truncated log from a
+// whole one.
+func (l *Log) Head(ctx context.Context) (Entry, error) {
+	entries, _, err := l.store.ListAudit(ctx, Filter{Limit: 1})
+	if err != nil {
+		return Entry{}, fmt.Errorf("audit: head: %w", err)
+	}
+	if len(entries) == 0 {
+		return Entry{}, nil
+	}
+	return entries[0], nil
+}
+
 // Result is the outcome of Verify.
 type Result struct {
 	Entries  int    // entries read

@@ -83,11 +83,11 @@ func Options() []Option {
 	// The commands that read a variable, grouped as they share code.
 	var (
 		servers = []string{"serve", "dev"}
-		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit verify"}
+		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit verify", "backup"}
 		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa"}
 		mailers = []string{"serve", "dev", "users reset-mfa"}
 		indexes = []string{"serve", "dev", "index site", "reindex", "seed demo"}
-		sites   = []string{"serve", "dev", "index site", "reindex"}
+		sites   = []string{"serve", "dev", "index site", "reindex", "backup"}
 		meili   = []string{"serve", "dev", "index site", "reindex", "seed demo", "meili keys"}
 	)
 	return []Option{
@@ -96,7 +96,7 @@ func Options() []Option {
 		{Name: "PORTAL_SITE_DIR", Default: "site/public", Commands: sites, Help: "the public site built by Hugo"},
 		{Name: "PORTAL_MEMBERS_SITE_DIR", Commands: sites, Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
 		{Name: "PORTAL_DATA_DIR", Default: "var", Commands: state, Help: "local state: database, uploads, development Meilisearch"},
-		{Name: "PORTAL_SECRET_KEY", Secret: true, Commands: state, Help: "64 hex digits (32 bytes): encrypts TOTP secrets and signs CSRF tokens; keep it outside the database and its backups"},
+		{Name: "PORTAL_SECRET_KEY", Secret: true, Commands: append(state[:len(state):len(state)], "restore"), Help: "64 hex digits (32 bytes): encrypts TOTP secrets and signs CSRF tokens; keep it outside the database and its backups"},
 		{Name: "PORTAL_PUBLIC_URL", Commands: links, Help: "the portal's public origin (https://portal.example), used in invitation links"},
 		{Name: "PORTAL_SMTP_URL", Secret: true, Commands: mailers, Help: "SMTP relay for invitations and second-factor resets: smtp://user:pass@host:587 (STARTTLS) or smtps://…:465; empty shows the links to the admin instead"},
 		{Name: "PORTAL_MAIL_FROM", Default: "portal@localhost", Commands: mailers, Help: "sender address of the portal's emails"},

@@ -432,3 +432,27 @@ func (t researchTx) Passages(ctx context.Context, docID string, version int) ([]
 	}
 	return out, rows.Err()
 }
+
+// ReferencedBlobs returns the hash and size of every stored original that a
+// research version names, each once: what a backup must
+// carry beside the database.
+func (db *DB) ReferencedBlobs(ctx context.Context) (map[string]int64, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT DISTINCT sha256, size FROM research_versions`)
+	if err != nil {
+		return nil, fmt.Errorf("store: referenced blobs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var sum string
+		var size int64
+		if err := rows.Scan(&sum, &size); err != nil {
+			return nil, fmt.Errorf("store: referenced blobs: %w", err)
+		}
+		out[sum] = size
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: referenced blobs: %w", err)
+	}
+	return out, nil
+}

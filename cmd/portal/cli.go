@@ -56,6 +56,10 @@ func commands() []command {
 			help: seedHelp, defaults: oneOffDefaults(), run: seedCmd},
 		{name: "audit verify", summary: "check the audit log's hash chain", help: auditVerifyHelp,
 			defaults: oneOffDefaults(), run: auditCmd},
+		{name: "backup", synopsis: "--to DIR", summary: "take a consistent backup while the portal serves", help: backupHelp,
+			defaults: oneOffDefaults(), run: backupCmd},
+		{name: "restore", synopsis: "--from DIR --data-dir NEW", summary: "restore a backup into a new data directory", help: restoreHelp,
+			run: restoreCmd},
 		{name: "version", summary: "print the version, the commit it was built from and the Go release", help: versionHelp, run: versionCmd},
 	}
 }
