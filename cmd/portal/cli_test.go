@@ -29,13 +29,16 @@ func runSplit(t *testing.T, ctx context.Context, env map[string]string, args ...
 // extraArgs are what each command needs beyond its name to get past its
 // flags, for the tests that run every command.
 var extraArgs = map[string][]string{
-	"training lint":      {"--root", filepath.Join("..", "..", "training", "testdata", "good")},
+	"training lint":      {"--root", filepath.Join("..", "..", "training", "lint", "testdata", "good")},
 	"users create-admin": {"--email", "admin@example.org"},
 	"users unlock":       {"--email", "member@example.org"},
 	"users disable":      {"--email", "member@example.org"},
 	"users enable":       {"--email", "member@example.org"},
 	"users reset-mfa":    {"--email", "member@example.org"},
 	"seed demo":          {"--research", "0"},
+	"content lint":       {"--root", filepath.Join("..", "..", "claims", "testdata", "good")},
+	"backup":             {"--to", filepath.Join(os.TempDir(), "portal-cli-test-backup-never-written")},
+	"restore":            {"--from", filepath.Join(os.TempDir(), "portal-cli-test-no-backup"), "--data-dir", filepath.Join(os.TempDir(), "portal-cli-test-no-restore")},
 }
 
 func TestHelpForEveryCommand(t *testing.T) {
