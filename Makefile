@@ -10,6 +10,7 @@ BIN      := $(CURDIR)/bin
 export MEILI_BIN := $(TOOLS)/meilisearch
 export HUGO      := $(BIN)/hugo
 
+
 .PHONY: run test test-go fuzz tools test-deps clean bench bench-smoke
 
 ## run: the whole portal on http://127.0.0.1:8080 (site, API, local Meilisearch)
@@ -40,9 +41,9 @@ tools: $(MEILI_BIN) $(HUGO)
 $(MEILI_BIN): scripts/install-meilisearch
 	scripts/install-meilisearch $@
 
-# The Hugo version is the one go.mod pins as a tool.
-$(HUGO): go.mod go.sum
-	$(GO) build -o $@ github.com/gohugoio/hugo
+# The Hugo version is the one tools/go.mod pins as a tool.
+$(HUGO): tools/go.mod tools/go.sum
+	$(GO) build -modfile=tools/go.mod -o $@ github.com/gohugoio/hugo
 
 test-deps:
 	scripts/install-test-deps
