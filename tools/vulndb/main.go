@@ -162,6 +162,9 @@ func Build(src, out string, modified time.Time) (int, error) {
 	if len(files) == 0 {
 		return 0, fmt.Errorf("no OSV entries in %s", src)
 	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return 0, fmt.Errorf("vulndb output: %w", err)
+	}
 	tmp, err := os.MkdirTemp(filepath.Dir(out), filepath.Base(out)+".new-")
 	if err != nil {
 		return 0, fmt.Errorf("vulndb output: %w", err)
