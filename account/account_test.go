@@ -592,14 +592,14 @@ func TestLockAt100(t *testing.T) {
 func TestUnknownEmailLooksLikeWrongPassword(t *testing.T) {
 	e := newEnv(t)
 	u, _ := e.seed("a@example.org", account.RoleMember)
-	attempt := func(email string) (error, int64) {
+	attempt := func(email string) (int64, error) {
 		before := account.HashCount(e.svc)
 		_, err := e.svc.BeginLogin(e.ctx(), email, "wrong password entirely", e.c)
-		return err, account.HashCount(e.svc) - before
+		return account.HashCount(e.svc) - before, err
 	}
-	errUnknown, hashesUnknown := attempt("nobody@example.org")
-	errWrong, hashesWrong := attempt(u.Email)
-	errBad, hashesBad := attempt("not an address")
+	hashesUnknown, errUnknown := attempt("nobody@example.org")
+	hashesWrong, errWrong := attempt(u.Email)
+	hashesBad, errBad := attempt("not an address")
 	if errUnknown != account.ErrInvalidCredentials || errWrong != account.ErrInvalidCredentials || errBad != account.ErrInvalidCredentials {
 		t.Errorf("errors differ: unknown %v, wrong password %v, malformed %v", errUnknown, errWrong, errBad)
 	}

@@ -127,10 +127,7 @@ func (s *Server) listVersions(c *echo.Context) error {
 	if err != nil {
 		return researchError(err)
 	}
-	out := make([]versionView, 0, len(versions))
-	for _, x := range viewDocument(nil, research.Document{}, versions).Versions {
-		out = append(out, x)
-	}
+	out := append(make([]versionView, 0, len(versions)), viewDocument(nil, research.Document{}, versions).Versions...)
 	return c.JSON(http.StatusOK, map[string]any{"versions": out})
 }
 

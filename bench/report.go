@@ -96,7 +96,7 @@ func ReadJSON(path string) map[string]Figure {
 
 // FormatValue prints a value with its unit.
 func FormatValue(v float64, unit string) string {
-	s := strconv.FormatFloat(v, 'f', -1, 64)
+	var s string
 	switch {
 	case math.Abs(v) >= 100:
 		s = strconv.FormatFloat(v, 'f', 0, 64)

@@ -21,7 +21,7 @@ import (
 )
 
 // Hugo runs the pinned Hugo ($HUGO, which the Makefile builds into bin/,
-// or `go tool hugo` from the repository) over source into dest.
+// or `go tool -modfile=tools/go.mod hugo` from the repository) over source into dest.
 func Hugo(ctx context.Context, root, source, dest string, extra ...string) (time.Duration, []byte, error) {
 	args := []string{"--source", source, "--destination", dest, "--cleanDestinationDir",
 		"--panicOnWarning", "--logLevel", "warn", "--baseURL", "/"}
@@ -30,7 +30,7 @@ func Hugo(ctx context.Context, root, source, dest string, extra ...string) (time
 	if h := os.Getenv("HUGO"); h != "" {
 		cmd = exec.CommandContext(ctx, h, args...)
 	} else {
-		cmd = exec.CommandContext(ctx, "go", append([]string{"tool", "hugo"}, args...)...)
+		cmd = exec.CommandContext(ctx, "go", append([]string{"tool", "-modfile=tools/go.mod", "hugo"}, args...)...)
 	}
 	cmd.Dir = root
 	start := time.Now()
@@ -48,7 +48,7 @@ func HugoVersion(ctx context.Context, root string) string {
 	if h := os.Getenv("HUGO"); h != "" {
 		cmd = exec.CommandContext(ctx, h, "version")
 	} else {
-		cmd = exec.CommandContext(ctx, "go", "tool", "hugo", "version")
+		cmd = exec.CommandContext(ctx, "go", "tool", "-modfile=tools/go.mod", "hugo", "version")
 	}
 	cmd.Dir = root
 	out, err := cmd.Output()

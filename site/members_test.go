@@ -212,8 +212,9 @@ func TestPublicBuildRefusesMembersOnlyModule(t *testing.T) {
 		t.Fatal(err)
 	}
 	tmp := t.TempDir()
-	// The site itself, and go.mod for `go tool hugo` when $HUGO is not set.
-	for _, name := range []string{"site", "go.mod", "go.sum"} {
+	// The site itself, and the modules for `go tool -modfile=tools/go.mod hugo`
+	// when $HUGO is not set.
+	for _, name := range []string{"site", "go.mod", "go.sum", "tools"} {
 		if err := os.Symlink(filepath.Join(root, name), filepath.Join(tmp, name)); err != nil {
 			t.Skipf("no symlinks here: %v", err)
 		}

@@ -29,7 +29,9 @@ type BuildOptions struct {
 }
 
 // Build runs Hugo. It uses $HUGO when set (a prebuilt binary of the pinned
-// version) and otherwise `go tool hugo`, the version pinned in go.mod.
+// version) and otherwise `go tool -modfile=tools/go.mod hugo`, the version
+// pinned in the tools module (kept apart so that Hugo's dependencies stay out
+// of the portal's go.mod).
 func Build(ctx context.Context, o BuildOptions) error {
 	args := []string{"--source", filepath.Join(o.Root, "site"), "--destination", o.Destination,
 		"--cleanDestinationDir", "--panicOnWarning", "--logLevel", "warn"}
@@ -43,7 +45,7 @@ func Build(ctx context.Context, o BuildOptions) error {
 	if hugo := os.Getenv("HUGO"); hugo != "" {
 		cmd = exec.CommandContext(ctx, hugo, args...)
 	} else {
-		cmd = exec.CommandContext(ctx, "go", append([]string{"tool", "hugo"}, args...)...)
+		cmd = exec.CommandContext(ctx, "go", append([]string{"tool", "-modfile=" + filepath.Join(o.Root, "tools", "go.mod"), "hugo"}, args...)...)
 	}
 	cmd.Dir = o.Root
 	cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr

@@ -162,7 +162,6 @@ func findRoot() (string, error) {
 type state struct {
 	cfg      config
 	start    time.Time
-	steps    []string // log of what ran, with times
 	notes    []string
 	figs     []bench.Figure
 	loads    []*bench.LoadResult
@@ -191,7 +190,6 @@ type state struct {
 	work       string
 	sizes      bench.Sizes
 	smaps16    string
-	templates  string
 	versions   map[string]string
 }
 
