@@ -289,25 +289,23 @@ func (s *Service) PurgeExpired(ctx context.Context) (Purged, error) {
 	return p, nil
 }
 
-// RunPurge calls PurgeExpired every interval until ctx ends.
+// RunPurge calls PurgeExpired now and then every interval until ctx ends,
+// handing each result to done (which may be nil).
 func (s *Service) RunPurge(ctx context.Context, interval time.Duration, done func(Purged)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		if p, err := s.PurgeExpired(ctx); err != nil {
+			if ctx.Err() == nil {
+				s.log.WarnContext(ctx, "account: periodic purge", "error", err)
+			}
+		} else if done != nil {
+			done(p)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			p, err := s.PurgeExpired(ctx)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log.WarnContext(ctx, "account: periodic purge", "error", err)
-				}
-				continue
-			}
-			if done != nil {
-				done(p)
-			}
 		}
 	}
 }

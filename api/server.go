@@ -91,6 +91,8 @@ type Options struct {
 // stops the writer once no request is running any more.
 type Server struct {
 	echo     *echo.Echo
+	site     *site
+	members  *membersSite
 	db       Database
 	metrics  *metrics.Metrics
 	search   Searcher
@@ -208,9 +210,10 @@ func New(opts Options) (*Server, error) {
 	}
 	members, err := newMembersSite(opts.MembersDir, site, opts.Logger)
 	if err != nil {
+		site.close()
 		return nil, err
 	}
-	s := &Server{db: opts.Database, metrics: opts.Metrics, search: observedSearcher{opts.Search, opts.Metrics},
+	s := &Server{site: site, members: members, db: opts.Database, metrics: opts.Metrics, search: observedSearcher{opts.Search, opts.Metrics},
 		accounts: opts.Accounts, audit: opts.Audit, research: opts.Research,
 		training: opts.Training, mailer: opts.Mailer, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger}
 
@@ -270,12 +273,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 // Router returns the echo router, for tests that walk the routes.
 func (s *Server) Router() echo.Router { return s.echo.Router() }
 
-// Close writes the queued audit entries and stops the writer. Call it after
-// the HTTP server has stopped handing requests to s: an entry recorded
-// later is still written, but one at a time.
+// Close writes the queued audit entries, stops the writer and closes the
+// site directories. Call it after the HTTP server has stopped handing
+// requests to s: an audit entry recorded later is still written, but one at
+// a time.
 func (s *Server) Close() error {
 	s.auditQueue.Close()
-	return nil
+	return errors.Join(s.members.close(), s.site.close())
 }
 
 // auditAsync queues an audit entry for a frequent, read-only event.

@@ -51,6 +51,9 @@ type Config struct {
 	MemoryLimit int64
 	LogLevel    slog.Level
 	LogFormat   string
+	// MetricsAddr is where Prometheus metrics and pprof are served; empty
+	// serves neither. Never the public address.
+	MetricsAddr string
 }
 
 // Dev reports whether the portal runs in development mode.
@@ -69,6 +72,7 @@ func Options() []Option {
 	return []Option{
 		{Name: "PORTAL_ENV", Default: "production", Help: `"production" or "development" (development allows demo data and a local Meilisearch)`},
 		{Name: "PORTAL_ADDR", Default: "127.0.0.1:8080", Help: "address the HTTP server listens on"},
+		{Name: "PORTAL_METRICS_ADDR", Help: "address of a separate listener for Prometheus metrics (/metrics) and Go profiling (/debug/pprof/), for operators only: keep it on loopback or a private network (e.g. 127.0.0.1:9090); empty serves neither"},
 		{Name: "PORTAL_SITE_DIR", Default: "site/public", Help: "the public site built by Hugo"},
 		{Name: "PORTAL_MEMBERS_SITE_DIR", Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
 		{Name: "PORTAL_DATA_DIR", Default: "var", Help: "local state: database, uploads, development Meilisearch"},
@@ -124,6 +128,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		Env:            vals["PORTAL_ENV"],
 		Addr:           vals["PORTAL_ADDR"],
+		MetricsAddr:    vals["PORTAL_METRICS_ADDR"],
 		SiteDir:        vals["PORTAL_SITE_DIR"],
 		MembersSiteDir: vals["PORTAL_MEMBERS_SITE_DIR"],
 		DataDir:        vals["PORTAL_DATA_DIR"],
@@ -139,6 +144,14 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		problems = append(problems, fmt.Sprintf("PORTAL_ADDR %q is not host:port", c.Addr))
+	}
+	if c.MetricsAddr != "" {
+		// Port 0 (any free port, for tests) gives two listeners anyway.
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			problems = append(problems, fmt.Sprintf("PORTAL_METRICS_ADDR %q is not host:port", c.MetricsAddr))
+		} else if c.MetricsAddr == c.Addr && port != "0" {
+			problems = append(problems, "PORTAL_METRICS_ADDR must differ from PORTAL_ADDR: metrics and profiles are never served on the public address")
+		}
 	}
 	if c.MeiliURL != "" {
 		if u, err := url.Parse(c.MeiliURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

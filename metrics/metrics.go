@@ -95,6 +95,17 @@ func New() *Metrics {
 		ConstLabels: prometheus.Labels{"version": version, "revision": revision},
 	}).Set(1)
 	m.meiliUp.Set(1)
+	// Every series of a bounded label set exists from the start, at zero,
+	// so that a rate over it is defined before the first event.
+	for _, kind := range []string{SearchPublic, SearchMember, SearchResearch} {
+		m.searches.WithLabelValues(kind)
+	}
+	for _, reason := range []string{"unavailable", "other"} {
+		m.meiliErrors.WithLabelValues(reason)
+	}
+	for _, table := range []string{"sessions", "invitations"} {
+		m.purged.WithLabelValues(table)
+	}
 	return m
 }
 

@@ -112,6 +112,21 @@ func (s *Service) Resume(ctx context.Context) error {
 	return s.pushAll(ctx, "resume", ids, false, nil)
 }
 
+// Unconfirmed returns how many records wait for Meilisearch to confirm a
+// push (pending or deleting): the backlog Resume re-drives.
+func (s *Service) Unconfirmed(ctx context.Context) (int, error) {
+	var ids []string
+	err := s.st.View(ctx, func(tx Tx) error {
+		var err error
+		ids, err = tx.DocumentIDs(ctx, IndexPending, IndexDeleting)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("research: unconfirmed: %w", err)
+	}
+	return len(ids), nil
+}
+
 // RunResume calls Resume every interval until ctx ends, so that changes
 // made while Meilisearch was down reach it without a restart.
 func (s *Service) RunResume(ctx context.Context, interval time.Duration) {
