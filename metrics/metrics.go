@@ -231,16 +231,16 @@ func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 }
 
-// WatchPool exposes the statistics of a database/sql pool named pool:
+// WatchPools exposes the statistics of database/sql pools, by name:
 // connections open and in use, and the waits for a connection. The
 // portal's SQLite writer is one connection, so its waits are the writes
 // that queued behind another write (SQLite's busy waits, taken in the pool
 // rather than in busy_timeout).
-func (m *Metrics) WatchPool(pool string, stats func() sql.DBStats) {
+func (m *Metrics) WatchPools(pools map[string]func() sql.DBStats) {
 	if m == nil {
 		return
 	}
-	m.reg.MustRegister(&poolCollector{pool: pool, stats: stats})
+	m.reg.MustRegister(poolCollector(pools))
 }
 
 var (
@@ -256,24 +256,24 @@ var (
 		"Time spent waiting for a free connection of the pool.", []string{"pool"}, nil)
 )
 
-type poolCollector struct {
-	pool  string
-	stats func() sql.DBStats
-}
+// poolCollector reads each pool's statistics at scrape time.
+type poolCollector map[string]func() sql.DBStats
 
-func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+func (c poolCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{poolOpen, poolInUse, poolMax, poolWaits, poolWaited} {
 		ch <- d
 	}
 }
 
-func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
-	s := c.stats()
-	ch <- prometheus.MustNewConstMetric(poolOpen, prometheus.GaugeValue, float64(s.OpenConnections), c.pool)
-	ch <- prometheus.MustNewConstMetric(poolInUse, prometheus.GaugeValue, float64(s.InUse), c.pool)
-	ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(s.MaxOpenConnections), c.pool)
-	ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(s.WaitCount), c.pool)
-	ch <- prometheus.MustNewConstMetric(poolWaited, prometheus.CounterValue, s.WaitDuration.Seconds(), c.pool)
+func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
+	for pool, stats := range c {
+		s := stats()
+		ch <- prometheus.MustNewConstMetric(poolOpen, prometheus.GaugeValue, float64(s.OpenConnections), pool)
+		ch <- prometheus.MustNewConstMetric(poolInUse, prometheus.GaugeValue, float64(s.InUse), pool)
+		ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(s.MaxOpenConnections), pool)
+		ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(s.WaitCount), pool)
+		ch <- prometheus.MustNewConstMetric(poolWaited, prometheus.CounterValue, s.WaitDuration.Seconds(), pool)
+	}
 }
 
 // factory builds collectors and registers them on one registry.

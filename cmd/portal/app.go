@@ -137,8 +137,10 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	a.onClose("database", func(context.Context) error { return db.Close() })
 	if cfg.MetricsAddr != "" {
 		a.metrics = metrics.New()
-		a.metrics.WatchPool("writer", func() sql.DBStats { w, _ := db.Stats(); return w })
-		a.metrics.WatchPool("reader", func() sql.DBStats { _, r := db.Stats(); return r })
+		a.metrics.WatchPools(map[string]func() sql.DBStats{
+			"writer": func() sql.DBStats { w, _ := db.Stats(); return w },
+			"reader": func() sql.DBStats { _, r := db.Stats(); return r },
+		})
 	}
 	a.audit = audit.New(db, time.Now).WithKey(audit.ChainKey(cfg.SecretKey))
 	a.accounts, err = account.New(db, a.audit, account.Options{
