@@ -94,7 +94,6 @@ type Server struct {
 	site     *site
 	members  *membersSite
 	db       Database
-	metrics  *metrics.Metrics
 	search   Searcher
 	accounts *account.Service
 	audit    *audit.Log
@@ -213,7 +212,7 @@ func New(opts Options) (*Server, error) {
 		site.close()
 		return nil, err
 	}
-	s := &Server{site: site, members: members, db: opts.Database, metrics: opts.Metrics, search: observedSearcher{opts.Search, opts.Metrics},
+	s := &Server{site: site, members: members, db: opts.Database, search: observedSearcher{opts.Search, opts.Metrics},
 		accounts: opts.Accounts, audit: opts.Audit, research: opts.Research,
 		training: opts.Training, mailer: opts.Mailer, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger}
 
