@@ -40,6 +40,7 @@ type Metrics struct {
 	loginFailed  prometheus.Counter
 	accountLocks prometheus.Counter
 	purged       *prometheus.CounterVec
+	pushFailed   prometheus.Counter
 }
 
 // New returns a registry with the Go runtime and process collectors, a
@@ -78,6 +79,10 @@ func New() *Metrics {
 		accountLocks: f.counter(prometheus.CounterOpts{
 			Name: "portal_account_locks_total",
 			Help: "Accounts whose sign-in locked after consecutive failures.",
+		}),
+		pushFailed: f.counter(prometheus.CounterOpts{
+			Name: "portal_index_push_failures_total",
+			Help: "Pushes of a research record to Meilisearch that failed; the record stays pending and is pushed again.",
 		}),
 		purged: f.counterVec(prometheus.CounterOpts{
 			Name: "portal_purged_rows_total",
@@ -211,6 +216,14 @@ func (m *Metrics) AccountLocked() {
 		return
 	}
 	m.accountLocks.Inc()
+}
+
+// IndexPushFailed counts a push to the index that failed.
+func (m *Metrics) IndexPushFailed() {
+	if m == nil {
+		return
+	}
+	m.pushFailed.Inc()
 }
 
 // Purged counts rows of table removed by the purge.

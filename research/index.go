@@ -54,6 +54,7 @@ func (s *Service) push(ctx context.Context, id string, force bool) (Document, bo
 		err = s.idx.IndexDocument(ictx, *d, ps)
 	}
 	if err != nil {
+		s.opts.Metrics.IndexPushFailed()
 		return *d, false, fmt.Errorf("research: index %s (revision %d): %w", id, d.Revision, err)
 	}
 

@@ -389,7 +389,7 @@ func TestServeMetricsAndProbes(t *testing.T) {
 		"portal_meilisearch_errors_total", "portal_meilisearch_up",
 		"portal_audit_queue_depth", "portal_audit_write_failures_total",
 		"portal_login_failures_total", "portal_account_locks_total",
-		"portal_index_pushes_pending", "portal_purged_rows_total",
+		"portal_index_pushes_pending", "portal_index_push_failures_total", "portal_purged_rows_total",
 		"portal_sqlite_connections_open", "portal_sqlite_connections_in_use", "portal_sqlite_waits_total",
 		"portal_sqlite_wait_seconds_total", "portal_build_info",
 		"go_goroutines", "go_memstats_heap_alloc_bytes", "process_resident_memory_bytes", "process_open_fds",
@@ -451,6 +451,25 @@ func TestServeMetricsAndProbes(t *testing.T) {
 		value(after, "portal_meilisearch_errors_total", map[string]string{"reason": "unavailable"}); d < 1 {
 		t.Errorf("Meilisearch outage not counted (moved by %v)", d)
 	}
+	// An upload while Meilisearch is down is kept, pending: the failed
+	// push and the backlog show.
+	meta := map[string]any{
+		"title": "Synthetic outage record", "authors": []string{"Synthetic Author"}, "organisation": "Test Organisation (synthetic)",
+		"abstract": "Synthetic record for tests.", "year": 2020, "language": "en", "type": "study",
+		"topics": []string{"victim-identification"}, "countries": []string{"FR"}, "regions": []string{"europe"},
+		"access": []string{"members"}, "tlp": "TLP:GREEN",
+	}
+	if resp, body := c.Upload("POST", "/api/research", meta, "outage.txt", []byte("Synthetic text written during an outage.")); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("upload during the outage: %d %s", resp.StatusCode, body)
+	}
+	pending := scrape(t, s.MetricsURL)
+	if v := value(pending, "portal_index_pushes_pending", nil); v != 1 {
+		t.Errorf("portal_index_pushes_pending after an upload during the outage = %v, want 1", v)
+	}
+	if d := value(pending, "portal_index_push_failures_total", nil) - value(down, "portal_index_push_failures_total", nil); d < 1 {
+		t.Errorf("failed push not counted (moved by %v)", d)
+	}
+
 	if err := s.Meili.Restart(); err != nil {
 		t.Fatal(err)
 	}
