@@ -31,6 +31,7 @@ import (
 
 	"portal/access"
 	"portal/audit"
+	"portal/metrics"
 )
 
 // Role is a member's role.
@@ -227,6 +228,7 @@ type Options struct {
 	Issuer          string           // TOTP issuer label; default "CAC Portal"
 	MaxSessions     int              // full sessions per member; default 10
 	Logger          *slog.Logger     // default slog.Default()
+	Metrics         *metrics.Metrics // counts failed sign-ins and locks; nil counts nothing
 }
 
 // Service is the account domain logic. It is safe for concurrent use.
@@ -310,6 +312,9 @@ func New(st Store, log *audit.Log, opts Options) (*Service, error) {
 // success paths return the error so that nothing succeeds unrecorded.
 func (s *Service) record(ctx context.Context, e audit.Entry, c Client) error {
 	e.IP = c.IP
+	if e.Action == audit.ActionLoginFailure {
+		s.opts.Metrics.LoginFailed()
+	}
 	if err := s.audit.Record(ctx, e); err != nil {
 		s.log.ErrorContext(ctx, "audit record failed", "action", e.Action, "err", err)
 		return fmt.Errorf("account: %w", err)

@@ -3,6 +3,7 @@ package account_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"log/slog"
 	"path/filepath"
@@ -1094,15 +1095,74 @@ func TestTOTPCodeRFC6238(t *testing.T) {
 	}
 }
 
+// TestPurgeExpired runs the purge on a real database file with a settable
+// clock: ended sessions and spent invitations go, live ones stay usable.
 func TestPurgeExpired(t *testing.T) {
 	e := newEnv(t)
+	admin, _ := e.seed("admin@example.org", account.RoleAdmin)
 	u, secret := e.seed("a@example.org", account.RoleMember)
 	e.login(u.Email, secret)
-	e.clock.Advance(time.Hour)
-	n, err := e.svc.PurgeExpired(e.ctx())
-	if err != nil || n != 1 {
-		t.Errorf("PurgeExpired = %d, %v; want 1", n, err)
+	invite := func(email string) string {
+		t.Helper()
+		token, _, err := e.svc.Invite(e.ctx(), &admin, email, account.RoleMember, nil, e.c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return token
 	}
+	used, expired := invite("used@example.org"), invite("expired@example.org")
+	if _, _, err := e.svc.AcceptInvitation(e.ctx(), used, "Used Person", goodPassword, e.c); err != nil {
+		t.Fatal(err)
+	}
+
+	// Past the invitations' 72 hours and every session's idle timeout.
+	e.clock.Advance(73 * time.Hour)
+	live := invite("live@example.org")
+	liveSession := e.login(u.Email, secret)
+
+	sessionsBefore, invitationsBefore := countRows(t, e.db, "sessions"), countRows(t, e.db, "invitations")
+	got, err := e.svc.PurgeExpired(e.ctx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := account.Purged{Sessions: sessionsBefore - 1, Invitations: invitationsBefore - 1}
+	if got != want || want.Sessions < 2 || want.Invitations != 2 {
+		t.Errorf("PurgeExpired = %+v, want %+v (before: %d sessions, %d invitations)", got, want, sessionsBefore, invitationsBefore)
+	}
+	if n := countRows(t, e.db, "sessions"); n != 1 {
+		t.Errorf("%d sessions left, want the live one", n)
+	}
+	if n := countRows(t, e.db, "invitations"); n != 1 {
+		t.Errorf("%d invitations left, want the live one", n)
+	}
+	e.mustAuth(liveSession)
+	if _, err := e.svc.InvitationInfo(e.ctx(), live); err != nil {
+		t.Errorf("live invitation after the purge: %v", err)
+	}
+	for _, token := range []string{used, expired} {
+		if _, err := e.svc.InvitationInfo(e.ctx(), token); !errors.Is(err, account.ErrInvitationInvalid) {
+			t.Errorf("purged invitation: %v, want ErrInvitationInvalid", err)
+		}
+	}
+	if again, err := e.svc.PurgeExpired(e.ctx()); err != nil || again != (account.Purged{}) {
+		t.Errorf("second purge = %+v, %v; want nothing", again, err)
+	}
+}
+
+// countRows counts the rows of table in the database file, read apart from
+// the store's own connections.
+func countRows(t *testing.T, db *store.DB, table string) int {
+	t.Helper()
+	conn, err := sql.Open("sqlite", db.Path()+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var n int
+	if err := conn.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func TestInvitationSingleUseUnderConcurrency(t *testing.T) {

@@ -266,6 +266,7 @@ func (s *Service) BeginLogin(ctx context.Context, email, password string, c Clie
 
 func (s *Service) lockedNow(ctx context.Context, u *UserRecord, c Client) {
 	s.log.WarnContext(ctx, "account locked after consecutive failures", "user", u.ID, "failures", MaxFailures)
+	s.opts.Metrics.AccountLocked()
 	s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
 		Action: audit.ActionLoginLocked, Outcome: audit.OutcomeFailure,
 		Detail: fmt.Sprintf("factors locked after %d consecutive failures", MaxFailures)}, c)

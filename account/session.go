@@ -260,17 +260,52 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, user *User, passw
 	return codes, nil
 }
 
-// PurgeExpired deletes expired sessions; run it now and then.
-func (s *Service) PurgeExpired(ctx context.Context) (int, error) {
+// Purged counts what one purge removed.
+type Purged struct {
+	Sessions    int // idle or past their absolute expiry
+	Invitations int // used, or expired unused
+}
+
+// PurgeExpired deletes the rows that only age: sessions that have ended
+// (idle or past their absolute expiry) and invitations that can no longer
+// be accepted (used, or expired). Neither is readable once past that point
+// (lookups refuse them already), so deleting them changes no answer; it
+// keeps the tables to what is live. The audit log keeps the history. Run it
+// now and then (cmd/portal runs it every few minutes).
+func (s *Service) PurgeExpired(ctx context.Context) (Purged, error) {
 	now := s.now()
-	var n int
+	var p Purged
 	err := s.st.Update(ctx, func(tx Tx) error {
 		var err error
-		n, err = tx.PurgeSessions(ctx, now.Add(-s.opts.IdleTimeout), now)
+		if p.Sessions, err = tx.PurgeSessions(ctx, now.Add(-s.opts.IdleTimeout), now); err != nil {
+			return err
+		}
+		p.Invitations, err = tx.PurgeInvitations(ctx, now)
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("account: purge sessions: %w", err)
+		return Purged{}, fmt.Errorf("account: purge: %w", err)
 	}
-	return n, nil
+	return p, nil
+}
+
+// RunPurge calls PurgeExpired now and then every interval until ctx ends,
+// handing each result to done (which may be nil).
+func (s *Service) RunPurge(ctx context.Context, interval time.Duration, done func(Purged)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if p, err := s.PurgeExpired(ctx); err != nil {
+			if ctx.Err() == nil {
+				s.log.WarnContext(ctx, "account: periodic purge", "error", err)
+			}
+		} else if done != nil {
+			done(p)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

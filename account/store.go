@@ -36,6 +36,9 @@ type Tx interface {
 	ConsumeInvitation(ctx context.Context, tokenHash string, now time.Time) error
 	// DeleteUserInvitations removes the unused re-enrolment tokens of a user.
 	DeleteUserInvitations(ctx context.Context, userID string) error
+	// PurgeInvitations deletes the invitations used, or expired at now,
+	// and returns how many it deleted.
+	PurgeInvitations(ctx context.Context, now time.Time) (int, error)
 
 	InsertSession(ctx context.Context, s *Session) error
 	SessionByID(ctx context.Context, id string) (*Session, error)

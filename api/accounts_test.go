@@ -295,7 +295,7 @@ func TestRoutePolicies(t *testing.T) {
 	p, clock := withAccounts(t)
 	policies := api.Policies()
 	registered := 0
-	for _, r := range p.Echo.Router().Routes() {
+	for _, r := range p.API.Router().Routes() {
 		if !strings.HasPrefix(r.Path, "/api/") {
 			continue
 		}

@@ -81,6 +81,13 @@ func newMembersSite(dir string, s *site, log *slog.Logger) (*membersSite, error)
 	return m, nil
 }
 
+func (m *membersSite) close() error {
+	if m.root == nil {
+		return nil
+	}
+	return m.root.Close()
+}
+
 // load returns the manifest, reading it again when the build changed it. A
 // missing or malformed manifest is an error: nothing members-only is
 // served then.

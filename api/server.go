@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -20,6 +21,7 @@ import (
 	"portal/access"
 	"portal/account"
 	"portal/audit"
+	"portal/metrics"
 	"portal/research"
 	"portal/search"
 	"portal/training"
@@ -30,6 +32,12 @@ type Searcher interface {
 	Public(ctx context.Context, q search.PublicQuery) (*search.Results, error)
 	Member(ctx context.Context, subj access.Subject, q search.MemberQuery) (*search.MemberResults, error)
 	Health(ctx context.Context) (search.Status, error)
+}
+
+// Database is what the readiness probe asks of the database.
+type Database interface {
+	// Ping reads the database and fails if it cannot.
+	Ping(ctx context.Context) error
 }
 
 // Mailer sends invitation emails.
@@ -71,10 +79,21 @@ type Options struct {
 	// 10).
 	SecretRate  float64
 	SecretBurst int
+	// Database is checked by GET /api/health/ready.
+	Database Database
+	// Metrics records requests, searches and the audit queue; nil records
+	// nothing.
+	Metrics *metrics.Metrics
 }
 
-// Server holds what the handlers share.
+// Server is the portal's HTTP handler and what its handlers share. It owns
+// the echo instance and the background audit writer it starts; Close
+// stops the writer once no request is running any more.
 type Server struct {
+	echo     *echo.Echo
+	site     *site
+	members  *membersSite
+	db       Database
 	search   Searcher
 	accounts *account.Service
 	audit    *audit.Log
@@ -107,6 +126,8 @@ type route struct {
 func (s *Server) routes() []route {
 	return []route{
 		{method: http.MethodGet, path: "/health", policy: Public, handler: s.health},
+		{method: http.MethodGet, path: "/health/live", policy: Public, handler: s.live},
+		{method: http.MethodGet, path: "/health/ready", policy: Public, handler: s.ready},
 		{method: http.MethodGet, path: "/openapi.json", policy: Public, handler: s.openAPI},
 		{method: http.MethodGet, path: "/search", policy: Public, handler: s.searchAny},
 		{method: http.MethodGet, path: "/csrf", policy: Public, handler: s.getCSRF},
@@ -164,8 +185,9 @@ func Policies() map[string]Policy {
 	return out
 }
 
-// New builds the portal's HTTP handler.
-func New(opts Options) (*echo.Echo, error) {
+// New builds the portal's HTTP handler and starts its audit writer; Close
+// stops the writer.
+func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -175,8 +197,8 @@ func New(opts Options) (*echo.Echo, error) {
 	if opts.SecretRate == 0 {
 		opts.SecretRate, opts.SecretBurst = 1, 10
 	}
-	if opts.Accounts == nil || opts.Audit == nil || opts.Research == nil || opts.Training == nil {
-		return nil, errors.New("api: Accounts, Audit, Research and Training are required")
+	if opts.Accounts == nil || opts.Audit == nil || opts.Research == nil || opts.Training == nil || opts.Database == nil {
+		return nil, errors.New("api: Accounts, Audit, Research, Training and Database are required")
 	}
 	if len(opts.SecretKey) < 32 {
 		return nil, errors.New("api: SecretKey must be at least 32 bytes")
@@ -187,11 +209,12 @@ func New(opts Options) (*echo.Echo, error) {
 	}
 	members, err := newMembersSite(opts.MembersDir, site, opts.Logger)
 	if err != nil {
+		site.close()
 		return nil, err
 	}
-	s := &Server{search: opts.Search, accounts: opts.Accounts, audit: opts.Audit, research: opts.Research,
-		training: opts.Training, mailer: opts.Mailer, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger,
-		auditQueue: audit.NewAsync(opts.Audit, opts.Logger)}
+	s := &Server{site: site, members: members, db: opts.Database, search: observedSearcher{opts.Search, opts.Metrics},
+		accounts: opts.Accounts, audit: opts.Audit, research: opts.Research,
+		training: opts.Training, mailer: opts.Mailer, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger}
 
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           opts.Logger,
@@ -203,7 +226,7 @@ func New(opts Options) (*echo.Echo, error) {
 		NoGroupAutoRegister404Routes: true,
 	})
 	e.Pre(securityHeaders())
-	e.Use(requestLog(opts.Logger))
+	e.Use(requestLog(opts.Logger, opts.Metrics))
 	e.Use(middleware.Recover())
 
 	// A coarse per-address limit on the routes that check secrets; the
@@ -236,7 +259,26 @@ func New(opts Options) (*echo.Echo, error) {
 	e.HEAD("/members/*", members.serve, s.authenticate)
 	e.GET("/*", site.serve)
 	e.HEAD("/*", site.serve)
-	return e, nil
+	s.echo = e
+	// Started last: nothing above can fail after it, so no error path
+	// leaves a writer running.
+	s.auditQueue = audit.NewAsync(opts.Audit, opts.Logger, opts.Metrics)
+	return s, nil
+}
+
+// ServeHTTP serves a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Router returns the echo router, for tests that walk the routes.
+func (s *Server) Router() echo.Router { return s.echo.Router() }
+
+// Close writes the queued audit entries, stops the writer and closes the
+// site directories. Call it after the HTTP server has stopped handing
+// requests to s: an audit entry recorded later is still written, but one at
+// a time.
+func (s *Server) Close() error {
+	s.auditQueue.Close()
+	return errors.Join(s.members.close(), s.site.close())
 }
 
 // auditAsync queues an audit entry for a frequent, read-only event.
@@ -269,20 +311,27 @@ func trustOnly(trusted []*net.IPNet) []echo.TrustOption {
 	return opts
 }
 
-// requestLog writes one structured line per request. The query string is
-// left out: it holds search terms.
-func requestLog(log *slog.Logger) echo.MiddlewareFunc {
+// requestLog writes one structured line per request and records it in the
+// metrics by route template. The query string is left out: it holds search
+// terms. The health probes, polled every second, log at debug level only.
+func requestLog(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error {
 			start := time.Now()
 			err := next(c)
 			_, status := echo.ResolveResponseStatus(c.Response(), err)
 			req := c.Request()
-			log.LogAttrs(req.Context(), slog.LevelInfo, "request",
+			took := time.Since(start)
+			m.ObserveRequest(req.Method, c.Path(), status, took)
+			level := slog.LevelInfo
+			if strings.HasPrefix(c.Path(), "/api/health") {
+				level = slog.LevelDebug
+			}
+			log.LogAttrs(req.Context(), level, "request",
 				slog.String("method", req.Method),
 				slog.String("path", req.URL.Path),
 				slog.Int("status", status),
-				slog.Duration("duration", time.Since(start)),
+				slog.Duration("duration", took),
 				slog.String("ip", c.RealIP()),
 			)
 			return err

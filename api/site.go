@@ -58,6 +58,8 @@ func newSite(dir string, s Searcher, log *slog.Logger) (*site, error) {
 	return &site{root: root, search: s, log: log, shells: map[string]*searchShell{}}, nil
 }
 
+func (s *site) close() error { return s.root.Close() }
+
 // fingerprinted matches Hugo's fingerprinted asset names (name.<sha256>.ext),
 // which never change content and may be cached for a year.
 var fingerprinted = regexp.MustCompile(`\.[0-9a-f]{64}\.[a-z0-9]+$`)

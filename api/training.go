@@ -16,7 +16,7 @@ import (
 	"portal/training"
 )
 
-// progressError maps the progress package's errors to the API's.
+// progressError maps the training package's errors to the API's.
 func progressError(err error) error {
 	var invalid *training.ValidationError
 	switch {

@@ -110,3 +110,40 @@ func TestResearchSurvivesMeilisearchOutage(t *testing.T) {
 		t.Errorf("the upload made during the outage is not searchable: %+v", res.Hits)
 	}
 }
+
+// The probes: live answers whatever Meilisearch does; ready follows
+// Meilisearch down and back up, and answers within about a second either
+// way, so that it can be polled every second. The client checks every
+// answer against api/openapi.json.
+func TestHealthProbes(t *testing.T) {
+	p := portaltest.Start(t, portaltest.Options{})
+	c := p.NewClient(t)
+	probe := func(path string, want int) {
+		t.Helper()
+		start := time.Now()
+		resp, body := c.Do("GET", path, nil)
+		if took := time.Since(start); took > 1500*time.Millisecond {
+			t.Errorf("%s took %v", path, took)
+		}
+		if resp.StatusCode != want {
+			t.Errorf("%s = %d %s, want %d", path, resp.StatusCode, body, want)
+		}
+		if want == http.StatusServiceUnavailable {
+			if code := portaltest.ErrorCode(t, body); code != "not_ready" || !strings.Contains(string(body), "Meilisearch") {
+				t.Errorf("%s: %s, want not_ready naming Meilisearch", path, body)
+			}
+		}
+	}
+	probe("/api/health/live", http.StatusOK)
+	probe("/api/health/ready", http.StatusOK)
+
+	p.Meili.Process.Kill()
+	probe("/api/health/live", http.StatusOK)
+	probe("/api/health/ready", http.StatusServiceUnavailable)
+
+	if err := p.Meili.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	probe("/api/health/ready", http.StatusOK)
+	probe("/api/health/live", http.StatusOK)
+}

@@ -3,7 +3,10 @@ package audit
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
+
+	"portal/metrics"
 )
 
 // Async records entries in the background, many to a transaction. It is for
@@ -13,10 +16,17 @@ import (
 // Async is in the log within flushEvery, or at Close; a crash in between
 // loses at most that window.
 type Async struct {
-	log    *Log
-	logger *slog.Logger
-	ch     chan Entry
-	done   chan struct{}
+	log     *Log
+	logger  *slog.Logger
+	metrics *metrics.Metrics
+	ch      chan Entry
+	done    chan struct{}
+
+	// mu orders Record and Close: a Record that comes after Close (a
+	// request still running when the server's drain deadline passed) is
+	// written directly instead of panicking on the closed channel.
+	mu     sync.RWMutex
+	closed bool
 }
 
 const (
@@ -24,9 +34,13 @@ const (
 	maxBatch   = 256
 )
 
-// NewAsync starts the background writer. Close stops it.
-func NewAsync(log *Log, logger *slog.Logger) *Async {
-	a := &Async{log: log, logger: logger, ch: make(chan Entry, 4*maxBatch), done: make(chan struct{})}
+// NewAsync starts the background writer. Close stops it. m, which may be
+// nil, counts the entries that could not be written and sees the queue's
+// depth.
+func NewAsync(log *Log, logger *slog.Logger, m *metrics.Metrics) *Async {
+	a := &Async{log: log, logger: logger, metrics: m, ch: make(chan Entry, 4*maxBatch), done: make(chan struct{})}
+	m.GaugeFunc("portal_audit_queue_depth", "Audit entries queued for the background writer.",
+		func() float64 { return float64(len(a.ch)) })
 	go a.run()
 	return a
 }
@@ -37,13 +51,36 @@ func (a *Async) Record(e Entry) {
 	if e.Time.IsZero() {
 		e.Time = a.log.now()
 	}
-	a.ch <- e
+	a.mu.RLock()
+	if !a.closed {
+		a.ch <- e
+		a.mu.RUnlock()
+		return
+	}
+	a.mu.RUnlock()
+	a.write([]Entry{e})
 }
 
-// Close writes what is queued and stops the writer.
+// Close writes what is queued and stops the writer. It is safe to call
+// more than once.
 func (a *Async) Close() {
-	close(a.ch)
+	a.mu.Lock()
+	if !a.closed {
+		a.closed = true
+		close(a.ch)
+	}
+	a.mu.Unlock()
 	<-a.done
+}
+
+// write commits entries in one transaction.
+func (a *Async) write(entries []Entry) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.log.RecordBatch(ctx, entries); err != nil {
+		a.logger.Error("audit: write batch", "entries", len(entries), "error", err)
+		a.metrics.AuditWriteFailed(len(entries))
+	}
 }
 
 func (a *Async) run() {
@@ -55,11 +92,7 @@ func (a *Async) run() {
 		if len(batch) == 0 {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := a.log.RecordBatch(ctx, batch); err != nil {
-			a.logger.Error("audit: write batch", "entries", len(batch), "error", err)
-		}
+		a.write(batch)
 		batch = batch[:0]
 	}
 	for {

@@ -3,8 +3,11 @@ package audit_test
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -278,5 +281,33 @@ func TestKeyedChainResistsRecomputation(t *testing.T) {
 		`UPDATE audit_log SET prev_hash = '`+e3.PrevHash+`', hash = '`+e3.Hash+`' WHERE id = 3`)
 	if res, err := keyed.Verify(context.Background()); err != nil || res.FirstBad != 2 {
 		t.Errorf("recomputed chain under a key: %+v %v, want first bad entry 2", res, err)
+	}
+}
+
+// Close writes what is queued; an entry recorded by a request that outlived
+// the shutdown's drain is written directly, not lost or a panic; a second
+// Close is harmless. Concurrent recorders race Close under -race.
+func TestAsyncClose(t *testing.T) {
+	log, _, _ := newLog(t, 0)
+	q := audit.NewAsync(log, slog.New(slog.DiscardHandler), nil)
+	const before = 300 // more than one batch
+	var wg sync.WaitGroup
+	for i := range before {
+		wg.Go(func() {
+			q.Record(audit.Entry{Actor: "u", ActorEmail: "a@example.org", Action: "research.search",
+				Target: strconv.Itoa(i), Outcome: audit.OutcomeSuccess})
+		})
+	}
+	wg.Wait()
+	q.Close()
+	q.Record(audit.Entry{Actor: "u", ActorEmail: "a@example.org", Action: "research.search",
+		Target: "late", Outcome: audit.OutcomeSuccess})
+	q.Close()
+	_, total, err := log.List(context.Background(), audit.Filter{})
+	if err != nil || total != before+1 {
+		t.Errorf("%d entries written, %v; want %d", total, err, before+1)
+	}
+	if res, err := log.Verify(context.Background()); err != nil || !res.OK() || res.Entries != before+1 {
+		t.Errorf("chain after Close: %+v, %v", res, err)
 	}
 }

@@ -51,6 +51,9 @@ type Config struct {
 	MemoryLimit int64
 	LogLevel    slog.Level
 	LogFormat   string
+	// MetricsAddr is where Prometheus metrics and pprof are served; empty
+	// serves neither. Never the public address.
+	MetricsAddr string
 }
 
 // Dev reports whether the portal runs in development mode.
@@ -93,6 +96,7 @@ func Options() []Option {
 	return []Option{
 		{Name: "PORTAL_ENV", Default: "production", Commands: state, Help: `"production" or "development" (development allows demo data and a local Meilisearch, and keeps a generated PORTAL_SECRET_KEY in PORTAL_DATA_DIR/secret.key)`},
 		{Name: "PORTAL_ADDR", Default: "127.0.0.1:8080", Commands: links, Help: "address the HTTP server listens on; invitation links point at it when PORTAL_PUBLIC_URL is empty"},
+		{Name: "PORTAL_METRICS_ADDR", Commands: servers, Help: "address of a separate listener for Prometheus metrics (/metrics) and Go profiling (/debug/pprof/), for operators only: keep it on loopback or a private network (e.g. 127.0.0.1:9090); empty serves neither"},
 		{Name: "PORTAL_SITE_DIR", Default: "site/public", Commands: sites, Help: "the public site built by Hugo"},
 		{Name: "PORTAL_MEMBERS_SITE_DIR", Commands: sites, Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
 		{Name: "PORTAL_DATA_DIR", Default: "var", Commands: state, Help: "local state: database, uploads, development Meilisearch"},
@@ -174,6 +178,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		Env:            vals["PORTAL_ENV"],
 		Addr:           vals["PORTAL_ADDR"],
+		MetricsAddr:    vals["PORTAL_METRICS_ADDR"],
 		SiteDir:        vals["PORTAL_SITE_DIR"],
 		MembersSiteDir: vals["PORTAL_MEMBERS_SITE_DIR"],
 		DataDir:        vals["PORTAL_DATA_DIR"],
@@ -189,6 +194,14 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		problems = append(problems, fmt.Sprintf("PORTAL_ADDR %q is not host:port", c.Addr))
+	}
+	if c.MetricsAddr != "" {
+		// Port 0 (any free port, for tests) gives two listeners anyway.
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			problems = append(problems, fmt.Sprintf("PORTAL_METRICS_ADDR %q is not host:port", c.MetricsAddr))
+		} else if c.MetricsAddr == c.Addr && port != "0" {
+			problems = append(problems, "PORTAL_METRICS_ADDR must differ from PORTAL_ADDR: metrics and profiles are never served on the public address")
+		}
 	}
 	if c.MeiliURL != "" {
 		if u, err := url.Parse(c.MeiliURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

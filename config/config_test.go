@@ -39,6 +39,22 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 	}
 }
 
+// The metrics listener is off by default and never the public address.
+func TestMetricsAddr(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil || c.MetricsAddr != "" {
+		t.Errorf("default PORTAL_METRICS_ADDR = %q, %v; want off", c.MetricsAddr, err)
+	}
+	if c, err := Load(env(map[string]string{"PORTAL_METRICS_ADDR": "127.0.0.1:9090"})); err != nil || c.MetricsAddr != "127.0.0.1:9090" {
+		t.Errorf("PORTAL_METRICS_ADDR = %q, %v", c.MetricsAddr, err)
+	}
+	for _, bad := range []string{"nohostport", "127.0.0.1:8080"} {
+		if _, err := Load(env(map[string]string{"PORTAL_METRICS_ADDR": bad})); err == nil || !strings.Contains(err.Error(), "PORTAL_METRICS_ADDR") {
+			t.Errorf("PORTAL_METRICS_ADDR=%s: %v, want a refusal", bad, err)
+		}
+	}
+}
+
 func TestSecretsFromFiles(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "search.key")

@@ -34,6 +34,12 @@ func (p *Portal) NewClient(t testing.TB) *Client {
 	return &Client{t: t, base: p.URL, cookies: map[string]string{}, Header: http.Header{}}
 }
 
+// NewClientAt returns a client without a session for the portal at base
+// (http://host:port), for a portal this package did not start.
+func NewClientAt(t testing.TB, base string) *Client {
+	return &Client{t: t, base: base, cookies: map[string]string{}, Header: http.Header{}}
+}
+
 // Cookie returns the value of a cookie the portal set, or "".
 func (c *Client) Cookie(name string) string { return c.cookies[name] }
 

@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v5"
-
 	"portal/account"
 	"portal/api"
 	"portal/audit"
@@ -117,7 +115,7 @@ type Portal struct {
 	SearchKey  string
 	AdminKey   string
 	Server     *httptest.Server
-	Echo       *echo.Echo
+	API        *api.Server
 	DB         *store.DB
 	Audit      *audit.Log
 	Accounts   *account.Service
@@ -269,11 +267,12 @@ func (p *Portal) setUp(opts Options) error {
 		SiteDir:    p.SiteDir,
 		MembersDir: p.MembersDir,
 		SecretRate: opts.SecretRate,
+		Database:   p.DB,
 	})
 	if err != nil {
 		return err
 	}
-	p.Echo = e
+	p.API = e
 	p.Server = httptest.NewServer(e)
 	p.URL = p.Server.URL
 	return nil
@@ -283,6 +282,9 @@ func (p *Portal) setUp(opts Options) error {
 func (p *Portal) Close() {
 	if p.Server != nil {
 		p.Server.Close()
+	}
+	if p.API != nil {
+		p.API.Close()
 	}
 	if p.Meili != nil {
 		_ = p.Meili.Process.Stop()

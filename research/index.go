@@ -54,6 +54,7 @@ func (s *Service) push(ctx context.Context, id string, force bool) (Document, bo
 		err = s.idx.IndexDocument(ictx, *d, ps)
 	}
 	if err != nil {
+		s.opts.Metrics.IndexPushFailed()
 		return *d, false, fmt.Errorf("research: index %s (revision %d): %w", id, d.Revision, err)
 	}
 
@@ -110,6 +111,21 @@ func (s *Service) Resume(ctx context.Context) error {
 		s.log.InfoContext(ctx, "research: resuming index updates", "documents", len(ids))
 	}
 	return s.pushAll(ctx, "resume", ids, false, nil)
+}
+
+// Unconfirmed returns how many records wait for Meilisearch to confirm a
+// push (pending or deleting): the backlog Resume re-drives.
+func (s *Service) Unconfirmed(ctx context.Context) (int, error) {
+	var ids []string
+	err := s.st.View(ctx, func(tx Tx) error {
+		var err error
+		ids, err = tx.DocumentIDs(ctx, IndexPending, IndexDeleting)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("research: unconfirmed: %w", err)
+	}
+	return len(ids), nil
 }
 
 // RunResume calls Resume every interval until ctx ends, so that changes

@@ -40,6 +40,7 @@ import (
 	"portal/audit"
 	"portal/blob"
 	"portal/extract"
+	"portal/metrics"
 )
 
 // Metadata describes a record. Lists are kept sorted and without
@@ -220,6 +221,7 @@ type Options struct {
 	IndexTimeout time.Duration
 	Now          func() time.Time // default time.Now
 	Logger       *slog.Logger     // default slog.Default()
+	Metrics      *metrics.Metrics // counts failed index pushes; nil counts nothing
 }
 
 // Defaults for Options.

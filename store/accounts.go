@@ -206,6 +206,15 @@ func (t accountTx) DeleteUserInvitations(ctx context.Context, userID string) err
 	return mapErr(err)
 }
 
+func (t accountTx) PurgeInvitations(ctx context.Context, now time.Time) (int, error) {
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM invitations WHERE used_at IS NOT NULL OR expires_at <= ?`, fmtTime(now))
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 const sessionColumns = `id, user_id, stage, created_at, last_seen_at, expires_at, ip, user_agent`
 
 func scanSession(row scanner) (*account.Session, error) {

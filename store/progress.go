@@ -10,7 +10,7 @@ import (
 	"portal/training"
 )
 
-// Progress is the training progress store (progress.Store) on this
+// Progress is the training progress store (training.Store) on this
 // database.
 type Progress struct {
 	db *DB
@@ -21,21 +21,21 @@ var _ training.Store = Progress{}
 // Progress returns the training progress store.
 func (db *DB) Progress() Progress { return Progress{db: db} }
 
-// View implements progress.Store on the read pool.
+// View implements training.Store on the read pool.
 func (p Progress) View(ctx context.Context, fn func(training.Tx) error) error {
 	return inTx(ctx, p.db.reader, &sql.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error {
 		return fn(progressTx{tx})
 	})
 }
 
-// Update implements progress.Store on the single writer connection.
+// Update implements training.Store on the single writer connection.
 func (p Progress) Update(ctx context.Context, fn func(training.Tx) error) error {
 	return inTx(ctx, p.db.writer, nil, func(tx *sql.Tx) error {
 		return fn(progressTx{tx})
 	})
 }
 
-// progressTx implements progress.Tx.
+// progressTx implements training.Tx.
 type progressTx struct {
 	tx *sql.Tx
 }

@@ -368,3 +368,19 @@ func mapErr(err error) error {
 	}
 	return err
 }
+
+// Ping reads the database through the read pool: the readiness probe's
+// check that the file is there and readable.
+func (db *DB) Ping(ctx context.Context) error {
+	var n int
+	if err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// Stats returns the statistics of the writer and reader pools, for the
+// metrics.
+func (db *DB) Stats() (writer, reader sql.DBStats) {
+	return db.writer.Stats(), db.reader.Stats()
+}

@@ -149,7 +149,10 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	// The server gets the search and indexing keys only: the master key
 	// stays with the part of this process that administers Meilisearch.
 	cfg.MeiliMasterKey = ""
+	if err := a.startServing(ctx, cfg); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "\nPortal running at http://%s/ (Ctrl-C to stop)\n", cfg.Addr)
 	fmt.Fprintf(stdout, "Demo accounts (passwords and TOTP secrets): %s\n\n", demoFile(cfg))
-	return serve(ctx, cfg, a, log)
+	return serveUntilStopped(ctx, a)
 }

@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
-	"github.com/labstack/echo/v5"
-
+	"portal/account"
 	"portal/api"
 	"portal/config"
 	"portal/mail"
@@ -32,35 +33,62 @@ func serveCmd(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log := cfg.NewLogger(stderr)
 	setMemoryLimit(cfg, getenv, log)
-	a, err := openApp(ctx, cfg, log)
+	a, err := openServer(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	return serve(ctx, cfg, a, log)
+	return serveUntilStopped(ctx, a)
 }
 
-// serve runs the HTTP server until ctx ends, then shuts it down gracefully.
-func serve(ctx context.Context, cfg config.Config, a *app, log *slog.Logger) error {
+// openServer builds and starts the whole application `portal serve` runs:
+// the durable state, the research library, the background loops, the HTTP
+// server and its listeners. Close stops it all.
+func openServer(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.startServing(ctx, cfg); err != nil {
+		return nil, errors.Join(err, a.Close())
+	}
+	return a, nil
+}
+
+// serveUntilStopped serves until ctx ends (SIGTERM, Ctrl-C) or a listener
+// fails, then stops everything: requests in flight finish, queued audit
+// entries are written, the database closes last.
+func serveUntilStopped(ctx context.Context, a *app) error {
+	err := a.run(ctx)
+	return errors.Join(err, a.Close())
+}
+
+const (
+	// resumeEvery re-drives what Meilisearch has not confirmed, so that
+	// changes made while it was down reach it without a restart.
+	resumeEvery = time.Minute
+	// purgeEvery removes ended sessions and spent invitations.
+	purgeEvery = 10 * time.Minute
+	// drainTimeout bounds the wait for requests in flight at shutdown; an
+	// upload may take a while, a search does not.
+	drainTimeout = 15 * time.Second
+)
+
+// startServing starts, in this order, what serving adds to a: the research
+// library, the re-push and purge loops, the API server with its audit
+// writer, the metrics listener and the public listener. a.Close stops them
+// in the reverse order.
+func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 	searcher := search.NewSearcher(cfg.MeiliURL, cfg.MeiliSearchKey, cfg.MeiliKeyUID)
-	if err := openMeiliForApp(ctx, cfg, a, log); err != nil {
+	if err := openMeiliForApp(ctx, cfg, a, a.log); err != nil {
 		return err
 	}
-	// Re-drive what Meilisearch has not confirmed: now, then every minute,
-	// so that changes made while it was down reach it without a restart.
-	go func() {
-		if err := a.research.Resume(ctx); err != nil {
-			log.Warn("research: resume", "error", err)
-		}
-		a.research.RunResume(ctx, time.Minute)
-	}()
 	if err := searcher.CheckTokens(ctx); errors.Is(err, search.ErrTokenRejected) {
 		return err
 	}
 	if st, err := searcher.Health(ctx); err != nil {
-		log.Warn("meilisearch unreachable at start; search answers 503 until it is back", "error", err)
+		a.log.Warn("meilisearch unreachable at start; search answers 503 until it is back", "error", err)
 	} else if st.Outdated {
-		log.Warn("meilisearch is older than the newest release with security fixes known to the portal",
+		a.log.Warn("meilisearch is older than the newest release with security fixes known to the portal",
 			"version", st.Version, "minimum", st.MinimumVersion)
 	}
 	var mailer api.Mailer
@@ -71,20 +99,37 @@ func serve(ctx context.Context, cfg config.Config, a *app, log *slog.Logger) err
 		}
 		mailer = m
 	}
-	catalogue, err := training.OpenCatalogue(cfg.SiteDir, cfg.MembersSiteDir, log)
+	catalogue, err := training.OpenCatalogue(cfg.SiteDir, cfg.MembersSiteDir, a.log)
 	if err != nil {
 		return err
 	}
-	training, err := training.New(a.db.Progress(), catalogue, a.audit, training.Options{SecretKey: cfg.SecretKey, Logger: log})
+	courses, err := training.New(a.db.Progress(), catalogue, a.audit, training.Options{SecretKey: cfg.SecretKey, Logger: a.log})
 	if err != nil {
 		return err
 	}
-	e, err := api.New(api.Options{
-		Logger:         log,
+
+	a.goLoop("research re-push", func(ctx context.Context) {
+		if err := a.research.Resume(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("research: resume", "error", err)
+		}
+		a.research.RunResume(ctx, resumeEvery)
+	})
+	a.goLoop("purge", func(ctx context.Context) {
+		a.accounts.RunPurge(ctx, purgeEvery, func(p account.Purged) {
+			a.metrics.Purged("sessions", p.Sessions)
+			a.metrics.Purged("invitations", p.Invitations)
+			if p != (account.Purged{}) {
+				a.log.Info("purged", "sessions", p.Sessions, "invitations", p.Invitations)
+			}
+		})
+	})
+
+	srv, err := api.New(api.Options{
+		Logger:         a.log,
 		Search:         searcher,
 		Accounts:       a.accounts,
 		Research:       a.research,
-		Training:       training,
+		Training:       courses,
 		Audit:          a.audit,
 		Mailer:         mailer,
 		SecretKey:      cfg.SecretKey,
@@ -93,21 +138,58 @@ func serve(ctx context.Context, cfg config.Config, a *app, log *slog.Logger) err
 		MembersDir:     cfg.MembersSiteDir,
 		TrustedProxies: cfg.TrustedProxies,
 		RequestTimeout: cfg.RequestTimeout,
+		Database:       a.db,
+		Metrics:        a.metrics,
 	})
 	if err != nil {
 		return err
 	}
-	sc := echo.StartConfig{
-		Address:         cfg.Addr,
-		HideBanner:      true,
-		HidePort:        true,
-		BeforeServeFunc: api.ServerTimeouts,
-		ListenerAddrFunc: func(addr net.Addr) {
-			log.Info("portal listening", "url", "http://"+addr.String())
-		},
+	a.onClose("API server and audit writer", func(context.Context) error { return srv.Close() })
+
+	if cfg.MetricsAddr != "" {
+		if err := a.listen("metrics", cfg.MetricsAddr, a.metrics.Handler()); err != nil {
+			return err
+		}
+	}
+	if err := a.listen("portal", cfg.Addr, srv); err != nil {
+		return err
 	}
 	releaseStartupGarbage()
-	return sc.Start(ctx, e)
+	return nil
+}
+
+// listen serves h on addr in a goroutine the app owns. Closing it stops
+// accepting connections and waits up to drainTimeout for the requests in
+// flight; those still running then are cut off.
+func (a *app) listen(name, addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s listener: %w", name, err)
+	}
+	srv := &http.Server{Handler: h, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	if err := api.ServerTimeouts(srv); err != nil {
+		ln.Close()
+		return err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			a.fail(fmt.Errorf("%s listener: %w", name, err))
+		}
+	}()
+	a.log.Info(name+" listening", "url", "http://"+ln.Addr().String())
+	a.onClose(name+" listener", func(ctx context.Context) error {
+		drain, cancel := context.WithTimeout(ctx, drainTimeout)
+		defer cancel()
+		err := srv.Shutdown(drain)
+		if err != nil {
+			err = errors.Join(fmt.Errorf("requests still running: %w", err), srv.Close())
+		}
+		<-done
+		return err
+	})
+	return nil
 }
 
 // openMeiliForApp opens the research library over Meilisearch with the
@@ -128,5 +210,5 @@ func openMeiliForApp(ctx context.Context, cfg config.Config, a *app, log *slog.L
 	if err := ix.EnsureIndexes(ctx); err != nil {
 		log.Warn("meilisearch indexes not ready; research records stay pending until they are", "error", err)
 	}
-	return a.openResearch(ctx, cfg, ix, log)
+	return a.openResearch(ctx, cfg, ix)
 }
