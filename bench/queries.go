@@ -201,7 +201,7 @@ func RawMember(p MemberParams, groups []string) (kind, path string, body []byte,
 	site := func(index string) *meilisearch.SearchRequest {
 		return &meilisearch.SearchRequest{
 			IndexUID: index, Query: text, Filter: siteFilter,
-			AttributesToRetrieve:  []string{"id", "kind", "lang", "title", "url", "section", "description", "access_groups", "tlp"},
+			AttributesToRetrieve:  []string{"id", "kind", "lang", "title", "url", "section", "description", "original", "access_groups", "tlp"},
 			AttributesToCrop:      []string{"content:30"},
 			AttributesToHighlight: []string{"content"},
 			HighlightPreTag:       markStart, HighlightPostTag: markEnd, CropMarker: "…",
@@ -243,7 +243,7 @@ func RawPublic(q, lang string, page int) ([]byte, error) {
 			IndexUID:              index,
 			Query:                 search.NormalizeArabic(q),
 			Filter:                filter,
-			AttributesToRetrieve:  []string{"id", "kind", "lang", "title", "url", "section", "description"},
+			AttributesToRetrieve:  []string{"id", "kind", "lang", "title", "url", "section", "description", "original"},
 			AttributesToCrop:      []string{"content:30"},
 			AttributesToHighlight: []string{"content", "title"},
 			HighlightPreTag:       markStart,

@@ -76,12 +76,13 @@ type facetStat struct {
 
 type hitDoc struct {
 	// Pages and training.
-	ID          string `json:"id"`
-	Kind        string `json:"kind"`
-	Lang        string `json:"lang"`
-	URL         string `json:"url"`
-	Section     string `json:"section"`
-	Description string `json:"description"`
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	Lang        string    `json:"lang"`
+	URL         string    `json:"url"`
+	Section     string    `json:"section"`
+	Description string    `json:"description"`
+	Original    *Original `json:"original"`
 	// Research passages.
 	DocID   string   `json:"doc_id"`
 	Page    int      `json:"page"`

@@ -251,10 +251,10 @@ func (s *Searcher) memberAll(ctx context.Context, token string, q MemberQuery, t
 	site := func(index string) searchRequest {
 		return searchRequest{
 			IndexUID: index, Q: text, Filter: siteFilter,
-			AttributesToRetrieve:  []string{"id", "kind", "lang", "title", "url", "section", "description", "access_groups", "tlp"},
+			AttributesToRetrieve:  []string{"id", "kind", "lang", "title", "url", "section", "description", "original", "access_groups", "tlp"},
 			AttributesToCrop:      []string{"content:30"},
 			AttributesToHighlight: []string{"content"},
-			HighlightPreTag:       markStart, HighlightPostTag: markEnd, CropMarker: "…",
+			HighlightPreTag:       markStart, HighlightPostTag: markEnd, CropMarker: cropMarker,
 		}
 	}
 	req := multiSearchRequest{
