@@ -73,7 +73,7 @@ func Options() []Option {
 		{Name: "PORTAL_MEMBERS_SITE_DIR", Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
 		{Name: "PORTAL_DATA_DIR", Default: "var", Help: "local state: database, uploads, development Meilisearch"},
 		{Name: "PORTAL_SECRET_KEY", Secret: true, Help: "64 hex digits (32 bytes): encrypts TOTP secrets and signs CSRF tokens; keep it outside the database and its backups"},
-		{Name: "PORTAL_PUBLIC_URL", Help: "the portal's public origin (https://portal.example), used in invitation links"},
+		{Name: "PORTAL_PUBLIC_URL", Help: "the portal's public origin (https://portal.example), used in invitation links and, by portal dev, as the site's base URL (canonical links, sitemap)"},
 		{Name: "PORTAL_SMTP_URL", Secret: true, Help: "SMTP relay for invitations: smtp://user:pass@host:587 (STARTTLS) or smtps://…:465; empty shows links to the admin instead"},
 		{Name: "PORTAL_MAIL_FROM", Default: "portal@localhost", Help: "sender address of invitation emails"},
 		{Name: "PORTAL_SESSION_IDLE", Default: "30m", Help: "a session ends after this long without a request"},
