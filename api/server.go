@@ -145,7 +145,7 @@ func (s *Server) routes() []route {
 		{http.MethodPost, "/research/:id/withdraw", Member, s.withdraw(false), false, false},
 		{http.MethodPost, "/research/:id/restore", Member, s.withdraw(true), false, false},
 
-		{http.MethodGet, "/training/progress", Member, s.getProgress, false, false},
+		{http.MethodGet, "/training/progress", Public, s.getProgress, false, false}, // 204 for anonymous readers
 		{http.MethodPost, "/training/progress", Member, s.markLesson, false, false},
 		{http.MethodPost, "/training/quiz", Member, s.submitQuiz, false, false},
 		{http.MethodGet, "/training/verify", Public, s.verifyCompletion, true, false},
