@@ -222,8 +222,12 @@ func siteHit(h *hitDoc) Hit {
 	title, description, snippet := h.Title, h.Description, h.Formatted.Content
 	if o := h.Original; o != nil {
 		title, description = o.Title, o.Description
-		if s, ok := restoreOriginal(snippet, o.Content, cropMarker); ok {
-			snippet = s
+		// A passage that does not map back (the index out of step with
+		// its own documents) gives way to the description as written:
+		// never show readers the folded text.
+		var ok bool
+		if snippet, ok = restoreOriginal(snippet, o.Content, cropMarker); !ok {
+			snippet = ""
 		}
 	}
 	if !strings.Contains(snippet, markStart) && description != "" {
