@@ -139,17 +139,20 @@ func ico(pngData []byte, px int) []byte {
 	return b.Bytes()
 }
 
-func main() {
-	dir := "static"
-	files := map[string][]byte{
+// files returns the icon files by name.
+func files() map[string][]byte {
+	return map[string][]byte{
 		"favicon.svg": svg(),
 		"favicon.ico": ico(pngBytes(draw(32, radius)), 32),
 		// Square and opaque: iOS rounds the corners itself and would show
 		// transparent ones black.
 		"apple-touch-icon.png": pngBytes(draw(180, 0)),
 	}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+}
+
+func main() {
+	for name, data := range files() {
+		if err := os.WriteFile(filepath.Join("static", name), data, 0o644); err != nil {
 			log.Fatal(err)
 		}
 	}
