@@ -118,7 +118,7 @@ func researchRequest(text string, filter []any) *meilisearch.SearchRequest {
 		IndexUID: search.IndexResearch,
 		Query:    text,
 		Filter:   filter,
-		AttributesToRetrieve: []string{"doc_id", "page", "title", "summary", "authors", "year", "type",
+		AttributesToRetrieve: []string{"doc_id", "page", "title", "summary", "text_original", "authors", "year", "type",
 			"topics", "access_groups", "tlp"},
 		AttributesToCrop:      []string{"text:30"},
 		AttributesToHighlight: []string{"text"},

@@ -84,13 +84,14 @@ type hitDoc struct {
 	Description string    `json:"description"`
 	Original    *Original `json:"original"`
 	// Research passages.
-	DocID   string   `json:"doc_id"`
-	Page    int      `json:"page"`
-	Summary string   `json:"summary"`
-	Authors []string `json:"authors"`
-	Year    int      `json:"year"`
-	Type    string   `json:"type"`
-	Topics  []string `json:"topics"`
+	DocID        string   `json:"doc_id"`
+	TextOriginal string   `json:"text_original"`
+	Page         int      `json:"page"`
+	Summary      string   `json:"summary"`
+	Authors      []string `json:"authors"`
+	Year         int      `json:"year"`
+	Type         string   `json:"type"`
+	Topics       []string `json:"topics"`
 	// Both.
 	Title     string   `json:"title"`
 	Access    []string `json:"access_groups"`
