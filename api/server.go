@@ -166,7 +166,7 @@ func (s *Server) routes() []route {
 		{method: http.MethodPost, path: "/research/:id/withdraw", policy: Member, handler: s.withdraw(false)},
 		{method: http.MethodPost, path: "/research/:id/restore", policy: Member, handler: s.withdraw(true)},
 
-		{method: http.MethodGet, path: "/training/progress", policy: Member, handler: s.getProgress},
+		{method: http.MethodGet, path: "/training/progress", policy: Public, handler: s.getProgress}, // 204 for anonymous readers
 		{method: http.MethodPost, path: "/training/progress", policy: Member, handler: s.markLesson},
 		{method: http.MethodPost, path: "/training/quiz", policy: Member, handler: s.submitQuiz},
 		{method: http.MethodGet, path: "/training/verify", policy: Public, handler: s.verifyCompletion, throttled: true},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"portal/account"
 	"portal/language"
 	"portal/training"
 )
@@ -136,6 +137,12 @@ func (s *Server) submitQuiz(c *echo.Context) error {
 
 // GET /api/training/progress?module=
 func (s *Server) getProgress(c *echo.Context) error {
+	// Every training page asks; an anonymous reader's progress lives in
+	// the browser, so the answer is that the server keeps none, not a 401
+	// that the browser would log as an error on every page.
+	if u, sess := currentUser(c), currentSession(c); u == nil || sess.Stage != account.StageFull {
+		return c.NoContent(http.StatusNoContent)
+	}
 	p, err := s.training.Progress(c.Request().Context(), currentUser(c), c.QueryParam("module"))
 	if err != nil {
 		return progressError(err)

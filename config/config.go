@@ -101,7 +101,7 @@ func Options() []Option {
 		{Name: "PORTAL_MEMBERS_SITE_DIR", Commands: sites, Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
 		{Name: "PORTAL_DATA_DIR", Default: "var", Commands: state, Help: "local state: database, uploads, development Meilisearch"},
 		{Name: "PORTAL_SECRET_KEY", Secret: true, Commands: append(state[:len(state):len(state)], "restore"), Help: "64 hex digits (32 bytes): encrypts TOTP secrets and signs CSRF tokens; keep it outside the database and its backups"},
-		{Name: "PORTAL_PUBLIC_URL", Commands: links, Help: "the portal's public origin (https://portal.example), used in invitation links"},
+		{Name: "PORTAL_PUBLIC_URL", Commands: links, Help: "the portal's public origin (https://portal.example), used in invitation links and, by portal dev, as the site's base URL (canonical links, sitemap)"},
 		{Name: "PORTAL_SMTP_URL", Secret: true, Commands: mailers, Help: "SMTP relay for invitations and second-factor resets: smtp://user:pass@host:587 (STARTTLS) or smtps://…:465; empty shows the links to the admin instead"},
 		{Name: "PORTAL_MAIL_FROM", Default: "portal@localhost", Commands: mailers, Help: "sender address of the portal's emails"},
 		{Name: "PORTAL_SESSION_IDLE", Default: "30m", Commands: servers, Help: "a session ends after this long without a request"},

@@ -31,6 +31,10 @@ import (
 	"portal/training"
 )
 
+// PublicURL is the public origin the test builds of the site are made for:
+// canonical links, alternates, Open Graph URLs and the sitemap name it.
+const PublicURL = "https://portal.example"
+
 var built struct {
 	once sync.Once
 	dir  string
@@ -55,7 +59,7 @@ func BuildSite() (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
 		built.dir = filepath.Join(dir, "public")
-		if err := site.Build(ctx, site.BuildOptions{Root: root, Destination: built.dir, BaseURL: "/", Stdout: &out, Stderr: &out}); err != nil {
+		if err := site.Build(ctx, site.BuildOptions{Root: root, Destination: built.dir, BaseURL: PublicURL + "/", Stdout: &out, Stderr: &out}); err != nil {
 			built.err = fmt.Errorf("%w\n%s", err, out.Bytes())
 		}
 	})

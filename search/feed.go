@@ -31,6 +31,32 @@ type Page struct {
 	// them; ReadFeeds fills them in.
 	AccessGroups []string `json:"access_groups"`
 	TLP          string   `json:"tlp"`
+	// Original holds Title, Description and Content as written when they
+	// differ from the searchable fields above, which for Arabic hold the
+	// folded text (NormalizeArabic) so that readers' spellings meet. It is
+	// displayed, never searched: hits show the reader the page's own
+	// words, with the matches found in the folded text marked at the same
+	// letters (restoreOriginal). Keeping the folded text in the usual field
+	// names leaves other languages' documents, and the indexes' ranking
+	// settings, as they were.
+	Original *Original `json:"original,omitempty"`
+}
+
+// Original is a page's text as written.
+type Original struct {
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	Content     string `json:"content"`
+}
+
+// foldArabic makes an Arabic page searchable across spellings, keeping the
+// text as written for display.
+func (p *Page) foldArabic() {
+	if p.Lang != "ar" {
+		return
+	}
+	p.Original = &Original{Title: p.Title, Description: p.Description, Content: p.Content}
+	p.Title, p.Description, p.Content = NormalizeArabic(p.Title), NormalizeArabic(p.Description), NormalizeArabic(p.Content)
 }
 
 // Kinds of page in the feed.
@@ -66,9 +92,7 @@ func ReadFeeds(siteDir string) ([]Page, error) {
 			// The public build holds public pages only, whatever a feed
 			// might claim.
 			p.AccessGroups, p.TLP = []string{access.Public}, string(access.Clear)
-			if p.Lang == "ar" {
-				p.Title, p.Description, p.Content = NormalizeArabic(p.Title), NormalizeArabic(p.Description), NormalizeArabic(p.Content)
-			}
+			p.foldArabic()
 		}
 		pages = append(pages, feed.Pages...)
 	}
@@ -127,9 +151,7 @@ func ReadMembersFeed(membersDir string) ([]Page, error) {
 		case slices.ContainsFunc(p.AccessGroups, func(g string) bool { return !access.ValidGroup(g) }):
 			return nil, fmt.Errorf("%s: page %d (%s): access groups %q: names are %s", path, i, p.URL, p.AccessGroups, access.GroupRule)
 		}
-		if p.Lang == "ar" {
-			p.Title, p.Description, p.Content = NormalizeArabic(p.Title), NormalizeArabic(p.Description), NormalizeArabic(p.Content)
-		}
+		p.foldArabic()
 	}
 	return feed.Pages, nil
 }

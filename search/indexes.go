@@ -52,12 +52,15 @@ func Synonyms() (map[string][]string, error) {
 	if err := json.Unmarshal(synonymsJSON, &file); err != nil {
 		return nil, fmt.Errorf("parse synonyms.json: %w", err)
 	}
+	// Arabic terms are folded as the indexed text and the queries are, or
+	// they would never meet either.
+	fold := func(term string) string { return NormalizeArabic(strings.ToLower(strings.TrimSpace(term))) }
 	out := make(map[string][]string)
 	for _, group := range file.Groups {
 		for _, term := range group {
-			term = strings.ToLower(strings.TrimSpace(term))
+			term = fold(term)
 			for _, other := range group {
-				other = strings.ToLower(strings.TrimSpace(other))
+				other = fold(other)
 				if other != term && !slices.Contains(out[term], other) {
 					out[term] = append(out[term], other)
 				}

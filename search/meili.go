@@ -78,20 +78,22 @@ type facetStat struct {
 
 type hitDoc struct {
 	// Pages and training.
-	ID          string `json:"id"`
-	Kind        string `json:"kind"`
-	Lang        string `json:"lang"`
-	URL         string `json:"url"`
-	Section     string `json:"section"`
-	Description string `json:"description"`
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	Lang        string    `json:"lang"`
+	URL         string    `json:"url"`
+	Section     string    `json:"section"`
+	Description string    `json:"description"`
+	Original    *Original `json:"original"`
 	// Research passages.
-	DocID   string   `json:"doc_id"`
-	Page    int      `json:"page"`
-	Summary string   `json:"summary"`
-	Authors []string `json:"authors"`
-	Year    int      `json:"year"`
-	Type    string   `json:"type"`
-	Topics  []string `json:"topics"`
+	DocID        string   `json:"doc_id"`
+	TextOriginal string   `json:"text_original"`
+	Page         int      `json:"page"`
+	Summary      string   `json:"summary"`
+	Authors      []string `json:"authors"`
+	Year         int      `json:"year"`
+	Type         string   `json:"type"`
+	Topics       []string `json:"topics"`
 	// Both.
 	Title     string   `json:"title"`
 	Access    []string `json:"access_groups"`

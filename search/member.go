@@ -209,19 +209,21 @@ func (s *Searcher) Member(ctx context.Context, subj access.Subject, q MemberQuer
 // researchRequest asks for what a research hit shows. The abstract is
 // searched but not retrieved: its first words are indexed apart as the
 // summary, since Meilisearch returns every retrieved attribute twice (as
-// is and formatted) and whole abstracts were most of each answer.
+// is and formatted) and whole abstracts were most of each answer. The
+// passage as written is retrieved too, present only for folded (Arabic)
+// passages, so that their hits read as written.
 func researchRequest(text string, filter []any) searchRequest {
 	return searchRequest{
 		IndexUID: IndexResearch,
 		Q:        text,
 		Filter:   filter,
-		AttributesToRetrieve: []string{"doc_id", "page", "title", "summary", "authors", "year", "type",
+		AttributesToRetrieve: []string{"doc_id", "page", "title", "summary", "text_original", "authors", "year", "type",
 			"topics", "access_groups", "tlp"},
 		AttributesToCrop:      []string{"text:30"},
 		AttributesToHighlight: []string{"text"},
 		HighlightPreTag:       markStart,
 		HighlightPostTag:      markEnd,
-		CropMarker:            "…",
+		CropMarker:            cropMarker,
 	}
 }
 
@@ -274,10 +276,10 @@ func (s *Searcher) memberAll(ctx context.Context, token string, q MemberQuery, t
 	site := func(index string) searchRequest {
 		return searchRequest{
 			IndexUID: index, Q: text, Filter: siteFilter,
-			AttributesToRetrieve:  []string{"id", "kind", "lang", "title", "url", "section", "description", "access_groups", "tlp"},
+			AttributesToRetrieve:  []string{"id", "kind", "lang", "title", "url", "section", "description", "original", "access_groups", "tlp"},
 			AttributesToCrop:      []string{"content:30"},
 			AttributesToHighlight: []string{"content"},
-			HighlightPreTag:       markStart, HighlightPostTag: markEnd, CropMarker: "…",
+			HighlightPreTag:       markStart, HighlightPostTag: markEnd, CropMarker: cropMarker,
 		}
 	}
 	req := multiSearchRequest{
@@ -317,6 +319,13 @@ func (s *Searcher) memberAll(ctx context.Context, token string, q MemberQuery, t
 // words if the text matched, else the record's summary.
 func researchHit(h *hitDoc, lang string) MemberHit {
 	snippet := h.Formatted.Text
+	if h.TextOriginal != "" {
+		// Folded Arabic: shown as written, or not at all (see siteHit).
+		var ok bool
+		if snippet, ok = restoreOriginal(snippet, h.TextOriginal, cropMarker); !ok {
+			snippet = ""
+		}
+	}
 	if !strings.Contains(snippet, markStart) && h.Summary != "" {
 		snippet = h.Summary
 	}

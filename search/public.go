@@ -92,6 +92,8 @@ func (s *Searcher) ClearCache() { s.cache.clear() }
 const (
 	markStart = "\uE000"
 	markEnd   = "\uE001"
+	// cropMarker stands where Meilisearch cut a passage.
+	cropMarker = "…"
 )
 
 // Public searches public pages and training in one language, federated so
@@ -141,12 +143,12 @@ func (s *Searcher) public(ctx context.Context, q PublicQuery) (*Results, error) 
 			IndexUID:              index,
 			Q:                     text,
 			Filter:                filter,
-			AttributesToRetrieve:  []string{"id", "kind", "lang", "title", "url", "section", "description"},
+			AttributesToRetrieve:  []string{"id", "kind", "lang", "title", "url", "section", "description", "original"},
 			AttributesToCrop:      []string{"content:30"},
 			AttributesToHighlight: []string{"content", "title"},
 			HighlightPreTag:       markStart,
 			HighlightPostTag:      markEnd,
-			CropMarker:            "…",
+			CropMarker:            cropMarker,
 			Locales:               []string{localeFor(q.Lang)},
 		}
 	}
@@ -210,23 +212,41 @@ func (s *Searcher) sectionCounts(ctx context.Context, token, text string, filter
 	return ans.FacetDistribution["section"], nil
 }
 
-// siteHit shapes a page or training hit.
+// siteHit shapes a page or training hit. A page whose searchable text is
+// folded (Arabic) is shown as written: its original title, and the passage
+// Meilisearch cropped and marked in the folded text mapped back onto the
+// original (see Page.Original).
 func siteHit(h *hitDoc) Hit {
-	snippet := h.Formatted.Content
-	if !strings.Contains(snippet, markStart) && h.Description != "" {
+	title, description, snippet := h.Title, h.Description, h.Formatted.Content
+	if o := h.Original; o != nil {
+		title, description = o.Title, o.Description
+		// A passage that does not map back (the index out of step with
+		// its own documents) gives way to the description as written:
+		// never show readers the folded text.
+		var ok bool
+		if snippet, ok = restoreOriginal(snippet, o.Content, cropMarker); !ok {
+			snippet = ""
+		}
+	}
+	if !strings.Contains(snippet, markStart) && description != "" {
 		// No match in the body (the title or description matched): the
 		// description reads better than the body's first words.
-		snippet = h.Description
+		snippet = description
 	}
 	return Hit{
-		ID: h.ID, Kind: h.Kind, Lang: h.Lang, Title: h.Title,
+		ID: h.ID, Kind: h.Kind, Lang: h.Lang, Title: title,
 		URL: h.URL, Section: h.Section, Snippet: snippetHTML(snippet),
 	}
 }
 
 // snippetHTML escapes text and only then turns the highlight markers into
 // <mark> elements, so the result contains no markup but those.
+//
+// Adjacent matches become one: Meilisearch's Arabic segmentation splits the
+// article from its noun (ال|أطفال), and a reader who searched for the word
+// expects it marked as one.
 func snippetHTML(s string) string {
+	s = strings.ReplaceAll(s, markEnd+markStart, "")
 	s = html.EscapeString(s)
 	s = strings.ReplaceAll(s, markStart, "<mark>")
 	return strings.ReplaceAll(s, markEnd, "</mark>")

@@ -46,15 +46,19 @@ type ResearchPassage struct {
 // ResearchRecord is a research index record: one passage of a document
 // version, with the document's fields.
 type ResearchRecord struct {
-	ID           string   `json:"id"`
-	DocID        string   `json:"doc_id"`
-	Version      int      `json:"version"`
-	Page         int      `json:"page"`
-	Title        string   `json:"title"`
-	TitleN       string   `json:"title_n"`
-	Abstract     string   `json:"abstract"`
-	Summary      string   `json:"summary"`
-	Text         string   `json:"text"`
+	ID       string `json:"id"`
+	DocID    string `json:"doc_id"`
+	Version  int    `json:"version"`
+	Page     int    `json:"page"`
+	Title    string `json:"title"`
+	TitleN   string `json:"title_n"`
+	Abstract string `json:"abstract"`
+	Summary  string `json:"summary"`
+	Text     string `json:"text"`
+	// TextOriginal is the passage as written when Text, which is searched,
+	// holds it folded (Arabic): hits show it, with the matches found in
+	// Text marked at the same letters (restoreOriginal). Empty otherwise.
+	TextOriginal string   `json:"text_original,omitempty"`
 	Authors      []string `json:"authors"`
 	Organisation string   `json:"organisation"`
 	Year         int      `json:"year"`
@@ -81,11 +85,16 @@ func ResearchRecords(d ResearchDoc, passages []ResearchPassage) []ResearchRecord
 	titleN, abstractN, summary := NormalizeArabic(d.Title), NormalizeArabic(d.Abstract), Summary(d.Abstract)
 	recs := make([]ResearchRecord, len(passages))
 	for i, p := range passages {
+		text := NormalizeArabic(p.Text)
+		original := ""
+		if text != p.Text {
+			original = p.Text
+		}
 		recs[i] = ResearchRecord{
 			ID:    fmt.Sprintf("%s-v%d-p%d", d.ID, d.Version, p.Number),
 			DocID: d.ID, Version: d.Version, Page: p.Number,
 			Title: d.Title, TitleN: titleN, Abstract: abstractN, Summary: summary,
-			Text: NormalizeArabic(p.Text), Authors: d.Authors, Organisation: d.Organisation, Year: d.Year,
+			Text: text, TextOriginal: original, Authors: d.Authors, Organisation: d.Organisation, Year: d.Year,
 			Language: d.Language, Type: d.Type, Topics: d.Topics, TopicsText: d.TopicLabels,
 			Countries: d.Countries, Regions: d.Regions, AccessGroups: d.AccessGroups, TLP: d.TLP,
 			UpdatedAt: d.UpdatedAt.Unix(),

@@ -3,6 +3,7 @@ package site_test
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -39,6 +40,9 @@ type page struct {
 	h1          int
 	ids         map[string]bool
 	links       []string // href/src values
+	canonical   string
+	alternates  map[string]string // hreflang → href
+	ogURL       string
 	problems    []string
 }
 
@@ -53,7 +57,7 @@ func parsePage(t *testing.T, root, rel string) *page {
 	if err != nil {
 		t.Fatalf("%s: %v", rel, err)
 	}
-	p := &page{rel: rel, ids: map[string]bool{}}
+	p := &page{rel: rel, ids: map[string]bool{}, alternates: map[string]string{}}
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {
 		if n.Type == html.ElementNode {
@@ -83,6 +87,16 @@ func parsePage(t *testing.T, root, rel string) *page {
 			case "meta":
 				if attrs["name"] == "description" {
 					p.description = attrs["content"]
+				}
+				if attrs["property"] == "og:url" {
+					p.ogURL = attrs["content"]
+				}
+			case "link":
+				switch attrs["rel"] {
+				case "canonical":
+					p.canonical = attrs["href"]
+				case "alternate":
+					p.alternates[attrs["hreflang"]] = attrs["href"]
 				}
 			case "h1":
 				p.h1++
@@ -488,3 +502,155 @@ func readSources(t *testing.T, rel string, b []byte) sources {
 	s.text = text(doc)
 	return s
 }
+
+// TestAbsoluteURLs: what search engines and sharing read names the site's
+// public origin (the base URL of the build): canonical links, hreflang
+// alternates, Open Graph URLs, the sitemap and robots.txt. Every page links
+// the icons, which exist, and the glossary.
+func TestAbsoluteURLs(t *testing.T) {
+	root, err := portaltest.BuildSite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := portaltest.PublicURL + "/"
+	for _, rel := range htmlPages(t, root) {
+		p := parsePage(t, root, rel)
+		self := origin + strings.TrimSuffix(rel, "index.html")
+		is404 := strings.HasSuffix(rel, "404.html")
+		switch {
+		case is404:
+			if p.canonical != "" || len(p.alternates) != 0 {
+				t.Errorf("%s: the 404 page names a canonical or alternates", rel)
+			}
+		case rel == "index.html": // the root redirect: canonical is the English home
+			if p.canonical != origin+"en/" {
+				t.Errorf("%s: canonical %q, want %q", rel, p.canonical, origin+"en/")
+			}
+			continue
+		case p.canonical != self:
+			t.Errorf("%s: canonical %q, want %q", rel, p.canonical, self)
+		}
+		if !is404 && p.ogURL != self {
+			t.Errorf("%s: og:url %q, want %q", rel, p.ogURL, self)
+		}
+		for lang, href := range p.alternates {
+			if !strings.HasPrefix(href, origin) {
+				t.Errorf("%s: hreflang %s alternate %q is not under %s", rel, lang, href, origin)
+			}
+		}
+		if !is404 && p.alternates[p.lang] != self {
+			t.Errorf("%s: no alternate for its own language %s", rel, p.lang)
+		}
+		for _, want := range []string{"/favicon.ico", "/favicon.svg", "/apple-touch-icon.png", "/" + p.lang + "/glossary/"} {
+			if !slices.Contains(p.links, want) {
+				t.Errorf("%s: no link to %s", rel, want)
+			}
+		}
+	}
+
+	robots, err := os.ReadFile(filepath.Join(root, "robots.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(robots), "\nSitemap: "+origin+"sitemap.xml\n") {
+		t.Errorf("robots.txt does not name the absolute sitemap:\n%s", robots)
+	}
+	// The sitemap index and each language's sitemap.
+	locs := sitemapLocs(t, filepath.Join(root, "sitemap.xml"))
+	if len(locs) != len(language.All()) {
+		t.Errorf("sitemap index lists %v, want one sitemap per language", locs)
+	}
+	for _, lang := range language.All() {
+		pages := sitemapLocs(t, filepath.Join(root, lang, "sitemap.xml"))
+		if len(pages) < 10 {
+			t.Errorf("%s sitemap lists only %d pages", lang, len(pages))
+		}
+		locs = append(locs, pages...)
+	}
+	for _, loc := range locs {
+		if !strings.HasPrefix(loc, origin) {
+			t.Errorf("sitemap entry %q is not under %s", loc, origin)
+			continue
+		}
+		file := strings.TrimPrefix(loc, origin)
+		if file == "" || strings.HasSuffix(file, "/") {
+			file += "index.html"
+		}
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(file))); err != nil {
+			t.Errorf("sitemap entry %q: no such file", loc)
+		}
+	}
+	for _, icon := range []string{"favicon.ico", "favicon.svg", "apple-touch-icon.png"} {
+		if fi, err := os.Stat(filepath.Join(root, icon)); err != nil || fi.Size() == 0 {
+			t.Errorf("icon %s missing or empty", icon)
+		}
+	}
+}
+
+// sitemapLocs returns the <loc> entries of a sitemap or sitemap index.
+func sitemapLocs(t *testing.T, file string) []string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Locs []string `xml:"url>loc"`
+		Maps []string `xml:"sitemap>loc"`
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return append(doc.Locs, doc.Maps...)
+}
+
+// TestLessonsLinkTheirGlossaryTerms: a lesson that marks glossary terms
+// lists them, linked to their definitions, and every lesson and page links
+// the glossary (footer).
+func TestLessonsLinkTheirGlossaryTerms(t *testing.T) {
+	root, err := portaltest.BuildSite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, err := site.FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lessons, err := filepath.Glob(filepath.Join(content, "content", "*", "training", "*", "[0-9][0-9]-*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, src := range lessons {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		uses := termUse.FindAllStringSubmatch(string(b), -1)
+		if len(uses) == 0 {
+			continue
+		}
+		rel, _ := filepath.Rel(filepath.Join(content, "content"), src)
+		rel = strings.TrimSuffix(filepath.ToSlash(rel), ".md") + "/index.html"
+		lang, _, _ := strings.Cut(rel, "/")
+		built, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The lesson's own list, apart from the links in its text.
+		_, list, _ := strings.Cut(string(built), `<section class="lesson-terms"`)
+		list, _, _ = strings.Cut(list, "</section>")
+		for _, u := range uses {
+			want := `href="/` + lang + `/glossary/#` + u[1] + `"`
+			if !strings.Contains(list, want) {
+				t.Errorf("%s uses the term %q but its list of terms lacks %s", rel, u[1], want)
+			}
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Fatal("no lesson uses the term shortcode; nothing checked")
+	}
+}
+
+var termUse = regexp.MustCompile(`\{\{<\s*term\s+"([^"]+)"`)

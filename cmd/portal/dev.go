@@ -119,7 +119,13 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 
 	fmt.Fprintln(stdout, "Building the public site with Hugo…")
-	if err := site.Build(ctx, site.BuildOptions{Root: root, Destination: cfg.SiteDir, BaseURL: "/", Stdout: io.Discard, Stderr: stderr}); err != nil {
+	// Canonical links and the sitemap are absolute: the public origin when
+	// one is set, else the address this server answers on.
+	baseURL := cfg.PublicURL
+	if baseURL == "" {
+		baseURL = "http://" + cfg.Addr
+	}
+	if err := site.Build(ctx, site.BuildOptions{Root: root, Destination: cfg.SiteDir, BaseURL: baseURL + "/", Stdout: io.Discard, Stderr: stderr}); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, "Building the members' site with Hugo…")

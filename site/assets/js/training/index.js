@@ -21,7 +21,7 @@
 // progress replaces this browser's for the page's module (see server.js):
 // lesson marks and quiz answers go to the API, the quiz is graded by the
 // server, and the completion code is shown once issued. Anonymous readers
-// (401, or no API) keep localStorage as above. Each change is also
+// (204, or no API) keep localStorage as above. Each change is also
 // dispatched as a "portal:training-progress" event on document, with detail
 // {module, lesson, done, lang} or {module, score, passed, lang}.
 

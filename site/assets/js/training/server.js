@@ -1,6 +1,6 @@
 // Training progress of a logged-in member, kept by the API
 // (api/openapi.json: /api/training/progress, /api/training/quiz). Used by
-// index.js: fetchProgress answers null for anonymous readers (401) or when
+// index.js: fetchProgress answers null for anonymous readers (204) or when
 // the API is not there, and the page then keeps this browser's storage.
 // Strings come from the page wrapper's data-i18n-* attributes; data from the
 // API is inserted as text only.
