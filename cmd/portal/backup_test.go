@@ -154,7 +154,6 @@ func TestBackupUnderLoadAndRestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(portaltest.RemoveSite)
 	m := meilitest.Start(t)
 	searchKey, adminKey := meiliKeys(t, m)
 	secret := make([]byte, 32)
