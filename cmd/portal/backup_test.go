@@ -27,18 +27,6 @@ import (
 	"portal/store"
 )
 
-// buildPortal builds this command into a temporary directory, so that the
-// test runs the portal as an operator does: separate processes.
-func buildPortal(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "portal")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 func envList(env map[string]string) []string {
 	out := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	for k, v := range env {
@@ -145,7 +133,7 @@ type upload struct {
 func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 func TestBackupUnderLoadAndRestore(t *testing.T) {
-	bin := buildPortal(t)
+	bin := portalBinary(t)
 	siteDir, err := portaltest.BuildSite()
 	if err != nil {
 		t.Fatal(err)

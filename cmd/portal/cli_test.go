@@ -256,13 +256,7 @@ func TestDescribeBuild(t *testing.T) {
 // The built binary's exit statuses: 0 for help and version, 2 for a
 // mistake in the command line (usage on stderr), 1 for a failure.
 func TestBinaryExitStatus(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "portal")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := portalBinary(t)
 	missing := filepath.Join(t.TempDir(), "mistyped")
 	cases := []struct {
 		args         []string
