@@ -15,7 +15,10 @@ objectives, lesson weights, quiz answers, links and glossary terms, and that
 no members-only module is in the public tree. Prints each problem as
 file:line: message, then which modules and lessons exist in which language
 and which translations are older than their English source. Exits non-zero
-when there is a problem; missing or outdated translations are only reported.`
+when there is a problem, or when public content (a page of a public module,
+or any other public page) is missing in a language or older there than its
+English source: public readers get every page in every language. Members-only
+modules' translations are only reported.`
 
 // trainingCmd runs `portal training lint`.
 func trainingCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -44,6 +47,13 @@ func trainingCmd(ctx context.Context, args []string, getenv func(string) string,
 	fmt.Fprint(stdout, report.TranslationReport())
 	if n := len(report.Problems); n > 0 {
 		return fmt.Errorf("training lint: %d problem(s)", n)
+	}
+	if gaps := report.PublicGaps(); len(gaps) > 0 {
+		fmt.Fprintln(stdout, "\nPublic content missing or outdated in a language:")
+		for _, g := range gaps {
+			fmt.Fprintln(stdout, " ", g)
+		}
+		return fmt.Errorf("training lint: %d translation gap(s) in public content", len(gaps))
 	}
 	return nil
 }

@@ -76,6 +76,7 @@ func (p Problem) String() string {
 type Report struct {
 	Problems []Problem
 	Pages    []PageStatus
+	pageGaps []Gap // public pages outside the modules; see PublicGaps
 }
 
 // Lint checks every module under root (the repository root, holding
@@ -98,8 +99,12 @@ func Lint(root string) (Report, error) {
 	}
 	l.checkModuleIDs()
 	l.compareTranslations()
+	if err := l.checkPages(); err != nil {
+		return Report{}, fmt.Errorf("public pages: %w", err)
+	}
+	sortGaps(l.pageGaps)
 
-	r := Report{Problems: l.problems}
+	r := Report{Problems: l.problems, pageGaps: l.pageGaps}
 	sort.SliceStable(r.Problems, func(i, j int) bool {
 		a, b := r.Problems[i], r.Problems[j]
 		if a.File != b.File {
@@ -127,6 +132,7 @@ type linter struct {
 	root     string
 	problems []Problem
 	pages    map[pageKey]*PageStatus
+	pageGaps []Gap
 	// URLs of every content page, public and members-only.
 	publicURLs, membersURLs map[string]bool
 	// Heading ids of each language's glossary (nil: no glossary).

@@ -3,6 +3,7 @@ package lint
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -113,6 +114,26 @@ func TestTranslationReport(t *testing.T) {
 	}
 	if old := r.Outdated(); len(old) != 1 || old[0].File != "content/fr/training/basics/01-first.md" {
 		t.Errorf("outdated: %+v", old)
+	}
+
+	var gaps []string
+	for _, g := range r.PublicGaps() {
+		gaps = append(gaps, g.String())
+	}
+	for _, want := range []string{
+		"content/fr/training/basics/01-first.md: older than the English page (source content/en/training/basics/01-first.md)",
+		"content/fr/training/basics/02-second.md: missing (source content/en/training/basics/02-second.md)",
+		"content/ar/training/basics/_index.md: missing (source content/en/training/basics/_index.md)",
+		"content/es/glossary/_index.md: missing (source content/en/glossary/_index.md)",
+	} {
+		if !slices.Contains(gaps, want) {
+			t.Errorf("public gaps lack %q:\n%s", want, strings.Join(gaps, "\n"))
+		}
+	}
+	for _, g := range gaps {
+		if strings.Contains(g, "restricted") || strings.Contains(g, "/en/") && !strings.Contains(g, "source") {
+			t.Errorf("gap %q: members-only modules and English pages are no gap", g)
+		}
 	}
 
 	text := r.TranslationReport()
