@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"portal/claims"
-	"portal/site"
 )
 
 const contentLintHelp = `Checks that what the site says about INTERPOL, its systems and its partners
@@ -24,14 +23,11 @@ func contentCmd(ctx context.Context, args []string, getenv func(string) string, 
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	if *root == "" {
-		r, err := site.FindRoot(".")
-		if err != nil {
-			return err
-		}
-		*root = r
+	dir, err := repoRoot(*root)
+	if err != nil {
+		return err
 	}
-	report, err := claims.Lint(*root)
+	report, err := claims.Lint(dir)
 	if err != nil {
 		return err
 	}

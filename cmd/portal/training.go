@@ -27,14 +27,11 @@ func trainingCmd(ctx context.Context, args []string, getenv func(string) string,
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	if *root == "" {
-		r, err := site.FindRoot(".")
-		if err != nil {
-			return err
-		}
-		*root = r
+	dir, err := repoRoot(*root)
+	if err != nil {
+		return err
 	}
-	report, err := lint.Lint(*root)
+	report, err := lint.Lint(dir)
 	if err != nil {
 		return err
 	}
@@ -56,4 +53,13 @@ func trainingCmd(ctx context.Context, args []string, getenv func(string) string,
 		return fmt.Errorf("training lint: %d translation gap(s) in public content", len(gaps))
 	}
 	return nil
+}
+
+// repoRoot is the repository root the content commands check: the --root
+// flag, or the directory holding go.mod above the current one.
+func repoRoot(flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	return site.FindRoot(".")
 }
