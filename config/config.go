@@ -90,7 +90,7 @@ func Options() []Option {
 		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa"}
 		mailers = []string{"serve", "dev", "users reset-mfa"}
 		indexes = []string{"serve", "dev", "index site", "reindex", "seed demo"}
-		sites   = []string{"serve", "dev", "index site", "reindex", "backup"}
+		sites   = []string{"serve", "dev", "index site", "reindex"}
 		meili   = []string{"serve", "dev", "index site", "reindex", "seed demo", "meili keys"}
 	)
 	return []Option{
@@ -98,7 +98,7 @@ func Options() []Option {
 		{Name: "PORTAL_ADDR", Default: "127.0.0.1:8080", Commands: links, Help: "address the HTTP server listens on; invitation links point at it when PORTAL_PUBLIC_URL is empty"},
 		{Name: "PORTAL_METRICS_ADDR", Commands: servers, Help: "address of a separate listener for Prometheus metrics (/metrics) and Go profiling (/debug/pprof/), for operators only: keep it on loopback or a private network (e.g. 127.0.0.1:9090); empty serves neither"},
 		{Name: "PORTAL_SITE_DIR", Default: "site/public", Commands: sites, Help: "the public site built by Hugo"},
-		{Name: "PORTAL_MEMBERS_SITE_DIR", Commands: sites, Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
+		{Name: "PORTAL_MEMBERS_SITE_DIR", Commands: append(sites[:len(sites):len(sites)], "backup"), Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
 		{Name: "PORTAL_DATA_DIR", Default: "var", Commands: state, Help: "local state: database, uploads, development Meilisearch"},
 		{Name: "PORTAL_SECRET_KEY", Secret: true, Commands: append(state[:len(state):len(state)], "restore"), Help: "64 hex digits (32 bytes): encrypts TOTP secrets and signs CSRF tokens; keep it outside the database and its backups"},
 		{Name: "PORTAL_PUBLIC_URL", Commands: links, Help: "the portal's public origin (https://portal.example), used in invitation links and, by portal dev, as the site's base URL (canonical links, sitemap)"},
