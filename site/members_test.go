@@ -15,8 +15,10 @@ import (
 	"portal/site"
 )
 
-// canary is planted in the front matter and the text of every members-only
-// training module (content/members/): it must never reach the public build.
+// canary is planted in the front matter of every members-only training page
+// (content/members/): the members build writes it into an attribute of the
+// page (baseof.html), never into text a reader sees, and it must never
+// reach the public build.
 const canary = "CANARY-MEMBERS-ONLY-7f3a"
 
 // TestMembersOnlyContentNeverInThePublicBuild walks every file of the
@@ -176,6 +178,11 @@ func TestMembersBuild(t *testing.T) {
 		}
 		if b, err := os.ReadFile(p); err == nil && bytes.Contains(b, []byte(canary)) {
 			found = true
+			// Readers never see it: outside its attribute, the page
+			// does not hold it.
+			if bytes.Contains(bytes.ReplaceAll(b, []byte(`data-canary="`+canary+`"`), nil), []byte(canary)) {
+				t.Errorf("%s shows the canary to readers, outside its data-canary attribute", rel)
+			}
 		}
 		switch {
 		case strings.HasSuffix(rel, "search-feed.json"), strings.HasSuffix(rel, "sitemap.xml"), rel == "robots.txt":
