@@ -24,6 +24,7 @@ test: tools test-deps test-go fuzz bench-smoke
 test-go:
 	$(GO) vet ./...
 	$(GO) run ./cmd/portal training lint
+	$(GO) run ./cmd/portal content lint
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 # Bounded so that CI stays fast; run longer by hand with FUZZTIME=10m.

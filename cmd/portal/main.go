@@ -22,6 +22,7 @@ Commands:
   index site    index the built site's search feeds into Meilisearch
   reindex       rebuild every index from SQLite, the stored files and the site's feeds
   training lint check every training module and print the translation report
+  content lint  check that facts about INTERPOL and its partners come from a source
   meili keys    create or renew the portal's Meilisearch keys (needs the master key)
   users create-admin --email ADDRESS
                 bootstrap the first admin (prints a single-use invitation link)
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return keysCmd(ctx, rest[1:], getenv, stdout, stderr)
 	case "training":
 		return trainingCmd(ctx, rest, getenv, stdout, stderr)
+	case "content":
+		return contentCmd(ctx, rest, stdout, stderr)
 	case "reindex":
 		return reindexCmd(ctx, rest, getenv, stdout, stderr)
 	case "users":
