@@ -76,7 +76,7 @@ type Report struct {
 // OK says whether the content passed.
 func (r Report) OK() bool { return len(r.Problems) == 0 }
 
-// Lint checks the claims data under root and every Markdown page and lesson
+// Lint checks the claims data under root and every page, lesson and quiz
 // under root/content (public and members-only, every language):
 //   - every claim has a known source (for the fact sheet, one of its
 //     sections; otherwise publisher, title, URL and date consulted) and a
@@ -86,7 +86,8 @@ func (r Report) OK() bool { return len(r.Problems) == 0 }
 //     group them as the language does;
 //   - no page or lesson mentions the fact sheet in its own words: facts from
 //     it go through the claim shortcode;
-//   - claim shortcodes name claims that exist;
+//   - claim shortcodes name claims that exist, and none stands alone on
+//     its line (Hugo would render it outside a paragraph);
 //   - public pages (outside training/) show no figure of their own: every
 //     number comes from a claim.
 func Lint(root string) (Report, error) {
@@ -103,7 +104,8 @@ func Lint(root string) (Report, error) {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() || filepath.Ext(p) != ".md" {
+		// Pages and lessons, and the quizzes beside them.
+		if ext := filepath.Ext(p); d.IsDir() || (ext != ".md" && ext != ".yaml") {
 			return nil
 		}
 		b, err := os.ReadFile(p)
@@ -358,6 +360,11 @@ func lintPage(rel string, b []byte, data Data) []Problem {
 			if _, ok := data.Claims[m[1]]; !ok {
 				bad(n, "claim %q is not in %s", m[1], DataFile)
 			}
+		}
+		if m := claimShortcode.FindString(line); m != "" && strings.TrimSpace(line) == m {
+			// Hugo leaves a shortcode alone on its line out of any
+			// paragraph.
+			bad(n, "claim alone on its line renders outside a paragraph: put it in a sentence or a list item")
 		}
 		text := shortcode.ReplaceAllString(line, " ")
 		if m := factSheet.FindString(text); m != "" {

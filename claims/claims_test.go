@@ -50,7 +50,10 @@ func TestBadFixture(t *testing.T) {
 		{"content/fr/topic/_index.md", 7, `"fiche d'information": facts from the fact sheet`},
 		{"content/fr/topic/_index.md", 9, `figure "190" on a public page`},
 		{"content/fr/topic/_index.md", 11, `claim "unknown-id" is not in site/data/claims.yaml`},
+		{"content/fr/topic/_index.md", 11, "claim alone on its line renders outside a paragraph"},
+		{"content/fr/topic/_index.md", 13, "claim alone on its line renders outside a paragraph"},
 		{"content/members/en/training/mod/01-lesson.md", 6, `"fact sheet": facts from the fact sheet`},
+		{"content/en/training/mod/quiz.yaml", 4, `"fact sheet": facts from the fact sheet`},
 	}
 	got := slices.Clone(r.Problems)
 	for _, w := range want {

@@ -1,19 +1,26 @@
 package site_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"golang.org/x/net/html"
 
+	"portal/claims"
 	"portal/portaltest"
 	"portal/search"
+	"portal/site"
 )
 
 func TestMain(m *testing.M) {
@@ -302,4 +309,181 @@ func keys(m map[string]bool) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestSourcesSections: every page that shows claims (content with claim
+// shortcodes, site/data/claims.yaml) shows each statement in its language
+// with a footnote, and ends with a Sources section listing each source once
+// under the footnotes' numbers, the fact sheet with its section named in the
+// page's language; pages without claims have no such section.
+func TestSourcesSections(t *testing.T) {
+	root, err := portaltest.BuildSite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := site.FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, problems, err := claims.Load(repo)
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("claims data: %v %v", err, problems)
+	}
+	use := regexp.MustCompile(`\{\{<\s*claim\s+"([^"]+)"\s*>\}\}`)
+	withClaims, checked := 0, 0
+	for _, lang := range search.Languages {
+		dir := filepath.Join(repo, "content", lang)
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || filepath.Ext(p) != ".md" {
+				return err
+			}
+			src, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(dir, p)
+			rel = filepath.ToSlash(strings.TrimSuffix(rel, ".md"))
+			if path.Base(rel) == "_index" {
+				rel = path.Dir(rel)
+			}
+			out := path.Join(lang, rel, "index.html")
+			if rel == "." {
+				out = path.Join(lang, "index.html")
+			}
+			if rel == "search" {
+				return nil // the search page has its own layout, without content claims
+			}
+			b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(out)))
+			if err != nil {
+				t.Errorf("%s: no page %s: %v", p, out, err)
+				return nil
+			}
+			checked++
+			got := readSources(t, out, b)
+			// What the Markdown asks for: the claims, and their sources
+			// in the order of first use.
+			var want []string
+			var statements []string
+			for _, m := range use.FindAllStringSubmatch(string(src), -1) {
+				c, ok := data.Claims[m[1]]
+				if !ok {
+					t.Errorf("%s: unknown claim %q", p, m[1])
+					continue
+				}
+				statements = append(statements, c.Text[lang])
+				var name string
+				if c.Source == claims.FactSheet {
+					name = data.Sources[c.Source].Sections[c.Section][lang]
+				} else {
+					name = data.Sources[c.Source].Title
+				}
+				if !slices.Contains(want, name) {
+					want = append(want, name)
+				}
+			}
+			if len(want) == 0 {
+				if got.heading != "" || len(got.items) > 0 {
+					t.Errorf("%s has a Sources section but shows no claim", out)
+				}
+				return nil
+			}
+			withClaims++
+			if got.heading == "" {
+				t.Errorf("%s shows claims but has no Sources section", out)
+				return nil
+			}
+			if len(got.items) != len(want) {
+				t.Errorf("%s lists %d sources, want %d (%q): %q", out, len(got.items), len(want), want, got.items)
+				return nil
+			}
+			for i, name := range want {
+				if !strings.Contains(got.items[i], name) {
+					t.Errorf("%s: source %d is %q, want it to name %q", out, i+1, got.items[i], name)
+				}
+			}
+			for _, s := range statements {
+				if !strings.Contains(got.text, s) {
+					t.Errorf("%s does not show the statement %q", out, s)
+				}
+			}
+			if len(got.refs) < len(statements) {
+				t.Errorf("%s: %d footnote references for %d claims", out, len(got.refs), len(statements))
+			}
+			for _, ref := range got.refs {
+				if n, err := strconv.Atoi(strings.TrimPrefix(ref, "#claims-source-")); err != nil || n < 1 || n > len(want) {
+					t.Errorf("%s: footnote %q points to no source", out, ref)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if withClaims < 40 || checked < 60 {
+		t.Errorf("checked %d pages, %d with claims: is the content there?", checked, withClaims)
+	}
+}
+
+type sources struct {
+	heading string   // the Sources section's heading
+	items   []string // its entries' text, in order
+	refs    []string // footnote links in the page
+	text    string   // the page's text
+}
+
+func readSources(t *testing.T, rel string, b []byte) sources {
+	t.Helper()
+	doc, err := html.Parse(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("%s: %v", rel, err)
+	}
+	attr := func(n *html.Node, key string) string {
+		for _, a := range n.Attr {
+			if a.Key == key {
+				return a.Val
+			}
+		}
+		return ""
+	}
+	var text func(n *html.Node) string
+	text = func(n *html.Node) string {
+		if n.Type == html.TextNode {
+			return n.Data
+		}
+		var sb strings.Builder
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			sb.WriteString(text(c))
+		}
+		return sb.String()
+	}
+	var s sources
+	var walk func(n *html.Node, inSources bool)
+	walk = func(n *html.Node, inSources bool) {
+		if n.Type == html.ElementNode {
+			switch {
+			case n.Data == "section" && attr(n, "class") == "sources":
+				inSources = true
+			case inSources && n.Data == "h2" && attr(n, "id") == "claims-sources":
+				s.heading = strings.TrimSpace(text(n))
+			case inSources && n.Data == "li" && strings.HasPrefix(attr(n, "id"), "claims-source-"):
+				if attr(n, "id") != fmt.Sprintf("claims-source-%d", len(s.items)+1) {
+					t.Errorf("%s: source entry %q out of order", rel, attr(n, "id"))
+				}
+				s.items = append(s.items, strings.TrimSpace(text(n)))
+			case n.Data == "sup" && attr(n, "class") == "claim-ref":
+				for c := n.FirstChild; c != nil; c = c.NextSibling {
+					if c.Type == html.ElementNode && c.Data == "a" {
+						s.refs = append(s.refs, attr(c, "href"))
+					}
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c, inSources)
+		}
+	}
+	walk(doc, false)
+	s.text = text(doc)
+	return s
 }

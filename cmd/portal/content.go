@@ -58,6 +58,6 @@ func contentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if n := len(report.Problems); n > 0 {
 		return fmt.Errorf("content lint: %d problem(s)", n)
 	}
-	fmt.Fprintf(stdout, "content lint: %d claims, %d pages and lessons, no problems\n", report.Claims, report.Files)
+	fmt.Fprintf(stdout, "content lint: %d claims, %d pages, lessons and quizzes, no problems\n", report.Claims, report.Files)
 	return nil
 }
