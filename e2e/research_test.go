@@ -110,7 +110,12 @@ func TestResearchLibrary(t *testing.T) {
 		chromedp.SetValue("#upload-tlp", "TLP:AMBER", chromedp.ByQuery),
 		chromedp.SendKeys("#upload-abstract", "How the "+word+" method works.", chromedp.ByQuery),
 		chromedp.SetUploadFiles("#upload-file", []string{file}, chromedp.ByQuery),
+		// Choosing the file hides its error from the empty submit, which
+		// moves the submit button up; a click computed before that lands
+		// beside the button and the stale errors read as a refusal.
+		chromedp.WaitNotVisible("#upload-file-error", chromedp.ByQuery),
 		chromedp.Click(`#upload-form button[type="submit"]`, chromedp.ByQuery),
+		chromedp.WaitNotVisible("#upload-title-error", chromedp.ByQuery),
 	)
 	var state string
 	run(t, ctx,
