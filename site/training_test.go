@@ -10,6 +10,7 @@ import (
 
 	"portal/portaltest"
 	"portal/search"
+	"portal/site"
 )
 
 func loadDoc(t *testing.T, root, rel string) *html.Node {
@@ -236,11 +237,40 @@ func TestTrainingPages(t *testing.T) {
 		t.Error("no glossary term links in the first lesson")
 	}
 
-	// The catalogue in French lists the English modules not yet translated.
+	// Every public module exists in French: the French catalogue links to
+	// each in French and falls back to English for none.
+	src, err := site.FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	modules, err := os.ReadDir(filepath.Join(src, "content", "en", "training"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	doc = loadDoc(t, root, "fr/training/index.html")
-	foreign := all(doc, func(n *html.Node) bool { v, _ := attr(n, "hreflang"); return n.Data == "a" && v == "en" })
-	if len(foreign) < 3 {
-		t.Errorf("French catalogue links to %d English-only modules", len(foreign))
+	main := all(doc, tag("main"))
+	if len(main) != 1 {
+		t.Fatalf("French catalogue: %d main elements", len(main))
+	}
+	listed := 0
+	for _, m := range modules {
+		if !m.IsDir() {
+			continue
+		}
+		listed++
+		href := "/fr/training/" + m.Name() + "/"
+		if len(all(main[0], func(n *html.Node) bool { v, _ := attr(n, "href"); return n.Data == "a" && v == href })) == 0 {
+			t.Errorf("French catalogue does not link to %s", href)
+		}
+	}
+	if listed < 4 {
+		t.Errorf("only %d public modules in content/en/training", listed)
+	}
+	if foreign := all(main[0], func(n *html.Node) bool {
+		v, _ := attr(n, "href")
+		return n.Data == "a" && strings.HasPrefix(v, "/en/training/")
+	}); len(foreign) != 0 {
+		t.Errorf("French catalogue falls back to %d English modules", len(foreign))
 	}
 }
 
