@@ -57,7 +57,7 @@ func TestTrainingAccessibility(t *testing.T) {
 		trainingModule, trainingModule + "02-when-a-child-may-need-help/", trainingModule + "quiz/", trainingModule + "handout/",
 		"/ar/training/recognising-and-reporting/", "/ar/training/recognising-and-reporting/03-when-a-child-tells-you/",
 		"/ar/training/recognising-and-reporting/quiz/", "/ar/training/recognising-and-reporting/handout/",
-		"/en/training/notices-and-ncbs/02-notices-and-diffusions/",
+		"/en/training/notices-and-ncbs/02-notices-and-alerts/", "/en/training/notices-and-ncbs/handout/",
 	} {
 		run(t, ctx, chromedp.Navigate(p.URL+path), chromedp.WaitReady("main", chromedp.ByQuery))
 		for _, v := range axe(t, ctx) {
