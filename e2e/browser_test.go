@@ -67,6 +67,10 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
+		// The site scrolls smoothly unless the reader asks for reduced
+		// motion; a click computed while a scroll is still moving lands
+		// beside its target.
+		chromedp.Flag("force-prefers-reduced-motion", true),
 		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 900),
 	)
