@@ -74,7 +74,6 @@ func TestTrainingProgressWithAccount(t *testing.T) {
 	var code string
 	run(t, ctx,
 		chromedp.Click("[data-quiz-retry]", chromedp.ByQuery),
-		scrollSettled(),
 		answerQuiz(answerKey()...),
 		chromedp.WaitVisible("[data-completion-code]", chromedp.ByQuery),
 		chromedp.Text("[data-quiz-result]", &result, chromedp.ByQuery),

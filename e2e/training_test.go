@@ -121,7 +121,6 @@ func TestQuizGradesAndRetries(t *testing.T) {
 	var feedbackHidden bool
 	run(t, ctx,
 		chromedp.Click("[data-quiz-retry]", chromedp.ByQuery),
-		scrollSettled(),
 		chromedp.Evaluate(`document.querySelectorAll("form[data-quiz] input:checked").length`, &checked),
 		chromedp.Evaluate(`document.getElementById("quiz-terminology-feedback").hidden`, &feedbackHidden),
 	)
