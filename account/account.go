@@ -3,7 +3,7 @@
 // server-side sessions, and the admin operations on accounts. It holds the
 // rules; persistence is behind the Store interface and HTTP is elsewhere.
 //
-// Documented security choices (see SECURITY.md):
+// Documented security choices (SECURITY.md AU-8, AU-11, SE-4, SE-6):
 //   - A session starts at Stage password (only the second-factor step is
 //     allowed) or Stage enrol (only TOTP setup), and becomes Stage full (AAL2)
 //     with a new token. Idle timeout 30 min, absolute lifetime 12 h; a
@@ -200,7 +200,7 @@ func (e *InputError) Error() string {
 
 func (e *InputError) Unwrap() error { return ErrInvalidInput }
 
-// Limits of the login throttle (NIST SP 800-63B §3.2.2).
+// Limits of the login throttle (SECURITY.md AU-7, AU-8).
 const (
 	// FreeFailures is how many consecutive failures cost no delay.
 	FreeFailures = 5

@@ -907,7 +907,7 @@ func TestChangePassword(t *testing.T) {
 	if _, err := e.svc.BeginLogin(e.ctx(), u.Email, next, e.c); err != nil {
 		t.Errorf("new password: %v", err)
 	}
-	// AU-2: verified exactly as entered.
+	// SECURITY.md AU-2: verified exactly as entered.
 	for _, v := range []string{strings.ToUpper(next[:1]) + next[1:], next[:len(next)-1] + "x", next + " "} {
 		if _, err := e.svc.BeginLogin(e.ctx(), u.Email, v, e.c); !errors.Is(err, account.ErrInvalidCredentials) {
 			t.Errorf("variant %q accepted: %v", v, err)

@@ -12,7 +12,7 @@ import (
 )
 
 // requireAdmin lets enabled admins through and records everyone else's
-// attempt as access.denied (ASVS 16.3.2).
+// attempt as access.denied (SECURITY.md AC-6).
 func (s *Service) requireAdmin(ctx context.Context, actor *User, action, target string, c Client) error {
 	if actor != nil && actor.Role == RoleAdmin && !actor.Disabled {
 		return nil

@@ -157,7 +157,7 @@ const (
 	contextMinLen = 4
 )
 
-// contextWords are refused inside any password (ASVS 6.2.11).
+// contextWords are refused inside any password (SECURITY.md AU-4).
 var contextWords = []string{"interpol", "cacsg", "portal", "specialist group", "specialistgroup"}
 
 // isCommonPassword reports whether lower (a lower-cased password) is on

@@ -21,7 +21,7 @@ import (
 	"rsc.io/qr"
 )
 
-// TOTP parameters (RFC 6238; ASVS 6.5.5).
+// TOTP parameters (RFC 6238; SECURITY.md MF-3).
 const (
 	totpStep    = 30 // seconds
 	totpDigits  = 6
@@ -29,7 +29,7 @@ const (
 	totpSeedLen = 20
 )
 
-// Recovery codes: 10 codes of 15 random bytes (120 bits, ASVS 6.5.2 allows
+// Recovery codes: 10 codes of 15 random bytes (120 bits; SECURITY.md MF-6 allows
 // SHA-256 storage from 112 bits), written as 24 base32 letters in groups.
 const (
 	recoveryCount = 10

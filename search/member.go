@@ -16,7 +16,7 @@ import (
 	"portal/access"
 )
 
-// Members' searches are enforced twice (DESIGN.md): the API's own filter
+// Members' searches are enforced twice (SECURITY.md MS-4): the API's own filter
 // array starts with the access clause, and the request is sent with a tenant
 // token whose search rules carry the same clause, so even a bug in the
 // request building could not return what Meilisearch was told to hide.

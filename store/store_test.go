@@ -96,7 +96,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 		if n != len(ms) || max != len(ms) {
 			t.Errorf("reopen %d: schema_migrations has %d rows up to %d, want %d", i, n, max, len(ms))
 		}
-		// AU-9: migrations create no accounts.
+		// SECURITY.md AU-9: migrations create no accounts.
 		var users int
 		if err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&users); err != nil {
 			t.Fatal(err)
@@ -180,7 +180,7 @@ func TestUserRoundTripAndConflict(t *testing.T) {
 }
 
 // TestDurability commits in a child process, kills it with SIGKILL right
-// after the commit returns, and checks that the row survived (RE-1).
+// after the commit returns, and checks that the row survived (SECURITY.md RE-1).
 func TestDurability(t *testing.T) {
 	if path := os.Getenv("STORE_CRASH_DB"); path != "" {
 		crashChild(path, os.Getenv("STORE_CRASH_ID"))
@@ -253,7 +253,7 @@ func crashChild(path, id string) {
 }
 
 // TestConcurrentWrites: many writers queue on the single writer connection
-// instead of failing with SQLITE_BUSY (RE-2), while readers keep reading.
+// instead of failing with SQLITE_BUSY (SECURITY.md RE-2), while readers keep reading.
 func TestConcurrentWrites(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
