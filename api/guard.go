@@ -26,7 +26,7 @@ const (
 )
 
 // Policy says who may call a route. Every API route declares one; the route
-// table in routes.go is the one place that does.
+// table in server.go is the one place that does.
 type Policy int
 
 const (
