@@ -13,8 +13,12 @@
 //   - Who sees a record is decided by access.CanSee alone, through account.User.Subject.
 //     Asking for a record one may not see gives ErrNotFound, exactly as for a
 //     record that does not exist, and is audited as access.denied.
-//   - Withdrawn records stay visible to their uploader and to admins, marked
-//     Withdrawn, and to nobody else. The uploader needs to see what they may
+//   - Admins are inside that rule: an admin sees a record only through the
+//     admin's own groups, and so can read, change, withdraw or restore only
+//     records those groups reach. Changing a record never shows the admin
+//     more than reading it does.
+//   - Withdrawn records stay visible to their uploader and to admins (whose
+//     groups reach them), marked Withdrawn, and to nobody else. The uploader needs to see what they may
 //     restore; a withdrawal is about everyone else. A record that an admin
 //     withdrew can only be restored by an admin, so that a take-down cannot
 //     be undone by the uploader.
@@ -299,8 +303,9 @@ func New(st Store, blobs *blob.Store, x *extract.Extractor, idx Indexer, log *au
 // body limit.
 func (s *Service) MaxUploadBytes() int64 { return s.opts.MaxUploadBytes }
 
-// isAdmin reports whether u may act as an admin.
-func isAdmin(u *account.User) bool { return u.Subject().Admin }
+// isAdmin reports whether u may act as an admin. It widens what u may
+// change among the records u can see, never which records u can see.
+func isAdmin(u *account.User) bool { return u != nil && !u.Disabled && u.Role == account.RoleAdmin }
 
 // visible reports whether u may see d: access.CanSee decides, and a
 // withdrawn record is further limited to its uploader and admins.
