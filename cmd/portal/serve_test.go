@@ -366,7 +366,16 @@ func TestServeMetricsAndProbes(t *testing.T) {
 		t.Errorf("unknown record: %d, want 404", resp.StatusCode)
 	}
 
+	// Meilisearch's version, which public health no longer shows, is a
+	// series for the operators.
+	if code, body := get(t, s.URL+"/api/health/ready"); code != http.StatusOK {
+		t.Errorf("ready: %d %s", code, body)
+	}
+
 	after := scrape(t, s.MetricsURL)
+	if v := value(after, "portal_meilisearch_info", map[string]string{"version": "1.21.0", "outdated": "true"}); v != 1 {
+		t.Errorf(`portal_meilisearch_info{version="1.21.0",outdated="true"} = %v, want 1`, v)
+	}
 	moved := []struct {
 		name   string
 		labels map[string]string
