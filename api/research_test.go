@@ -188,8 +188,8 @@ func TestLeaks(t *testing.T) {
 		groups []string
 	}{
 		"member": {account.RoleMember, nil}, "vi": {account.RoleMember, []string{"victim-identification"}},
-		"ab": {account.RoleMember, []string{"access-blocking"}},
-		"trainer": {account.RoleTrainer, []string{"trainers"}},
+		"ab":       {account.RoleMember, []string{"access-blocking"}},
+		"trainer":  {account.RoleTrainer, []string{"trainers"}},
 		"admin":    {account.RoleAdmin, nil}, // in "members" only: no named group
 		"vi admin": {account.RoleAdmin, []string{"victim-identification"}},
 	} {
