@@ -281,10 +281,16 @@ func (s *Server) Close() error {
 	return errors.Join(s.members.close(), s.site.close())
 }
 
-// auditAsync queues an audit entry for a frequent, read-only event.
-func (s *Server) auditAsync(c *echo.Context, u *account.User, action, target, outcome, detail string) {
-	s.auditQueue.Record(audit.Entry{Actor: u.ID, ActorEmail: u.Email, Action: action, Target: target,
+// auditAsync queues an audit entry for a frequent, read-only event. An
+// error means the log cannot take it: the caller must not answer with
+// what the entry records (errAuditUnavailable).
+func (s *Server) auditAsync(c *echo.Context, u *account.User, action, target, outcome, detail string) error {
+	err := s.auditQueue.Record(c.Request().Context(), audit.Entry{Actor: u.ID, ActorEmail: u.Email, Action: action, Target: target,
 		IP: c.RealIP(), Outcome: outcome, Detail: detail})
+	if err != nil {
+		return errAuditUnavailable(err)
+	}
+	return nil
 }
 
 func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
