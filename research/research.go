@@ -170,6 +170,10 @@ var (
 	ErrBusy       = errors.New("research: too many uploads")    // 503: retry later
 	ErrTooLarge   = errors.New("research: file too large")      // 413
 	ErrUnparsable = errors.New("research: file cannot be read") // 422
+	// ErrUnaudited (503): the audit log could not take the entry of what
+	// was asked, so it was not done, or, for a change already committed,
+	// not confirmed. Reads fail closed: nothing unaudited is served.
+	ErrUnaudited = errors.New("research: audit log unavailable")
 	// ErrUnsupportedType (415) wraps extract.ErrUnsupported too.
 	ErrUnsupportedType = fmt.Errorf("research: %w", extract.ErrUnsupported)
 )
@@ -204,8 +208,9 @@ const (
 	ActionReplace  = "research.replace"
 	ActionWithdraw = "research.withdraw"
 	ActionRestore  = "research.restore"
-	ActionView     = "research.view"   // recorded by the API through Audit
-	ActionSearch   = "research.search" // recorded by the API through Audit
+	ActionView     = "research.view"     // recorded by View
+	ActionVersions = "research.versions" // recorded by History
+	ActionSearch   = "research.search"   // recorded by the API through Audit
 )
 
 // Options configure a Service. Zero values take the defaults.
@@ -364,14 +369,14 @@ func (s *Service) record(ctx context.Context, u *account.User, action, target, o
 	}
 	if err := s.audit.Record(context.WithoutCancel(ctx), e); err != nil {
 		s.log.ErrorContext(ctx, "audit record failed", "action", action, "target", target, "err", err)
-		return fmt.Errorf("research: %w", err)
+		return fmt.Errorf("%w: %w", ErrUnaudited, err)
 	}
 	return nil
 }
 
 // Audit records an action that the API performs on the library, such as
-// ActionSearch (detail: the query and the hit count) or ActionView. Failures
-// are logged, not returned: the caller has already answered.
+// ActionSearch (detail: the query and the hit count). Failures are logged,
+// not returned: the caller has already answered.
 func (s *Service) Audit(ctx context.Context, u *account.User, action, target, outcome, detail string, c account.Client) {
 	_ = s.record(ctx, u, action, target, outcome, detail, c)
 }
