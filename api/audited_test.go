@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -165,5 +166,53 @@ func TestMemberSearchRefusedWhenAuditCannotDrain(t *testing.T) {
 	}
 	if res, err := p.Audit.Verify(t.Context()); err != nil || !res.OK() {
 		t.Errorf("audit chain: %+v, %v", res, err)
+	}
+}
+
+// The serving portal writes the audit log's head to its structured log at
+// start and after each admin act, so that log shipping keeps a copy off the
+// machine; the head written after an act covers that act's entry.
+func TestAdminActsWriteTheAuditHead(t *testing.T) {
+	var logs portaltest.LogBuffer
+	p := portaltest.Start(t, portaltest.Options{Logs: &logs, SecretRate: 1000})
+	admin := p.SeedUser(t, account.RoleAdmin)
+	member := p.SeedUser(t, account.RoleMember)
+	c := p.NewClient(t)
+	c.Login(admin.Email, admin.Password, admin.TOTPSecret, time.Now())
+	heads := func(reason string) []audit.Head {
+		var out []audit.Head
+		for line := range strings.Lines(logs.String()) {
+			var l struct {
+				Msg, Reason, MAC string
+				ID               int64
+			}
+			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "audit head" && l.Reason == reason {
+				out = append(out, audit.Head{ID: l.ID, MAC: l.MAC})
+			}
+		}
+		return out
+	}
+	resp, body := c.Do("POST", "/api/admin/users/"+member.ID+"/unlock", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("unlock: %d %s", resp.StatusCode, body)
+	}
+	acts, _, err := p.Audit.List(t.Context(), audit.Filter{Action: audit.ActionUserUnlock})
+	if err != nil || len(acts) != 1 {
+		t.Fatalf("unlock audit: %+v, %v", acts, err)
+	}
+	var got []audit.Head
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if got = heads("admin act"); len(got) > 0 && got[len(got)-1].ID >= acts[0].ID {
+			break
+		}
+	}
+	if len(got) == 0 || got[len(got)-1].ID < acts[0].ID {
+		t.Fatalf("heads after the admin act: %v; want one at or after entry %d", got, acts[0].ID)
+	}
+	if len(heads("start")) != 1 {
+		t.Errorf("heads written at start: %v, want one", heads("start"))
+	}
+	if res, err := p.Audit.VerifyHead(t.Context(), got[len(got)-1]); err != nil || !res.OK() {
+		t.Errorf("the head from the log does not verify: %+v, %v", res, err)
 	}
 }

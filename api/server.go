@@ -84,6 +84,10 @@ type Options struct {
 	// Metrics records requests, searches and the audit queue; nil records
 	// nothing.
 	Metrics *metrics.Metrics
+	// AnchorEvery is how often the audit log's head goes to the log
+	// (default 5 minutes); it also goes there at start, after each admin
+	// act and at Close.
+	AnchorEvery time.Duration
 }
 
 // Server is the portal's HTTP handler and what its handlers share. It owns
@@ -101,6 +105,8 @@ type Server struct {
 	training *training.Service
 	// auditQueue records members' searches without a disk sync per request.
 	auditQueue *audit.Async
+	// anchor writes the audit head to the log (see anchor.go).
+	anchor *anchorLoop
 	mailer     Mailer
 	secretKey  []byte
 	publicURL  string
@@ -244,6 +250,9 @@ func New(opts Options) (*Server, error) {
 			mw = append(mw, limiter)
 		}
 		mw = append(mw, s.require(r.policy))
+		if r.policy == Admin && r.method != http.MethodGet {
+			mw = append(mw, s.anchorAfter)
+		}
 		if r.upload {
 			// An upload may take longer than other requests; the server's
 			// own read timeout still bounds a slow sender.
@@ -263,6 +272,7 @@ func New(opts Options) (*Server, error) {
 	// Started last: nothing above can fail after it, so no error path
 	// leaves a writer running.
 	s.auditQueue = audit.NewAsync(opts.Audit, opts.Logger, opts.Metrics)
+	s.anchor = startAnchor(opts.Audit, opts.Logger, opts.AnchorEvery)
 	return s, nil
 }
 
@@ -272,12 +282,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 // Router returns the echo router, for tests that walk the routes.
 func (s *Server) Router() echo.Router { return s.echo.Router() }
 
-// Close writes the queued audit entries, stops the writer and closes the
-// site directories. Call it after the HTTP server has stopped handing
+// Close stops writing the audit head, writes the queued audit entries,
+// stops the writer, writes the final head and closes the site directories. Call it after the HTTP server has stopped handing
 // requests to s: an audit entry recorded later is still written, but one at
 // a time.
 func (s *Server) Close() error {
+	s.anchor.stop()
 	s.auditQueue.Close()
+	// The last head, once every queued entry is written.
+	s.anchor.final()
 	return errors.Join(s.members.close(), s.site.close())
 }
 

@@ -429,7 +429,7 @@ func TestVerifyHeadCatchesTruncation(t *testing.T) {
 }
 
 // Anchor writes the head to the structured log; RunAnchor does so on every
-// tick until its context ends.
+// tick and on demand until its context ends.
 func TestAnchorWritesTheHead(t *testing.T) {
 	log, _, _ := newLog(t, 3)
 	var buf syncBuffer
@@ -444,7 +444,9 @@ func TestAnchorWritesTheHead(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
-	go func() { defer close(done); log.RunAnchor(ctx, logger, 10*time.Millisecond) }()
+	now := make(chan string)
+	go func() { defer close(done); log.RunAnchor(ctx, logger, 10*time.Millisecond, now) }()
+	now <- "admin act"
 	deadline := time.Now().Add(5 * time.Second)
 	for strings.Count(buf.String(), `"reason":"periodic"`) < 2 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
@@ -453,6 +455,9 @@ func TestAnchorWritesTheHead(t *testing.T) {
 	<-done
 	if n := strings.Count(buf.String(), `"reason":"periodic"`); n < 2 {
 		t.Errorf("%d periodic heads written, want at least 2", n)
+	}
+	if !strings.Contains(buf.String(), `"reason":"admin act"`) {
+		t.Errorf("no head written on demand: %s", buf.String())
 	}
 }
 

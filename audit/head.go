@@ -55,19 +55,22 @@ func (l *Log) Anchor(ctx context.Context, logger *slog.Logger, reason string) (H
 	return e.Head(), nil
 }
 
-// RunAnchor writes the head (Anchor, reason "periodic") every interval
+// RunAnchor writes the head (Anchor) every interval, reason "periodic",
+// and whenever a reason arrives on now (for example after an admin act),
 // until ctx ends. A failure is logged and tried again at the next tick.
-func (l *Log) RunAnchor(ctx context.Context, logger *slog.Logger, every time.Duration) {
+func (l *Log) RunAnchor(ctx context.Context, logger *slog.Logger, every time.Duration, now <-chan string) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
+		reason := "periodic"
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := l.Anchor(ctx, logger, "periodic"); err != nil && !errors.Is(err, context.Canceled) {
-				logger.Error("audit: write the head", "error", err)
-			}
+		case reason = <-now:
+		}
+		if _, err := l.Anchor(ctx, logger, reason); err != nil && !errors.Is(err, context.Canceled) {
+			logger.Error("audit: write the head", "error", err)
 		}
 	}
 }
