@@ -8,12 +8,14 @@
 // open content. An admin reads research and members-only training through
 // the admin's own groups, like every member, and TLP:RED only through the
 // groups a record names. There is deliberately no break-glass path that
-// lets an admin read past the rule; a record that nobody in its groups can
-// reach any more is fixed by someone in them, or by an admin adding an
-// account to a group (an act audited and shown to the member), never by a
-// role that sees everything. An admin cannot add groups to their own
-// account (account.Service.UpdateUser), so an admin alone cannot widen
-// what they read.
+// lets an admin read past the rule: a record that nobody in its groups can
+// reach any more is fixed by someone in them, or by an admin adding another
+// account to a group (an audited act), never by a role that sees
+// everything. An admin cannot add groups to their own account
+// (account.Service.UpdateUser). What remains is the admin's power to invite
+// a new account into any group, audited like every admin act; the audit
+// log that admins read names records by ID, groups and label, never by
+// title, file name or text.
 package access
 
 import (
