@@ -105,12 +105,13 @@ type Server struct {
 	training *training.Service
 	// auditQueue records members' searches without a disk sync per request.
 	auditQueue *audit.Async
-	// anchor writes the audit head to the log (see anchor.go).
-	anchor *anchorLoop
 	mailer     Mailer
 	secretKey  []byte
 	publicURL  string
 	log        *slog.Logger
+
+	// anchor writes the audit head to the log (see anchor.go).
+	anchor *anchorLoop
 }
 
 // maxBodyBytes caps JSON request bodies (SECURITY.md UP-2).
