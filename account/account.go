@@ -67,13 +67,14 @@ type User struct {
 }
 
 // Subject is the one mapping from a member to the subject that
-// access.CanSee judges: their groups, and whether they are an admin. A nil
-// or disabled user is a subject that sees nothing.
+// access.CanSee judges: their groups. The role is left out on purpose: an
+// admin sees content through the admin's own groups (see package access). A
+// nil or disabled user is a subject that sees nothing.
 func (u *User) Subject() access.Subject {
 	if u == nil || u.Disabled {
 		return access.Subject{}
 	}
-	return access.Subject{Groups: u.Groups, Admin: u.Role == RoleAdmin}
+	return access.Subject{Groups: u.Groups}
 }
 
 // InGroup reports whether u belongs to group g.

@@ -840,6 +840,34 @@ func TestLastAdminProtected(t *testing.T) {
 	}
 }
 
+// Administering people does not open content (package access): an admin
+// cannot add a group to their own account, which would open that group's
+// records to them; dropping one is allowed, and another admin may add it.
+func TestAdminCannotGrantThemselvesGroups(t *testing.T) {
+	e := newEnv(t)
+	admin, _ := e.seed("admin@example.org", account.RoleAdmin)
+	other, _ := e.seed("admin2@example.org", account.RoleAdmin)
+	wider := append(slices.Clone(admin.Groups), "victim-identification")
+	if _, err := e.svc.UpdateUser(e.ctx(), &admin, admin.ID, nil, &wider, e.c); !errors.Is(err, account.ErrForbidden) {
+		t.Fatalf("admin adds a group to themselves: %v, want ErrForbidden", err)
+	}
+	if got, _ := e.svc.GetUser(e.ctx(), &other, admin.ID); slices.Contains(got.Groups, "victim-identification") {
+		t.Fatalf("the refused change was stored: %v", got.Groups)
+	}
+	entries, _, err := e.audit.List(e.ctx(), audit.Filter{Action: audit.ActionUserUpdate})
+	if err != nil || len(entries) != 1 || entries[0].Outcome != audit.OutcomeDenied || entries[0].Actor != admin.ID {
+		t.Errorf("audit of the refusal = %+v, %v; want one denied user.update by the admin", entries, err)
+	}
+	if got, err := e.svc.UpdateUser(e.ctx(), &other, admin.ID, nil, &wider, e.c); err != nil || !slices.Contains(got.Groups, "victim-identification") {
+		t.Errorf("another admin adds the group: %+v, %v", got.Groups, err)
+	}
+	admin.Groups = wider
+	narrower := []string{account.GroupMembers}
+	if got, err := e.svc.UpdateUser(e.ctx(), &admin, admin.ID, nil, &narrower, e.c); err != nil || slices.Contains(got.Groups, "victim-identification") {
+		t.Errorf("admin drops their own group: %+v, %v", got.Groups, err)
+	}
+}
+
 func TestTOTPSecretEncrypted(t *testing.T) {
 	e := newEnv(t)
 	u, secret := e.seed("a@example.org", account.RoleMember)
@@ -1288,19 +1316,18 @@ func TestCheckPasswordCommon(t *testing.T) {
 }
 
 func TestSubject(t *testing.T) {
-	u := &account.User{ID: "u", Role: account.RoleAdmin, Groups: []string{"members", "x"}}
-	if s := u.Subject(); !s.Admin || !slices.Equal(s.Groups, u.Groups) {
-		t.Errorf("Subject(admin) = %+v", s)
+	// The role is not part of the subject: an admin and a member of the same
+	// groups are the same subject to access.CanSee.
+	admin := &account.User{ID: "u", Role: account.RoleAdmin, Groups: []string{"members", "x"}}
+	member := &account.User{ID: "m", Role: account.RoleMember, Groups: []string{"members", "x"}}
+	if a, m := admin.Subject(), member.Subject(); !slices.Equal(a.Groups, admin.Groups) || !slices.Equal(a.Groups, m.Groups) {
+		t.Errorf("Subject(admin) = %+v, Subject(member) = %+v; want the same groups", a, m)
 	}
-	u.Role = account.RoleTrainer
-	if s := u.Subject(); s.Admin {
-		t.Errorf("Subject(trainer) = %+v", s)
-	}
-	u.Role, u.Disabled = account.RoleAdmin, true
-	if s := u.Subject(); s.Admin || len(s.Groups) != 0 {
+	admin.Disabled = true
+	if s := admin.Subject(); len(s.Groups) != 0 {
 		t.Errorf("Subject(disabled) = %+v, want nothing", s)
 	}
-	if s := (*account.User)(nil).Subject(); s.Admin || len(s.Groups) != 0 {
+	if s := (*account.User)(nil).Subject(); len(s.Groups) != 0 {
 		t.Errorf("Subject(nil) = %+v", s)
 	}
 }

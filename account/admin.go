@@ -83,12 +83,16 @@ func (s *Service) adminUpdate(ctx context.Context, actor *User, id, action strin
 		return nil
 	})
 	if err != nil {
-		if errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalidInput) {
-			e := actorEntry(actor, action, id, audit.OutcomeFailure)
+		if errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalidInput) || errors.Is(err, ErrForbidden) {
+			outcome := audit.OutcomeFailure
+			if errors.Is(err, ErrForbidden) {
+				outcome = audit.OutcomeDenied
+			}
+			e := actorEntry(actor, action, id, outcome)
 			e.Detail = err.Error()
 			s.record(ctx, e, c)
 		}
-		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalidInput) {
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalidInput) || errors.Is(err, ErrForbidden) {
 			return User{}, err
 		}
 		return User{}, fmt.Errorf("account: %s: %w", action, err)
@@ -112,7 +116,8 @@ func lastAdmin(ctx context.Context, tx Tx, u *UserRecord) (bool, error) {
 
 // UpdateUser changes a member's role and/or groups (nil leaves a field
 // alone). Any change ends the member's sessions: new privileges take
-// effect at the next login. Removing the last enabled admin is ErrConflict.
+// effect at the next login. Removing the last enabled admin is ErrConflict;
+// an admin adding a group to their own account is ErrForbidden.
 func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, role *Role, groups *[]string, c Client) (User, error) {
 	var gs []string
 	if role != nil {
@@ -139,6 +144,13 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, role *
 			u.Role, changed = *role, true
 		}
 		if groups != nil && !slices.Equal(gs, u.Groups) {
+			// Groups decide what an account reads (package access), and
+			// administering people must not open content: an admin may
+			// drop their own groups but not add one; another admin does,
+			// on the record.
+			if actor.ID == u.ID && slices.ContainsFunc(gs, func(g string) bool { return !slices.Contains(u.Groups, g) }) {
+				return "", fmt.Errorf("%w: an admin cannot add groups to their own account; another admin can", ErrForbidden)
+			}
 			u.Groups, changed = gs, true
 		}
 		if !changed {

@@ -84,6 +84,10 @@ type Options struct {
 	// Metrics records requests, searches and the audit queue; nil records
 	// nothing.
 	Metrics *metrics.Metrics
+	// AnchorEvery is how often the audit log's head goes to the log
+	// (default 5 minutes); it also goes there at start, after each admin
+	// act and at Close.
+	AnchorEvery time.Duration
 }
 
 // Server is the portal's HTTP handler and what its handlers share. It owns
@@ -105,6 +109,9 @@ type Server struct {
 	secretKey  []byte
 	publicURL  string
 	log        *slog.Logger
+
+	// anchor writes the audit head to the log (see anchor.go).
+	anchor *anchorLoop
 }
 
 // maxBodyBytes caps JSON request bodies (SECURITY.md UP-2).
@@ -244,6 +251,9 @@ func New(opts Options) (*Server, error) {
 			mw = append(mw, limiter)
 		}
 		mw = append(mw, s.require(r.policy))
+		if r.policy == Admin && r.method != http.MethodGet {
+			mw = append(mw, s.anchorAfter)
+		}
 		if r.upload {
 			// An upload may take longer than other requests; the server's
 			// own read timeout still bounds a slow sender.
@@ -263,6 +273,7 @@ func New(opts Options) (*Server, error) {
 	// Started last: nothing above can fail after it, so no error path
 	// leaves a writer running.
 	s.auditQueue = audit.NewAsync(opts.Audit, opts.Logger, opts.Metrics)
+	s.anchor = startAnchor(opts.Audit, opts.Logger, opts.AnchorEvery)
 	return s, nil
 }
 
@@ -272,19 +283,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 // Router returns the echo router, for tests that walk the routes.
 func (s *Server) Router() echo.Router { return s.echo.Router() }
 
-// Close writes the queued audit entries, stops the writer and closes the
-// site directories. Call it after the HTTP server has stopped handing
+// Close stops writing the audit head, writes the queued audit entries,
+// stops the writer, writes the final head and closes the site directories. Call it after the HTTP server has stopped handing
 // requests to s: an audit entry recorded later is still written, but one at
 // a time.
 func (s *Server) Close() error {
+	s.anchor.stop()
 	s.auditQueue.Close()
+	// The last head, once every queued entry is written.
+	s.anchor.final()
 	return errors.Join(s.members.close(), s.site.close())
 }
 
-// auditAsync queues an audit entry for a frequent, read-only event.
-func (s *Server) auditAsync(c *echo.Context, u *account.User, action, target, outcome, detail string) {
-	s.auditQueue.Record(audit.Entry{Actor: u.ID, ActorEmail: u.Email, Action: action, Target: target,
+// auditAsync queues an audit entry for a frequent, read-only event. An
+// error means the log cannot take it: the caller must not answer with
+// what the entry records (errAuditUnavailable).
+func (s *Server) auditAsync(c *echo.Context, u *account.User, action, target, outcome, detail string) error {
+	err := s.auditQueue.Record(c.Request().Context(), audit.Entry{Actor: u.ID, ActorEmail: u.Email, Action: action, Target: target,
 		IP: c.RealIP(), Outcome: outcome, Detail: detail})
+	if err != nil {
+		return errAuditUnavailable(err)
+	}
+	return nil
 }
 
 func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {

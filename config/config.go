@@ -86,7 +86,7 @@ func Options() []Option {
 	// The commands that read a variable, grouped as they share code.
 	var (
 		servers = []string{"serve", "dev"}
-		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit verify", "backup"}
+		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit", "backup"}
 		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa"}
 		mailers = []string{"serve", "dev", "users reset-mfa"}
 		indexes = []string{"serve", "dev", "index site", "reindex", "seed demo"}

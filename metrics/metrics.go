@@ -36,6 +36,7 @@ type Metrics struct {
 	searches     *prometheus.HistogramVec
 	meiliErrors  *prometheus.CounterVec
 	meiliUp      prometheus.Gauge
+	meiliVersion *prometheus.GaugeVec
 	auditFailed  prometheus.Counter
 	loginFailed  prometheus.Counter
 	accountLocks prometheus.Counter
@@ -68,6 +69,10 @@ func New() *Metrics {
 			Name: "portal_meilisearch_up",
 			Help: "1 if the last call to Meilisearch reached it, 0 if it was unavailable.",
 		}),
+		meiliVersion: f.gaugeVec(prometheus.GaugeOpts{
+			Name: "portal_meilisearch_info",
+			Help: `Meilisearch's version as last reported, and whether it is older than the newest release with security fixes known to the portal (outdated "true"); always 1. Public health shows neither.`,
+		}, "version", "outdated"),
 		auditFailed: f.counter(prometheus.CounterOpts{
 			Name: "portal_audit_write_failures_total",
 			Help: "Audit entries the background writer failed to commit (each is also logged).",
@@ -194,6 +199,16 @@ func (m *Metrics) ObserveMeili(err error, unavailable bool) {
 	}
 }
 
+// MeiliVersion records the version Meilisearch last reported and whether
+// it is outdated. One series at a time: an upgrade replaces the old one.
+func (m *Metrics) MeiliVersion(version string, outdated bool) {
+	if m == nil {
+		return
+	}
+	m.meiliVersion.Reset()
+	m.meiliVersion.WithLabelValues(version, strconv.FormatBool(outdated)).Set(1)
+}
+
 // AuditWriteFailed counts n audit entries the background writer lost.
 func (m *Metrics) AuditWriteFailed(n int) {
 	if m == nil {
@@ -312,6 +327,12 @@ func (f factory) counter(o prometheus.CounterOpts) prometheus.Counter {
 
 func (f factory) gauge(o prometheus.GaugeOpts) prometheus.Gauge {
 	c := prometheus.NewGauge(o)
+	f.reg.MustRegister(c)
+	return c
+}
+
+func (f factory) gaugeVec(o prometheus.GaugeOpts, labels ...string) *prometheus.GaugeVec {
+	c := prometheus.NewGaugeVec(o, labels)
 	f.reg.MustRegister(c)
 	return c
 }

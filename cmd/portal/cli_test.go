@@ -220,7 +220,7 @@ func TestMissingDatabaseRefused(t *testing.T) {
 		{"PORTAL_SECRET_KEY": strings.Repeat("ab", 32)},
 		{"PORTAL_ENV": "development"}, // would otherwise create a secret key there
 	} {
-		for _, args := range [][]string{{"audit", "verify"}, {"reindex"}, {"users", "list"}, {"users", "unlock", "--email", "a@example.org"},
+		for _, args := range [][]string{{"audit", "verify"}, {"audit", "anchor"}, {"reindex"}, {"users", "list"}, {"users", "unlock", "--email", "a@example.org"},
 			{"users", "reset-mfa", "--email", "a@example.org"}} {
 			dir := filepath.Join(t.TempDir(), "mistyped")
 			env["PORTAL_DATA_DIR"] = dir

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -256,6 +257,30 @@ func TestServeKeepsEveryAuditEntryAcrossSIGTERM(t *testing.T) {
 			t.Errorf("shutdown log lacks %q", want)
 		}
 	}
+	// The log carries the audit head, at start and, last, once the queue is
+	// written: a copy kept off the machine that verify checks against.
+	heads := map[string]string{}
+	for line := range strings.Lines(s.logs.String()) {
+		var l struct {
+			Msg, Reason, MAC string
+			ID               int64
+		}
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "audit head" {
+			heads[l.Reason] = strconv.FormatInt(l.ID, 10) + ":" + l.MAC
+		}
+	}
+	var last int64
+	if err := db.QueryRow(`SELECT max(id) FROM audit_log`).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	if heads["start"] == "" || !strings.HasPrefix(heads["shutdown"], strconv.FormatInt(last, 10)+":") {
+		t.Fatalf("audit heads in the log %v; want one at start and the last entry, %d, at shutdown", heads, last)
+	}
+	verify = exec.Command(portalBinary(t), "audit", "verify", "--expect-head", heads["shutdown"])
+	verify.Env = s.cmd.Env
+	if out, err := verify.CombinedOutput(); err != nil || !strings.Contains(string(out), "expected head") {
+		t.Errorf("audit verify --expect-head with the head from the log: %v\n%s", err, out)
+	}
 }
 
 // scrape reads the metrics listener and parses the exposition with
@@ -366,7 +391,16 @@ func TestServeMetricsAndProbes(t *testing.T) {
 		t.Errorf("unknown record: %d, want 404", resp.StatusCode)
 	}
 
+	// Meilisearch's version, which public health no longer shows, is a
+	// series for the operators.
+	if code, body := get(t, s.URL+"/api/health/ready"); code != http.StatusOK {
+		t.Errorf("ready: %d %s", code, body)
+	}
+
 	after := scrape(t, s.MetricsURL)
+	if v := value(after, "portal_meilisearch_info", map[string]string{"version": "1.21.0", "outdated": "true"}); v != 1 {
+		t.Errorf(`portal_meilisearch_info{version="1.21.0",outdated="true"} = %v, want 1`, v)
+	}
 	moved := []struct {
 		name   string
 		labels map[string]string
