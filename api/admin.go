@@ -9,6 +9,7 @@ import (
 
 	"portal/account"
 	"portal/audit"
+	"portal/mail"
 )
 
 // POST /api/invitations {email, role, groups}
@@ -27,11 +28,11 @@ func (s *Server) invite(c *echo.Context) error {
 	}
 	link := s.invitationLink(c, token)
 	sent := false
-	if s.mailer != nil {
-		if err := s.mailer.SendInvitation(c.Request().Context(), inv.Email, link, inv.ExpiresAt); err != nil {
-			s.log.Error("send invitation", "error", err)
+	if s.outbox != nil {
+		if err := s.outbox.Enqueue(c.Request().Context(), mail.Invitation(inv.Email, link, inv.ExpiresAt)); err != nil {
+			s.log.Error("queue invitation mail", "error", err)
 		} else {
-			sent = true
+			sent = s.outbox.Relayed()
 		}
 	}
 	body := map[string]any{"email": inv.Email, "role": inv.Role, "groups": inv.Groups, "expiresAt": inv.ExpiresAt, "emailed": sent}

@@ -21,6 +21,7 @@ import (
 	"portal/access"
 	"portal/account"
 	"portal/audit"
+	"portal/mail"
 	"portal/metrics"
 	"portal/research"
 	"portal/search"
@@ -40,11 +41,6 @@ type Database interface {
 	Ping(ctx context.Context) error
 }
 
-// Mailer sends invitation emails.
-type Mailer interface {
-	SendInvitation(ctx context.Context, to, link string, expires time.Time) error
-}
-
 // Options configures the server.
 type Options struct {
 	Logger   *slog.Logger
@@ -54,9 +50,10 @@ type Options struct {
 	Research *research.Service
 	// Training records training progress and issues completions.
 	Training *training.Service
-	// Mailer is optional: without one, invitation links are shown to the
+	// Outbox queues the mails the API sends. Optional: without one, or
+	// while it has no SMTP relay, invitation links are also shown to the
 	// admin who creates them.
-	Mailer Mailer
+	Outbox *mail.Outbox
 	// SecretKey signs the anonymous CSRF tokens; at least 32 bytes.
 	SecretKey []byte
 	// PublicURL is the portal's public origin (https://portal.example),
@@ -101,7 +98,7 @@ type Server struct {
 	training *training.Service
 	// auditQueue records members' searches without a disk sync per request.
 	auditQueue *audit.Async
-	mailer     Mailer
+	outbox     *mail.Outbox
 	secretKey  []byte
 	publicURL  string
 	log        *slog.Logger
@@ -214,7 +211,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{site: site, members: members, db: opts.Database, search: observedSearcher{opts.Search, opts.Metrics},
 		accounts: opts.Accounts, audit: opts.Audit, research: opts.Research,
-		training: opts.Training, mailer: opts.Mailer, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger}
+		training: opts.Training, outbox: opts.Outbox, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger}
 
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           opts.Logger,

@@ -74,7 +74,7 @@ const (
 )
 
 // startServing starts, in this order, what serving adds to a: the research
-// library, the re-push and purge loops, the API server with its audit
+// library, the re-push, purge and mail delivery loops, the API server with its audit
 // writer, the metrics listener and the public listener. a.Close stops them
 // in the reverse order.
 func (a *app) startServing(ctx context.Context, cfg config.Config) error {
@@ -91,13 +91,9 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		a.log.Warn("meilisearch is older than the newest release with security fixes known to the portal",
 			"version", st.Version, "minimum", st.MinimumVersion)
 	}
-	var mailer api.Mailer
-	if cfg.SMTPURL != "" {
-		m, err := mail.New(cfg.SMTPURL, cfg.MailFrom)
-		if err != nil {
-			return err
-		}
-		mailer = m
+	outbox, err := mail.New(a.db.Mail(), mail.Options{RelayURL: cfg.SMTPURL, From: cfg.MailFrom, Logger: a.log})
+	if err != nil {
+		return err
 	}
 	catalogue, err := training.OpenCatalogue(cfg.SiteDir, cfg.MembersSiteDir, a.log)
 	if err != nil {
@@ -114,6 +110,10 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		}
 		a.research.RunResume(ctx, resumeEvery)
 	})
+	// Mail goes out from here only: `portal users` and the API queue it in
+	// the database. Started before the API server, the loop stops after
+	// it, so that what the last requests queued is at least tried.
+	a.goLoop("mail delivery", outbox.Run)
 	a.goLoop("purge", func(ctx context.Context) {
 		a.accounts.RunPurge(ctx, purgeEvery, func(p account.Purged) {
 			a.metrics.Purged("sessions", p.Sessions)
@@ -131,7 +131,7 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		Research:       a.research,
 		Training:       courses,
 		Audit:          a.audit,
-		Mailer:         mailer,
+		Outbox:         outbox,
 		SecretKey:      cfg.SecretKey,
 		PublicURL:      cfg.PublicURL,
 		SiteDir:        cfg.SiteDir,

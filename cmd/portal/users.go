@@ -34,7 +34,8 @@ links at once. The last enabled admin cannot be disabled. Audited.`
 	resetMFAHelp = `Removes a member's second factor and recovery codes, ends their sessions,
 and issues a single-use re-enrolment link (valid 72 hours) with which they
 set a new password and a new authenticator. With PORTAL_SMTP_URL the link is
-mailed to the member; without, it is printed for you to pass on. Audited.`
+queued in the database and mailed to the member by the running portal
+(portal serve); without, it is printed for you to pass on. Audited.`
 )
 
 // operator is the actor of this command line's acts: the operating-system
@@ -212,10 +213,10 @@ func resetMFACmd(ctx context.Context, args []string, getenv func(string) string,
 	return actOnMember(ctx, "users reset-mfa", args, getenv, stderr, func(a *app, cfg config.Config, actor *account.User, u account.User) error {
 		// The relay is checked before the reset, so that a wrong
 		// PORTAL_SMTP_URL changes nothing.
-		var relay *mail.SMTP
+		var outbox *mail.Outbox
 		if cfg.SMTPURL != "" {
 			var err error
-			if relay, err = mail.New(cfg.SMTPURL, cfg.MailFrom); err != nil {
+			if outbox, err = mail.New(a.db.Mail(), mail.Options{RelayURL: cfg.SMTPURL, From: cfg.MailFrom, Logger: a.log}); err != nil {
 				return err
 			}
 		}
@@ -229,15 +230,17 @@ func resetMFACmd(ctx context.Context, args []string, getenv func(string) string,
 		}
 		link, until := invitationLink(cfg, token), inv.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")
 		fmt.Fprintf(stdout, "%s: second factor removed, sessions ended.\n", u.Email)
-		if relay != nil {
-			err := relay.SendMFAReset(ctx, u.Email, link, inv.ExpiresAt)
+		if outbox != nil {
+			// Queued in the database, the mail is sent by the running
+			// portal (`portal serve`), with its retries.
+			err := outbox.Enqueue(ctx, mail.MFAReset(u.Email, link, inv.ExpiresAt))
 			if err == nil {
-				fmt.Fprintf(stdout, "A re-enrolment link, usable once until %s, was mailed to %s.\n", until, u.Email)
+				fmt.Fprintf(stdout, "A re-enrolment link, usable once until %s, is queued for %s; the running portal mails it.\n", until, u.Email)
 				return nil
 			}
 			// The reset is done: the link must not be lost with the mail.
 			fmt.Fprintf(stdout, "Re-enrolment link, usable once until %s; pass it on to the member:\n\n  %s\n\n", until, link)
-			return fmt.Errorf("the re-enrolment link could not be mailed: %w", err)
+			return fmt.Errorf("the re-enrolment link could not be queued for mailing: %w", err)
 		}
 		fmt.Fprintf(stdout, "Re-enrolment link, usable once until %s; pass it on to the member:\n\n  %s\n\n", until, link)
 		return nil
