@@ -923,10 +923,14 @@ func TestResetMFA(t *testing.T) {
 	if _, err := e.svc.ResetMFA(e.ctx(), &u, u.ID, e.c); !errors.Is(err, account.ErrForbidden) {
 		t.Errorf("member resets MFA: %v, want ErrForbidden", err)
 	}
-	reset, err := e.svc.ResetMFA(e.ctx(), &admin, u.ID, e.c)
+	res, err := e.svc.ResetMFA(e.ctx(), &admin, u.ID, e.c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !res.Done || res.Pending != nil {
+		t.Fatalf("reset of a member = %+v, want done at once", res)
+	}
+	reset := res.Token
 	e.wantUnauth(tok, "session after MFA reset")
 	if _, err := e.svc.BeginLogin(e.ctx(), u.Email, goodPassword, e.c); !errors.Is(err, account.ErrInvalidCredentials) {
 		t.Errorf("login without a second factor: %v, want ErrInvalidCredentials", err)

@@ -22,6 +22,11 @@ func (s *Server) invite(c *echo.Context) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
+	if in.Role == account.RoleAdmin {
+		if err := s.checkStepUp(c); err != nil {
+			return err
+		}
+	}
 	token, inv, err := s.accounts.Invite(c.Request().Context(), currentUser(c), in.Email, in.Role, in.Groups, client(c))
 	if err != nil {
 		return accountError(err)
@@ -110,15 +115,6 @@ func (s *Server) unlockUser(c *echo.Context) error {
 		return accountError(err)
 	}
 	return c.JSON(http.StatusOK, viewUser(u))
-}
-
-// POST /api/admin/users/:id/reset-mfa: answers a re-enrolment link.
-func (s *Server) resetMFA(c *echo.Context) error {
-	token, err := s.accounts.ResetMFA(c.Request().Context(), currentUser(c), c.Param("id"), client(c))
-	if err != nil {
-		return accountError(err)
-	}
-	return c.JSON(http.StatusOK, map[string]string{"link": s.invitationLink(c, token)})
 }
 
 // DELETE /api/admin/users/:id/sessions

@@ -116,6 +116,9 @@ type route struct {
 	handler      echo.HandlerFunc
 	throttled    bool
 	upload       bool
+	// stepUp routes change who someone is: they need a second factor
+	// passed within account.StepUpWindow on the session (requireStepUp).
+	stepUp bool
 }
 
 // routes is the API's route table: the one place that says who may call
@@ -142,15 +145,24 @@ func (s *Server) routes() []route {
 		{method: http.MethodPost, path: "/me/password", policy: Member, handler: s.changePassword, throttled: true},
 		{method: http.MethodPost, path: "/me/recovery-codes", policy: Member, handler: s.regenerateRecoveryCodes, throttled: true},
 
+		{method: http.MethodPost, path: "/session/step-up", policy: Member, handler: s.stepUp, throttled: true},
+
+		// Inviting an admin needs step-up too; the invite handler asks for
+		// it when the role is admin.
 		{method: http.MethodPost, path: "/invitations", policy: Admin, handler: s.invite},
+		{method: http.MethodGet, path: "/invitations", policy: Admin, handler: s.listInvitations},
+		{method: http.MethodDelete, path: "/invitations/:id", policy: Admin, handler: s.revokeInvitation},
 		{method: http.MethodGet, path: "/admin/users", policy: Admin, handler: s.listUsers},
 		{method: http.MethodGet, path: "/admin/users/:id", policy: Admin, handler: s.getUser},
-		{method: http.MethodPatch, path: "/admin/users/:id", policy: Admin, handler: s.updateUser},
-		{method: http.MethodPost, path: "/admin/users/:id/disable", policy: Admin, handler: s.setDisabled(true)},
-		{method: http.MethodPost, path: "/admin/users/:id/enable", policy: Admin, handler: s.setDisabled(false)},
+		{method: http.MethodPatch, path: "/admin/users/:id", policy: Admin, handler: s.updateUser, stepUp: true},
+		{method: http.MethodPost, path: "/admin/users/:id/disable", policy: Admin, handler: s.setDisabled(true), stepUp: true},
+		{method: http.MethodPost, path: "/admin/users/:id/enable", policy: Admin, handler: s.setDisabled(false), stepUp: true},
 		{method: http.MethodPost, path: "/admin/users/:id/unlock", policy: Admin, handler: s.unlockUser},
-		{method: http.MethodPost, path: "/admin/users/:id/reset-mfa", policy: Admin, handler: s.resetMFA},
-		{method: http.MethodDelete, path: "/admin/users/:id/sessions", policy: Admin, handler: s.revokeUserSessions},
+		{method: http.MethodPost, path: "/admin/users/:id/reset-mfa", policy: Admin, handler: s.resetMFA, stepUp: true},
+		{method: http.MethodGet, path: "/admin/users/:id/sessions", policy: Admin, handler: s.listUserSessions, stepUp: true},
+		{method: http.MethodDelete, path: "/admin/users/:id/sessions", policy: Admin, handler: s.revokeUserSessions, stepUp: true},
+		{method: http.MethodGet, path: "/admin/reset-requests", policy: Admin, handler: s.listResetRequests},
+		{method: http.MethodPost, path: "/admin/reset-requests/:id/approve", policy: Admin, handler: s.approveReset, stepUp: true},
 		{method: http.MethodGet, path: "/admin/audit", policy: Admin, handler: s.listAudit},
 
 		{method: http.MethodGet, path: "/research/vocabulary", policy: Member, handler: s.vocabulary},
@@ -241,6 +253,9 @@ func New(opts Options) (*Server, error) {
 			mw = append(mw, limiter)
 		}
 		mw = append(mw, s.require(r.policy))
+		if r.stepUp {
+			mw = append(mw, s.requireStepUp)
+		}
 		if r.upload {
 			// An upload may take longer than other requests; the server's
 			// own read timeout still bounds a slow sender.

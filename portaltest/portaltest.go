@@ -239,7 +239,14 @@ func (p *Portal) setUp(opts Options) error {
 		return err
 	}
 	p.Audit = audit.New(p.DB, now).WithKey(audit.ChainKey(secret))
-	if p.Accounts, err = account.New(p.DB, p.Audit, account.Options{Now: now, SecretKey: secret, Argon2: TestArgon2, Logger: log}); err != nil {
+	// The outbox keeps the real clock: a message's Date is when it was
+	// queued, whatever time the accounts' clock says it is.
+	if p.Outbox, err = mail.New(p.DB.Mail(), mail.Options{RelayURL: p.Mailpit.SMTPURL, From: "portal@portal.example",
+		Logger: log, MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}); err != nil {
+		return err
+	}
+	if p.Accounts, err = account.New(p.DB, p.Audit, account.Options{Now: now, SecretKey: secret, Argon2: TestArgon2, Logger: log,
+		Outbox: p.Outbox, AcceptURL: PublicURL + "/en/account/accept/"}); err != nil {
 		return err
 	}
 	p.Indexer = search.NewIndexer(search.NewClient(p.Meili.URL, p.AdminKey), nil)
@@ -269,12 +276,6 @@ func (p *Portal) setUp(opts Options) error {
 	}
 	if p.Training, err = training.New(p.DB.Progress(), catalogue, p.Audit,
 		training.Options{SecretKey: secret, Now: now, Logger: log}); err != nil {
-		return err
-	}
-	// The outbox keeps the real clock: a message's Date is when it was
-	// queued, whatever time the accounts' clock says it is.
-	if p.Outbox, err = mail.New(p.DB.Mail(), mail.Options{RelayURL: p.Mailpit.SMTPURL, From: "portal@portal.example",
-		Logger: log, MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}); err != nil {
 		return err
 	}
 	mailCtx, stopMail := context.WithCancel(context.Background())

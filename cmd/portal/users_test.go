@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -129,8 +130,22 @@ func TestUsersCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(queued) != 1 || queued[0].To != "admin@example.org" || !strings.Contains(queued[0].Text, "https://portal.example/en/account/accept/#token=") {
-		t.Errorf("outbox holds %+v, want the admin's re-enrolment link", queued)
+	// The operator's acts are mailed to the member they concern, as the
+	// admin pages' are: each change of state, and the reset link.
+	subjects := map[string][]string{}
+	for _, q := range queued {
+		subjects[q.To] = append(subjects[q.To], q.Subject)
+		if q.To == "admin@example.org" && !strings.Contains(q.Text, "https://portal.example/en/account/accept/#token=") {
+			t.Errorf("mail to the admin without the re-enrolment link: %q", q.Text)
+		}
+	}
+	if got := subjects["admin@example.org"]; len(got) != 1 {
+		t.Errorf("mails to the admin %q, want the re-enrolment link alone", got)
+	}
+	for _, want := range []string{"Your account was disabled", "Your account was enabled", "Set up your second factor again"} {
+		if !slices.Contains(subjects["member@example.org"], want) {
+			t.Errorf("mails to the member %q lack %q", subjects["member@example.org"], want)
+		}
 	}
 	env["PORTAL_SMTP_URL"] = "ftp://nowhere"
 	if out, err := runCmd(t, env, "users", "reset-mfa", "--email", "member@example.org"); err == nil || strings.Contains(out, "token=") {
