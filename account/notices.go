@@ -56,7 +56,7 @@ func who(actor *User) string {
 		return "an administrator"
 	}
 	if actor.ID == audit.ActorSystem {
-		return "an operator of the portal (" + actor.Email + ")"
+		return "an operator of the portal, on its command line,"
 	}
 	return "the administrator " + actor.Email
 }

@@ -51,23 +51,13 @@ func (s *Service) ResetMFA(ctx context.Context, actor *User, id string, c Client
 	if err := s.requireAdmin(ctx, actor, audit.ActionMFAReset, id, c); err != nil {
 		return ResetResult{}, err
 	}
-	var target *UserRecord
-	err := s.st.View(ctx, func(tx Tx) error {
-		var err error
-		target, err = tx.UserByID(ctx, id)
-		return err
-	})
-	if errors.Is(err, ErrNotFound) {
-		return ResetResult{}, ErrNotFound
-	}
-	if err != nil {
-		return ResetResult{}, fmt.Errorf("account: reset mfa: %w", err)
-	}
-	if target.Role == RoleAdmin && actor.ID != audit.ActorSystem {
-		return s.requestReset(ctx, actor, &target.User, c)
-	}
 	var res ResetResult
-	_, err = s.adminUpdate(ctx, actor, id, audit.ActionMFAReset, c, func(tx Tx, u *UserRecord) (string, error) {
+	target, err := s.adminUpdate(ctx, actor, id, audit.ActionMFAReset, c, func(tx Tx, u *UserRecord) (string, error) {
+		// Decided in the transaction that resets, so that a promotion
+		// meanwhile cannot slip an admin's reset past the second admin.
+		if u.Role == RoleAdmin && actor.ID != audit.ActorSystem {
+			return "", errNeedsSecondAdmin
+		}
 		var (
 			n   int
 			err error
@@ -75,11 +65,17 @@ func (s *Service) ResetMFA(ctx context.Context, actor *User, id string, c Client
 		res, n, err = s.resetInTx(ctx, tx, u, actor.ID)
 		return fmt.Sprintf("second factor removed; %d sessions ended; re-enrolment link mailed", n), err
 	})
+	if errors.Is(err, errNeedsSecondAdmin) {
+		return s.requestReset(ctx, actor, id, c)
+	}
 	if err != nil {
 		return ResetResult{}, err
 	}
-	return res, s.mailResetLink(ctx, &target.User, res)
+	return res, s.mailResetLink(ctx, &target, res)
 }
+
+// errNeedsSecondAdmin turns ResetMFA of an admin into a ResetRequest.
+var errNeedsSecondAdmin = errors.New("account: the reset of an admin needs a second admin")
 
 // resetInTx removes u's TOTP secret and recovery codes, ends u's sessions
 // and unused re-enrolment links, and issues a single-use re-enrolment token
@@ -116,15 +112,20 @@ func (s *Service) resetInTx(ctx context.Context, tx Tx, u *UserRecord, createdBy
 	return ResetResult{Done: true, Token: token, ExpiresAt: expires}, n, err
 }
 
-// requestReset records (or finds) the pending request to reset admin
-// target's second factor.
-func (s *Service) requestReset(ctx context.Context, actor *User, target *User, c Client) (ResetResult, error) {
+// requestReset records (or finds) the pending request to reset the second
+// factor of admin id.
+func (s *Service) requestReset(ctx context.Context, actor *User, id string, c Client) (ResetResult, error) {
 	now := s.now()
 	var (
 		req     *ResetRequest
 		created bool
+		target  *UserRecord
 	)
 	err := s.st.Update(ctx, func(tx Tx) error {
+		var err error
+		if target, err = tx.UserByID(ctx, id); err != nil {
+			return err
+		}
 		pending, err := tx.PendingResetRequests(ctx, target.ID, now)
 		if err != nil {
 			return err
