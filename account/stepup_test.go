@@ -107,4 +107,3 @@ func TestAdminResetNeedsASecondAdmin(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-

@@ -77,6 +77,9 @@ type Tx interface {
 	// ApproveResetRequest marks the pending request id approved; ErrNotFound
 	// when it is not pending.
 	ApproveResetRequest(ctx context.Context, id, by string, at time.Time) error
+	// PurgeResetRequests deletes the requests approved, or expired at now,
+	// and returns how many it deleted.
+	PurgeResetRequests(ctx context.Context, now time.Time) (int, error)
 }
 
 // UserRecord is a user with the secrets only this package reads.

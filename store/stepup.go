@@ -112,3 +112,12 @@ func (t accountTx) ApproveResetRequest(ctx context.Context, id, by string, at ti
 	}
 	return oneRow(res)
 }
+
+func (t accountTx) PurgeResetRequests(ctx context.Context, now time.Time) (int, error) {
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM mfa_reset_requests WHERE approved_at IS NOT NULL OR expires_at <= ?`, fmtTime(now))
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

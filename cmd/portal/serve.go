@@ -113,8 +113,9 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		a.accounts.RunPurge(ctx, purgeEvery, func(p account.Purged) {
 			a.metrics.Purged("sessions", p.Sessions)
 			a.metrics.Purged("invitations", p.Invitations)
+			a.metrics.Purged("mfa_reset_requests", p.ResetRequests)
 			if p != (account.Purged{}) {
-				a.log.Info("purged", "sessions", p.Sessions, "invitations", p.Invitations)
+				a.log.Info("purged", "sessions", p.Sessions, "invitations", p.Invitations, "reset_requests", p.ResetRequests)
 			}
 		})
 	})
