@@ -239,7 +239,18 @@ func (p *Portal) setUp(opts Options) error {
 		return err
 	}
 	p.Audit = audit.New(p.DB, now).WithKey(audit.ChainKey(secret))
-	if p.Accounts, err = account.New(p.DB, p.Audit, account.Options{Now: now, SecretKey: secret, Argon2: TestArgon2, Logger: log}); err != nil {
+	// The outbox keeps the real clock: a message's Date is when it was
+	// queued, whatever time the accounts' clock says it is.
+	if p.Outbox, err = mail.New(p.DB.Mail(), mail.Options{RelayURL: p.Mailpit.SMTPURL, From: "portal@portal.example",
+		Logger: log, MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}); err != nil {
+		return err
+	}
+	mailCtx, stopMail := context.WithCancel(context.Background())
+	mailDone := make(chan struct{})
+	go func() { defer close(mailDone); p.Outbox.Run(mailCtx) }()
+	p.stopMail = func() { stopMail(); <-mailDone }
+	if p.Accounts, err = account.New(p.DB, p.Audit, account.Options{Now: now, SecretKey: secret, Argon2: TestArgon2, Logger: log,
+		Mail: p.Outbox, PublicURL: PublicURL}); err != nil {
 		return err
 	}
 	p.Indexer = search.NewIndexer(search.NewClient(p.Meili.URL, p.AdminKey), nil)
@@ -271,16 +282,6 @@ func (p *Portal) setUp(opts Options) error {
 		training.Options{SecretKey: secret, Now: now, Logger: log}); err != nil {
 		return err
 	}
-	// The outbox keeps the real clock: a message's Date is when it was
-	// queued, whatever time the accounts' clock says it is.
-	if p.Outbox, err = mail.New(p.DB.Mail(), mail.Options{RelayURL: p.Mailpit.SMTPURL, From: "portal@portal.example",
-		Logger: log, MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}); err != nil {
-		return err
-	}
-	mailCtx, stopMail := context.WithCancel(context.Background())
-	mailDone := make(chan struct{})
-	go func() { defer close(mailDone); p.Outbox.Run(mailCtx) }()
-	p.stopMail = func() { stopMail(); <-mailDone }
 	p.Searcher = search.NewSearcher(p.Meili.URL, p.SearchKey, search.SearchKey().UID)
 	e, err := api.New(api.Options{
 		Logger:     log,

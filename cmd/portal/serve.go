@@ -13,7 +13,6 @@ import (
 	"portal/account"
 	"portal/api"
 	"portal/config"
-	"portal/mail"
 	"portal/search"
 	"portal/training"
 )
@@ -91,9 +90,8 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		a.log.Warn("meilisearch is older than the newest release with security fixes known to the portal",
 			"version", st.Version, "minimum", st.MinimumVersion)
 	}
-	outbox, err := mail.New(a.db.Mail(), mail.Options{RelayURL: cfg.SMTPURL, From: cfg.MailFrom, Logger: a.log})
-	if err != nil {
-		return err
+	if a.outbox == nil {
+		return errors.New("serve: no mail outbox (PORTAL_MAIL_FROM unset)")
 	}
 	catalogue, err := training.OpenCatalogue(cfg.SiteDir, cfg.MembersSiteDir, a.log)
 	if err != nil {
@@ -113,7 +111,7 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 	// Mail goes out from here only: `portal users` and the API queue it in
 	// the database. Started before the API server, the loop stops after
 	// it, so that what the last requests queued is at least tried.
-	a.goLoop("mail delivery", outbox.Run)
+	a.goLoop("mail delivery", a.outbox.Run)
 	a.goLoop("purge", func(ctx context.Context) {
 		a.accounts.RunPurge(ctx, purgeEvery, func(p account.Purged) {
 			a.metrics.Purged("sessions", p.Sessions)
@@ -131,7 +129,7 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		Research:       a.research,
 		Training:       courses,
 		Audit:          a.audit,
-		Outbox:         outbox,
+		Outbox:         a.outbox,
 		SecretKey:      cfg.SecretKey,
 		PublicURL:      cfg.PublicURL,
 		SiteDir:        cfg.SiteDir,

@@ -120,11 +120,15 @@ func createAdminCmd(ctx context.Context, args []string, getenv func(string) stri
 // invitationLink is the link that accepts an invitation or a re-enrolment.
 // The token is in the fragment, which browsers never send to a server.
 func invitationLink(cfg config.Config, token string) string {
-	base := cfg.PublicURL
-	if base == "" {
-		base = "http://" + cfg.Addr
+	return publicBase(cfg) + "/en/account/accept/#token=" + token
+}
+
+// publicBase is the origin of the links the portal hands out.
+func publicBase(cfg config.Config) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
 	}
-	return base + "/en/account/accept/#token=" + token
+	return "http://" + cfg.Addr
 }
 
 // emailFlag parses the --email of the commands that act on one member.
@@ -211,14 +215,11 @@ func disableCmd(disabled bool) func(context.Context, []string, func(string) stri
 
 func resetMFACmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	return actOnMember(ctx, "users reset-mfa", args, getenv, stderr, func(a *app, cfg config.Config, actor *account.User, u account.User) error {
-		// The relay is checked before the reset, so that a wrong
+		// The relay was checked when the app opened, so that a wrong
 		// PORTAL_SMTP_URL changes nothing.
 		var outbox *mail.Outbox
 		if cfg.SMTPURL != "" {
-			var err error
-			if outbox, err = mail.New(a.db.Mail(), mail.Options{RelayURL: cfg.SMTPURL, From: cfg.MailFrom, Logger: a.log}); err != nil {
-				return err
-			}
+			outbox = a.outbox
 		}
 		token, err := a.accounts.ResetMFA(ctx, actor, u.ID, account.Client{})
 		if err != nil {

@@ -129,8 +129,14 @@ func TestUsersCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(queued) != 1 || queued[0].To != "admin@example.org" || !strings.Contains(queued[0].Text, "https://portal.example/en/account/accept/#token=") {
-		t.Errorf("outbox holds %+v, want the admin's re-enrolment link", queued)
+	// The member unlocked at the start was told too.
+	subjects := map[string]string{}
+	for _, q := range queued {
+		subjects[q.To+": "+q.Subject] = q.Text
+	}
+	if len(queued) != 2 || !strings.Contains(subjects["admin@example.org: Set up your second factor again"], "https://portal.example/en/account/accept/#token=") ||
+		subjects["member@example.org: Your account was unlocked"] == "" {
+		t.Errorf("outbox holds %+v, want the admin's re-enrolment link and the member's unlock notice", queued)
 	}
 	env["PORTAL_SMTP_URL"] = "ftp://nowhere"
 	if out, err := runCmd(t, env, "users", "reset-mfa", "--email", "member@example.org"); err == nil || strings.Contains(out, "token=") {
