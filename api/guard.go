@@ -21,6 +21,9 @@ import (
 // Secure, host-only and for the whole path, so no subdomain can plant one.
 const (
 	sessionCookie = "__Host-portal_session"
+	// deviceCookie marks a browser that completed a login (account/device.go):
+	// its failed attempts are throttled apart from an outsider's.
+	deviceCookie = "__Host-portal_device"
 	csrfCookie    = "__Host-portal_csrf" // anonymous CSRF secret, before login
 	csrfHeader    = "X-CSRF-Token"
 )
@@ -210,6 +213,21 @@ func setSessionCookie(c *echo.Context, token string) {
 func clearSessionCookie(c *echo.Context) {
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", Secure: true, HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, MaxAge: -1, Expires: time.Unix(0, 0)})
+}
+
+// setDeviceCookie keeps the device cookie as long as the device stays
+// trusted; each complete login renews it.
+func setDeviceCookie(c *echo.Context, value string) {
+	c.SetCookie(&http.Cookie{Name: deviceCookie, Value: value, Path: "/", Secure: true, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(account.DeviceTTL / time.Second)})
+}
+
+func deviceValue(c *echo.Context) string {
+	ck, err := c.Cookie(deviceCookie)
+	if err != nil || len(ck.Value) > 256 {
+		return ""
+	}
+	return ck.Value
 }
 
 func sessionToken(c *echo.Context) string {

@@ -245,8 +245,12 @@ func (p *Portal) setUp(opts Options) error {
 		Logger: log, MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}); err != nil {
 		return err
 	}
+	mailCtx, stopMail := context.WithCancel(context.Background())
+	mailDone := make(chan struct{})
+	go func() { defer close(mailDone); p.Outbox.Run(mailCtx) }()
+	p.stopMail = func() { stopMail(); <-mailDone }
 	if p.Accounts, err = account.New(p.DB, p.Audit, account.Options{Now: now, SecretKey: secret, Argon2: TestArgon2, Logger: log,
-		Outbox: p.Outbox, AcceptURL: PublicURL + "/en/account/accept/"}); err != nil {
+		Mail: p.Outbox, PublicURL: PublicURL}); err != nil {
 		return err
 	}
 	p.Indexer = search.NewIndexer(search.NewClient(p.Meili.URL, p.AdminKey), nil)
@@ -278,10 +282,6 @@ func (p *Portal) setUp(opts Options) error {
 		training.Options{SecretKey: secret, Now: now, Logger: log}); err != nil {
 		return err
 	}
-	mailCtx, stopMail := context.WithCancel(context.Background())
-	mailDone := make(chan struct{})
-	go func() { defer close(mailDone); p.Outbox.Run(mailCtx) }()
-	p.stopMail = func() { stopMail(); <-mailDone }
 	p.Searcher = search.NewSearcher(p.Meili.URL, p.SearchKey, search.SearchKey().UID)
 	e, err := api.New(api.Options{
 		Logger:     log,

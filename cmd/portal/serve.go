@@ -90,6 +90,9 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		a.log.Warn("meilisearch is older than the newest release with security fixes known to the portal",
 			"version", st.Version, "minimum", st.MinimumVersion)
 	}
+	if a.outbox == nil {
+		return errors.New("serve: no mail outbox (PORTAL_MAIL_FROM unset)")
+	}
 	catalogue, err := training.OpenCatalogue(cfg.SiteDir, cfg.MembersSiteDir, a.log)
 	if err != nil {
 		return err

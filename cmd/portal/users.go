@@ -118,19 +118,18 @@ func createAdminCmd(ctx context.Context, args []string, getenv func(string) stri
 	return nil
 }
 
-// acceptURL is the page that accepts invitations and re-enrolments.
-func acceptURL(cfg config.Config) string {
-	base := cfg.PublicURL
-	if base == "" {
-		base = "http://" + cfg.Addr
-	}
-	return base + "/en/account/accept/"
-}
-
 // invitationLink is the link that accepts an invitation or a re-enrolment.
 // The token is in the fragment, which browsers never send to a server.
 func invitationLink(cfg config.Config, token string) string {
-	return acceptURL(cfg) + "#token=" + token
+	return publicBase(cfg) + "/en/account/accept/#token=" + token
+}
+
+// publicBase is the origin of the links the portal hands out.
+func publicBase(cfg config.Config) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
+	}
+	return "http://" + cfg.Addr
 }
 
 // emailFlag parses the --email of the commands that act on one member.
