@@ -28,8 +28,9 @@ exists, unless --force.`
 	unlockHelp = `Lets a member whose sign-in locked after repeated failures sign in again:
 clears the lock and the failure count. Audited.`
 	disableHelp = `Disables a member's account: ends their sessions and unused re-enrolment
-links at once. The last enabled admin cannot be disabled. Audited.`
-	enableHelp   = `Enables a disabled account again. Audited.`
+links at once. The last enabled admin cannot be disabled. Audited, and the
+member is mailed.`
+	enableHelp   = `Enables a disabled account again. Audited, and the member is mailed.`
 	resetMFAHelp = `Removes a member's second factor and recovery codes, ends their sessions,
 and issues a single-use re-enrolment link (valid 72 hours) with which they
 set a new password and a new authenticator. The link is mailed to the
