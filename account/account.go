@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -262,7 +263,14 @@ type Service struct {
 	sem       chan struct{} // bounds concurrent Argon2 work
 	dummyHash string        // verified for unknown accounts to equalise work
 	hashes    atomic.Int64  // Argon2 computations, for tests
+	// background runs the work a request starts but does not wait for
+	// (device.go: offerUnlockLink); Wait waits for it.
+	background sync.WaitGroup
 }
+
+// Wait waits for the work that requests started in the background. The
+// owner of the service calls it before closing the database.
+func (s *Service) Wait() { s.background.Wait() }
 
 // New returns a Service over st that records to log.
 func New(st Store, log *audit.Log, opts Options) (*Service, error) {

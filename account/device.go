@@ -14,7 +14,7 @@ import (
 )
 
 // Device cookies keep an outsider's guessing from locking a member out
-// (SECURITY.md AU-4). A complete login gives the browser a cookie, signed
+// (SECURITY.md AU-8). A complete login gives the browser a cookie, signed
 // with a key derived from the secret key and bound to the account, that
 // names a row in the devices table. An attempt that presents a valid one
 // for the account it is made on counts its failures on that device alone,

@@ -250,7 +250,9 @@ func (s *Service) BeginLogin(ctx context.Context, email, password string, c Clie
 		s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
 			Action: audit.ActionLoginLocked, Outcome: audit.OutcomeDenied, Detail: "untrusted attempt on a locked account"}, c)
 		if ok && !u.Disabled && u.MFAEnrolled {
-			s.offerUnlockLink(ctx, u, c)
+			// After the answer, not before it: a right password must not
+			// answer more slowly than a wrong one.
+			s.background.Go(func() { s.offerUnlockLink(context.WithoutCancel(ctx), u, c) })
 		}
 		return "", ErrInvalidCredentials
 	case errors.Is(err, ErrThrottled):

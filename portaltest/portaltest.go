@@ -132,8 +132,11 @@ type Portal struct {
 	Searcher   *search.Searcher
 	// Mailpit is the SMTP relay the portal's outbox sends to; Mail reads
 	// what it received.
-	Mailpit   *mailpit.Process
-	Outbox    *mail.Outbox
+	Mailpit *mailpit.Process
+	Outbox  *mail.Outbox
+	// SecretKey is the portal's PORTAL_SECRET_KEY, for a test that starts
+	// a second server over the same database, as a restart would.
+	SecretKey []byte
 	stopMail  func()
 	extractor *extract.Extractor
 	dataDir   string
@@ -238,6 +241,7 @@ func (p *Portal) setUp(opts Options) error {
 	if _, err := rand.Read(secret); err != nil {
 		return err
 	}
+	p.SecretKey = secret
 	p.Audit = audit.New(p.DB, now).WithKey(audit.ChainKey(secret))
 	// The outbox keeps the real clock: a message's Date is when it was
 	// queued, whatever time the accounts' clock says it is.
@@ -313,6 +317,9 @@ func (p *Portal) Close() {
 	}
 	if p.API != nil {
 		p.API.Close()
+	}
+	if p.Accounts != nil {
+		p.Accounts.Wait()
 	}
 	if p.stopMail != nil {
 		p.stopMail()

@@ -169,6 +169,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		a.Close()
 		return nil, err
 	}
+	a.onClose("account background work", func(context.Context) error { a.accounts.Wait(); return nil })
 	return a, nil
 }
 

@@ -2,7 +2,7 @@
 -- login.go and device.go). Times are UTC text as in 0001.
 --
 -- devices: the browsers a member completed a login on, each known by a
--- signed device cookie (SECURITY.md AU-4). Failed attempts from a trusted
+-- signed device cookie (SECURITY.md AU-8). Failed attempts from a trusted
 -- device count here, apart from users.failures, which now counts only the
 -- attempts of untrusted browsers; a locked device is trusted no more. id is
 -- the hex SHA-256 of the cookie's random part; the cookie is never stored.
