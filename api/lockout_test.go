@@ -239,3 +239,40 @@ func TestRestartKeepsUnknownAddressesLikeKnownOnes(t *testing.T) {
 		t.Fatalf("after the wait: %+v, want both refused", a)
 	}
 }
+
+// A member on a trusted browser changes the password while the account is
+// locked for untrusted ones, and is told by mail; an admin's unlock is
+// mailed too.
+func TestPasswordChangeAndUnlockMailed(t *testing.T) {
+	p, clock := withAccounts(t)
+	admin := p.SeedUser(t, account.RoleAdmin)
+	u := p.SeedUser(t, account.RoleMember)
+	c := p.NewClient(t)
+	c.Login(u.Email, u.Password, u.TOTPSecret, clock.Now())
+	err := p.DB.Update(t.Context(), func(tx account.Tx) error {
+		rec, err := tx.UserByID(t.Context(), u.ID)
+		if err != nil {
+			return err
+		}
+		rec.Locked, rec.Failures, rec.LastFailureAt = true, account.MaxFailures, clock.Now()
+		return tx.SaveUser(t.Context(), rec)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := "amber quarry lantern whistle"
+	c.JSON("POST", "/api/me/password", map[string]string{"currentPassword": u.Password, "newPassword": next}, http.StatusNoContent, nil)
+	changed := waitMail(t, p, u.Email, "Your password was changed")
+	if len(changed) != 1 || !strings.Contains(changed[0].Text, "other sessions were ended") {
+		t.Errorf("password change notice: %+v", changed)
+	}
+
+	a := p.NewClient(t)
+	clock.Advance(time.Minute)
+	a.Login(admin.Email, admin.Password, admin.TOTPSecret, clock.Now())
+	a.JSON("POST", "/api/admin/users/"+u.ID+"/unlock", nil, http.StatusOK, nil)
+	waitMail(t, p, u.Email, "Your account was unlocked")
+	// Unlocked: any browser signs in with the new password.
+	clock.Advance(time.Minute)
+	p.NewClient(t).Login(u.Email, next, u.TOTPSecret, clock.Now())
+}

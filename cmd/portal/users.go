@@ -25,8 +25,9 @@ Refuses a data directory without a database.`
 	createAdminHelp = `Bootstraps the first admin: prints a single-use invitation link (valid 72
 hours) to set a password and a second factor. Refuses when an enabled admin
 exists, unless --force.`
-	unlockHelp = `Lets a member whose sign-in locked after repeated failures sign in again:
-clears the lock and the failure count. Audited.`
+	unlockHelp = `Lets a member whose sign-in from untrusted browsers locked after repeated
+failures sign in from any browser again: clears the lock and the failure
+count, and queues a mail telling the member. Audited.`
 	disableHelp = `Disables a member's account: ends their sessions and unused re-enrolment
 links at once. The last enabled admin cannot be disabled. Audited, and the
 member is mailed.`
