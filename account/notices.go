@@ -87,7 +87,10 @@ func capital(s string) string {
 }
 
 // notice is a mail to a member about a change an admin made to their
-// account, in the words of the package's other notices (notify.go).
+// account, in the words of the package's other notices (notify.go). The
+// member did not make the change, so it ends by saying whom to tell when
+// it was not expected, rather than "if this was not you".
 func notice(to, subject string, paragraphs []string) mail.Message {
-	return mail.Message{To: to, Subject: subject, Text: noticeIntro + strings.Join(paragraphs, "\n\n") + "\n" + noticeEnd}
+	return mail.Message{To: to, Subject: subject, Text: noticeIntro + strings.Join(paragraphs, "\n\n") + "\n" +
+		"\nIf you did not expect this, tell another admin of the portal at once.\n"}
 }
