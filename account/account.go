@@ -311,16 +311,16 @@ func New(st Store, log *audit.Log, opts Options) (*Service, error) {
 		opts.Logger = slog.Default()
 	}
 	s := &Service{
-		st:        st,
-		audit:     log,
-		opts:      opts,
-		now:       func() time.Time { return opts.Now().UTC().Round(0) },
-		log:       opts.Logger,
-		sealKey:   deriveKey(opts.SecretKey, "portal totp-seal v1"),
-		deviceKey: deriveKey(opts.SecretKey, "portal device-cookie v1"),
-		ghostKey:  deriveKey(opts.SecretKey, "portal login-ghost v1"),
-		sem:       make(chan struct{}, opts.HashConcurrency),
+		st:      st,
+		audit:   log,
+		opts:    opts,
+		now:     func() time.Time { return opts.Now().UTC().Round(0) },
+		log:     opts.Logger,
+		sealKey: deriveKey(opts.SecretKey, "portal totp-seal v1"),
+		sem:     make(chan struct{}, opts.HashConcurrency),
 	}
+	s.deviceKey = deriveKey(opts.SecretKey, "portal device-cookie v1")
+	s.ghostKey = deriveKey(opts.SecretKey, "portal login-ghost v1")
 	// The dummy uses the live parameters so that verifying it costs what
 	// verifying a real hash costs.
 	dummy, err := s.hashPassword(context.Background(), "portal dummy password for unknown accounts")

@@ -21,12 +21,13 @@ import (
 // Secure, host-only and for the whole path, so no subdomain can plant one.
 const (
 	sessionCookie = "__Host-portal_session"
-	// deviceCookie marks a browser that completed a login (account/device.go):
-	// its failed attempts are throttled apart from an outsider's.
-	deviceCookie = "__Host-portal_device"
 	csrfCookie    = "__Host-portal_csrf" // anonymous CSRF secret, before login
 	csrfHeader    = "X-CSRF-Token"
 )
+
+// deviceCookie marks a browser that completed a login (account/device.go):
+// its failed attempts are throttled apart from an outsider's.
+const deviceCookie = "__Host-portal_device"
 
 // Policy says who may call a route. Every API route declares one; the route
 // table in routes.go is the one place that does.

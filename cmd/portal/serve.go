@@ -116,9 +116,12 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		a.accounts.RunPurge(ctx, purgeEvery, func(p account.Purged) {
 			a.metrics.Purged("sessions", p.Sessions)
 			a.metrics.Purged("invitations", p.Invitations)
+			a.metrics.Purged("unlock_links", p.UnlockLinks)
+			a.metrics.Purged("login_ghosts", p.Ghosts)
 			a.metrics.Purged("mfa_reset_requests", p.ResetRequests)
 			if p != (account.Purged{}) {
-				a.log.Info("purged", "sessions", p.Sessions, "invitations", p.Invitations, "reset_requests", p.ResetRequests)
+				a.log.Info("purged", "sessions", p.Sessions, "invitations", p.Invitations,
+					"unlockLinks", p.UnlockLinks, "loginGhosts", p.Ghosts, "resetRequests", p.ResetRequests)
 			}
 		})
 	})
