@@ -50,11 +50,18 @@ func refuseAudit(t *testing.T, p *portaltest.Portal, actions ...string) func() {
 
 func auditCount(t *testing.T, p *portaltest.Portal, action, actor string) int {
 	t.Helper()
-	entries, _, err := p.Audit.List(t.Context(), audit.Filter{Action: action, Actor: actor, Limit: 500})
+	return len(auditEntries(t, p, audit.Filter{Action: action, Actor: actor}))
+}
+
+// auditEntries lists up to 500 entries that match f.
+func auditEntries(t *testing.T, p *portaltest.Portal, f audit.Filter) []audit.Entry {
+	t.Helper()
+	f.Limit = 500
+	entries, _, err := p.Audit.List(t.Context(), f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(entries)
+	return entries
 }
 
 // A document view, its version history and a download are served only once

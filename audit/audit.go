@@ -30,6 +30,9 @@ const (
 	ActionLoginRecoveryCode  = "login.recovery_code"
 	ActionLoginFailure       = "login.failure"
 	ActionLoginLocked        = "login.locked"
+	ActionDeviceLocked       = "login.device_locked"
+	ActionUnlockLinkSent     = "login.unlock_link"
+	ActionDeviceUnlock       = "login.device_unlock"
 	ActionLogout             = "logout"
 	ActionSessionRevoke      = "session.revoke"
 	ActionSessionRevokeAll   = "session.revoke_all"
@@ -45,6 +48,11 @@ const (
 	ActionUserUnlock         = "user.unlock"
 	ActionAdminBootstrap     = "admin.bootstrap"
 	ActionAccessDenied       = "access.denied"
+	ActionStepUp             = "mfa.step_up"
+	ActionMFAResetRequest    = "mfa.reset_request"
+	ActionMFAResetApprove    = "mfa.reset_approve"
+	ActionInvitationRevoke   = "invitation.revoke"
+	ActionSessionList        = "session.list"
 )
 
 // Outcomes of an audited action.
