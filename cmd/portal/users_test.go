@@ -129,14 +129,18 @@ func TestUsersCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The member unlocked at the start was told too.
+	// The member unlocked at the start was told too. The link is a
+	// credential: sealed in the database, not in clear.
 	subjects := map[string]string{}
 	for _, q := range queued {
 		subjects[q.To+": "+q.Subject] = q.Text
 	}
-	if len(queued) != 2 || !strings.Contains(subjects["admin@example.org: Set up your second factor again"], "https://portal.example/en/account/accept/#token=") ||
-		subjects["member@example.org: Your account was unlocked"] == "" {
+	reset, ok := subjects["admin@example.org: Set up your second factor again"]
+	if len(queued) != 2 || !ok || subjects["member@example.org: Your account was unlocked"] == "" {
 		t.Errorf("outbox holds %+v, want the admin's re-enrolment link and the member's unlock notice", queued)
+	}
+	if !strings.HasPrefix(reset, "sealed-v1:") || strings.Contains(reset, "token=") {
+		t.Errorf("re-enrolment mail stored as %q, want it sealed", reset)
 	}
 	env["PORTAL_SMTP_URL"] = "ftp://nowhere"
 	if out, err := runCmd(t, env, "users", "reset-mfa", "--email", "member@example.org"); err == nil || strings.Contains(out, "token=") {
