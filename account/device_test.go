@@ -115,7 +115,7 @@ func TestDeviceCookieSheltersFromUntrustedLock(t *testing.T) {
 		t.Errorf("stale device on a locked account: %v", err)
 	}
 	e.svc.Wait()
-	if got := strings.Join(out.subjects(), "\n"); !strings.Contains(got, "Sign-in from new devices is locked") ||
+	if got := strings.Join(out.subjects(), "\n"); !strings.Contains(got, "Sign-in from new browsers is locked") ||
 		!strings.Contains(got, "Sign in from a new browser") {
 		t.Errorf("notices: %s", got)
 	}

@@ -40,7 +40,7 @@ func from(c Client) string {
 }
 
 func lockNotice(to, link string, expires time.Time) mail.Message {
-	return mail.Message{To: to, Subject: "Sign-in from new devices is locked", Text: noticeIntro +
+	return mail.Message{To: to, Subject: "Sign-in from new browsers is locked", Text: noticeIntro +
 		fmt.Sprintf("After %d failed sign-in attempts from browsers you have not signed in on before,\n", MaxFailures) +
 		"the portal has locked sign-in to your account from such browsers. Someone may be\n" +
 		"guessing your password.\n\n" +

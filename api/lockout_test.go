@@ -88,7 +88,7 @@ func TestOutsiderCannotLockMemberOut(t *testing.T) {
 	member.JSON("GET", "/api/me", nil, http.StatusOK, nil)
 
 	// The lock was mailed to the member and audited.
-	lock := waitMail(t, p, u.Email, "Sign-in from new devices is locked")
+	lock := waitMail(t, p, u.Email, "Sign-in from new browsers is locked")
 	if len(lock) != 1 || !unlockToken.MatchString(lock[0].Text) {
 		t.Fatalf("lock notices: %+v", lock)
 	}

@@ -9,7 +9,12 @@ package mail
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -41,7 +46,8 @@ type Queued struct {
 	Attempts  int // attempts made before this one
 }
 
-// Store is the outbox table (package store implements it on SQLite).
+// Store is the outbox table (package store implements it on SQLite). The
+// Text of the messages it holds is sealed when the Outbox has a key.
 type Store interface {
 	// AddMail queues q (its ID is ignored), due at once.
 	AddMail(ctx context.Context, q Queued) error
@@ -83,6 +89,10 @@ type Options struct {
 	// (default 10 s), so that mail queued by another process (`portal
 	// users reset-mfa`) goes out soon.
 	Poll time.Duration
+	// Key (32 bytes, from SealKey) seals message texts in the database:
+	// they carry links that are credentials, and the database is copied
+	// into backups. Nil stores them in clear.
+	Key []byte
 }
 
 // Outbox queues messages and delivers them.
@@ -97,6 +107,7 @@ type Outbox struct {
 	minB   time.Duration
 	maxB   time.Duration
 	poll   time.Duration
+	seal   cipher.AEAD // nil: texts in clear
 	// wake tells the delivery loop that a message was queued.
 	wake chan struct{}
 }
@@ -138,7 +149,56 @@ func New(store Store, opts Options) (*Outbox, error) {
 			return nil, err
 		}
 	}
+	if opts.Key != nil {
+		block, err := aes.NewCipher(opts.Key)
+		if err != nil || len(opts.Key) != 32 {
+			return nil, errors.New("mail: key must be 32 bytes")
+		}
+		if o.seal, err = cipher.NewGCM(block); err != nil {
+			return nil, fmt.Errorf("mail: %w", err)
+		}
+	}
 	return o, nil
+}
+
+// SealKey derives the outbox's key from the portal's secret key.
+func SealKey(secret []byte) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("portal mail-seal v1"))
+	return m.Sum(nil)
+}
+
+// sealed marks a text stored sealed.
+const sealed = "sealed-v1:"
+
+// sealText seals a message's text, bound to its Message-ID.
+func (o *Outbox) sealText(messageID, text string) string {
+	if o.seal == nil {
+		return text
+	}
+	nonce := make([]byte, o.seal.NonceSize())
+	rand.Read(nonce)
+	return sealed + base64.StdEncoding.EncodeToString(o.seal.Seal(nonce, nonce, []byte(text), []byte(messageID)))
+}
+
+// openText reverses sealText; a text stored in clear comes back as it is.
+func (o *Outbox) openText(messageID, stored string) (string, error) {
+	b64, ok := strings.CutPrefix(stored, sealed)
+	if !ok {
+		return stored, nil
+	}
+	if o.seal == nil {
+		return "", errors.New("mail: sealed message, but no key")
+	}
+	b, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(b) < o.seal.NonceSize() {
+		return "", errors.New("mail: sealed message unreadable")
+	}
+	text, err := o.seal.Open(nil, b[:o.seal.NonceSize()], b[o.seal.NonceSize():], []byte(messageID))
+	if err != nil {
+		return "", errors.New("mail: sealed message does not open with this key")
+	}
+	return string(text), nil
 }
 
 // Relayed reports whether messages go to an SMTP relay rather than to the
@@ -153,6 +213,7 @@ func (o *Outbox) Enqueue(ctx context.Context, m Message) error {
 	var b [16]byte
 	rand.Read(b[:])
 	q := Queued{Message: m, MessageID: hex.EncodeToString(b[:]) + "@" + o.domain, Date: o.now().UTC()}
+	q.Text = o.sealText(q.MessageID, m.Text)
 	if err := o.store.AddMail(ctx, q); err != nil {
 		return fmt.Errorf("mail: queue: %w", err)
 	}
@@ -222,7 +283,16 @@ func (o *Outbox) Deliver(ctx context.Context) {
 
 func (o *Outbox) attempt(ctx context.Context, q Queued) {
 	log := o.log.With("messageId", q.MessageID, "to", q.To, "subject", q.Subject)
-	var err error
+	text, err := o.openText(q.MessageID, q.Text)
+	if err != nil {
+		// No later attempt can do better.
+		log.Error("mail: giving up", "error", err)
+		if err := o.store.DeleteMail(context.WithoutCancel(ctx), q.ID); err != nil {
+			log.Error("mail: remove unreadable message", "error", err)
+		}
+		return
+	}
+	q.Text = text
 	if o.relay == nil {
 		// Development without a relay: the message, links included, goes
 		// to the log, where the developer reads it.

@@ -250,3 +250,59 @@ func TestRefusesBadInput(t *testing.T) {
 		t.Error("a refused message was queued")
 	}
 }
+
+// With a key, the text (links included) is sealed in the database and
+// delivered in clear; a wrong key cannot open it.
+func TestSealedInDatabase(t *testing.T) {
+	mp := startMailpit(t, mailpit.Options{})
+	db := openDB(t, filepath.Join(t.TempDir(), "portal.db"))
+	defer db.Close()
+	var logs bytes.Buffer
+	key := mail.SealKey(bytes.Repeat([]byte{9}, 32))
+	o, err := mail.New(db.Mail(), mail.Options{RelayURL: mp.SMTPURL, From: "portal@portal.example", Key: key, Logger: logTo(&logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []string{"eve@members.example", "fay@members.example"} {
+		if err := o.Enqueue(t.Context(), mail.Message{To: to, Subject: "Link", Text: "https://portal.example/#token=secret-" + to}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored, err := db.Mail().ClaimMail(t.Context(), time.Now().Add(time.Minute), time.Now(), 10)
+	if err != nil || len(stored) != 2 {
+		t.Fatalf("stored %v, %v", stored, err)
+	}
+	for _, q := range stored {
+		if strings.Contains(q.Text, "token=") {
+			t.Errorf("text stored in clear: %q", q.Text)
+		}
+	}
+	// Claimed above: due again at once for this test.
+	for _, q := range stored {
+		if err := db.Mail().RetryMail(t.Context(), q.ID, 0, time.Now().Add(-time.Second), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wrong, err := mail.New(db.Mail(), mail.Options{RelayURL: mp.SMTPURL, From: "portal@portal.example",
+		Key: mail.SealKey(bytes.Repeat([]byte{8}, 32)), Logger: logTo(&logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The wrong key takes the first message and cannot open it: given up.
+	if err := db.Mail().RetryMail(t.Context(), stored[1].ID, 0, time.Now().Add(time.Hour), ""); err != nil {
+		t.Fatal(err)
+	}
+	wrong.Deliver(t.Context())
+	if !strings.Contains(logs.String(), "does not open with this key") {
+		t.Errorf("wrong key not logged:\n%s", logs.String())
+	}
+	if err := db.Mail().RetryMail(t.Context(), stored[1].ID, 0, time.Now().Add(-time.Second), ""); err != nil {
+		t.Fatal(err)
+	}
+	o.Deliver(t.Context())
+	got := waitMail(t, mp, stored[1].To, 1)
+	if !strings.Contains(got[0].Text, "token=secret-"+stored[1].To) {
+		t.Errorf("delivered text %q", got[0].Text)
+	}
+	waitMail(t, mp, stored[0].To, 0) // the one the wrong key took was given up
+}

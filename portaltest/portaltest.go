@@ -246,7 +246,7 @@ func (p *Portal) setUp(opts Options) error {
 	// The outbox keeps the real clock: a message's Date is when it was
 	// queued, whatever time the accounts' clock says it is.
 	if p.Outbox, err = mail.New(p.DB.Mail(), mail.Options{RelayURL: p.Mailpit.SMTPURL, From: "portal@portal.example",
-		Logger: log, MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}); err != nil {
+		Logger: log, MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second, Key: mail.SealKey(secret)}); err != nil {
 		return err
 	}
 	mailCtx, stopMail := context.WithCancel(context.Background())

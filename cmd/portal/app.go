@@ -149,7 +149,8 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	a.audit = audit.New(db, time.Now).WithKey(audit.ChainKey(cfg.SecretKey))
 	var mailer account.Mailer
 	if cfg.MailFrom != "" {
-		if a.outbox, err = mail.New(db.Mail(), mail.Options{RelayURL: cfg.SMTPURL, From: cfg.MailFrom, Logger: log}); err != nil {
+		if a.outbox, err = mail.New(db.Mail(), mail.Options{RelayURL: cfg.SMTPURL, From: cfg.MailFrom, Logger: log,
+			Key: mail.SealKey(cfg.SecretKey)}); err != nil {
 			a.Close()
 			return nil, err
 		}
