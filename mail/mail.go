@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/mail"
 	"net/url"
@@ -27,6 +28,8 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"portal/metrics"
 )
 
 // Message is one email to one member, in plain text.
@@ -61,6 +64,8 @@ type Store interface {
 	RetryMail(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error
 	// DeleteMail removes a message that was sent or given up.
 	DeleteMail(ctx context.Context, id int64) error
+	// QueuedMail counts the messages in the outbox, sent or not yet.
+	QueuedMail(ctx context.Context) (int, error)
 	// NextMailAt returns the earliest due time in the outbox, and false
 	// when it is empty.
 	NextMailAt(ctx context.Context) (time.Time, bool, error)
@@ -93,21 +98,25 @@ type Options struct {
 	// they carry links that are credentials, and the database is copied
 	// into backups. Nil stores them in clear.
 	Key []byte
+	// Metrics records the delivery attempts and the outbox's length (nil:
+	// none).
+	Metrics *metrics.Metrics
 }
 
 // Outbox queues messages and delivers them.
 type Outbox struct {
-	store  Store
-	relay  *relay // nil: log instead of sending
-	from   string
-	domain string // of From, for Message-IDs
-	log    *slog.Logger
-	now    func() time.Time
-	max    int
-	minB   time.Duration
-	maxB   time.Duration
-	poll   time.Duration
-	seal   cipher.AEAD // nil: texts in clear
+	store   Store
+	relay   *relay // nil: log instead of sending
+	from    string
+	domain  string // of From, for Message-IDs
+	log     *slog.Logger
+	now     func() time.Time
+	max     int
+	minB    time.Duration
+	maxB    time.Duration
+	poll    time.Duration
+	seal    cipher.AEAD // nil: texts in clear
+	metrics *metrics.Metrics
 	// wake tells the delivery loop that a message was queued.
 	wake chan struct{}
 }
@@ -125,7 +134,7 @@ func New(store Store, opts Options) (*Outbox, error) {
 	}
 	o := &Outbox{store: store, from: opts.From, domain: from.Address[strings.LastIndexByte(from.Address, '@')+1:],
 		log: opts.Logger, now: opts.Now, max: opts.MaxAttempts, minB: opts.MinBackoff, maxB: opts.MaxBackoff,
-		poll: opts.Poll, wake: make(chan struct{}, 1)}
+		poll: opts.Poll, metrics: opts.Metrics, wake: make(chan struct{}, 1)}
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
 	}
@@ -158,6 +167,16 @@ func New(store Store, opts Options) (*Outbox, error) {
 			return nil, fmt.Errorf("mail: %w", err)
 		}
 	}
+	o.metrics.GaugeFunc("portal_mail_queued", "Messages in the mail outbox, due now or waiting to be retried.",
+		func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			n, err := o.store.QueuedMail(ctx)
+			if err != nil {
+				return math.NaN()
+			}
+			return float64(n)
+		})
 	return o, nil
 }
 
@@ -287,6 +306,7 @@ func (o *Outbox) attempt(ctx context.Context, q Queued) {
 	if err != nil {
 		// No later attempt can do better.
 		log.Error("mail: giving up", "error", err)
+		o.metrics.MailAttempt(metrics.MailGivenUp)
 		if err := o.store.DeleteMail(context.WithoutCancel(ctx), q.ID); err != nil {
 			log.Error("mail: remove unreadable message", "error", err)
 		}
@@ -311,6 +331,7 @@ func (o *Outbox) attempt(ctx context.Context, q Queued) {
 	// sent message would be sent again.
 	store := context.WithoutCancel(ctx)
 	if err == nil {
+		o.metrics.MailAttempt(metrics.MailSent)
 		if err := o.store.DeleteMail(store, q.ID); err != nil {
 			log.Error("mail: sent, but could not be removed from the outbox; it will be sent again", "error", err)
 		} else if o.relay != nil {
@@ -321,12 +342,14 @@ func (o *Outbox) attempt(ctx context.Context, q Queued) {
 	attempts := q.Attempts + 1
 	if attempts >= o.max {
 		log.Error("mail: giving up", "attempts", attempts, "error", err)
+		o.metrics.MailAttempt(metrics.MailGivenUp)
 		if err := o.store.DeleteMail(store, q.ID); err != nil {
 			log.Error("mail: remove given-up message", "error", err)
 		}
 		return
 	}
 	wait := o.backoff(attempts)
+	o.metrics.MailAttempt(metrics.MailRetry)
 	log.Warn("mail: attempt failed; will retry", "attempt", attempts, "retryIn", wait, "error", err)
 	if err := o.store.RetryMail(store, q.ID, attempts, o.now().Add(wait), err.Error()); err != nil {
 		log.Error("mail: record failed attempt", "error", err)
