@@ -14,6 +14,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -322,9 +324,13 @@ func (o *Outbox) attempt(ctx context.Context, q Queued) {
 		err = o.relay.send(sctx, o.message(q))
 		cancel()
 	}
-	// A stopping process leaves the message claimed; it is due again when
-	// the claim runs out, and the next start sends it.
+	// A stopping process hands the message back, due at once and without
+	// counting the attempt, so that the next start (or another process)
+	// sends it without waiting for the claim to run out.
 	if ctx.Err() != nil && err != nil {
+		if err := o.store.RetryMail(context.WithoutCancel(ctx), q.ID, q.Attempts, o.now(), "interrupted by shutdown"); err != nil {
+			log.Error("mail: hand back interrupted message; it is tried again when its claim runs out", "error", err)
+		}
 		return
 	}
 	// The store calls below must not fail because ctx ends meanwhile: a
@@ -381,6 +387,7 @@ func (o *Outbox) message(q Queued) *gomail.Msg {
 // relay is an SMTP relay.
 type relay struct {
 	host string
+	ssl  bool // smtps: TLS from the first byte
 	opts []gomail.Option
 }
 
@@ -400,6 +407,8 @@ func parseRelay(raw string) (*relay, error) {
 	opts := []gomail.Option{gomail.WithPort(p), gomail.WithTimeout(sendTimeout)}
 	switch {
 	case u.Scheme == "smtps":
+		// The TLS itself is set up by relay.dial; WithSSL keeps go-mail
+		// from asking for STARTTLS on top of it.
 		opts = append(opts, gomail.WithSSL())
 	case isLoopback(u.Hostname()):
 		// A relay on this machine: what it receives never crosses a
@@ -414,7 +423,17 @@ func parseRelay(raw string) (*relay, error) {
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain),
 			gomail.WithUsername(u.User.Username()), gomail.WithPassword(pw))
 	}
-	return &relay{host: u.Hostname(), opts: opts}, nil
+	return &relay{host: u.Hostname(), ssl: u.Scheme == "smtps", opts: opts}, nil
+}
+
+// dial connects to the relay, in TLS from the first byte for smtps://.
+func (r *relay) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := &net.Dialer{}
+	if !r.ssl {
+		return d.DialContext(ctx, network, addr)
+	}
+	td := &tls.Dialer{NetDialer: d, Config: &tls.Config{ServerName: r.host, MinVersion: tls.VersionTLS12}}
+	return td.DialContext(ctx, network, addr)
 }
 
 func isLoopback(host string) bool {
@@ -426,7 +445,19 @@ func isLoopback(host string) bool {
 }
 
 func (r *relay) send(ctx context.Context, m *gomail.Msg) error {
-	c, err := gomail.NewClient(r.host, r.opts...)
+	// go-mail heeds ctx only while it dials: a relay that stops answering
+	// afterwards would hold a stopping portal for the whole timeout. When
+	// ctx ends, a past deadline on the connection stops any read or write
+	// at once.
+	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := r.dial(dctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+		return conn, nil
+	}
+	c, err := gomail.NewClient(r.host, slices.Concat(r.opts, []gomail.Option{gomail.WithDialContextFunc(dial)})...)
 	if err != nil {
 		return fmt.Errorf("mail: relay: %w", err)
 	}
