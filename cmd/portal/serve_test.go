@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -93,20 +94,18 @@ func startServe(t *testing.T) *served {
 	}
 	s := &served{Meili: meilitest.Start(t), DataDir: t.TempDir(), logs: &portaltest.LogBuffer{}, exited: make(chan error, 1)}
 	ctx := t.Context()
-	master := search.NewClient(s.Meili.URL, s.Meili.MasterKey)
-	searchKey, err := search.ProvisionKey(ctx, master, search.SearchKey(), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminKey, err := search.ProvisionKey(ctx, master, search.AdminKey(), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := testKeys(t, s.Meili)
 	pages, err := search.ReadFeeds(siteDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := search.NewIndexer(search.NewClient(s.Meili.URL, adminKey), nil).IndexSite(ctx, pages); err != nil {
+	// As `portal index site` does before serve runs: serve's own key
+	// cannot make an index.
+	ix := search.NewIndexer(search.NewClient(s.Meili.URL, keys.admin), nil)
+	if err := ix.EnsureIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.IndexSite(ctx, pages); err != nil {
 		t.Fatal(err)
 	}
 
@@ -127,8 +126,8 @@ func startServe(t *testing.T) *served {
 		"PORTAL_SECRET_KEY=" + hex.EncodeToString(secret),
 		"PORTAL_LOG_LEVEL=debug",
 		"MEILI_URL=" + s.Meili.URL,
-		"MEILI_SEARCH_KEY=" + searchKey,
-		"MEILI_ADMIN_KEY=" + adminKey,
+		"MEILI_SEARCH_KEY=" + keys.search,
+		"MEILI_INDEXING_KEY=" + keys.indexing,
 	}
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
@@ -478,4 +477,40 @@ func TestServeMetricsAndProbes(t *testing.T) {
 		t.Errorf("portal_meilisearch_up after Meilisearch is back = %v, want 1", v)
 	}
 	s.stop(t)
+}
+
+// portal serve refuses, before it listens, an indexing key that may do
+// more than add and delete research documents (the admin key here), and a
+// search key that may do more than search.
+func TestServeRefusesOverPrivilegedKeys(t *testing.T) {
+	bin := portalBinary(t)
+	m := meilitest.Start(t)
+	keys := testKeys(t, m)
+	if err := search.NewIndexer(search.NewClient(m.URL, keys.admin), nil).EnsureIndexes(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	secret := strings.Repeat("ab", 32)
+	for _, c := range []struct {
+		name, search, indexing, want string
+	}{
+		{"admin key as indexing key", keys.search, keys.admin, "MEILI_INDEXING_KEY"},
+		{"indexing key as search key", keys.indexing, keys.indexing, "MEILI_SEARCH_KEY"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "serve")
+			cmd.Env = envList(map[string]string{"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_DATA_DIR": t.TempDir(),
+				"PORTAL_SECRET_KEY": secret, "PORTAL_SITE_DIR": t.TempDir(), "PORTAL_LOG_FORMAT": "text",
+				"MEILI_URL": m.URL, "MEILI_SEARCH_KEY": c.search, "MEILI_INDEXING_KEY": c.indexing})
+			out, err := cmd.CombinedOutput()
+			if err == nil || ctx.Err() != nil {
+				t.Fatalf("portal serve: %v (context %v), want a refusal\n%s", err, ctx.Err(), out)
+			}
+			if !strings.Contains(string(out), c.want) || !strings.Contains(string(out), "may also") ||
+				strings.Contains(string(out), "listening") {
+				t.Errorf("portal serve output does not refuse %s before listening:\n%s", c.want, out)
+			}
+		})
+	}
 }
