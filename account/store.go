@@ -58,6 +58,17 @@ type Tx interface {
 	// UseRecoveryCode deletes the code with this hash and reports whether
 	// it existed.
 	UseRecoveryCode(ctx context.Context, userID, hash string) (bool, error)
+
+	InsertPasskey(ctx context.Context, p *PasskeyRecord) error
+	ListPasskeys(ctx context.Context, userID string) ([]PasskeyRecord, error) // oldest first
+	// UsePasskey records a successful assertion's counter and flags.
+	UsePasskey(ctx context.Context, id string, signCount uint32, flags byte, at time.Time) error
+	DeletePasskey(ctx context.Context, userID, id string) error
+	// PutCeremony keeps a session's WebAuthn ceremony of one kind until
+	// expires, replacing one begun before; TakeCeremony deletes and returns
+	// it, or ErrNotFound when there is none or it has expired at now.
+	PutCeremony(ctx context.Context, sessionID, kind string, data []byte, expires time.Time) error
+	TakeCeremony(ctx context.Context, sessionID, kind string, now time.Time) ([]byte, error)
 }
 
 // UserRecord is a user with the secrets only this package reads.
