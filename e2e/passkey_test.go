@@ -1,0 +1,184 @@
+package e2e
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+
+	"portal/account"
+	"portal/audit"
+	"portal/portaltest"
+)
+
+// addAuthenticator plugs a virtual platform authenticator into the tab:
+// it verifies its user (as a PIN or fingerprint would) and answers at once.
+func addAuthenticator(t *testing.T, ctx context.Context) webauthn.AuthenticatorID {
+	t.Helper()
+	var id webauthn.AuthenticatorID
+	run(t, ctx, chromedp.ActionFunc(func(ctx context.Context) error {
+		var err error
+		id, err = webauthn.AddVirtualAuthenticator(&webauthn.VirtualAuthenticatorOptions{
+			Protocol:                    webauthn.AuthenticatorProtocolCtap2,
+			Ctap2version:                webauthn.Ctap2versionCtap21,
+			Transport:                   webauthn.AuthenticatorTransportInternal,
+			HasResidentKey:              true,
+			HasUserVerification:         true,
+			IsUserVerified:              true,
+			AutomaticPresenceSimulation: true,
+		}).Do(ctx)
+		return err
+	}))
+	return id
+}
+
+// addPasskeyInBrowser adds a passkey named name on the account page.
+func addPasskeyInBrowser(t *testing.T, ctx context.Context, u portaltest.User, name string, rows int) {
+	t.Helper()
+	run(t, ctx,
+		chromedp.WaitVisible("#account-passkey-form", chromedp.ByQuery),
+		chromedp.SendKeys("#account-passkey-name", name, chromedp.ByQuery),
+		chromedp.SendKeys("#account-passkey-password", u.Password, chromedp.ByQuery),
+		chromedp.Click(`#account-passkey-form button[type="submit"]`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelectorAll("#account-passkeys-body tr").length === `+strconv.Itoa(rows), nil,
+			chromedp.WithPollingTimeout(20*time.Second)),
+	)
+}
+
+// passkeyNames reads the names in the account page's passkey table.
+func passkeyNames(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	var names []string
+	run(t, ctx, chromedp.Evaluate(`[...document.querySelectorAll("#account-passkeys-body th")].map(th => th.textContent.trim())`, &names))
+	return names
+}
+
+// Through the real pages in Chromium, with the DevTools protocol's virtual
+// authenticators: an admin adds two passkeys (one per authenticator, each
+// with user verification), logs in with the password and a passkey in
+// place of the code, is refused when the authenticator's answer lacks user
+// verification, steps up with a passkey, and removes a passkey. Each step
+// is in the audit log.
+func TestPasskeyEnrolLoginStepUpRemove(t *testing.T) {
+	p := portal(t)
+	u := p.SeedUser(t, account.RoleAdmin)
+	ctx := browser(t)
+	// WebAuthn needs a host name (not an IP address) for its relying party,
+	// and localhost is a secure context over plain HTTP.
+	base := strings.Replace(p.URL, "127.0.0.1", "localhost", 1)
+	run(t, ctx, chromedp.ActionFunc(func(ctx context.Context) error {
+		return webauthn.Enable().WithEnableUI(false).Do(ctx)
+	}))
+	first := addAuthenticator(t, ctx)
+
+	// Log in with the code, then add a passkey from the account page.
+	var path string
+	run(t, ctx,
+		chromedp.Navigate(base+"/en/account/login/"),
+		chromedp.WaitVisible("#login-email", chromedp.ByQuery),
+		chromedp.SendKeys("#login-email", u.Email, chromedp.ByQuery),
+		chromedp.SendKeys("#login-password", u.Password+"\n", chromedp.ByQuery),
+		chromedp.WaitVisible("#login-code", chromedp.ByQuery),
+		chromedp.SendKeys("#login-code", account.TOTPCode(u.TOTPSecret, time.Now())+"\n", chromedp.ByQuery),
+		chromedp.WaitVisible("#account-passkeys-empty", chromedp.ByQuery),
+	)
+	addPasskeyInBrowser(t, ctx, u, "Office laptop", 1)
+
+	// A second passkey on another authenticator. The first authenticator
+	// is unplugged: the portal lists its passkey as excluded, and a browser
+	// refuses to make a second passkey on an authenticator that has one.
+	run(t, ctx, chromedp.ActionFunc(func(ctx context.Context) error {
+		return webauthn.RemoveVirtualAuthenticator(first).Do(ctx)
+	}))
+	second := addAuthenticator(t, ctx)
+	addPasskeyInBrowser(t, ctx, u, "Security key", 2)
+	if got := passkeyNames(t, ctx); strings.Join(got, ",") != "Office laptop,Security key" {
+		t.Errorf("passkeys listed: %q", got)
+	}
+
+	// Log out, then in again with the password and the passkey.
+	run(t, ctx,
+		chromedp.Click("#account-logout", chromedp.ByQuery),
+		chromedp.WaitVisible("#login-email", chromedp.ByQuery),
+		chromedp.SendKeys("#login-email", u.Email, chromedp.ByQuery),
+		chromedp.SendKeys("#login-password", u.Password+"\n", chromedp.ByQuery),
+		chromedp.WaitVisible("#login-passkey", chromedp.ByQuery),
+	)
+	// An authenticator that answers without user verification is refused
+	// by the portal, and the member stays at the second step.
+	var alert string
+	run(t, ctx,
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			return webauthn.SetResponseOverrideBits(second).WithIsBadUV(true).Do(ctx)
+		}),
+		chromedp.Click("#login-passkey", chromedp.ByQuery),
+		chromedp.Poll(`(document.querySelector("#app-alert") || {}).textContent?.trim().length > 0`, nil,
+			chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Evaluate(`document.querySelector("#app-alert").textContent.trim()`, &alert),
+		chromedp.Evaluate(`location.pathname`, &path),
+	)
+	if !strings.Contains(alert, "not accepted") || path != "/en/account/login/" {
+		t.Errorf("passkey without user verification: alert %q at %s, want a refusal on the login page", alert, path)
+	}
+	run(t, ctx,
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			return webauthn.SetResponseOverrideBits(second).Do(ctx)
+		}),
+		chromedp.Click("#login-passkey", chromedp.ByQuery),
+		chromedp.WaitVisible("#account-passkey-stepup-button", chromedp.ByQuery),
+	)
+
+	// Step up with the passkey.
+	var status string
+	run(t, ctx,
+		chromedp.Click("#account-passkey-stepup-button", chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector("#app-status").textContent.trim() + document.querySelector("#app-alert").textContent.trim() !== ""`, nil,
+			chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Evaluate(`document.querySelector("#app-status").textContent.trim() + document.querySelector("#app-alert").textContent.trim()`, &status),
+	)
+	if status != "Your identity has been confirmed." {
+		t.Errorf("after stepping up: %q", status)
+	}
+
+	// Remove the first passkey.
+	run(t, ctx,
+		chromedp.Click(`#account-passkeys-body tr:first-child button`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelectorAll("#account-passkeys-body tr").length === 1`, nil,
+			chromedp.WithPollingTimeout(20*time.Second)),
+	)
+	if got := passkeyNames(t, ctx); strings.Join(got, ",") != "Security key" {
+		t.Errorf("passkeys after removing one: %q", got)
+	}
+	left, err := p.Accounts.ListPasskeys(t.Context(), u.ID)
+	if err != nil || len(left) != 1 || left[0].Name != "Security key" || left[0].LastUsedAt.IsZero() {
+		t.Errorf("stored passkeys: %+v, %v; want the used security key alone", left, err)
+	}
+
+	for action, want := range map[string]int{
+		account.ActionPasskeyAdd: 2, account.ActionLoginPasskey: 1,
+		account.ActionStepUpPasskey: 1, account.ActionPasskeyRemove: 1,
+	} {
+		entries, _, err := p.Audit.List(t.Context(), audit.Filter{Actor: u.ID, Action: action, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range entries {
+			if e.Outcome == audit.OutcomeSuccess {
+				n++
+			}
+		}
+		if n != want {
+			t.Errorf("audit %s: %d successes, want %d", action, n, want)
+		}
+	}
+	refused, _, err := p.Audit.List(t.Context(), audit.Filter{Actor: u.ID, Action: audit.ActionLoginFailure, Limit: 10})
+	if err != nil || len(refused) != 1 || !strings.HasPrefix(refused[0].Detail, "passkey:") {
+		t.Errorf("audit of the refused passkey: %+v, %v", refused, err)
+	}
+	checkAxe(t, ctx, "account page with passkeys")
+}
