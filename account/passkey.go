@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -91,6 +92,10 @@ func RelyingPartyFor(origin string) (RelyingParty, error) {
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return RelyingParty{}, fmt.Errorf("account: %q is not an http(s) origin", origin)
+	}
+	// Browsers bind passkeys to a domain; an IP address cannot be one.
+	if net.ParseIP(u.Hostname()) != nil {
+		return RelyingParty{}, fmt.Errorf("account: passkeys need a host name, not the address %s", u.Hostname())
 	}
 	return RelyingParty{ID: u.Hostname(), Origin: u.Scheme + "://" + u.Host}, nil
 }

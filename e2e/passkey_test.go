@@ -61,8 +61,8 @@ func passkeyNames(t *testing.T, ctx context.Context) []string {
 // authenticators: an admin adds two passkeys (one per authenticator, each
 // with user verification), logs in with the password and a passkey in
 // place of the code, is refused when the authenticator's answer lacks user
-// verification, steps up with a passkey, and removes a passkey. Each step
-// is in the audit log.
+// verification, steps up with a passkey (whose answer, sent again, is
+// refused), and removes a passkey. Each step is in the audit log.
 func TestPasskeyEnrolLoginStepUpRemove(t *testing.T) {
 	p := portal(t)
 	u := p.SeedUser(t, account.RoleAdmin)
@@ -128,9 +128,15 @@ func TestPasskeyEnrolLoginStepUpRemove(t *testing.T) {
 		chromedp.ActionFunc(func(ctx context.Context) error {
 			return webauthn.SetResponseOverrideBits(second).Do(ctx)
 		}),
+		chromedp.Evaluate(`document.querySelector("#app-alert").replaceChildren()`, nil),
 		chromedp.Click("#login-passkey", chromedp.ByQuery),
-		chromedp.WaitVisible("#account-passkey-stepup-button", chromedp.ByQuery),
 	)
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Run(wait, chromedp.WaitVisible("#account-passkey-stepup-button", chromedp.ByQuery)); err != nil {
+		chromedp.Run(ctx, chromedp.Evaluate(`location.pathname + ": " + document.querySelector("#app-alert")?.textContent`, &alert))
+		t.Fatalf("login with the passkey: %v (%s)", err, alert)
+	}
 
 	// Step up with the passkey.
 	var status string
@@ -142,6 +148,22 @@ func TestPasskeyEnrolLoginStepUpRemove(t *testing.T) {
 	)
 	if status != "Your identity has been confirmed." {
 		t.Errorf("after stepping up: %q", status)
+	}
+
+	// An answer is good for its own challenge once: sent again, it is refused.
+	var replay string
+	run(t, ctx, chromedp.Evaluate(`(async () => {
+		const csrf = (await (await fetch("/api/csrf")).json()).token;
+		const headers = {"Content-Type": "application/json", "X-CSRF-Token": csrf};
+		const options = await (await fetch("/api/account/step-up/passkey/options", {method: "POST", headers, body: "{}"})).json();
+		const credential = await navigator.credentials.get({publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options.publicKey)});
+		const body = JSON.stringify({credential: credential.toJSON()});
+		const first = await fetch("/api/account/step-up/passkey", {method: "POST", headers, body});
+		const again = await fetch("/api/account/step-up/passkey", {method: "POST", headers, body});
+		return first.status + " " + again.status;
+	})()`, &replay, awaitPromise))
+	if replay != "204 401" {
+		t.Errorf("an assertion sent twice: %s, want 204 then 401", replay)
 	}
 
 	// Remove the first passkey.
@@ -160,7 +182,7 @@ func TestPasskeyEnrolLoginStepUpRemove(t *testing.T) {
 
 	for action, want := range map[string]int{
 		account.ActionPasskeyAdd: 2, account.ActionLoginPasskey: 1,
-		account.ActionStepUpPasskey: 1, account.ActionPasskeyRemove: 1,
+		account.ActionStepUpPasskey: 2, account.ActionPasskeyRemove: 1,
 	} {
 		entries, _, err := p.Audit.List(t.Context(), audit.Filter{Actor: u.ID, Action: action, Limit: 10})
 		if err != nil {
