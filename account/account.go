@@ -113,6 +113,9 @@ type Session struct {
 	IP         string
 	UserAgent  string
 	Current    bool // set by ListSessions for the caller's own session
+	// SteppedUpAt is when the session last passed a second factor (at
+	// login or on the step-up route); zero when never. See SteppedUp.
+	SteppedUpAt time.Time
 }
 
 // Client describes where a request came from, for sessions and the audit log.
@@ -229,6 +232,13 @@ type Options struct {
 	MaxSessions     int              // full sessions per member; default 10
 	Logger          *slog.Logger     // default slog.Default()
 	Metrics         *metrics.Metrics // counts failed sign-ins and locks; nil counts nothing
+	// Outbox queues the mails to members: re-enrolment links and notices of
+	// security changes. nil queues none (the package's own tests).
+	Outbox Outbox
+	// AcceptURL is the page that accepts invitation and re-enrolment
+	// tokens (https://portal.example/en/account/accept/); the mailed links
+	// point there.
+	AcceptURL string
 }
 
 // Service is the account domain logic. It is safe for concurrent use.

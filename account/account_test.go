@@ -923,10 +923,14 @@ func TestResetMFA(t *testing.T) {
 	if _, err := e.svc.ResetMFA(e.ctx(), &u, u.ID, e.c); !errors.Is(err, account.ErrForbidden) {
 		t.Errorf("member resets MFA: %v, want ErrForbidden", err)
 	}
-	reset, err := e.svc.ResetMFA(e.ctx(), &admin, u.ID, e.c)
+	res, err := e.svc.ResetMFA(e.ctx(), &admin, u.ID, e.c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !res.Done || res.Pending != nil {
+		t.Fatalf("reset of a member = %+v, want done at once", res)
+	}
+	reset := res.Token
 	e.wantUnauth(tok, "session after MFA reset")
 	if _, err := e.svc.BeginLogin(e.ctx(), u.Email, goodPassword, e.c); !errors.Is(err, account.ErrInvalidCredentials) {
 		t.Errorf("login without a second factor: %v, want ErrInvalidCredentials", err)
@@ -1114,18 +1118,28 @@ func TestPurgeExpired(t *testing.T) {
 	if _, _, err := e.svc.AcceptInvitation(e.ctx(), used, "Used Person", goodPassword, e.c); err != nil {
 		t.Fatal(err)
 	}
+	// Requests to reset an admin's second factor: one left to expire, one
+	// pending.
+	stale, _ := e.seed("stale@example.org", account.RoleAdmin)
+	pending, _ := e.seed("pending@example.org", account.RoleAdmin)
+	if _, err := e.svc.ResetMFA(e.ctx(), &admin, stale.ID, e.c); err != nil {
+		t.Fatal(err)
+	}
 
 	// Past the invitations' 72 hours and every session's idle timeout.
 	e.clock.Advance(73 * time.Hour)
 	live := invite("live@example.org")
 	liveSession := e.login(u.Email, secret)
+	if _, err := e.svc.ResetMFA(e.ctx(), &admin, pending.ID, e.c); err != nil {
+		t.Fatal(err)
+	}
 
 	sessionsBefore, invitationsBefore := countRows(t, e.db, "sessions"), countRows(t, e.db, "invitations")
 	got, err := e.svc.PurgeExpired(e.ctx())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := account.Purged{Sessions: sessionsBefore - 1, Invitations: invitationsBefore - 1}
+	want := account.Purged{Sessions: sessionsBefore - 1, Invitations: invitationsBefore - 1, ResetRequests: 1}
 	if got != want || want.Sessions < 2 || want.Invitations != 2 {
 		t.Errorf("PurgeExpired = %+v, want %+v (before: %d sessions, %d invitations)", got, want, sessionsBefore, invitationsBefore)
 	}
@@ -1134,6 +1148,9 @@ func TestPurgeExpired(t *testing.T) {
 	}
 	if n := countRows(t, e.db, "invitations"); n != 1 {
 		t.Errorf("%d invitations left, want the live one", n)
+	}
+	if n := countRows(t, e.db, "mfa_reset_requests"); n != 1 {
+		t.Errorf("%d reset requests left, want the pending one", n)
 	}
 	e.mustAuth(liveSession)
 	if _, err := e.svc.InvitationInfo(e.ctx(), live); err != nil {

@@ -126,8 +126,8 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, role *
 			return User{}, err
 		}
 	}
-	return s.adminUpdate(ctx, actor, id, audit.ActionUserUpdate, c, func(tx Tx, u *UserRecord) (string, error) {
-		changed := false
+	changed := false
+	u, err := s.adminUpdate(ctx, actor, id, audit.ActionUserUpdate, c, func(tx Tx, u *UserRecord) (string, error) {
 		if role != nil && *role != u.Role {
 			last, err := lastAdmin(ctx, tx, u)
 			if err != nil {
@@ -151,6 +151,10 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, role *
 		n, err := tx.DeleteUserSessions(ctx, u.ID, "")
 		return fmt.Sprintf("role=%s groups=%s; %d sessions ended", u.Role, strings.Join(u.Groups, ","), n), err
 	})
+	if err == nil && changed {
+		s.notify(ctx, noticeUserChanged(u.Email, actor, u.Role, u.Groups))
+	}
+	return u, err
 }
 
 // SetDisabled disables or enables a member. Disabling ends all the
@@ -161,10 +165,12 @@ func (s *Service) SetDisabled(ctx context.Context, actor *User, id string, disab
 	if disabled {
 		action = audit.ActionUserDisable
 	}
-	return s.adminUpdate(ctx, actor, id, action, c, func(tx Tx, u *UserRecord) (string, error) {
+	changed := false
+	u, err := s.adminUpdate(ctx, actor, id, action, c, func(tx Tx, u *UserRecord) (string, error) {
 		if u.Disabled == disabled {
 			return "no change", nil
 		}
+		changed = true
 		if disabled {
 			last, err := lastAdmin(ctx, tx, u)
 			if err != nil {
@@ -187,44 +193,10 @@ func (s *Service) SetDisabled(ctx context.Context, actor *User, id string, disab
 		n, err := tx.DeleteUserSessions(ctx, u.ID, "")
 		return fmt.Sprintf("disabled; %d sessions ended", n), err
 	})
-}
-
-// ResetMFA removes a member's TOTP secret and recovery codes, ends their
-// sessions, and returns a single-use re-enrolment token (an invitation
-// bound to the account) with which the member sets a new password and a
-// new authenticator, as on first enrolment.
-func (s *Service) ResetMFA(ctx context.Context, actor *User, id string, c Client) (string, error) {
-	token := newToken()
-	_, err := s.adminUpdate(ctx, actor, id, audit.ActionMFAReset, c, func(tx Tx, u *UserRecord) (string, error) {
-		now := s.now()
-		u.TOTPSecret, u.MFAEnrolled, u.LastTOTPStep, u.UpdatedAt = nil, false, 0, now
-		if err := tx.SaveUser(ctx, u); err != nil {
-			return "", err
-		}
-		if err := tx.ReplaceRecoveryCodes(ctx, u.ID, nil); err != nil {
-			return "", err
-		}
-		if err := tx.DeleteUserInvitations(ctx, u.ID); err != nil {
-			return "", err
-		}
-		n, err := tx.DeleteUserSessions(ctx, u.ID, "")
-		if err != nil {
-			return "", err
-		}
-		err = tx.InsertInvitation(ctx, &InvitationRecord{
-			TokenHash: hashToken(token),
-			Invitation: Invitation{Email: u.Email, Role: u.Role, Groups: u.Groups,
-				ExpiresAt: now.Add(s.opts.InvitationTTL), Reset: true},
-			UserID:    u.ID,
-			CreatedBy: actor.ID,
-			CreatedAt: now,
-		})
-		return fmt.Sprintf("second factor removed; %d sessions ended; re-enrolment token issued", n), err
-	})
-	if err != nil {
-		return "", err
+	if err == nil && changed {
+		s.notify(ctx, noticeDisabled(u.Email, actor, disabled))
 	}
-	return token, nil
+	return u, err
 }
 
 // UnlockUser clears a member's lock and failure counter.
@@ -244,12 +216,15 @@ func (s *Service) RevokeAllSessions(ctx context.Context, actor *User, id string,
 			return err
 		}
 	}
-	var n int
+	var (
+		n      int
+		member *UserRecord
+	)
 	err := s.st.Update(ctx, func(tx Tx) error {
-		if _, err := tx.UserByID(ctx, id); err != nil {
+		var err error
+		if member, err = tx.UserByID(ctx, id); err != nil {
 			return err
 		}
-		var err error
 		n, err = tx.DeleteUserSessions(ctx, id, "")
 		return err
 	})
@@ -261,7 +236,43 @@ func (s *Service) RevokeAllSessions(ctx context.Context, actor *User, id string,
 	}
 	e := actorEntry(actor, audit.ActionSessionRevokeAll, id, audit.OutcomeSuccess)
 	e.Detail = fmt.Sprintf("%d sessions ended", n)
-	return s.record(ctx, e, c)
+	if err := s.record(ctx, e, c); err != nil {
+		return err
+	}
+	if actor.ID != id {
+		s.notify(ctx, noticeSessionsEnded(member.Email, actor, n))
+	}
+	return nil
+}
+
+// ListUserSessions returns member id's live sessions, newest first, for an
+// admin. The list says where and when the member works, so it is audited.
+func (s *Service) ListUserSessions(ctx context.Context, actor *User, id string, c Client) ([]Session, error) {
+	if err := s.requireAdmin(ctx, actor, audit.ActionSessionList, id, c); err != nil {
+		return nil, err
+	}
+	var member *UserRecord
+	err := s.st.View(ctx, func(tx Tx) error {
+		var err error
+		member, err = tx.UserByID(ctx, id)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("account: list sessions: %w", err)
+	}
+	list, err := s.ListSessions(ctx, &member.User, nil)
+	if err != nil {
+		return nil, err
+	}
+	e := actorEntry(actor, audit.ActionSessionList, id, audit.OutcomeSuccess)
+	e.Detail = fmt.Sprintf("%d sessions", len(list))
+	if err := s.record(ctx, e, c); err != nil {
+		return nil, err
+	}
+	return list, nil
 }
 
 // Operator is the actor of the admin acts of the command line (`portal

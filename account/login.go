@@ -338,6 +338,9 @@ func (s *Service) CompleteLogin(ctx context.Context, sessionToken, code string, 
 			}
 			if step := matchTOTP(seed, code, now, u.LastTOTPStep); step > 0 {
 				u.LastTOTPStep, ok = step, true
+				// The login's code is a fresh second factor (StepUpWindow);
+				// a recovery code is a way back in, not one.
+				full.SteppedUpAt = now
 			}
 		} else if norm := normRecoveryCode(code); norm != "" {
 			if ok, err = tx.UseRecoveryCode(ctx, u.ID, hashRecoveryCode(norm)); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"portal/audit"
+	"portal/mail"
 )
 
 // Passkeys are WebAuthn credentials a member registers as a second factor:
@@ -31,7 +32,6 @@ const (
 	ActionPasskeyAdd    = "passkey.add"
 	ActionPasskeyRemove = "passkey.remove"
 	ActionLoginPasskey  = "login.passkey"
-	ActionStepUpPasskey = "stepup.passkey"
 )
 
 // ErrPasskey means the browser's answer to a passkey ceremony was not
@@ -344,7 +344,23 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, token string, r
 	if err := s.record(ctx, actorEntryRec(u, ActionPasskeyAdd, u.ID, audit.OutcomeSuccess, "passkey "+rec.ID+": "+name), c); err != nil {
 		return Passkey{}, err
 	}
+	s.notify(ctx, noticePasskey(u.Email, rec.Passkey, true, c))
 	return rec.Passkey, nil
+}
+
+// noticePasskey tells the member that a passkey was added or removed, so
+// that a change they did not make does not go unnoticed.
+func noticePasskey(to string, p Passkey, added bool, c Client) mail.Message {
+	if added {
+		return notice(to, "A passkey was added to your account", []string{
+			"A passkey named \"" + p.Name + "\" was added to your account on " + when(p.CreatedAt) + ", from the address " + c.IP + ".",
+			"It can now replace the code from your authenticator app when you log in. If you did not add it, remove it on your account page, change your password and tell an administrator.",
+		})
+	}
+	return notice(to, "A passkey was removed from your account", []string{
+		"The passkey named \"" + p.Name + "\" was removed from your account, from the address " + c.IP + ".",
+		"It can no longer be used to log in. If you did not remove it, change your password and tell an administrator.",
+	})
 }
 
 // RemovePasskey deletes one of the member's passkeys and returns it.
@@ -366,9 +382,12 @@ func (s *Service) RemovePasskey(ctx context.Context, user *User, id string, c Cl
 	if err != nil {
 		return Passkey{}, err
 	}
-	if err := s.record(ctx, actorEntry(user, ActionPasskeyRemove, user.ID, audit.OutcomeSuccess), c); err != nil {
+	e := actorEntry(user, ActionPasskeyRemove, user.ID, audit.OutcomeSuccess)
+	e.Detail = "passkey " + removed.ID + ": " + removed.Name
+	if err := s.record(ctx, e, c); err != nil {
 		return Passkey{}, err
 	}
+	s.notify(ctx, noticePasskey(user.Email, removed, false, c))
 	return removed, nil
 }
 
@@ -428,6 +447,9 @@ func (s *Service) CompletePasskeyLogin(ctx context.Context, token string, rp Rel
 		return "", err
 	}
 	full, fullSess := s.fullSession(u.ID, now, c)
+	// As the login's TOTP code, the passkey is a fresh second factor
+	// (StepUpWindow).
+	fullSess.SteppedUpAt = now
 	used, failure, locked, err := s.checkAssertion(ctx, sess, rp, ceremonyLogin, answer, now, func(tx Tx) error {
 		return s.promote(ctx, tx, sess, fullSess)
 	})
@@ -460,31 +482,31 @@ func (s *Service) CompletePasskeyLogin(ctx context.Context, token string, rp Rel
 }
 
 // PasskeyStepUp checks a passkey assertion for a full session: the member
-// is at the keyboard now. On success it runs steppedUp inside the same
-// transaction, the one place that marks the session; a failure counts on
-// the account's failure counter like any wrong factor.
-func (s *Service) PasskeyStepUp(ctx context.Context, token string, rp RelyingParty, answer []byte, c Client,
-	steppedUp func(ctx context.Context, tx Tx, sess *Session, at time.Time) error) error {
+// is at the keyboard now, and the session is stepped up (MarkSteppedUp, as
+// with a fresh code). A failure counts on the account's failure counter
+// like any wrong factor. It returns when the step-up lapses.
+func (s *Service) PasskeyStepUp(ctx context.Context, token string, rp RelyingParty, answer []byte, c Client) (time.Time, error) {
 	now := s.now()
 	sess, u, err := s.sessionAt(ctx, token, StageFull, now)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
-	used, failure, locked, err := s.checkAssertion(ctx, sess, rp, ceremonyStepUp, answer, now, func(tx Tx) error {
-		return steppedUp(ctx, tx, sess, now)
-	})
+	_, failure, locked, err := s.checkAssertion(ctx, sess, rp, ceremonyStepUp, answer, now, func(Tx) error { return nil })
+	if errors.Is(err, ErrThrottled) {
+		s.record(ctx, actorEntryRec(u, audit.ActionStepUp, u.ID, audit.OutcomeFailure, "passkey: throttled"), c)
+		return time.Time{}, err
+	}
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	if failure != "" {
-		s.record(ctx, actorEntryRec(u, ActionStepUpPasskey, u.ID, audit.OutcomeFailure, failure), c)
+		s.record(ctx, actorEntryRec(u, audit.ActionStepUp, u.ID, audit.OutcomeFailure, "passkey: "+failure), c)
 		if locked {
 			s.lockedNow(ctx, u, c)
 		}
-		return ErrInvalidCredentials
+		return time.Time{}, ErrInvalidCredentials
 	}
-	return s.record(ctx, actorEntryRec(u, ActionStepUpPasskey, u.ID, audit.OutcomeSuccess,
-		"passkey "+used+", session "+sessionRef(sess.ID)), c)
+	return s.MarkSteppedUp(ctx, &u.User, sess, "passkey", c)
 }
 
 // checkAssertion answers the session's ceremony of kind with the browser's

@@ -69,6 +69,28 @@ type Tx interface {
 	// it, or ErrNotFound when there is none or it has expired at now.
 	PutCeremony(ctx context.Context, sessionID, kind string, data []byte, expires time.Time) error
 	TakeCeremony(ctx context.Context, sessionID, kind string, now time.Time) ([]byte, error)
+
+	// SetSessionSteppedUp records that the session passed a second factor at.
+	SetSessionSteppedUp(ctx context.Context, id string, at time.Time) error
+
+	// PendingInvitations returns the invitations unused and unexpired at
+	// now, newest first.
+	PendingInvitations(ctx context.Context, now time.Time) ([]InvitationRecord, error)
+	// DeleteInvitation deletes the unused invitation id and returns it
+	// (ErrNotFound when there is none).
+	DeleteInvitation(ctx context.Context, id string) (*InvitationRecord, error)
+
+	InsertResetRequest(ctx context.Context, r *ResetRequest) error
+	ResetRequestByID(ctx context.Context, id string) (*ResetRequest, error)
+	// PendingResetRequests returns the requests unapproved and unexpired at
+	// now, oldest first; userID "" for every member's.
+	PendingResetRequests(ctx context.Context, userID string, now time.Time) ([]ResetRequest, error)
+	// ApproveResetRequest marks the pending request id approved; ErrNotFound
+	// when it is not pending.
+	ApproveResetRequest(ctx context.Context, id, by string, at time.Time) error
+	// PurgeResetRequests deletes the requests approved, or expired at now,
+	// and returns how many it deleted.
+	PurgeResetRequests(ctx context.Context, now time.Time) (int, error)
 }
 
 // UserRecord is a user with the secrets only this package reads.
@@ -83,6 +105,7 @@ type UserRecord struct {
 
 // InvitationRecord is a stored invitation. Only the token's hash is kept.
 type InvitationRecord struct {
+	ID        string // random 16-byte hex: names it to admins; never accepts it
 	TokenHash string
 	Invitation
 	UserID    string // for a re-enrolment (MFA reset): the account it resets

@@ -194,6 +194,11 @@ type sessionView struct {
 	Current    bool      `json:"current"`
 }
 
+func viewSession(x account.Session) sessionView {
+	return sessionView{ID: x.ID, CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt, ExpiresAt: x.ExpiresAt,
+		IP: x.IP, UserAgent: x.UserAgent, Current: x.Current}
+}
+
 // GET /api/me/sessions
 func (s *Server) mySessions(c *echo.Context) error {
 	list, err := s.accounts.ListSessions(c.Request().Context(), currentUser(c), currentSession(c))
@@ -202,8 +207,7 @@ func (s *Server) mySessions(c *echo.Context) error {
 	}
 	out := make([]sessionView, 0, len(list))
 	for _, x := range list {
-		out = append(out, sessionView{ID: x.ID, CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt, ExpiresAt: x.ExpiresAt,
-			IP: x.IP, UserAgent: x.UserAgent, Current: x.Current})
+		out = append(out, viewSession(x))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"sessions": out})
 }

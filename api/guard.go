@@ -122,10 +122,14 @@ func (s *Server) require(p Policy) echo.MiddlewareFunc {
 }
 
 func (s *Server) recordDenied(c *echo.Context, u *account.User, p Policy) {
+	s.recordDeniedDetail(c, u, "needs "+p.String())
+}
+
+func (s *Server) recordDeniedDetail(c *echo.Context, u *account.User, detail string) {
 	err := s.audit.Record(c.Request().Context(), audit.Entry{
 		Actor: u.ID, ActorEmail: u.Email, Action: audit.ActionAccessDenied,
 		Target: c.Request().Method + " " + c.Request().URL.Path, IP: c.RealIP(),
-		Outcome: audit.OutcomeDenied, Detail: "needs " + p.String(),
+		Outcome: audit.OutcomeDenied, Detail: detail,
 	})
 	if err != nil {
 		s.log.Error("audit access denied", "error", err)

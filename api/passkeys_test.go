@@ -77,7 +77,7 @@ func TestPasskeyRoutesWithoutAuthenticator(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("removing a passkey that is not mine: %d %s", resp.StatusCode, body)
 	}
-	resp, body = c.Do("POST", "/api/account/step-up/passkey/options", nil)
+	resp, body = c.Do("POST", "/api/session/step-up/passkey/options", nil)
 	if resp.StatusCode != http.StatusNotFound || portaltest.ErrorCode(t, body) != "no_passkey" {
 		t.Errorf("step-up options without a passkey: %d %s", resp.StatusCode, body)
 	}

@@ -21,6 +21,7 @@ import (
 	"portal/access"
 	"portal/account"
 	"portal/audit"
+	"portal/mail"
 	"portal/metrics"
 	"portal/research"
 	"portal/search"
@@ -40,11 +41,6 @@ type Database interface {
 	Ping(ctx context.Context) error
 }
 
-// Mailer sends invitation emails.
-type Mailer interface {
-	SendInvitation(ctx context.Context, to, link string, expires time.Time) error
-}
-
 // Options configures the server.
 type Options struct {
 	Logger   *slog.Logger
@@ -54,9 +50,10 @@ type Options struct {
 	Research *research.Service
 	// Training records training progress and issues completions.
 	Training *training.Service
-	// Mailer is optional: without one, invitation links are shown to the
+	// Outbox queues the mails the API sends. Optional: without one, or
+	// while it has no SMTP relay, invitation links are also shown to the
 	// admin who creates them.
-	Mailer Mailer
+	Outbox *mail.Outbox
 	// SecretKey signs the anonymous CSRF tokens; at least 32 bytes.
 	SecretKey []byte
 	// PublicURL is the portal's public origin (https://portal.example),
@@ -101,7 +98,7 @@ type Server struct {
 	training *training.Service
 	// auditQueue records members' searches without a disk sync per request.
 	auditQueue *audit.Async
-	mailer     Mailer
+	outbox     *mail.Outbox
 	secretKey  []byte
 	publicURL  string
 	log        *slog.Logger
@@ -119,6 +116,9 @@ type route struct {
 	handler      echo.HandlerFunc
 	throttled    bool
 	upload       bool
+	// stepUp routes change who someone is: they need a second factor
+	// passed within account.StepUpWindow on the session (requireStepUp).
+	stepUp bool
 }
 
 // routes is the API's route table: the one place that says who may call
@@ -145,15 +145,24 @@ func (s *Server) routes() []route {
 		{method: http.MethodPost, path: "/me/password", policy: Member, handler: s.changePassword, throttled: true},
 		{method: http.MethodPost, path: "/me/recovery-codes", policy: Member, handler: s.regenerateRecoveryCodes, throttled: true},
 
+		{method: http.MethodPost, path: "/session/step-up", policy: Member, handler: s.stepUp, throttled: true},
+
+		// Inviting an admin needs step-up too; the invite handler asks for
+		// it when the role is admin.
 		{method: http.MethodPost, path: "/invitations", policy: Admin, handler: s.invite},
+		{method: http.MethodGet, path: "/invitations", policy: Admin, handler: s.listInvitations},
+		{method: http.MethodDelete, path: "/invitations/:id", policy: Admin, handler: s.revokeInvitation},
 		{method: http.MethodGet, path: "/admin/users", policy: Admin, handler: s.listUsers},
 		{method: http.MethodGet, path: "/admin/users/:id", policy: Admin, handler: s.getUser},
-		{method: http.MethodPatch, path: "/admin/users/:id", policy: Admin, handler: s.updateUser},
-		{method: http.MethodPost, path: "/admin/users/:id/disable", policy: Admin, handler: s.setDisabled(true)},
-		{method: http.MethodPost, path: "/admin/users/:id/enable", policy: Admin, handler: s.setDisabled(false)},
+		{method: http.MethodPatch, path: "/admin/users/:id", policy: Admin, handler: s.updateUser, stepUp: true},
+		{method: http.MethodPost, path: "/admin/users/:id/disable", policy: Admin, handler: s.setDisabled(true), stepUp: true},
+		{method: http.MethodPost, path: "/admin/users/:id/enable", policy: Admin, handler: s.setDisabled(false), stepUp: true},
 		{method: http.MethodPost, path: "/admin/users/:id/unlock", policy: Admin, handler: s.unlockUser},
-		{method: http.MethodPost, path: "/admin/users/:id/reset-mfa", policy: Admin, handler: s.resetMFA},
-		{method: http.MethodDelete, path: "/admin/users/:id/sessions", policy: Admin, handler: s.revokeUserSessions},
+		{method: http.MethodPost, path: "/admin/users/:id/reset-mfa", policy: Admin, handler: s.resetMFA, stepUp: true},
+		{method: http.MethodGet, path: "/admin/users/:id/sessions", policy: Admin, handler: s.listUserSessions, stepUp: true},
+		{method: http.MethodDelete, path: "/admin/users/:id/sessions", policy: Admin, handler: s.revokeUserSessions, stepUp: true},
+		{method: http.MethodGet, path: "/admin/reset-requests", policy: Admin, handler: s.listResetRequests},
+		{method: http.MethodPost, path: "/admin/reset-requests/:id/approve", policy: Admin, handler: s.approveReset, stepUp: true},
 		{method: http.MethodGet, path: "/admin/audit", policy: Admin, handler: s.listAudit},
 
 		{method: http.MethodGet, path: "/research/vocabulary", policy: Member, handler: s.vocabulary},
@@ -214,7 +223,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{site: site, members: members, db: opts.Database, search: observedSearcher{opts.Search, opts.Metrics},
 		accounts: opts.Accounts, audit: opts.Audit, research: opts.Research,
-		training: opts.Training, mailer: opts.Mailer, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger}
+		training: opts.Training, outbox: opts.Outbox, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger}
 
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           opts.Logger,
@@ -244,6 +253,9 @@ func New(opts Options) (*Server, error) {
 			mw = append(mw, limiter)
 		}
 		mw = append(mw, s.require(r.policy))
+		if r.stepUp {
+			mw = append(mw, s.requireStepUp)
+		}
 		if r.upload {
 			// An upload may take longer than other requests; the server's
 			// own read timeout still bounds a slow sender.

@@ -45,6 +45,11 @@ const (
 	ActionUserUnlock         = "user.unlock"
 	ActionAdminBootstrap     = "admin.bootstrap"
 	ActionAccessDenied       = "access.denied"
+	ActionStepUp             = "mfa.step_up"
+	ActionMFAResetRequest    = "mfa.reset_request"
+	ActionMFAResetApprove    = "mfa.reset_approve"
+	ActionInvitationRevoke   = "invitation.revoke"
+	ActionSessionList        = "session.list"
 )
 
 // Outcomes of an audited action.

@@ -105,7 +105,7 @@ func Options() []Option {
 		{Name: "PORTAL_DATA_DIR", Default: "var", Commands: state, Help: "local state: database, uploads, development Meilisearch"},
 		{Name: "PORTAL_SECRET_KEY", Secret: true, Commands: append(state[:len(state):len(state)], "restore"), Help: "64 hex digits (32 bytes): encrypts TOTP secrets and signs CSRF tokens; keep it outside the database and its backups"},
 		{Name: "PORTAL_PUBLIC_URL", Commands: links, Help: "the portal's public origin (https://portal.example), used in invitation links and, by portal dev, as the site's base URL (canonical links, sitemap)"},
-		{Name: "PORTAL_SMTP_URL", Secret: true, Commands: mailers, Help: "SMTP relay for invitations and second-factor resets: smtp://user:pass@host:587 (STARTTLS) or smtps://…:465; empty shows the links to the admin instead"},
+		{Name: "PORTAL_SMTP_URL", Secret: true, Commands: mailers, Help: "SMTP relay of the portal's mail (queued in the database, sent by serve with retries): smtp://user:pass@host:587 (STARTTLS required except on loopback) or smtps://…:465; empty logs the mail and shows invitation links to the admin instead"},
 		{Name: "PORTAL_MAIL_FROM", Default: "portal@localhost", Commands: mailers, Help: "sender address of the portal's emails"},
 		{Name: "PORTAL_SESSION_IDLE", Default: "30m", Commands: servers, Help: "a session ends after this long without a request"},
 		{Name: "PORTAL_SESSION_MAX", Default: "12h", Commands: servers, Help: "a session ends this long after login, however active"},

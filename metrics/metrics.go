@@ -108,7 +108,7 @@ func New() *Metrics {
 	for _, reason := range []string{"unavailable", "other"} {
 		m.meiliErrors.WithLabelValues(reason)
 	}
-	for _, table := range []string{"sessions", "invitations"} {
+	for _, table := range []string{"sessions", "invitations", "mfa_reset_requests"} {
 		m.purged.WithLabelValues(table)
 	}
 	return m

@@ -1,6 +1,7 @@
 // Package portaltest runs the real portal for integration tests: the public
 // site built by the pinned Hugo, a real Meilisearch with the portal's keys
-// and indexes, and the echo server over real HTTP.
+// and indexes, a real Mailpit as the SMTP relay, and the echo server over
+// real HTTP.
 package portaltest
 
 import (
@@ -23,6 +24,8 @@ import (
 	"portal/blob"
 	"portal/extract"
 	"portal/extract/extracttest"
+	"portal/mail"
+	"portal/mail/mailpit"
 	"portal/research"
 	"portal/search"
 	"portal/search/meilitest"
@@ -127,8 +130,13 @@ type Portal struct {
 	Training   *training.Service
 	Indexer    *search.Indexer
 	Searcher   *search.Searcher
-	extractor  *extract.Extractor
-	dataDir    string
+	// Mailpit is the SMTP relay the portal's outbox sends to; Mail reads
+	// what it received.
+	Mailpit   *mailpit.Process
+	Outbox    *mail.Outbox
+	stopMail  func()
+	extractor *extract.Extractor
+	dataDir   string
 }
 
 // Options adjusts Start.
@@ -176,6 +184,10 @@ func Run(opts Options) (*Portal, error) {
 	}
 	p := &Portal{SiteDir: dir, MembersDir: membersDir, dataDir: dataDir}
 	if p.Meili, err = meilitest.Run(filepath.Join(dataDir, "meili")); err != nil {
+		p.Close()
+		return nil, err
+	}
+	if p.Mailpit, err = startMailpit(filepath.Join(dataDir, "mailpit")); err != nil {
 		p.Close()
 		return nil, err
 	}
@@ -227,7 +239,14 @@ func (p *Portal) setUp(opts Options) error {
 		return err
 	}
 	p.Audit = audit.New(p.DB, now).WithKey(audit.ChainKey(secret))
-	if p.Accounts, err = account.New(p.DB, p.Audit, account.Options{Now: now, SecretKey: secret, Argon2: TestArgon2, Logger: log}); err != nil {
+	// The outbox keeps the real clock: a message's Date is when it was
+	// queued, whatever time the accounts' clock says it is.
+	if p.Outbox, err = mail.New(p.DB.Mail(), mail.Options{RelayURL: p.Mailpit.SMTPURL, From: "portal@portal.example",
+		Logger: log, MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}); err != nil {
+		return err
+	}
+	if p.Accounts, err = account.New(p.DB, p.Audit, account.Options{Now: now, SecretKey: secret, Argon2: TestArgon2, Logger: log,
+		Outbox: p.Outbox, AcceptURL: PublicURL + "/en/account/accept/"}); err != nil {
 		return err
 	}
 	p.Indexer = search.NewIndexer(search.NewClient(p.Meili.URL, p.AdminKey), nil)
@@ -259,6 +278,10 @@ func (p *Portal) setUp(opts Options) error {
 		training.Options{SecretKey: secret, Now: now, Logger: log}); err != nil {
 		return err
 	}
+	mailCtx, stopMail := context.WithCancel(context.Background())
+	mailDone := make(chan struct{})
+	go func() { defer close(mailDone); p.Outbox.Run(mailCtx) }()
+	p.stopMail = func() { stopMail(); <-mailDone }
 	p.Searcher = search.NewSearcher(p.Meili.URL, p.SearchKey, search.SearchKey().UID)
 	e, err := api.New(api.Options{
 		Logger:     log,
@@ -267,6 +290,7 @@ func (p *Portal) setUp(opts Options) error {
 		Training:   p.Training,
 		Accounts:   p.Accounts,
 		Audit:      p.Audit,
+		Outbox:     p.Outbox,
 		SecretKey:  secret,
 		SiteDir:    p.SiteDir,
 		MembersDir: p.MembersDir,
@@ -289,6 +313,12 @@ func (p *Portal) Close() {
 	}
 	if p.API != nil {
 		p.API.Close()
+	}
+	if p.stopMail != nil {
+		p.stopMail()
+	}
+	if p.Mailpit != nil {
+		_ = p.Mailpit.Stop()
 	}
 	if p.Meili != nil {
 		_ = p.Meili.Process.Stop()

@@ -16,6 +16,7 @@ import (
 	"portal/blob"
 	"portal/config"
 	"portal/extract"
+	"portal/mail"
 	"portal/metrics"
 	"portal/research"
 	"portal/search"
@@ -30,9 +31,12 @@ import (
 // listeners drain before the audit writer flushes, the loops end before
 // the blob store and the PDF sandbox go, and the database closes last.
 type app struct {
-	db        *store.DB
-	audit     *audit.Log
-	accounts  *account.Service
+	db       *store.DB
+	audit    *audit.Log
+	accounts *account.Service
+	// outbox queues mail in the database; only `portal serve` runs its
+	// delivery loop.
+	outbox    *mail.Outbox
 	research  *research.Service
 	extractor *extract.Extractor
 	// metrics is nil unless PORTAL_METRICS_ADDR is set.
@@ -143,6 +147,12 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		})
 	}
 	a.audit = audit.New(db, time.Now).WithKey(audit.ChainKey(cfg.SecretKey))
+	// Checked here, before any command changes anything: a wrong
+	// PORTAL_SMTP_URL fails at once.
+	if a.outbox, err = mail.New(db.Mail(), mail.Options{RelayURL: cfg.SMTPURL, From: cfg.MailFrom, Logger: log}); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.accounts, err = account.New(db, a.audit, account.Options{
 		SecretKey:       cfg.SecretKey,
 		IdleTimeout:     cfg.SessionIdle,
@@ -150,6 +160,8 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		HashConcurrency: cfg.HashLimit,
 		Logger:          log,
 		Metrics:         a.metrics,
+		Outbox:          a.outbox,
+		AcceptURL:       acceptURL(cfg),
 	})
 	if err != nil {
 		a.Close()

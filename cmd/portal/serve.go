@@ -13,7 +13,6 @@ import (
 	"portal/account"
 	"portal/api"
 	"portal/config"
-	"portal/mail"
 	"portal/search"
 	"portal/training"
 )
@@ -77,7 +76,7 @@ const (
 )
 
 // startServing starts, in this order, what serving adds to a: the research
-// library, the re-push and purge loops, the API server with its audit
+// library, the re-push, purge and mail delivery loops, the API server with its audit
 // writer, the metrics listener and the public listener. a.Close stops them
 // in the reverse order.
 func (a *app) startServing(ctx context.Context, cfg config.Config) error {
@@ -97,14 +96,6 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		a.log.Warn("meilisearch is older than the newest release with security fixes known to the portal",
 			"version", st.Version, "minimum", st.MinimumVersion)
 	}
-	var mailer api.Mailer
-	if cfg.SMTPURL != "" {
-		m, err := mail.New(cfg.SMTPURL, cfg.MailFrom)
-		if err != nil {
-			return err
-		}
-		mailer = m
-	}
 	catalogue, err := training.OpenCatalogue(cfg.SiteDir, cfg.MembersSiteDir, a.log)
 	if err != nil {
 		return err
@@ -120,12 +111,17 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		}
 		a.research.RunResume(ctx, resumeEvery)
 	})
+	// Mail goes out from here only: `portal users` and the API queue it in
+	// the database. Started before the API server, the loop stops after
+	// it, so that what the last requests queued is at least tried.
+	a.goLoop("mail delivery", a.outbox.Run)
 	a.goLoop("purge", func(ctx context.Context) {
 		a.accounts.RunPurge(ctx, purgeEvery, func(p account.Purged) {
 			a.metrics.Purged("sessions", p.Sessions)
 			a.metrics.Purged("invitations", p.Invitations)
+			a.metrics.Purged("mfa_reset_requests", p.ResetRequests)
 			if p != (account.Purged{}) {
-				a.log.Info("purged", "sessions", p.Sessions, "invitations", p.Invitations)
+				a.log.Info("purged", "sessions", p.Sessions, "invitations", p.Invitations, "reset_requests", p.ResetRequests)
 			}
 		})
 	})
@@ -137,7 +133,7 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		Research:       a.research,
 		Training:       courses,
 		Audit:          a.audit,
-		Mailer:         mailer,
+		Outbox:         a.outbox,
 		SecretKey:      cfg.SecretKey,
 		PublicURL:      cfg.PublicURL,
 		SiteDir:        cfg.SiteDir,

@@ -63,7 +63,7 @@ export async function assert(optionsPath, answerPath) {
 }
 
 // stepUpWithPasskey proves with a passkey that the signed-in member is
-// present (POST /api/account/step-up/passkey).
+// present (POST /api/session/step-up/passkey).
 export function stepUpWithPasskey() {
-  return assert("/account/step-up/passkey/options", "/account/step-up/passkey");
+  return assert("/session/step-up/passkey/options", "/session/step-up/passkey");
 }
