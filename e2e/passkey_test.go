@@ -214,3 +214,54 @@ func TestPasskeyEnrolLoginStepUpRemove(t *testing.T) {
 	}
 	checkAxe(t, ctx, "account page with passkeys")
 }
+
+// An admin whose login is older than the step-up window ends a member's
+// sessions from the members page and, asked to confirm, uses a passkey in
+// place of a code: the act goes through and the member is mailed.
+func TestStepUpWithPasskeyOnTheMembersPage(t *testing.T) {
+	clock := portaltest.NewClock()
+	p := portaltest.Start(t, portaltest.Options{Now: clock.Now})
+	admin := p.SeedUser(t, account.RoleAdmin)
+	member := p.SeedNamedUser(t, "Passkey Step-up Member", account.RoleMember)
+	ctx := browser(t)
+	base := strings.Replace(p.URL, "127.0.0.1", "localhost", 1)
+	run(t, ctx, chromedp.ActionFunc(func(ctx context.Context) error {
+		return webauthn.Enable().WithEnableUI(false).Do(ctx)
+	}))
+	addAuthenticator(t, ctx)
+	run(t, ctx,
+		chromedp.Navigate(base+"/en/account/login/"),
+		chromedp.WaitVisible("#login-email", chromedp.ByQuery),
+		chromedp.SendKeys("#login-email", admin.Email, chromedp.ByQuery),
+		chromedp.SendKeys("#login-password", admin.Password+"\n", chromedp.ByQuery),
+		chromedp.WaitVisible("#login-code", chromedp.ByQuery),
+		chromedp.SendKeys("#login-code", account.TOTPCode(admin.TOTPSecret, clock.Now())+"\n", chromedp.ByQuery),
+		chromedp.WaitVisible("#account-passkeys-empty", chromedp.ByQuery),
+	)
+	addPasskeyInBrowser(t, ctx, admin, "Admin laptop", 1)
+	clock.Advance(account.StepUpWindow + time.Minute)
+
+	row := `tr[data-user="` + member.ID + `"]`
+	var note string
+	run(t, ctx,
+		chromedp.Navigate(base+"/en/admin/members/"),
+		chromedp.WaitVisible(row+` [data-action="manage"]`, chromedp.ByQuery),
+		chromedp.Click(row+` [data-action="manage"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`[data-action="end-sessions"]`, chromedp.ByQuery),
+		chromedp.Click(`[data-action="end-sessions"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#app-confirm [data-confirm="yes"]`, chromedp.ByQuery),
+		chromedp.Click(`#app-confirm [data-confirm="yes"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#app-step-up [data-step-up="passkey"]`, chromedp.ByQuery),
+		chromedp.Click(`#app-step-up [data-step-up="passkey"]`, chromedp.ByQuery),
+		chromedp.WaitNotVisible(`#app-step-up`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.member-note`, chromedp.ByQuery),
+		chromedp.Text(`.member-note`, &note, chromedp.ByQuery),
+	)
+	if want := "All sessions of Passkey Step-up Member have been ended."; strings.TrimSpace(note) != want {
+		t.Errorf("note %q, want %q", note, want)
+	}
+	if n := sessionsEnded(t, p, member.Email); n != 1 {
+		t.Errorf("%d mails about ended sessions to the member, want 1", n)
+	}
+	checkAxe(t, ctx, "members page after a passkey step-up")
+}
