@@ -172,7 +172,7 @@ func normPasskeyName(s string) (string, error) {
 	return s, nil
 }
 
-// session finds the live session of token at stage, with its user.
+// sessionAt finds the live session of token at stage, with its user.
 func (s *Service) sessionAt(ctx context.Context, token string, stage Stage, now time.Time) (*Session, *UserRecord, error) {
 	sess, u, err := s.lookup(ctx, token, now)
 	if err != nil {
@@ -196,7 +196,8 @@ func (s *Service) beginCeremony(ctx context.Context, sessionID, kind string, sd 
 }
 
 // takeCeremony returns the session's ceremony of kind and ends it: each
-// challenge is answered at most once.
+// challenge (32 random bytes from go-webauthn) is answered at most once
+// (SECURITY.md MF-8).
 func takeCeremony(ctx context.Context, tx Tx, sessionID, kind string, now time.Time) (webauthn.SessionData, error) {
 	var sd webauthn.SessionData
 	data, err := tx.TakeCeremony(ctx, sessionID, kind, now)
@@ -463,7 +464,7 @@ func (s *Service) CompletePasskeyLogin(ctx context.Context, token string, rp Rel
 	}
 	if failure != "" {
 		action, outcome := audit.ActionLoginFailure, audit.OutcomeFailure
-		if failure == "account locked" || failure == "account disabled" {
+		if failure == "account locked" {
 			action, outcome = audit.ActionLoginLocked, audit.OutcomeDenied
 		}
 		s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
