@@ -479,15 +479,41 @@ func TestServeMetricsAndProbes(t *testing.T) {
 	s.stop(t)
 }
 
-// portal serve refuses, before it listens, an indexing key that may do
-// more than add and delete research documents (the admin key here), and a
-// search key that may do more than search.
+// portal meili keys provisions the three keys; portal serve refuses, before
+// it listens, an indexing key that may do more than add and delete research
+// documents (the admin key here), and a search key that may do more than
+// search.
 func TestServeRefusesOverPrivilegedKeys(t *testing.T) {
 	bin := portalBinary(t)
 	m := meilitest.Start(t)
+	// portal meili keys prints the three keys, each with exactly its rights.
+	out, err := runBin(t, bin, map[string]string{"MEILI_URL": m.URL, "MEILI_MASTER_KEY": m.MasterKey}, "meili", "keys")
+	if err != nil {
+		t.Fatalf("portal meili keys: %v\n%s", err, out)
+	}
+	printed := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		name, value, _ := strings.Cut(line, "=")
+		printed[name] = value
+	}
 	keys := testKeys(t, m)
+	for name, want := range map[string]string{"MEILI_SEARCH_KEY": keys.search, "MEILI_INDEXING_KEY": keys.indexing, "MEILI_ADMIN_KEY": keys.admin} {
+		if printed[name] == "" || printed[name] != want {
+			t.Errorf("portal meili keys printed %s=%q, want the provisioned key", name, printed[name])
+		}
+	}
+	for name, spec := range map[string]search.KeySpec{"MEILI_SEARCH_KEY": search.SearchKey(), "MEILI_INDEXING_KEY": search.IndexingKey(), "MEILI_ADMIN_KEY": search.AdminKey()} {
+		if err := search.CheckKey(t.Context(), m.URL, printed[name], spec); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 	if err := search.NewIndexer(search.NewClient(m.URL, keys.admin), nil).EnsureIndexes(t.Context()); err != nil {
 		t.Fatal(err)
+	}
+	// The serving key cannot delete an index.
+	if _, err := search.NewClient(m.URL, printed["MEILI_INDEXING_KEY"]).DeleteIndex(t.Context(), search.IndexResearch); err == nil ||
+		!strings.Contains(err.Error(), "invalid_api_key") {
+		t.Errorf("indexing key deleting the research index: %v, want invalid_api_key", err)
 	}
 	secret := strings.Repeat("ab", 32)
 	for _, c := range []struct {
