@@ -58,13 +58,15 @@ func passkeyNames(t *testing.T, ctx context.Context) []string {
 }
 
 // Through the real pages in Chromium, with the DevTools protocol's virtual
-// authenticators: an admin adds two passkeys (one per authenticator, each
-// with user verification), logs in with the password and a passkey in
+// authenticators: an admin is refused a passkey made without user
+// verification, adds two passkeys (one per authenticator), logs in with the password and a passkey in
 // place of the code, is refused when the authenticator's answer lacks user
 // verification, steps up with a passkey (whose answer, sent again, is
 // refused), and removes a passkey. Each step is in the audit log.
 func TestPasskeyEnrolLoginStepUpRemove(t *testing.T) {
-	p := portal(t)
+	// Its own portal: the test sends more secret-checking requests in a few
+	// seconds than the per-address limit lets one browser send.
+	p := portaltest.Start(t, portaltest.Options{SecretRate: 100})
 	u := p.SeedUser(t, account.RoleAdmin)
 	ctx := browser(t)
 	// WebAuthn needs a host name (not an IP address) for its relying party,
@@ -86,6 +88,29 @@ func TestPasskeyEnrolLoginStepUpRemove(t *testing.T) {
 		chromedp.SendKeys("#login-code", account.TOTPCode(u.TOTPSecret, time.Now())+"\n", chromedp.ByQuery),
 		chromedp.WaitVisible("#account-passkeys-empty", chromedp.ByQuery),
 	)
+	// A passkey made without user verification is refused.
+	var refusal string
+	run(t, ctx,
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			return webauthn.SetResponseOverrideBits(first).WithIsBadUV(true).Do(ctx)
+		}),
+		chromedp.SendKeys("#account-passkey-name", "Unverified", chromedp.ByQuery),
+		chromedp.SendKeys("#account-passkey-password", u.Password, chromedp.ByQuery),
+		chromedp.Click(`#account-passkey-form button[type="submit"]`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector("#app-alert").textContent.trim() !== ""`, nil,
+			chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Evaluate(`document.querySelector("#app-alert").textContent.trim()`, &refusal),
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			return webauthn.SetResponseOverrideBits(first).Do(ctx)
+		}),
+		chromedp.Evaluate(`document.getElementById("account-passkey-form").reset()`, nil),
+	)
+	if refusal != "The passkey could not be added. Try again." {
+		t.Errorf("passkey made without user verification: %q", refusal)
+	}
+	if ps, err := p.Accounts.ListPasskeys(t.Context(), u.ID); err != nil || len(ps) != 0 {
+		t.Fatalf("passkeys after the refusal: %+v, %v", ps, err)
+	}
 	addPasskeyInBrowser(t, ctx, u, "Office laptop", 1)
 
 	// A second passkey on another authenticator. The first authenticator
@@ -134,7 +159,7 @@ func TestPasskeyEnrolLoginStepUpRemove(t *testing.T) {
 	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Run(wait, chromedp.WaitVisible("#account-passkey-stepup-button", chromedp.ByQuery)); err != nil {
-		chromedp.Run(ctx, chromedp.Evaluate(`location.pathname + ": " + document.querySelector("#app-alert")?.textContent`, &alert))
+		chromedp.Run(ctx, chromedp.Evaluate(`location.pathname + ": " + document.querySelector("#app-alert")?.textContent + " busy=" + document.querySelector("#login-passkey").getAttribute("aria-disabled") + " status=" + document.querySelector("#app-status").textContent`, &alert))
 		t.Fatalf("login with the passkey: %v (%s)", err, alert)
 	}
 
