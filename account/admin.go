@@ -199,13 +199,18 @@ func (s *Service) SetDisabled(ctx context.Context, actor *User, id string, disab
 	return u, err
 }
 
-// UnlockUser clears a member's lock and failure counter.
+// UnlockUser clears a member's lock and untrusted failure counter, and
+// tells the member by mail.
 func (s *Service) UnlockUser(ctx context.Context, actor *User, id string, c Client) (User, error) {
-	return s.adminUpdate(ctx, actor, id, audit.ActionUserUnlock, c, func(tx Tx, u *UserRecord) (string, error) {
+	u, err := s.adminUpdate(ctx, actor, id, audit.ActionUserUnlock, c, func(tx Tx, u *UserRecord) (string, error) {
 		detail := fmt.Sprintf("was locked=%t failures=%d", u.Locked, u.Failures)
 		u.Locked, u.Failures, u.LastFailureAt, u.UpdatedAt = false, 0, time.Time{}, s.now()
 		return detail, tx.SaveUser(ctx, u)
 	})
+	if err == nil {
+		s.notify(ctx, unlockedNotice(u.Email, s.now()))
+	}
+	return u, err
 }
 
 // RevokeAllSessions ends every session of member id. Admins may do this to

@@ -10,45 +10,24 @@ import (
 	"portal/mail"
 )
 
-// Outbox queues mail for delivery; *mail.Outbox is the portal's, which
-// keeps the queue in the database and delivers (or, without a relay
-// configured, logs) each message.
-type Outbox interface {
-	Enqueue(ctx context.Context, m mail.Message) error
-}
-
-// send queues m.
+// send queues m, which must reach the member: the caller reports a
+// failure (notify is for notices whose loss only gets logged).
 func (s *Service) send(ctx context.Context, m mail.Message) error {
-	if s.opts.Outbox == nil {
-		// Only the account package's own tests run without an outbox.
-		s.log.WarnContext(ctx, "account: no outbox; mail to a member not queued", "subject", m.Subject)
+	if s.opts.Mail == nil {
+		s.log.WarnContext(ctx, "account: no mailer; mail to a member not queued", "to", m.To, "subject", m.Subject)
 		return nil
 	}
-	if err := s.opts.Outbox.Enqueue(ctx, m); err != nil {
+	if err := s.opts.Mail.Enqueue(context.WithoutCancel(ctx), m); err != nil {
 		return fmt.Errorf("account: queue mail: %w", err)
 	}
 	return nil
 }
 
-// notify queues a notice of a change already made: a notice that cannot
-// be queued is logged, and the change stands.
-func (s *Service) notify(ctx context.Context, m mail.Message) {
-	if err := s.send(ctx, m); err != nil {
-		s.log.ErrorContext(ctx, "account: security notice not queued", "subject", m.Subject, "error", err)
-	}
-}
-
 // acceptLink is the page that accepts an invitation or re-enrolment token.
 // The token is in the fragment, which browsers never send to a server.
 func (s *Service) acceptLink(token string) string {
-	return s.opts.AcceptURL + "#token=" + token
+	return s.opts.PublicURL + "/en/account/accept/#token=" + token
 }
-
-const noticeFooter = "This message was sent by the members' portal of INTERPOL's Specialist Group on Crimes Against\n" +
-	"Children because it concerns the security of your account. If you did not expect it, tell\n" +
-	"another administrator of the portal."
-
-func when(t time.Time) string { return t.UTC().Format("2 January 2006 at 15:04 UTC") }
 
 // who names the admin who acted, for the member.
 func who(actor *User) string {
@@ -65,7 +44,7 @@ func noticeResetRequested(to string, actor *User, expires time.Time) mail.Messag
 	return notice(to, "A reset of your second factor was requested", []string{
 		"A reset of the second factor of your account was requested by " + who(actor) + ".",
 		"Your account is an administrator's, so the reset happens only if a second administrator approves it before " +
-			when(expires) + ". You would then receive a link to set up your access again.",
+			expires.UTC().Format(noticeTime) + ". You would then receive a link to set up your access again.",
 	})
 }
 
@@ -107,7 +86,11 @@ func capital(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// notice is a mail to a member about a change to their account.
+// notice is a mail to a member about a change an admin made to their
+// account, in the words of the package's other notices (notify.go). The
+// member did not make the change, so it ends by saying whom to tell when
+// it was not expected, rather than "if this was not you".
 func notice(to, subject string, paragraphs []string) mail.Message {
-	return mail.Message{To: to, Subject: subject, Text: strings.Join(paragraphs, "\n\n") + "\n\n" + noticeFooter + "\n"}
+	return mail.Message{To: to, Subject: subject, Text: noticeIntro + strings.Join(paragraphs, "\n\n") + "\n" +
+		"\nIf you did not expect this, tell another admin of the portal at once.\n"}
 }

@@ -345,23 +345,22 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, token string, r
 	if err := s.record(ctx, actorEntryRec(u, ActionPasskeyAdd, u.ID, audit.OutcomeSuccess, "passkey "+rec.ID+": "+name), c); err != nil {
 		return Passkey{}, err
 	}
-	s.notify(ctx, noticePasskey(u.Email, rec.Passkey, true, c))
+	s.notify(ctx, noticePasskey(u.Email, rec.Passkey, true, now, c))
 	return rec.Passkey, nil
 }
 
 // noticePasskey tells the member that a passkey was added or removed, so
 // that a change they did not make does not go unnoticed.
-func noticePasskey(to string, p Passkey, added bool, c Client) mail.Message {
+func noticePasskey(to string, p Passkey, added bool, at time.Time, c Client) mail.Message {
+	name := "\"" + p.Name + "\""
 	if added {
-		return notice(to, "A passkey was added to your account", []string{
-			"A passkey named \"" + p.Name + "\" was added to your account on " + when(p.CreatedAt) + ", from the address " + c.IP + ".",
-			"It can now replace the code from your authenticator app when you log in. If you did not add it, remove it on your account page, change your password and tell an administrator.",
-		})
+		return mail.Message{To: to, Subject: "A passkey was added to your account", Text: noticeIntro +
+			fmt.Sprintf("On %s a passkey named %s was added to your account%s.\n", at.UTC().Format(noticeTime), name, from(c)) +
+			"It can take the place of the code from your authenticator app when you sign in.\n" + noticeEnd}
 	}
-	return notice(to, "A passkey was removed from your account", []string{
-		"The passkey named \"" + p.Name + "\" was removed from your account, from the address " + c.IP + ".",
-		"It can no longer be used to log in. If you did not remove it, change your password and tell an administrator.",
-	})
+	return mail.Message{To: to, Subject: "A passkey was removed from your account", Text: noticeIntro +
+		fmt.Sprintf("On %s the passkey named %s was removed from your account%s.\n", at.UTC().Format(noticeTime), name, from(c)) +
+		"It can no longer be used to sign in.\n" + noticeEnd}
 }
 
 // RemovePasskey deletes one of the member's passkeys and returns it.
@@ -388,7 +387,7 @@ func (s *Service) RemovePasskey(ctx context.Context, user *User, id string, c Cl
 	if err := s.record(ctx, e, c); err != nil {
 		return Passkey{}, err
 	}
-	s.notify(ctx, noticePasskey(user.Email, removed, false, c))
+	s.notify(ctx, noticePasskey(user.Email, removed, false, s.now(), c))
 	return removed, nil
 }
 
@@ -439,7 +438,7 @@ func (s *Service) beginAssertion(ctx context.Context, token string, rp RelyingPa
 
 // CompletePasskeyLogin checks a passkey assertion as the second factor of
 // a Stage password session, as CompleteLogin checks a code: a failure
-// counts on the account's one failure counter, and success replaces the
+// counts as a wrong code does (checkAssertion), and success replaces the
 // half session with a full one, whose new token it returns.
 func (s *Service) CompletePasskeyLogin(ctx context.Context, token string, rp RelyingParty, answer []byte, c Client) (string, error) {
 	now := s.now()
@@ -451,7 +450,7 @@ func (s *Service) CompletePasskeyLogin(ctx context.Context, token string, rp Rel
 	// As the login's TOTP code, the passkey is a fresh second factor
 	// (StepUpWindow).
 	fullSess.SteppedUpAt = now
-	used, failure, locked, err := s.checkAssertion(ctx, sess, rp, ceremonyLogin, answer, now, func(tx Tx) error {
+	used, failure, locked, device, err := s.checkAssertion(ctx, sess, rp, ceremonyLogin, answer, now, c, func(tx Tx) error {
 		return s.promote(ctx, tx, sess, fullSess)
 	})
 	if errors.Is(err, ErrThrottled) {
@@ -470,7 +469,7 @@ func (s *Service) CompletePasskeyLogin(ctx context.Context, token string, rp Rel
 		s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
 			Action: action, Outcome: outcome, Detail: "passkey: " + failure}, c)
 		if locked {
-			s.lockedNow(ctx, u, c)
+			s.lockedNow(ctx, u, device, c)
 		}
 		return "", ErrInvalidCredentials
 	}
@@ -484,15 +483,15 @@ func (s *Service) CompletePasskeyLogin(ctx context.Context, token string, rp Rel
 
 // PasskeyStepUp checks a passkey assertion for a full session: the member
 // is at the keyboard now, and the session is stepped up (MarkSteppedUp, as
-// with a fresh code). A failure counts on the account's failure counter
-// like any wrong factor. It returns when the step-up lapses.
+// with a fresh code). A failure counts as a wrong code does
+// (checkAssertion). It returns when the step-up lapses.
 func (s *Service) PasskeyStepUp(ctx context.Context, token string, rp RelyingParty, answer []byte, c Client) (time.Time, error) {
 	now := s.now()
 	sess, u, err := s.sessionAt(ctx, token, StageFull, now)
 	if err != nil {
 		return time.Time{}, err
 	}
-	_, failure, locked, err := s.checkAssertion(ctx, sess, rp, ceremonyStepUp, answer, now, func(Tx) error { return nil })
+	_, failure, locked, device, err := s.checkAssertion(ctx, sess, rp, ceremonyStepUp, answer, now, c, func(Tx) error { return nil })
 	if errors.Is(err, ErrThrottled) {
 		s.record(ctx, actorEntryRec(u, audit.ActionStepUp, u.ID, audit.OutcomeFailure, "passkey: throttled"), c)
 		return time.Time{}, err
@@ -503,7 +502,7 @@ func (s *Service) PasskeyStepUp(ctx context.Context, token string, rp RelyingPar
 	if failure != "" {
 		s.record(ctx, actorEntryRec(u, audit.ActionStepUp, u.ID, audit.OutcomeFailure, "passkey: "+failure), c)
 		if locked {
-			s.lockedNow(ctx, u, c)
+			s.lockedNow(ctx, u, device, c)
 		}
 		return time.Time{}, ErrInvalidCredentials
 	}
@@ -511,16 +510,21 @@ func (s *Service) PasskeyStepUp(ctx context.Context, token string, rp RelyingPar
 }
 
 // checkAssertion answers the session's ceremony of kind with the browser's
-// assertion, in one transaction with the account's throttle and failure
-// counter. On success it records the passkey's use, clears the counter and
-// runs then; it returns the passkey's ID. A refusal comes back as failure
-// (a reason for the audit log), with locked set when it locked the account.
+// assertion, in one transaction with the throttle and failure counter that
+// apply, as CompleteLogin counts a code: the browser's trusted device when
+// it has one, the account's untrusted counter otherwise. On success it
+// records the passkey's use, clears the counter and runs then; it returns
+// the passkey's ID. A refusal comes back as failure (a reason for the audit
+// log), with locked set when it locked the device or the account (which
+// also ends the session, as a wrong code that locks does) and device the
+// counter's device, for lockedNow.
 func (s *Service) checkAssertion(ctx context.Context, sess *Session, rp RelyingParty, kind string, answer []byte,
-	now time.Time, then func(Tx) error) (used, failure string, locked bool, err error) {
+	now time.Time, c Client, then func(Tx) error) (used, failure string, locked bool, device *Device, err error) {
 	w, err := s.webAuthn(rp)
 	if err != nil {
-		return "", "", false, err
+		return "", "", false, nil, err
 	}
+	deviceID := s.deviceID(c, sess.UserID)
 	err = s.st.Update(ctx, func(tx Tx) error {
 		u, err := tx.UserByID(ctx, sess.UserID)
 		if err != nil {
@@ -529,9 +533,16 @@ func (s *Service) checkAssertion(ctx context.Context, sess *Session, rp RelyingP
 		if _, err := tx.SessionByID(ctx, sess.ID); err != nil {
 			return ErrUnauthenticated // revoked meanwhile
 		}
-		if u.Disabled || u.Locked {
+		if device, err = s.trusted(ctx, tx, deviceID, u.ID, now); err != nil {
+			return err
+		}
+		failures, last := &u.Failures, &u.LastFailureAt
+		if device != nil {
+			failures, last = &device.Failures, &device.LastFailureAt
+		}
+		if u.Disabled || (u.Locked && device == nil) {
 			failure = "account disabled"
-			if u.Locked {
+			if !u.Disabled {
 				failure = "account locked"
 			}
 			if sess.Stage == StageFull {
@@ -540,7 +551,7 @@ func (s *Service) checkAssertion(ctx context.Context, sess *Session, rp RelyingP
 			_, err := tx.DeleteSession(ctx, sess.ID)
 			return err
 		}
-		if err := throttle(u.Failures, u.LastFailureAt, now); err != nil {
+		if err := throttle(*failures, *last, now); err != nil {
 			return err
 		}
 		sd, err := takeCeremony(ctx, tx, sess.ID, kind, now)
@@ -554,24 +565,34 @@ func (s *Service) checkAssertion(ctx context.Context, sess *Session, rp RelyingP
 			failure = "no challenge under way"
 		}
 		if failure != "" {
-			u.Failures++
-			u.LastFailureAt = now
-			if u.Failures >= MaxFailures {
+			*failures++
+			*last = now
+			if device != nil && device.Failures >= DeviceMaxFailures {
+				device.Locked, locked = true, true
+			} else if device == nil && u.Failures >= MaxFailures {
 				u.Locked, locked = true, true
-				if sess.Stage != StageFull {
-					if _, err := tx.DeleteSession(ctx, sess.ID); err != nil {
-						return err
-					}
+			}
+			if locked {
+				if _, err := tx.DeleteSession(ctx, sess.ID); err != nil {
+					return err
 				}
 			}
-			return tx.SaveUser(ctx, u)
+		} else {
+			*failures, *last = 0, time.Time{}
+		}
+		if device != nil {
+			if err := tx.SaveDevice(ctx, device); err != nil {
+				return err
+			}
+		}
+		if err := tx.SaveUser(ctx, u); err != nil {
+			return err
+		}
+		if failure != "" {
+			return nil
 		}
 		used = p.ID
 		if err := tx.UsePasskey(ctx, p.ID, p.SignCount, p.Flags, now); err != nil {
-			return err
-		}
-		u.Failures, u.LastFailureAt = 0, time.Time{}
-		if err := tx.SaveUser(ctx, u); err != nil {
 			return err
 		}
 		return then(tx)
@@ -579,7 +600,7 @@ func (s *Service) checkAssertion(ctx context.Context, sess *Session, rp RelyingP
 	if err != nil && !errors.Is(err, ErrThrottled) && !errors.Is(err, ErrUnauthenticated) {
 		err = fmt.Errorf("account: passkey: %w", err)
 	}
-	return used, failure, locked, err
+	return used, failure, locked, device, err
 }
 
 // verifyAssertion checks one assertion against the member's passkeys and

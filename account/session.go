@@ -225,7 +225,11 @@ func (s *Service) ChangePassword(ctx context.Context, user *User, current, next 
 	}
 	e := actorEntry(user, audit.ActionPasswordChange, user.ID, audit.OutcomeSuccess)
 	e.Detail = fmt.Sprintf("%d other sessions ended", ended)
-	return s.record(ctx, e, c)
+	if err := s.record(ctx, e, c); err != nil {
+		return err
+	}
+	s.notify(ctx, passwordChangedNotice(user.Email, s.now(), c))
+	return nil
 }
 
 // RegenerateRecoveryCodes replaces the user's recovery codes after checking
@@ -264,6 +268,8 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, user *User, passw
 type Purged struct {
 	Sessions      int // idle or past their absolute expiry
 	Invitations   int // used, or expired unused
+	UnlockLinks   int // used, or expired unused
+	Ghosts        int // unknown addresses tried least recently, beyond the store's bound
 	ResetRequests int // approved, or expired unapproved
 }
 
@@ -283,6 +289,12 @@ func (s *Service) PurgeExpired(ctx context.Context) (Purged, error) {
 			return err
 		}
 		if p.Invitations, err = tx.PurgeInvitations(ctx, now); err != nil {
+			return err
+		}
+		if p.UnlockLinks, err = tx.PurgeUnlockLinks(ctx, now); err != nil {
+			return err
+		}
+		if p.Ghosts, err = tx.PurgeGhosts(ctx); err != nil {
 			return err
 		}
 		p.ResetRequests, err = tx.PurgeResetRequests(ctx, now)

@@ -30,18 +30,22 @@ func (s *Service) SteppedUp(sess *Session) bool {
 // marks the session stepped up. A code is accepted once: its time step must
 // be later than the last one the account accepted (at login or a previous
 // step-up), so a code seen over someone's shoulder or in a log is worth
-// nothing here. Wrong codes count as failures of the account, throttled and
-// locking like login attempts. It returns when the step-up lapses.
+// nothing here. Wrong codes count as failed attempts like at login: on the
+// browser's trusted device when it has one, on the account's untrusted
+// counter otherwise; an attempt that locks either also ends the session.
+// It returns when the step-up lapses.
 func (s *Service) StepUp(ctx context.Context, user *User, sess *Session, code string, c Client) (time.Time, error) {
 	if user == nil || sess == nil || sess.Stage != StageFull {
 		return time.Time{}, ErrUnauthenticated
 	}
 	now := s.now()
 	code = normCode(code)
+	deviceID := s.deviceID(c, user.ID)
 	var (
 		ok, locked bool
 		failure    string
 		rec        *UserRecord
+		device     *Device // the trusted device whose counter this attempt uses
 	)
 	err := s.st.Update(ctx, func(tx Tx) error {
 		u, err := tx.UserByID(ctx, user.ID)
@@ -52,11 +56,18 @@ func (s *Service) StepUp(ctx context.Context, user *User, sess *Session, code st
 		if _, err := tx.SessionByID(ctx, sess.ID); err != nil {
 			return ErrUnauthenticated // ended meanwhile
 		}
-		if u.Disabled || u.Locked || !u.MFAEnrolled {
+		if device, err = s.trusted(ctx, tx, deviceID, u.ID, now); err != nil {
+			return err
+		}
+		failures, last := &u.Failures, &u.LastFailureAt
+		if device != nil {
+			failures, last = &device.Failures, &device.LastFailureAt
+		}
+		if u.Disabled || (u.Locked && device == nil) || !u.MFAEnrolled {
 			failure = "account disabled, locked or without a second factor"
 			return nil
 		}
-		if err := throttle(u.Failures, u.LastFailureAt, now); err != nil {
+		if err := throttle(*failures, *last, now); err != nil {
 			return err
 		}
 		if isTOTPCode(code) {
@@ -68,16 +79,28 @@ func (s *Service) StepUp(ctx context.Context, user *User, sess *Session, code st
 				u.LastTOTPStep, ok = step, true
 			}
 		}
-		if !ok {
+		if ok {
+			*failures, *last = 0, time.Time{}
+		} else {
 			failure = "wrong or reused totp code"
-			u.Failures++
-			u.LastFailureAt = now
-			if u.Failures >= MaxFailures && !u.Locked {
+			*failures++
+			*last = now
+			if device != nil && device.Failures >= DeviceMaxFailures {
+				device.Locked, locked = true, true
+			} else if device == nil && u.Failures >= MaxFailures {
 				u.Locked, locked = true, true
 			}
-			return tx.SaveUser(ctx, u)
+			if locked {
+				if _, err := tx.DeleteSession(ctx, sess.ID); err != nil {
+					return err
+				}
+			}
 		}
-		u.Failures, u.LastFailureAt = 0, time.Time{}
+		if device != nil {
+			if err := tx.SaveDevice(ctx, device); err != nil {
+				return err
+			}
+		}
 		return tx.SaveUser(ctx, u)
 	})
 	switch {
@@ -92,7 +115,7 @@ func (s *Service) StepUp(ctx context.Context, user *User, sess *Session, code st
 	if !ok {
 		s.record(ctx, actorEntryRec(rec, audit.ActionStepUp, user.ID, audit.OutcomeFailure, "totp: "+failure), c)
 		if locked {
-			s.lockedNow(ctx, rec, c)
+			s.lockedNow(ctx, rec, device, c)
 		}
 		return time.Time{}, ErrInvalidCredentials
 	}

@@ -91,6 +91,48 @@ type Tx interface {
 	// PurgeResetRequests deletes the requests approved, or expired at now,
 	// and returns how many it deleted.
 	PurgeResetRequests(ctx context.Context, now time.Time) (int, error)
+
+	// InsertDevice records a trusted device; a member keeps only their
+	// most recently used ones.
+	InsertDevice(ctx context.Context, d *Device) error
+	DeviceByID(ctx context.Context, id string) (*Device, error)
+	// SaveDevice writes LastUsedAt, Failures, LastFailureAt and Locked.
+	SaveDevice(ctx context.Context, d *Device) error
+	// DeleteUserDevices forgets every trusted device of a user.
+	DeleteUserDevices(ctx context.Context, userID string) (int, error)
+
+	// InsertUnlockLink stores an unlock link's token hash.
+	InsertUnlockLink(ctx context.Context, tokenHash, userID string, created, expires time.Time) error
+	// LastUnlockLinkAt is when the newest unlock link of a user was made
+	// (zero if none is stored).
+	LastUnlockLinkAt(ctx context.Context, userID string) (time.Time, error)
+	// ConsumeUnlockLink marks the link used if it is unused and not
+	// expired at now and returns its user; ErrLinkInvalid otherwise.
+	ConsumeUnlockLink(ctx context.Context, tokenHash string, now time.Time) (string, error)
+	// PurgeUnlockLinks deletes the links used, or expired at now.
+	PurgeUnlockLinks(ctx context.Context, now time.Time) (int, error)
+
+	// Ghost returns the throttle state of an address with no account, by
+	// its keyed hash; ErrNotFound when it has none.
+	Ghost(ctx context.Context, addressHash string) (failures int, last time.Time, err error)
+	SaveGhost(ctx context.Context, addressHash string, failures int, last time.Time) error
+	// PurgeGhosts keeps the most recently tried addresses up to the
+	// store's bound and returns how many it deleted.
+	PurgeGhosts(ctx context.Context) (int, error)
+}
+
+// Device is a browser a member completed a login on, known by its signed
+// device cookie. Its counter takes the failed attempts made from it; the
+// account's own counter (UserRecord.Failures) takes those of untrusted
+// browsers.
+type Device struct {
+	ID            string // hex SHA-256 of the cookie's random part
+	UserID        string
+	CreatedAt     time.Time
+	LastUsedAt    time.Time // the last complete login from it
+	Failures      int
+	LastFailureAt time.Time
+	Locked        bool // trusted no more: its attempts count as untrusted ones
 }
 
 // UserRecord is a user with the secrets only this package reads.
@@ -99,7 +141,7 @@ type UserRecord struct {
 	PasswordHash  string // PHC string
 	TOTPSecret    []byte // AES-GCM sealed; nil when not set up
 	LastTOTPStep  int64  // last accepted TOTP time step; codes at or before it are refused
-	Failures      int    // consecutive failed attempts, all factors
+	Failures      int    // consecutive failed attempts from untrusted browsers, all factors
 	LastFailureAt time.Time
 }
 

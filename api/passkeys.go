@@ -170,6 +170,7 @@ func (s *Server) passkeyLogin(c *echo.Context) error {
 		return accountError(err)
 	}
 	setSessionCookie(c, token)
+	s.trustDevice(c, token)
 	return c.JSON(http.StatusOK, viewUser(*u))
 }
 

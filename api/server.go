@@ -138,6 +138,7 @@ func (s *Server) routes() []route {
 		{method: http.MethodPost, path: "/invitations/lookup", policy: Public, handler: s.invitationInfo, throttled: true},
 		{method: http.MethodPost, path: "/invitations/accept", policy: Public, handler: s.acceptInvitation, throttled: true},
 		{method: http.MethodPost, path: "/mfa/totp/confirm", policy: EnrolStage, handler: s.confirmEnrolment, throttled: true},
+		{method: http.MethodPost, path: "/devices/unlock", policy: Public, handler: s.unlockDevice, throttled: true},
 
 		{method: http.MethodGet, path: "/me", policy: Member, handler: s.me},
 		{method: http.MethodGet, path: "/me/sessions", policy: Member, handler: s.mySessions},

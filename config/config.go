@@ -90,8 +90,8 @@ func Options() []Option {
 	var (
 		servers = []string{"serve", "dev"}
 		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit verify", "backup"}
-		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa"}
-		mailers = []string{"serve", "dev", "users reset-mfa"}
+		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa", "users unlock"}
+		mailers = []string{"serve", "dev", "users reset-mfa", "users unlock", "users disable", "users enable"}
 		indexes = []string{"dev", "index site", "reindex", "seed demo"}
 		sites   = []string{"serve", "dev", "index site", "reindex"}
 		meili   = []string{"serve", "dev", "index site", "reindex", "seed demo", "meili keys"}

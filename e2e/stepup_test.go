@@ -109,3 +109,34 @@ func TestRevokeInvitationOnTheMembersPage(t *testing.T) {
 		t.Errorf("invitation still valid after revoking it on the page (%d rows left)", rows)
 	}
 }
+
+// A second admin approves the reset of an admin's second factor on the
+// members page; the link goes to the admin concerned.
+func TestApproveAdminResetOnTheMembersPage(t *testing.T) {
+	p := portal(t)
+	asker := p.SeedUser(t, account.RoleAdmin)
+	approver := p.SeedUser(t, account.RoleAdmin)
+	target := p.SeedUser(t, account.RoleAdmin)
+	a := p.NewClient(t)
+	a.Login(asker.Email, asker.Password, asker.TOTPSecret, time.Now())
+	var out struct{ Request struct{ ID string } }
+	a.JSON("POST", "/api/admin/users/"+target.ID+"/reset-mfa", nil, 202, &out)
+
+	ctx := browser(t)
+	loginInBrowser(t, ctx, p, approver, "/en/admin/members/")
+	item := `#requests-list li[data-request="` + out.Request.ID + `"]`
+	run(t, ctx,
+		chromedp.WaitVisible(item+` [data-action="approve"]`, chromedp.ByQuery),
+		chromedp.Click(item+` [data-action="approve"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#app-confirm [data-confirm="yes"]`, chromedp.ByQuery),
+		chromedp.Click(`#app-confirm [data-confirm="yes"]`, chromedp.ByQuery),
+		chromedp.Poll(`!document.querySelector('`+item+`')`, nil),
+	)
+	var linked bool
+	for _, m := range p.Mail(t, target.Email) {
+		linked = linked || m.Subject == "Set up your second factor again" && strings.Contains(m.Text, "/en/account/accept/#token=")
+	}
+	if !linked {
+		t.Error("no re-enrolment link mailed to the admin concerned after the approval")
+	}
+}

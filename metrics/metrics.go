@@ -108,7 +108,7 @@ func New() *Metrics {
 	for _, reason := range []string{"unavailable", "other"} {
 		m.meiliErrors.WithLabelValues(reason)
 	}
-	for _, table := range []string{"sessions", "invitations", "mfa_reset_requests"} {
+	for _, table := range []string{"sessions", "invitations", "unlock_links", "login_ghosts", "mfa_reset_requests"} {
 		m.purged.WithLabelValues(table)
 	}
 	return m

@@ -132,8 +132,11 @@ type Portal struct {
 	Searcher   *search.Searcher
 	// Mailpit is the SMTP relay the portal's outbox sends to; Mail reads
 	// what it received.
-	Mailpit   *mailpit.Process
-	Outbox    *mail.Outbox
+	Mailpit *mailpit.Process
+	Outbox  *mail.Outbox
+	// SecretKey is the portal's PORTAL_SECRET_KEY, for a test that starts
+	// a second server over the same database, as a restart would.
+	SecretKey []byte
 	stopMail  func()
 	extractor *extract.Extractor
 	dataDir   string
@@ -238,6 +241,7 @@ func (p *Portal) setUp(opts Options) error {
 	if _, err := rand.Read(secret); err != nil {
 		return err
 	}
+	p.SecretKey = secret
 	p.Audit = audit.New(p.DB, now).WithKey(audit.ChainKey(secret))
 	// The outbox keeps the real clock: a message's Date is when it was
 	// queued, whatever time the accounts' clock says it is.
@@ -245,8 +249,12 @@ func (p *Portal) setUp(opts Options) error {
 		Logger: log, MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}); err != nil {
 		return err
 	}
+	mailCtx, stopMail := context.WithCancel(context.Background())
+	mailDone := make(chan struct{})
+	go func() { defer close(mailDone); p.Outbox.Run(mailCtx) }()
+	p.stopMail = func() { stopMail(); <-mailDone }
 	if p.Accounts, err = account.New(p.DB, p.Audit, account.Options{Now: now, SecretKey: secret, Argon2: TestArgon2, Logger: log,
-		Outbox: p.Outbox, AcceptURL: PublicURL + "/en/account/accept/"}); err != nil {
+		Mail: p.Outbox, PublicURL: PublicURL}); err != nil {
 		return err
 	}
 	p.Indexer = search.NewIndexer(search.NewClient(p.Meili.URL, p.AdminKey), nil)
@@ -278,10 +286,6 @@ func (p *Portal) setUp(opts Options) error {
 		training.Options{SecretKey: secret, Now: now, Logger: log}); err != nil {
 		return err
 	}
-	mailCtx, stopMail := context.WithCancel(context.Background())
-	mailDone := make(chan struct{})
-	go func() { defer close(mailDone); p.Outbox.Run(mailCtx) }()
-	p.stopMail = func() { stopMail(); <-mailDone }
 	p.Searcher = search.NewSearcher(p.Meili.URL, p.SearchKey, search.SearchKey().UID)
 	e, err := api.New(api.Options{
 		Logger:     log,
@@ -313,6 +317,9 @@ func (p *Portal) Close() {
 	}
 	if p.API != nil {
 		p.API.Close()
+	}
+	if p.Accounts != nil {
+		p.Accounts.Wait()
 	}
 	if p.stopMail != nil {
 		p.stopMail()

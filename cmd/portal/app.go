@@ -34,8 +34,8 @@ type app struct {
 	db       *store.DB
 	audit    *audit.Log
 	accounts *account.Service
-	// outbox queues mail in the database; only `portal serve` runs its
-	// delivery loop.
+	// outbox queues mail; nil for the commands that send none (those that
+	// do not read PORTAL_MAIL_FROM).
 	outbox    *mail.Outbox
 	research  *research.Service
 	extractor *extract.Extractor
@@ -147,11 +147,13 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		})
 	}
 	a.audit = audit.New(db, time.Now).WithKey(audit.ChainKey(cfg.SecretKey))
-	// Checked here, before any command changes anything: a wrong
-	// PORTAL_SMTP_URL fails at once.
-	if a.outbox, err = mail.New(db.Mail(), mail.Options{RelayURL: cfg.SMTPURL, From: cfg.MailFrom, Logger: log}); err != nil {
-		a.Close()
-		return nil, err
+	var mailer account.Mailer
+	if cfg.MailFrom != "" {
+		if a.outbox, err = mail.New(db.Mail(), mail.Options{RelayURL: cfg.SMTPURL, From: cfg.MailFrom, Logger: log}); err != nil {
+			a.Close()
+			return nil, err
+		}
+		mailer = a.outbox
 	}
 	a.accounts, err = account.New(db, a.audit, account.Options{
 		SecretKey:       cfg.SecretKey,
@@ -160,13 +162,14 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		HashConcurrency: cfg.HashLimit,
 		Logger:          log,
 		Metrics:         a.metrics,
-		Outbox:          a.outbox,
-		AcceptURL:       acceptURL(cfg),
+		Mail:            mailer,
+		PublicURL:       publicBase(cfg),
 	})
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
+	a.onClose("account background work", func(context.Context) error { a.accounts.Wait(); return nil })
 	return a, nil
 }
 

@@ -96,6 +96,9 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		a.log.Warn("meilisearch is older than the newest release with security fixes known to the portal",
 			"version", st.Version, "minimum", st.MinimumVersion)
 	}
+	if a.outbox == nil {
+		return errors.New("serve: no mail outbox (PORTAL_MAIL_FROM unset)")
+	}
 	catalogue, err := training.OpenCatalogue(cfg.SiteDir, cfg.MembersSiteDir, a.log)
 	if err != nil {
 		return err
@@ -119,9 +122,12 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		a.accounts.RunPurge(ctx, purgeEvery, func(p account.Purged) {
 			a.metrics.Purged("sessions", p.Sessions)
 			a.metrics.Purged("invitations", p.Invitations)
+			a.metrics.Purged("unlock_links", p.UnlockLinks)
+			a.metrics.Purged("login_ghosts", p.Ghosts)
 			a.metrics.Purged("mfa_reset_requests", p.ResetRequests)
 			if p != (account.Purged{}) {
-				a.log.Info("purged", "sessions", p.Sessions, "invitations", p.Invitations, "reset_requests", p.ResetRequests)
+				a.log.Info("purged", "sessions", p.Sessions, "invitations", p.Invitations,
+					"unlockLinks", p.UnlockLinks, "loginGhosts", p.Ghosts, "resetRequests", p.ResetRequests)
 			}
 		})
 	})

@@ -25,11 +25,13 @@ Refuses a data directory without a database.`
 	createAdminHelp = `Bootstraps the first admin: prints a single-use invitation link (valid 72
 hours) to set a password and a second factor. Refuses when an enabled admin
 exists, unless --force.`
-	unlockHelp = `Lets a member whose sign-in locked after repeated failures sign in again:
-clears the lock and the failure count. Audited.`
+	unlockHelp = `Lets a member whose sign-in from untrusted browsers locked after repeated
+failures sign in from any browser again: clears the lock and the failure
+count, and queues a mail telling the member. Audited.`
 	disableHelp = `Disables a member's account: ends their sessions and unused re-enrolment
-links at once. The last enabled admin cannot be disabled. Audited.`
-	enableHelp   = `Enables a disabled account again. Audited.`
+links at once. The last enabled admin cannot be disabled. Audited, and the
+member is mailed.`
+	enableHelp   = `Enables a disabled account again. Audited, and the member is mailed.`
 	resetMFAHelp = `Removes a member's second factor and recovery codes, ends their sessions,
 and issues a single-use re-enrolment link (valid 72 hours) with which they
 set a new password and a new authenticator. The link is mailed to the
@@ -118,19 +120,18 @@ func createAdminCmd(ctx context.Context, args []string, getenv func(string) stri
 	return nil
 }
 
-// acceptURL is the page that accepts invitations and re-enrolments.
-func acceptURL(cfg config.Config) string {
-	base := cfg.PublicURL
-	if base == "" {
-		base = "http://" + cfg.Addr
-	}
-	return base + "/en/account/accept/"
-}
-
 // invitationLink is the link that accepts an invitation or a re-enrolment.
 // The token is in the fragment, which browsers never send to a server.
 func invitationLink(cfg config.Config, token string) string {
-	return acceptURL(cfg) + "#token=" + token
+	return publicBase(cfg) + "/en/account/accept/#token=" + token
+}
+
+// publicBase is the origin of the links the portal hands out.
+func publicBase(cfg config.Config) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
+	}
+	return "http://" + cfg.Addr
 }
 
 // emailFlag parses the --email of the commands that act on one member.

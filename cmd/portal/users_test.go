@@ -131,7 +131,8 @@ func TestUsersCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The operator's acts are mailed to the member they concern, as the
-	// admin pages' are: each change of state, and the reset link.
+	// admin pages' are: the unlock at the start, each change of state, and
+	// the reset link.
 	subjects := map[string][]string{}
 	for _, q := range queued {
 		subjects[q.To] = append(subjects[q.To], q.Subject)
@@ -142,7 +143,7 @@ func TestUsersCommands(t *testing.T) {
 	if got := subjects["admin@example.org"]; len(got) != 1 {
 		t.Errorf("mails to the admin %q, want the re-enrolment link alone", got)
 	}
-	for _, want := range []string{"Your account was disabled", "Your account was enabled", "Set up your second factor again"} {
+	for _, want := range []string{"Your account was unlocked", "Your account was disabled", "Your account was enabled", "Set up your second factor again"} {
 		if !slices.Contains(subjects["member@example.org"], want) {
 			t.Errorf("mails to the member %q lack %q", subjects["member@example.org"], want)
 		}

@@ -431,7 +431,10 @@ export async function initMembers(root, ui) {
           by: bdi(r.requestedByEmail || r.requestedBy),
           time: ui.time(r.expiresAt),
         });
-        return el("li", { "data-request": String(r.id || "") }, [el("span", null, text), " ", approve]);
+        // The asker and the admin concerned cannot approve (the API refuses
+        // them too): no button for them.
+        const mine = me && (r.userId === me.id || r.requestedBy === me.id);
+        return el("li", { "data-request": String(r.id || "") }, mine ? [el("span", null, text)] : [el("span", null, text), " ", approve]);
       }),
     );
   };
