@@ -540,3 +540,50 @@ func TestServeRefusesOverPrivilegedKeys(t *testing.T) {
 		})
 	}
 }
+
+// A Meilisearch that is down when portal serve starts does not let a key
+// with too many rights through: serve starts, checks the keys again until
+// Meilisearch answers, and then stops.
+func TestServeChecksKeysOnceMeilisearchAnswers(t *testing.T) {
+	bin := portalBinary(t)
+	m := meilitest.Start(t)
+	keys := testKeys(t, m)
+	if err := m.Process.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "serve")
+	cmd.Env = envList(map[string]string{"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_DATA_DIR": t.TempDir(),
+		"PORTAL_SECRET_KEY": strings.Repeat("ab", 32), "PORTAL_SITE_DIR": t.TempDir(),
+		"MEILI_URL": m.URL, "MEILI_SEARCH_KEY": keys.search, "MEILI_INDEXING_KEY": keys.admin})
+	logs := &portaltest.LogBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for !strings.Contains(logs.String(), "portal listening") {
+		select {
+		case err := <-exited:
+			t.Fatalf("portal serve exited while Meilisearch was down: %v\n%s", err, logs.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if !strings.Contains(logs.String(), "its keys are checked when it answers") {
+		t.Errorf("portal serve did not say that it will check its keys later:\n%s", logs.String())
+	}
+	if err := m.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err == nil || ctx.Err() != nil || !strings.Contains(logs.String(), "MEILI_INDEXING_KEY") ||
+			!strings.Contains(logs.String(), "may also") {
+			t.Errorf("portal serve after Meilisearch came back: %v, want a refusal of the indexing key\n%s", err, logs.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("portal serve still running a minute after Meilisearch came back\n%s", logs.String())
+	}
+}
