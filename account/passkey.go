@@ -31,6 +31,7 @@ import (
 const (
 	ActionPasskeyAdd    = "passkey.add"
 	ActionPasskeyRemove = "passkey.remove"
+	ActionPasskeyRename = "passkey.rename"
 	ActionLoginPasskey  = "login.passkey"
 )
 
@@ -361,6 +362,39 @@ func noticePasskey(to string, p Passkey, added bool, at time.Time, c Client) mai
 	return mail.Message{To: to, Subject: "A passkey was removed from your account", Text: noticeIntro +
 		fmt.Sprintf("On %s the passkey named %s was removed from your account%s.\n", at.UTC().Format(noticeTime), name, from(c)) +
 		"It can no longer be used to sign in.\n" + noticeEnd}
+}
+
+// RenamePasskey gives one of the member's passkeys a new name.
+func (s *Service) RenamePasskey(ctx context.Context, user *User, id, name string, c Client) (Passkey, error) {
+	name, err := normPasskeyName(name)
+	if err != nil {
+		return Passkey{}, err
+	}
+	var renamed Passkey
+	err = s.st.Update(ctx, func(tx Tx) error {
+		if err := tx.RenamePasskey(ctx, user.ID, id, name); err != nil {
+			return err
+		}
+		ps, err := tx.ListPasskeys(ctx, user.ID)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			if p.ID == id {
+				renamed = p.Passkey
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Passkey{}, err
+	}
+	e := actorEntry(user, ActionPasskeyRename, user.ID, audit.OutcomeSuccess)
+	e.Detail = "passkey " + id + ": " + name
+	if err := s.record(ctx, e, c); err != nil {
+		return Passkey{}, err
+	}
+	return renamed, nil
 }
 
 // RemovePasskey deletes one of the member's passkeys and returns it.

@@ -63,6 +63,7 @@ type Tx interface {
 	ListPasskeys(ctx context.Context, userID string) ([]PasskeyRecord, error) // oldest first
 	// UsePasskey records a successful assertion's counter and flags.
 	UsePasskey(ctx context.Context, id string, signCount uint32, flags byte, at time.Time) error
+	RenamePasskey(ctx context.Context, userID, id, name string) error
 	DeletePasskey(ctx context.Context, userID, id string) error
 	// PutCeremony keeps a session's WebAuthn ceremony of one kind until
 	// expires, replacing one begun before; TakeCeremony deletes and returns

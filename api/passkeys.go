@@ -22,6 +22,7 @@ func (s *Server) passkeyRoutes() []route {
 		{method: http.MethodGet, path: "/me/passkeys", policy: Member, handler: s.listPasskeys},
 		{method: http.MethodPost, path: "/me/passkeys/options", policy: Member, handler: s.passkeyCreationOptions, throttled: true},
 		{method: http.MethodPost, path: "/me/passkeys", policy: Member, handler: s.addPasskey, throttled: true},
+		{method: http.MethodPatch, path: "/me/passkeys/:id", policy: Member, handler: s.renamePasskey},
 		{method: http.MethodDelete, path: "/me/passkeys/:id", policy: Member, handler: s.removePasskey},
 		{method: http.MethodPost, path: "/session/passkey/options", policy: PasswordStage, handler: s.passkeyLoginOptions},
 		{method: http.MethodPost, path: "/session/passkey", policy: PasswordStage, handler: s.passkeyLogin, throttled: true},
@@ -123,6 +124,21 @@ func (s *Server) addPasskey(c *echo.Context) error {
 		return passkeyError(err)
 	}
 	return c.JSON(http.StatusCreated, viewPasskey(p))
+}
+
+// PATCH /api/me/passkeys/:id {name}
+func (s *Server) renamePasskey(c *echo.Context) error {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	p, err := s.accounts.RenamePasskey(c.Request().Context(), currentUser(c), c.Param("id"), in.Name, client(c))
+	if err != nil {
+		return accountError(err)
+	}
+	return c.JSON(http.StatusOK, viewPasskey(p))
 }
 
 // DELETE /api/me/passkeys/:id

@@ -16,8 +16,8 @@ import (
 // password, the options carry a fresh challenge of at least 16 bytes that
 // asks for user verification and excludes nothing yet, an answer without a
 // ceremony under way or with a bad name is refused, a member without
-// passkeys is told so at the second step, and no one removes a passkey
-// that is not theirs. (The ceremonies themselves run in Chromium: e2e.)
+// passkeys is told so at the second step, and no one renames or removes a
+// passkey that is not theirs. (The ceremonies themselves run in Chromium: e2e.)
 func TestPasskeyRoutesWithoutAuthenticator(t *testing.T) {
 	p, clock := withAccounts(t)
 	u := p.SeedUser(t, account.RoleMember)
@@ -72,6 +72,14 @@ func TestPasskeyRoutesWithoutAuthenticator(t *testing.T) {
 	resp, body = c.Do("POST", "/api/me/passkeys", map[string]any{"name": "  ", "credential": json.RawMessage(`{}`)})
 	if resp.StatusCode != http.StatusBadRequest || portaltest.ErrorCode(t, body) != "invalid_input" {
 		t.Errorf("blank name: %d %s", resp.StatusCode, body)
+	}
+	resp, body = c.Do("PATCH", "/api/me/passkeys/0123456789abcdef0123456789abcdef", map[string]string{"name": "Mine now"})
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("renaming a passkey that is not mine: %d %s", resp.StatusCode, body)
+	}
+	resp, body = c.Do("PATCH", "/api/me/passkeys/0123456789abcdef0123456789abcdef", map[string]string{"name": "bad\u202ename"})
+	if resp.StatusCode != http.StatusBadRequest || portaltest.ErrorCode(t, body) != "invalid_input" {
+		t.Errorf("a name with a bidi override: %d %s", resp.StatusCode, body)
 	}
 	resp, body = c.Do("DELETE", "/api/me/passkeys/0123456789abcdef0123456789abcdef", nil)
 	if resp.StatusCode != http.StatusNotFound {

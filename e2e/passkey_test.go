@@ -62,7 +62,8 @@ func passkeyNames(t *testing.T, ctx context.Context) []string {
 // verification, adds two passkeys (one per authenticator), logs in with the password and a passkey in
 // place of the code, is refused when the authenticator's answer lacks user
 // verification, steps up with a passkey (whose answer, sent again, is
-// refused), and removes a passkey. Each step is in the audit log.
+// refused), removes a passkey and renames the other. Each step is in the
+// audit log, and the member is mailed of each addition and removal.
 func TestPasskeyEnrolLoginStepUpRemove(t *testing.T) {
 	// Its own portal: the test sends more secret-checking requests in a few
 	// seconds than the per-address limit lets one browser send.
@@ -193,21 +194,34 @@ func TestPasskeyEnrolLoginStepUpRemove(t *testing.T) {
 
 	// Remove the first passkey.
 	run(t, ctx,
-		chromedp.Click(`#account-passkeys-body tr:first-child button`, chromedp.ByQuery),
+		chromedp.Click(`#account-passkeys-body button[aria-label="Remove passkey Office laptop"]`, chromedp.ByQuery),
 		chromedp.Poll(`document.querySelectorAll("#account-passkeys-body tr").length === 1`, nil,
 			chromedp.WithPollingTimeout(20*time.Second)),
 	)
 	if got := passkeyNames(t, ctx); strings.Join(got, ",") != "Security key" {
 		t.Errorf("passkeys after removing one: %q", got)
 	}
+
+	// Rename the one left.
+	run(t, ctx,
+		chromedp.Click(`#account-passkeys-body tr:first-child button[aria-label="Rename passkey Security key"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#account-passkeys-body input.input-passkey-name`, chromedp.ByQuery),
+		// The field opens with the old name selected: typing replaces it.
+		chromedp.SendKeys(`#account-passkeys-body input.input-passkey-name`, "Blue security key", chromedp.ByQuery),
+		chromedp.Click(`#account-passkeys-body input.input-passkey-name + button`, chromedp.ByQuery),
+		chromedp.Poll(`!document.querySelector("#account-passkeys-body input")`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+	)
+	if got := passkeyNames(t, ctx); strings.Join(got, ",") != "Blue security key" {
+		t.Errorf("passkeys after renaming: %q", got)
+	}
 	left, err := p.Accounts.ListPasskeys(t.Context(), u.ID)
-	if err != nil || len(left) != 1 || left[0].Name != "Security key" || left[0].LastUsedAt.IsZero() {
-		t.Errorf("stored passkeys: %+v, %v; want the used security key alone", left, err)
+	if err != nil || len(left) != 1 || left[0].Name != "Blue security key" || left[0].LastUsedAt.IsZero() {
+		t.Errorf("stored passkeys: %+v, %v; want the used security key alone, renamed", left, err)
 	}
 
 	for action, want := range map[string]int{
 		account.ActionPasskeyAdd: 2, account.ActionLoginPasskey: 1,
-		audit.ActionStepUp: 2, account.ActionPasskeyRemove: 1,
+		audit.ActionStepUp: 2, account.ActionPasskeyRemove: 1, account.ActionPasskeyRename: 1,
 	} {
 		entries, _, err := p.Audit.List(t.Context(), audit.Filter{Actor: u.ID, Action: action, Limit: 10})
 		if err != nil {

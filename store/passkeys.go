@@ -67,6 +67,14 @@ func (t accountTx) UsePasskey(ctx context.Context, id string, signCount uint32, 
 	return oneRow(res)
 }
 
+func (t accountTx) RenamePasskey(ctx context.Context, userID, id, name string) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE passkeys SET name = ? WHERE user_id = ? AND id = ?`, name, userID, id)
+	if err != nil {
+		return mapErr(err)
+	}
+	return oneRow(res)
+}
+
 func (t accountTx) DeletePasskey(ctx context.Context, userID, id string) error {
 	res, err := t.tx.ExecContext(ctx, `DELETE FROM passkeys WHERE user_id = ? AND id = ?`, userID, id)
 	if err != nil {

@@ -1,7 +1,7 @@
 // My account: who I am (GET /api/me), my sessions, my passkeys, password
 // change, new recovery codes, log out. Not logged in → the login page.
 
-import { get, post, del, seg, resetCSRF } from "./api.js";
+import { get, post, patch, del, seg, resetCSRF } from "./api.js";
 import { bdi, nodesFrom, MIN_PASSWORD, passwordLength } from "./ui.js";
 import { el } from "../lib/dom.js";
 import { cancelled, createPasskey, passkeysSupported, stepUpWithPasskey } from "./passkey.js";
@@ -160,12 +160,63 @@ export function initAccount(root, ui) {
       text: t("account_passkey_remove"),
     });
     ui.onClick(remove, () => removePasskey(passkey));
+    const rename = el("button", {
+      type: "button",
+      class: "button button-secondary button-small",
+      "aria-label": t("account_passkey_rename_label", { name }),
+      text: t("account_passkey_rename"),
+    });
+    const nameCell = el("th", { scope: "row" }, [el("bdi", { text: name })]);
+    rename.addEventListener("click", () => editName(passkey, nameCell));
     return el("tr", null, [
-      el("th", { scope: "row" }, [el("bdi", { text: name })]),
+      nameCell,
       el("td", null, [ui.time(passkey.createdAt)]),
       el("td", null, [passkey.lastUsedAt ? ui.time(passkey.lastUsedAt) : document.createTextNode(t("account_passkey_never"))]),
-      el("td", null, [remove]),
+      el("td", null, [rename, document.createTextNode(" "), remove]),
     ]);
+  };
+
+  // editName turns a passkey's name cell into a field with Save and Cancel.
+  const editName = (passkey, cell) => {
+    const name = String(passkey.name || "");
+    const input = el("input", {
+      type: "text",
+      maxlength: "64",
+      value: name,
+      class: "input-passkey-name",
+      "aria-label": t("account_passkey_new_name", { name }),
+    });
+    const save = el("button", { type: "button", class: "button button-small", text: t("account_passkey_save") });
+    const cancel = el("button", { type: "button", class: "button button-secondary button-small", text: t("account_passkey_cancel") });
+    const restore = () => {
+      cell.replaceChildren(el("bdi", { text: name }));
+    };
+    ui.onClick(save, async () => {
+      ui.clear();
+      const value = input.value.trim();
+      if (!value) {
+        ui.alert(t("app_error_required"));
+        input.focus();
+        return;
+      }
+      const result = await patch("/me/passkeys/" + seg(passkey.id), { name: value });
+      if (!result.ok) {
+        if (!failed(result)) {
+          ui.alert(ui.message(result));
+        }
+        return;
+      }
+      await loadPasskeys();
+      ui.status(t("account_passkey_renamed"));
+      ui.focus(passkeysHeading);
+    });
+    cancel.addEventListener("click", () => {
+      restore();
+      ui.focus(passkeysHeading);
+    });
+    cell.replaceChildren(input, document.createTextNode(" "), save, document.createTextNode(" "), cancel);
+    input.focus();
+    input.select();
   };
 
   const loadPasskeys = async () => {
