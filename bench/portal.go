@@ -118,6 +118,13 @@ func (e *PortalEnv) Environ(siteDir string) []string {
 	}
 }
 
+// OperatorEnviron is Environ with the admin key, which the operator's
+// commands (`portal reindex`) use to create and swap indexes and `portal
+// serve` no longer holds.
+func (e *PortalEnv) OperatorEnviron(siteDir string) []string {
+	return append(e.Environ(siteDir), "MEILI_ADMIN_KEY="+e.Meili.AdminKey)
+}
+
 // Portal is a running `portal serve`.
 type Portal struct {
 	URL  string

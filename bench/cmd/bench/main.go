@@ -590,7 +590,7 @@ func reindexFigure(ctx context.Context, st *state, m *bench.Meili, bin string, e
 	}
 	// No built site in this environment: reindex leaves pages and training
 	// alone and times the research library only.
-	total, stage, out, err := bench.Reindex(ctx, bin, env.Environ(filepath.Join(work, "no-site")))
+	total, stage, out, err := bench.Reindex(ctx, bin, env.OperatorEnviron(filepath.Join(work, "no-site")))
 	if err != nil {
 		return err
 	}
