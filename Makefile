@@ -17,6 +17,7 @@ BIN      := $(CURDIR)/bin
 # Tests and the dev command find the pinned tools through these.
 export MEILI_BIN := $(TOOLS)/meilisearch
 export HUGO      := $(BIN)/hugo
+export MAILPIT_BIN := $(TOOLS)/mailpit
 
 # Hugo, staticcheck and govulncheck are pinned in their own module
 # (tools/go.mod), so that their dependencies stay out of the portal's go.mod.
@@ -27,7 +28,8 @@ VULNDB   := $(TOOLS)/vulndb
 
 .PHONY: run test test-go test-lighthouse lint fuzz tools test-deps clean bench bench-smoke dist dist-check
 
-## run: the whole portal on http://127.0.0.1:8080 (site, API, local Meilisearch)
+## run: the whole portal on http://127.0.0.1:8080 (site, API, local
+## Meilisearch, and Mailpit as the inbox of the mail it sends)
 run: tools
 	$(GO) build -o $(BIN)/portal ./cmd/portal
 	$(BIN)/portal dev
@@ -77,7 +79,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzMemberFilter$$' -fuzztime $(FUZZTIME) -parallel 1 ./search
 	$(GO) test -run '^$$' -fuzz '^FuzzParseMemberQuery$$' -fuzztime $(FUZZTIME) ./api
 
-tools: $(MEILI_BIN) $(HUGO)
+tools: $(MEILI_BIN) $(HUGO) $(MAILPIT_BIN)
 
 $(MEILI_BIN): scripts/install-meilisearch
 	scripts/install-meilisearch $@
@@ -85,6 +87,12 @@ $(MEILI_BIN): scripts/install-meilisearch
 # The Hugo version is the one tools/go.mod pins as a tool.
 $(HUGO): tools/go.mod tools/go.sum
 	$(GO) build -modfile=tools/go.mod -o $@ github.com/gohugoio/hugo
+
+# Mailpit, the SMTP server and inbox of `make run` and the tests, is pinned
+# in its own module (tools/mailpit/go.mod): its dependencies would move
+# Hugo's.
+$(MAILPIT_BIN): tools/mailpit/go.mod tools/mailpit/go.sum
+	$(GO) build -modfile=tools/mailpit/go.mod -o $@ github.com/axllent/mailpit
 
 test-deps:
 	scripts/install-test-deps

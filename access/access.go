@@ -3,6 +3,19 @@
 // from them (search hits, facet counts, document pages, downloads, version
 // histories) ask CanSee, and the search filter that Meilisearch applies is
 // derived from the same rule by Filter.
+//
+// The rule knows groups only, never roles: administering people does not
+// open content. An admin reads research and members-only training through
+// the admin's own groups, like every member, and TLP:RED only through the
+// groups a record names. There is deliberately no break-glass path that
+// lets an admin read past the rule: a record that nobody in its groups can
+// reach any more is fixed by someone in them, or by an admin adding another
+// account to a group (an audited act), never by a role that sees
+// everything. An admin cannot add groups to their own account
+// (account.Service.UpdateUser). What remains is the admin's power to invite
+// a new account into any group, audited like every admin act; the audit
+// log that admins read names records by ID, groups and label, never by
+// title, file name or text.
 package access
 
 import (
@@ -54,13 +67,10 @@ var groupRE = regexp.MustCompile(GroupPattern)
 // ValidGroup reports whether name is a well-formed access group name.
 func ValidGroup(name string) bool { return groupRE.MatchString(name) }
 
-// Subject is who is asking.
+// Subject is who is asking: their groups, and nothing of their role (see
+// the package documentation).
 type Subject struct {
 	Groups []string
-	// Admin subjects see everything: they can change any document's
-	// groups anyway, so hiding documents from them would only pretend. What
-	// they read is audited like anyone else's.
-	Admin bool
 }
 
 // Object is what is asked for: its access groups and its TLP label.
@@ -78,9 +88,6 @@ func CanSee(s Subject, o Object) bool {
 		return false
 	}
 	r := Filter(s)
-	if r.All {
-		return true
-	}
 	groups := r.Groups
 	if o.TLP == Red {
 		groups = r.RedGroups
@@ -95,10 +102,9 @@ func CanSee(s Subject, o Object) bool {
 
 // Rule is CanSee in the form a search engine can apply: documents are
 // visible when their label is not TLP:RED and their groups meet Groups, or
-// their label is TLP:RED and their groups meet RedGroups. All is true for
-// admins. CanSee is defined by it, so the two cannot disagree.
+// their label is TLP:RED and their groups meet RedGroups. CanSee is
+// defined by it, so the two cannot disagree.
 type Rule struct {
-	All       bool
 	Groups    []string // always includes Public
 	RedGroups []string // Groups without Public and Members; may be empty
 }
@@ -107,9 +113,6 @@ type Rule struct {
 // filter syntax; its tests check that the filter and CanSee agree on every
 // document of a corpus.
 func Filter(s Subject) Rule {
-	if s.Admin {
-		return Rule{All: true}
-	}
 	r := Rule{Groups: []string{Public}}
 	for _, g := range s.Groups {
 		if g == Public || slices.Contains(r.Groups, g) {
@@ -125,8 +128,5 @@ func Filter(s Subject) Rule {
 
 // String describes the rule for logs.
 func (r Rule) String() string {
-	if r.All {
-		return "all"
-	}
 	return fmt.Sprintf("groups %v, red %v", r.Groups, r.RedGroups)
 }

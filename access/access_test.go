@@ -8,7 +8,9 @@ import (
 func TestCanSee(t *testing.T) {
 	vi := Subject{Groups: []string{Members, "victim-identification"}}
 	plain := Subject{Groups: []string{Members}}
-	admin := Subject{Groups: []string{Members}, Admin: true}
+	// An admin's subject is built from the admin's groups alone
+	// (account.User.Subject): this is an admin in no named group.
+	admin := Subject{Groups: []string{Members}}
 	cases := []struct {
 		name string
 		s    Subject
@@ -24,7 +26,9 @@ func TestCanSee(t *testing.T) {
 		{"red for members, group member", vi, Object{[]string{Members}, Red}, false},
 		{"red for group, group member", vi, Object{[]string{"victim-identification"}, Red}, true},
 		{"red for group, plain member", plain, Object{[]string{"victim-identification", Members}, Red}, false},
-		{"red, admin", admin, Object{[]string{"victim-identification"}, Red}, true},
+		{"red, admin without the group", admin, Object{[]string{"victim-identification"}, Red}, false},
+		{"group doc, admin without the group", admin, Object{[]string{"victim-identification"}, Amber}, false},
+		{"members doc, admin", admin, Object{[]string{Members}, AmberStrict}, true},
 		{"invalid label", vi, Object{[]string{Members}, "TLP:WHITE"}, false},
 		{"no groups", admin, Object{nil, Clear}, false},
 		{"public red, anonymous", Subject{}, Object{[]string{Public}, Red}, false},

@@ -10,13 +10,20 @@
 //     half-authenticated session lives at most 10 min. At most MaxSessions
 //     full sessions per member; the oldest are ended beyond that.
 //   - Password and second-factor failures share one consecutive-failure
-//     counter per account. After 5 failures every attempt waits 2^(n-5) s
-//     (at most 15 min); at 100 the account's factors lock until an admin
-//     unlocks it. The counter and lock are stored, so they survive restarts.
-//     A lockout only blocks sign-in; it never deletes data, and each locking
-//     is audited so that an admin sees attempts to lock members out.
+//     counter: per trusted device for attempts that present the device
+//     cookie of a complete login (device.go), and per account for all
+//     others. After 5 failures every attempt waits 2^(n-5) s (at most
+//     15 min). A device locks at 10 and is trusted no more; the account's
+//     untrusted counter locks at 100 (NIST SP 800-63B-4), which stops
+//     untrusted attempts only, until an admin unlocks it; a member on a new
+//     browser meanwhile gets a single-use unlock link by mail. So an
+//     outsider who knows only an address cannot keep its member out. The
+//     counters and locks are stored, so they survive restarts. A lockout
+//     only blocks sign-in; it never deletes data, and each lock and unlock
+//     is audited and mailed to the member.
 //   - Unknown e-mail addresses get the same error, the same Argon2 work and
-//     the same throttling (kept in memory) as known ones.
+//     the same throttling as known ones, kept in the database too, so that
+//     a restart does not tell them apart.
 package account
 
 import (
@@ -67,13 +74,14 @@ type User struct {
 }
 
 // Subject is the one mapping from a member to the subject that
-// access.CanSee judges: their groups, and whether they are an admin. A nil
-// or disabled user is a subject that sees nothing.
+// access.CanSee judges: their groups. The role is left out on purpose: an
+// admin sees content through the admin's own groups (see package access). A
+// nil or disabled user is a subject that sees nothing.
 func (u *User) Subject() access.Subject {
 	if u == nil || u.Disabled {
 		return access.Subject{}
 	}
-	return access.Subject{Groups: u.Groups, Admin: u.Role == RoleAdmin}
+	return access.Subject{Groups: u.Groups}
 }
 
 // InGroup reports whether u belongs to group g.
@@ -113,11 +121,16 @@ type Session struct {
 	IP         string
 	UserAgent  string
 	Current    bool // set by ListSessions for the caller's own session
+	// SteppedUpAt is when the session last passed a second factor (at
+	// login or on the step-up route); zero when never. See SteppedUp.
+	SteppedUpAt time.Time
 }
 
-// Client describes where a request came from, for sessions and the audit log.
+// Client describes where a request came from, for sessions and the audit
+// log, and the device cookie it presented (empty if none).
 type Client struct {
 	IP, UserAgent string
+	Device        string
 }
 
 // Invitation is what an invitation token grants.
@@ -204,7 +217,7 @@ func (e *InputError) Unwrap() error { return ErrInvalidInput }
 const (
 	// FreeFailures is how many consecutive failures cost no delay.
 	FreeFailures = 5
-	// MaxFailures locks the account's factors.
+	// MaxFailures locks the account's factors for untrusted browsers.
 	MaxFailures = 100
 	// MaxDelay caps the delay between attempts.
 	MaxDelay = 15 * time.Minute
@@ -229,6 +242,12 @@ type Options struct {
 	MaxSessions     int              // full sessions per member; default 10
 	Logger          *slog.Logger     // default slog.Default()
 	Metrics         *metrics.Metrics // counts failed sign-ins and locks; nil counts nothing
+	// Mail queues the mail to members: security notices (locks, unlocks,
+	// password changes, admins' changes to the account) and re-enrolment
+	// links; nil logs that they were not sent.
+	Mail Mailer
+	// PublicURL is the portal's origin, for the links in mail.
+	PublicURL string
 }
 
 // Service is the account domain logic. It is safe for concurrent use.
@@ -239,16 +258,20 @@ type Service struct {
 	now     func() time.Time
 	log     *slog.Logger
 	sealKey []byte // AES-256 key derived from SecretKey for TOTP secrets
+	// deviceKey signs device cookies; ghostKey hashes unknown addresses.
+	deviceKey, ghostKey []byte
 
 	sem       chan struct{} // bounds concurrent Argon2 work
 	dummyHash string        // verified for unknown accounts to equalise work
 	hashes    atomic.Int64  // Argon2 computations, for tests
-
-	// ghosts throttles unknown e-mail addresses like real accounts, so that
-	// a 429 does not reveal that an address is a member's.
-	ghostMu sync.Mutex
-	ghosts  map[string]ghost
+	// background runs the work a request starts but does not wait for
+	// (device.go: offerUnlockLink); Wait waits for it.
+	background sync.WaitGroup
 }
+
+// Wait waits for the work that requests started in the background. The
+// owner of the service calls it before closing the database.
+func (s *Service) Wait() { s.background.Wait() }
 
 // New returns a Service over st that records to log.
 func New(st Store, log *audit.Log, opts Options) (*Service, error) {
@@ -296,8 +319,9 @@ func New(st Store, log *audit.Log, opts Options) (*Service, error) {
 		log:     opts.Logger,
 		sealKey: deriveKey(opts.SecretKey, "portal totp-seal v1"),
 		sem:     make(chan struct{}, opts.HashConcurrency),
-		ghosts:  make(map[string]ghost),
 	}
+	s.deviceKey = deriveKey(opts.SecretKey, "portal device-cookie v1")
+	s.ghostKey = deriveKey(opts.SecretKey, "portal login-ghost v1")
 	// The dummy uses the live parameters so that verifying it costs what
 	// verifying a real hash costs.
 	dummy, err := s.hashPassword(context.Background(), "portal dummy password for unknown accounts")

@@ -840,6 +840,34 @@ func TestLastAdminProtected(t *testing.T) {
 	}
 }
 
+// Administering people does not open content (package access): an admin
+// cannot add a group to their own account, which would open that group's
+// records to them; dropping one is allowed, and another admin may add it.
+func TestAdminCannotGrantThemselvesGroups(t *testing.T) {
+	e := newEnv(t)
+	admin, _ := e.seed("admin@example.org", account.RoleAdmin)
+	other, _ := e.seed("admin2@example.org", account.RoleAdmin)
+	wider := append(slices.Clone(admin.Groups), "victim-identification")
+	if _, err := e.svc.UpdateUser(e.ctx(), &admin, admin.ID, nil, &wider, e.c); !errors.Is(err, account.ErrForbidden) {
+		t.Fatalf("admin adds a group to themselves: %v, want ErrForbidden", err)
+	}
+	if got, _ := e.svc.GetUser(e.ctx(), &other, admin.ID); slices.Contains(got.Groups, "victim-identification") {
+		t.Fatalf("the refused change was stored: %v", got.Groups)
+	}
+	entries, _, err := e.audit.List(e.ctx(), audit.Filter{Action: audit.ActionUserUpdate})
+	if err != nil || len(entries) != 1 || entries[0].Outcome != audit.OutcomeDenied || entries[0].Actor != admin.ID {
+		t.Errorf("audit of the refusal = %+v, %v; want one denied user.update by the admin", entries, err)
+	}
+	if got, err := e.svc.UpdateUser(e.ctx(), &other, admin.ID, nil, &wider, e.c); err != nil || !slices.Contains(got.Groups, "victim-identification") {
+		t.Errorf("another admin adds the group: %+v, %v", got.Groups, err)
+	}
+	admin.Groups = wider
+	narrower := []string{account.GroupMembers}
+	if got, err := e.svc.UpdateUser(e.ctx(), &admin, admin.ID, nil, &narrower, e.c); err != nil || slices.Contains(got.Groups, "victim-identification") {
+		t.Errorf("admin drops their own group: %+v, %v", got.Groups, err)
+	}
+}
+
 func TestTOTPSecretEncrypted(t *testing.T) {
 	e := newEnv(t)
 	u, secret := e.seed("a@example.org", account.RoleMember)
@@ -923,10 +951,14 @@ func TestResetMFA(t *testing.T) {
 	if _, err := e.svc.ResetMFA(e.ctx(), &u, u.ID, e.c); !errors.Is(err, account.ErrForbidden) {
 		t.Errorf("member resets MFA: %v, want ErrForbidden", err)
 	}
-	reset, err := e.svc.ResetMFA(e.ctx(), &admin, u.ID, e.c)
+	res, err := e.svc.ResetMFA(e.ctx(), &admin, u.ID, e.c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !res.Done || res.Pending != nil {
+		t.Fatalf("reset of a member = %+v, want done at once", res)
+	}
+	reset := res.Token
 	e.wantUnauth(tok, "session after MFA reset")
 	if _, err := e.svc.BeginLogin(e.ctx(), u.Email, goodPassword, e.c); !errors.Is(err, account.ErrInvalidCredentials) {
 		t.Errorf("login without a second factor: %v, want ErrInvalidCredentials", err)
@@ -1114,18 +1146,28 @@ func TestPurgeExpired(t *testing.T) {
 	if _, _, err := e.svc.AcceptInvitation(e.ctx(), used, "Used Person", goodPassword, e.c); err != nil {
 		t.Fatal(err)
 	}
+	// Requests to reset an admin's second factor: one left to expire, one
+	// pending.
+	stale, _ := e.seed("stale@example.org", account.RoleAdmin)
+	pending, _ := e.seed("pending@example.org", account.RoleAdmin)
+	if _, err := e.svc.ResetMFA(e.ctx(), &admin, stale.ID, e.c); err != nil {
+		t.Fatal(err)
+	}
 
 	// Past the invitations' 72 hours and every session's idle timeout.
 	e.clock.Advance(73 * time.Hour)
 	live := invite("live@example.org")
 	liveSession := e.login(u.Email, secret)
+	if _, err := e.svc.ResetMFA(e.ctx(), &admin, pending.ID, e.c); err != nil {
+		t.Fatal(err)
+	}
 
 	sessionsBefore, invitationsBefore := countRows(t, e.db, "sessions"), countRows(t, e.db, "invitations")
 	got, err := e.svc.PurgeExpired(e.ctx())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := account.Purged{Sessions: sessionsBefore - 1, Invitations: invitationsBefore - 1}
+	want := account.Purged{Sessions: sessionsBefore - 1, Invitations: invitationsBefore - 1, ResetRequests: 1}
 	if got != want || want.Sessions < 2 || want.Invitations != 2 {
 		t.Errorf("PurgeExpired = %+v, want %+v (before: %d sessions, %d invitations)", got, want, sessionsBefore, invitationsBefore)
 	}
@@ -1134,6 +1176,9 @@ func TestPurgeExpired(t *testing.T) {
 	}
 	if n := countRows(t, e.db, "invitations"); n != 1 {
 		t.Errorf("%d invitations left, want the live one", n)
+	}
+	if n := countRows(t, e.db, "mfa_reset_requests"); n != 1 {
+		t.Errorf("%d reset requests left, want the pending one", n)
 	}
 	e.mustAuth(liveSession)
 	if _, err := e.svc.InvitationInfo(e.ctx(), live); err != nil {
@@ -1288,19 +1333,18 @@ func TestCheckPasswordCommon(t *testing.T) {
 }
 
 func TestSubject(t *testing.T) {
-	u := &account.User{ID: "u", Role: account.RoleAdmin, Groups: []string{"members", "x"}}
-	if s := u.Subject(); !s.Admin || !slices.Equal(s.Groups, u.Groups) {
-		t.Errorf("Subject(admin) = %+v", s)
+	// The role is not part of the subject: an admin and a member of the same
+	// groups are the same subject to access.CanSee.
+	admin := &account.User{ID: "u", Role: account.RoleAdmin, Groups: []string{"members", "x"}}
+	member := &account.User{ID: "m", Role: account.RoleMember, Groups: []string{"members", "x"}}
+	if a, m := admin.Subject(), member.Subject(); !slices.Equal(a.Groups, admin.Groups) || !slices.Equal(a.Groups, m.Groups) {
+		t.Errorf("Subject(admin) = %+v, Subject(member) = %+v; want the same groups", a, m)
 	}
-	u.Role = account.RoleTrainer
-	if s := u.Subject(); s.Admin {
-		t.Errorf("Subject(trainer) = %+v", s)
-	}
-	u.Role, u.Disabled = account.RoleAdmin, true
-	if s := u.Subject(); s.Admin || len(s.Groups) != 0 {
+	admin.Disabled = true
+	if s := admin.Subject(); len(s.Groups) != 0 {
 		t.Errorf("Subject(disabled) = %+v, want nothing", s)
 	}
-	if s := (*account.User)(nil).Subject(); s.Admin || len(s.Groups) != 0 {
+	if s := (*account.User)(nil).Subject(); len(s.Groups) != 0 {
 		t.Errorf("Subject(nil) = %+v", s)
 	}
 }

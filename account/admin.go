@@ -83,12 +83,16 @@ func (s *Service) adminUpdate(ctx context.Context, actor *User, id, action strin
 		return nil
 	})
 	if err != nil {
-		if errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalidInput) {
-			e := actorEntry(actor, action, id, audit.OutcomeFailure)
+		if errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalidInput) || errors.Is(err, ErrForbidden) {
+			outcome := audit.OutcomeFailure
+			if errors.Is(err, ErrForbidden) {
+				outcome = audit.OutcomeDenied
+			}
+			e := actorEntry(actor, action, id, outcome)
 			e.Detail = err.Error()
 			s.record(ctx, e, c)
 		}
-		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalidInput) {
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalidInput) || errors.Is(err, ErrForbidden) {
 			return User{}, err
 		}
 		return User{}, fmt.Errorf("account: %s: %w", action, err)
@@ -112,7 +116,8 @@ func lastAdmin(ctx context.Context, tx Tx, u *UserRecord) (bool, error) {
 
 // UpdateUser changes a member's role and/or groups (nil leaves a field
 // alone). Any change ends the member's sessions: new privileges take
-// effect at the next login. Removing the last enabled admin is ErrConflict.
+// effect at the next login. Removing the last enabled admin is ErrConflict;
+// an admin adding a group to their own account is ErrForbidden.
 func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, role *Role, groups *[]string, c Client) (User, error) {
 	var gs []string
 	if role != nil {
@@ -126,8 +131,8 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, role *
 			return User{}, err
 		}
 	}
-	return s.adminUpdate(ctx, actor, id, audit.ActionUserUpdate, c, func(tx Tx, u *UserRecord) (string, error) {
-		changed := false
+	changed := false
+	u, err := s.adminUpdate(ctx, actor, id, audit.ActionUserUpdate, c, func(tx Tx, u *UserRecord) (string, error) {
 		if role != nil && *role != u.Role {
 			last, err := lastAdmin(ctx, tx, u)
 			if err != nil {
@@ -139,6 +144,13 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, role *
 			u.Role, changed = *role, true
 		}
 		if groups != nil && !slices.Equal(gs, u.Groups) {
+			// Groups decide what an account reads (package access), and
+			// administering people must not open content: an admin may
+			// drop their own groups but not add one; another admin does,
+			// on the record.
+			if actor.ID == u.ID && slices.ContainsFunc(gs, func(g string) bool { return !slices.Contains(u.Groups, g) }) {
+				return "", fmt.Errorf("%w: an admin cannot add groups to their own account; another admin can", ErrForbidden)
+			}
 			u.Groups, changed = gs, true
 		}
 		if !changed {
@@ -151,6 +163,10 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, role *
 		n, err := tx.DeleteUserSessions(ctx, u.ID, "")
 		return fmt.Sprintf("role=%s groups=%s; %d sessions ended", u.Role, strings.Join(u.Groups, ","), n), err
 	})
+	if err == nil && changed {
+		s.notify(ctx, noticeUserChanged(u.Email, actor, u.Role, u.Groups))
+	}
+	return u, err
 }
 
 // SetDisabled disables or enables a member. Disabling ends all the
@@ -161,10 +177,12 @@ func (s *Service) SetDisabled(ctx context.Context, actor *User, id string, disab
 	if disabled {
 		action = audit.ActionUserDisable
 	}
-	return s.adminUpdate(ctx, actor, id, action, c, func(tx Tx, u *UserRecord) (string, error) {
+	changed := false
+	u, err := s.adminUpdate(ctx, actor, id, action, c, func(tx Tx, u *UserRecord) (string, error) {
 		if u.Disabled == disabled {
 			return "no change", nil
 		}
+		changed = true
 		if disabled {
 			last, err := lastAdmin(ctx, tx, u)
 			if err != nil {
@@ -187,53 +205,24 @@ func (s *Service) SetDisabled(ctx context.Context, actor *User, id string, disab
 		n, err := tx.DeleteUserSessions(ctx, u.ID, "")
 		return fmt.Sprintf("disabled; %d sessions ended", n), err
 	})
-}
-
-// ResetMFA removes a member's TOTP secret and recovery codes, ends their
-// sessions, and returns a single-use re-enrolment token (an invitation
-// bound to the account) with which the member sets a new password and a
-// new authenticator, as on first enrolment.
-func (s *Service) ResetMFA(ctx context.Context, actor *User, id string, c Client) (string, error) {
-	token := newToken()
-	_, err := s.adminUpdate(ctx, actor, id, audit.ActionMFAReset, c, func(tx Tx, u *UserRecord) (string, error) {
-		now := s.now()
-		u.TOTPSecret, u.MFAEnrolled, u.LastTOTPStep, u.UpdatedAt = nil, false, 0, now
-		if err := tx.SaveUser(ctx, u); err != nil {
-			return "", err
-		}
-		if err := tx.ReplaceRecoveryCodes(ctx, u.ID, nil); err != nil {
-			return "", err
-		}
-		if err := tx.DeleteUserInvitations(ctx, u.ID); err != nil {
-			return "", err
-		}
-		n, err := tx.DeleteUserSessions(ctx, u.ID, "")
-		if err != nil {
-			return "", err
-		}
-		err = tx.InsertInvitation(ctx, &InvitationRecord{
-			TokenHash: hashToken(token),
-			Invitation: Invitation{Email: u.Email, Role: u.Role, Groups: u.Groups,
-				ExpiresAt: now.Add(s.opts.InvitationTTL), Reset: true},
-			UserID:    u.ID,
-			CreatedBy: actor.ID,
-			CreatedAt: now,
-		})
-		return fmt.Sprintf("second factor removed; %d sessions ended; re-enrolment token issued", n), err
-	})
-	if err != nil {
-		return "", err
+	if err == nil && changed {
+		s.notify(ctx, noticeDisabled(u.Email, actor, disabled))
 	}
-	return token, nil
+	return u, err
 }
 
-// UnlockUser clears a member's lock and failure counter.
+// UnlockUser clears a member's lock and untrusted failure counter, and
+// tells the member by mail.
 func (s *Service) UnlockUser(ctx context.Context, actor *User, id string, c Client) (User, error) {
-	return s.adminUpdate(ctx, actor, id, audit.ActionUserUnlock, c, func(tx Tx, u *UserRecord) (string, error) {
+	u, err := s.adminUpdate(ctx, actor, id, audit.ActionUserUnlock, c, func(tx Tx, u *UserRecord) (string, error) {
 		detail := fmt.Sprintf("was locked=%t failures=%d", u.Locked, u.Failures)
 		u.Locked, u.Failures, u.LastFailureAt, u.UpdatedAt = false, 0, time.Time{}, s.now()
 		return detail, tx.SaveUser(ctx, u)
 	})
+	if err == nil {
+		s.notify(ctx, unlockedNotice(u.Email, s.now()))
+	}
+	return u, err
 }
 
 // RevokeAllSessions ends every session of member id. Admins may do this to
@@ -244,12 +233,15 @@ func (s *Service) RevokeAllSessions(ctx context.Context, actor *User, id string,
 			return err
 		}
 	}
-	var n int
+	var (
+		n      int
+		member *UserRecord
+	)
 	err := s.st.Update(ctx, func(tx Tx) error {
-		if _, err := tx.UserByID(ctx, id); err != nil {
+		var err error
+		if member, err = tx.UserByID(ctx, id); err != nil {
 			return err
 		}
-		var err error
 		n, err = tx.DeleteUserSessions(ctx, id, "")
 		return err
 	})
@@ -261,7 +253,43 @@ func (s *Service) RevokeAllSessions(ctx context.Context, actor *User, id string,
 	}
 	e := actorEntry(actor, audit.ActionSessionRevokeAll, id, audit.OutcomeSuccess)
 	e.Detail = fmt.Sprintf("%d sessions ended", n)
-	return s.record(ctx, e, c)
+	if err := s.record(ctx, e, c); err != nil {
+		return err
+	}
+	if actor.ID != id {
+		s.notify(ctx, noticeSessionsEnded(member.Email, actor, n))
+	}
+	return nil
+}
+
+// ListUserSessions returns member id's live sessions, newest first, for an
+// admin. The list says where and when the member works, so it is audited.
+func (s *Service) ListUserSessions(ctx context.Context, actor *User, id string, c Client) ([]Session, error) {
+	if err := s.requireAdmin(ctx, actor, audit.ActionSessionList, id, c); err != nil {
+		return nil, err
+	}
+	var member *UserRecord
+	err := s.st.View(ctx, func(tx Tx) error {
+		var err error
+		member, err = tx.UserByID(ctx, id)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("account: list sessions: %w", err)
+	}
+	list, err := s.ListSessions(ctx, &member.User, nil)
+	if err != nil {
+		return nil, err
+	}
+	e := actorEntry(actor, audit.ActionSessionList, id, audit.OutcomeSuccess)
+	e.Detail = fmt.Sprintf("%d sessions", len(list))
+	if err := s.record(ctx, e, c); err != nil {
+		return nil, err
+	}
+	return list, nil
 }
 
 // Operator is the actor of the admin acts of the command line (`portal

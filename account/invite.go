@@ -31,6 +31,7 @@ func (s *Service) Invite(ctx context.Context, actor *User, email string, role Ro
 	now := s.now()
 	token := newToken()
 	rec := &InvitationRecord{
+		ID:         newID(),
 		TokenHash:  hashToken(token),
 		Invitation: Invitation{Email: addr, Role: role, Groups: gs, ExpiresAt: now.Add(s.opts.InvitationTTL)},
 		CreatedBy:  actor.ID,
@@ -68,6 +69,7 @@ func (s *Service) BootstrapAdmin(ctx context.Context, email string, force bool) 
 	now := s.now()
 	token := newToken()
 	rec := &InvitationRecord{
+		ID:         newID(),
 		TokenHash:  hashToken(token),
 		Invitation: Invitation{Email: addr, Role: RoleAdmin, Groups: []string{GroupMembers}, ExpiresAt: now.Add(s.opts.InvitationTTL)},
 		CreatedBy:  audit.ActorSystem,
@@ -113,8 +115,10 @@ func (s *Service) invitation(ctx context.Context, token string) (*InvitationReco
 	var rec *InvitationRecord
 	err := s.st.View(ctx, func(tx Tx) error {
 		var err error
-		rec, err = tx.InvitationByHash(ctx, hashToken(token))
-		return err
+		if rec, err = tx.InvitationByHash(ctx, hashToken(token)); err != nil {
+			return err
+		}
+		return creatorStillAdmin(ctx, tx, rec)
 	})
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrInvitationInvalid
@@ -192,6 +196,9 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, displayName, pass
 	sessToken := newToken()
 	sess := s.newSession(sessToken, userID, StageEnrol, now, c)
 	err = s.st.Update(ctx, func(tx Tx) error {
+		if err := creatorStillAdmin(ctx, tx, rec); err != nil {
+			return err
+		}
 		if err := tx.ConsumeInvitation(ctx, rec.TokenHash, now); err != nil {
 			return err
 		}
@@ -244,6 +251,9 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, displayName, pass
 	if err := s.record(ctx, audit.Entry{Actor: userID, ActorEmail: rec.Email, Target: userID,
 		Action: audit.ActionInvitationAccept, Outcome: audit.OutcomeSuccess, Detail: detail}, c); err != nil {
 		return "", TOTPEnrolment{}, err
+	}
+	if rec.UserID != "" {
+		s.notify(ctx, noticeResetCompleted(rec.Email))
 	}
 	return sessToken, enrol, nil
 }
@@ -359,4 +369,94 @@ func (s *Service) SeedUser(ctx context.Context, email, displayName string, role 
 		return User{}, "", err
 	}
 	return u.User, b32.EncodeToString(seed), nil
+}
+
+// creatorStillAdmin refuses (ErrInvitationInvalid) an invitation whose
+// creator is no longer an enabled admin: disabling or demoting a rogue
+// admin also takes back the accounts and resets that admin handed out.
+// The command line's invitations (audit.ActorSystem) stand: whoever runs it
+// holds every power already.
+func creatorStillAdmin(ctx context.Context, tx Tx, rec *InvitationRecord) error {
+	if rec.CreatedBy == audit.ActorSystem {
+		return nil
+	}
+	u, err := tx.UserByID(ctx, rec.CreatedBy)
+	if errors.Is(err, ErrNotFound) {
+		return ErrInvitationInvalid
+	}
+	if err != nil {
+		return err
+	}
+	if u.Disabled || u.Role != RoleAdmin {
+		return ErrInvitationInvalid
+	}
+	return nil
+}
+
+// PendingInvitation is an invitation (or a re-enrolment link) that can
+// still be accepted, as admins see it: never its token.
+type PendingInvitation struct {
+	ID string
+	Invitation
+	CreatedBy      string // user ID, or audit.ActorSystem
+	CreatedByEmail string
+	CreatedAt      time.Time
+	// CreatorActive is false when the creator is no longer an enabled
+	// admin: acceptance will refuse the invitation.
+	CreatorActive bool
+}
+
+// ListInvitations returns the invitations and re-enrolment links that are
+// unused and unexpired, newest first.
+func (s *Service) ListInvitations(ctx context.Context, actor *User) ([]PendingInvitation, error) {
+	if err := s.requireAdmin(ctx, actor, "invitation.list", "", Client{}); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	var out []PendingInvitation
+	err := s.st.View(ctx, func(tx Tx) error {
+		list, err := tx.PendingInvitations(ctx, now)
+		if err != nil {
+			return err
+		}
+		for _, rec := range list {
+			p := PendingInvitation{ID: rec.ID, Invitation: rec.Invitation, CreatedBy: rec.CreatedBy,
+				CreatedByEmail: emailOf(ctx, tx, rec.CreatedBy), CreatedAt: rec.CreatedAt}
+			switch err := creatorStillAdmin(ctx, tx, &rec); {
+			case err == nil:
+				p.CreatorActive = true
+			case !errors.Is(err, ErrInvitationInvalid):
+				return err
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("account: list invitations: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeInvitation deletes the unused invitation (or re-enrolment link) id:
+// its link stops working at once. An unknown or used one is ErrNotFound.
+func (s *Service) RevokeInvitation(ctx context.Context, actor *User, id string, c Client) error {
+	if err := s.requireAdmin(ctx, actor, audit.ActionInvitationRevoke, id, c); err != nil {
+		return err
+	}
+	var rec *InvitationRecord
+	err := s.st.Update(ctx, func(tx Tx) error {
+		var err error
+		rec, err = tx.DeleteInvitation(ctx, id)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("account: revoke invitation: %w", err)
+	}
+	e := actorEntry(actor, audit.ActionInvitationRevoke, rec.Email, audit.OutcomeSuccess)
+	e.Detail = fmt.Sprintf("invitation %s, role=%s, reset=%t", id, rec.Role, rec.Reset)
+	return s.record(ctx, e, c)
 }

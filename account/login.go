@@ -2,6 +2,9 @@ package account
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,21 +43,42 @@ func throttle(n int, last, now time.Time) error {
 // reservation remembers what reserve changed, to undo it on success.
 type reservation struct {
 	at, prevLast time.Time
+	// device is the trusted device whose counter took the attempt; nil
+	// when the account's untrusted counter did.
+	device *Device
 }
 
 // reserve counts an attempt on the account as failed before the slow
 // password check, in the same transaction as the throttle and lock check.
 // Parallel attempts therefore cannot slip through one throttle window
-// together; a correct password gives the attempt back (settle).
-func (s *Service) reserve(ctx context.Context, userID string, now time.Time) (*UserRecord, reservation, error) {
+// together; a correct password gives the attempt back (settle). The
+// attempt counts on the trusted device c presents, if any, and on the
+// account's untrusted counter otherwise (device.go); errLocked means the
+// account is locked for untrusted attempts.
+func (s *Service) reserve(ctx context.Context, userID string, c Client, now time.Time) (*UserRecord, reservation, error) {
 	var (
-		u   *UserRecord
-		res = reservation{at: now}
+		u        *UserRecord
+		res      reservation
+		deviceID = s.deviceID(c, userID)
 	)
 	err := s.st.Update(ctx, func(tx Tx) error {
+		res = reservation{at: now}
 		var err error
 		if u, err = tx.UserByID(ctx, userID); err != nil {
 			return err
+		}
+		d, err := s.trusted(ctx, tx, deviceID, userID, now)
+		if err != nil {
+			return err
+		}
+		if d != nil {
+			if err := throttle(d.Failures, d.LastFailureAt, now); err != nil {
+				return err
+			}
+			res.prevLast, res.device = d.LastFailureAt, d
+			d.Failures++
+			d.LastFailureAt = now
+			return tx.SaveDevice(ctx, d)
 		}
 		if u.Locked {
 			return errLocked
@@ -70,14 +94,32 @@ func (s *Service) reserve(ctx context.Context, userID string, now time.Time) (*U
 	return u, res, err
 }
 
-// settleFailure locks the account if the failure that reserve counted (in
-// reserved, the record as reserve left it) was the last one allowed, and
-// reports whether it did. Below the limit there is nothing to write.
+// settleFailure locks the counter that reserve charged (the device's or
+// the account's untrusted one) if the failure it counted was the last one
+// allowed, and reports whether it did. Below the limit there is nothing to
+// write.
 //
 // Locking disables the factors only; sessions already at Stage full stay
 // valid, so that someone who locks a member out by guessing cannot also
 // end the member's work in progress.
-func (s *Service) settleFailure(ctx context.Context, reserved *UserRecord) (locked bool, err error) {
+func (s *Service) settleFailure(ctx context.Context, reserved *UserRecord, res reservation) (locked bool, err error) {
+	if d := res.device; d != nil {
+		if d.Failures < DeviceMaxFailures {
+			return false, nil
+		}
+		err = s.st.Update(ctx, func(tx Tx) error {
+			cur, err := tx.DeviceByID(ctx, d.ID)
+			if err != nil {
+				return err
+			}
+			if cur.Failures < DeviceMaxFailures || cur.Locked {
+				return nil
+			}
+			cur.Locked, locked = true, true
+			return tx.SaveDevice(ctx, cur)
+		})
+		return locked, err
+	}
 	if reserved.Failures < MaxFailures {
 		return false, nil
 	}
@@ -95,45 +137,56 @@ func (s *Service) settleFailure(ctx context.Context, reserved *UserRecord) (lock
 	return locked, err
 }
 
-// unreserve gives back the attempt counted by reserve.
-func unreserve(u *UserRecord, res reservation) {
-	if u.Failures > 0 {
-		u.Failures--
-	}
-	if u.LastFailureAt.Equal(res.at) {
-		u.LastFailureAt = res.prevLast
-	}
-}
-
-// ghost is the throttle state of an e-mail address that has no account.
-type ghost struct {
-	failures int
-	last     time.Time
-}
-
-const maxGhosts = 10000
-
-// ghostAttempt throttles unknown addresses exactly like accounts (in memory,
-// bounded), so that ThrottleError does not reveal which addresses exist.
-func (s *Service) ghostAttempt(email string, now time.Time) error {
-	key := hashToken(strings.ToLower(strings.TrimSpace(email)))
-	s.ghostMu.Lock()
-	defer s.ghostMu.Unlock()
-	g, ok := s.ghosts[key]
-	if g.failures >= MaxFailures {
-		return nil // like a locked account: no delay, always refused
-	}
-	if err := throttle(g.failures, g.last, now); err != nil {
-		return err
-	}
-	if !ok && len(s.ghosts) >= maxGhosts {
-		for k := range s.ghosts { // random victim: map order is random
-			delete(s.ghosts, k)
-			break
+// unreserve gives back, in tx, the attempt counted by reserve.
+func unreserve(ctx context.Context, tx Tx, userID string, res reservation) error {
+	back := func(failures *int, last *time.Time) {
+		if *failures > 0 {
+			*failures--
+		}
+		if last.Equal(res.at) {
+			*last = res.prevLast
 		}
 	}
-	s.ghosts[key] = ghost{failures: g.failures + 1, last: now}
-	return nil
+	if res.device != nil {
+		d, err := tx.DeviceByID(ctx, res.device.ID)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		back(&d.Failures, &d.LastFailureAt)
+		return tx.SaveDevice(ctx, d)
+	}
+	u, err := tx.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	back(&u.Failures, &u.LastFailureAt)
+	return tx.SaveUser(ctx, u)
+}
+
+// ghostAttempt throttles an address that has no account exactly like an
+// account's untrusted counter, so that ThrottleError does not reveal which
+// addresses exist. Its state is in the database, keyed by an HMAC of the
+// address, so that a restart changes nothing either.
+func (s *Service) ghostAttempt(ctx context.Context, email string, now time.Time) error {
+	m := hmac.New(sha256.New, s.ghostKey)
+	m.Write([]byte(strings.ToLower(strings.TrimSpace(email))))
+	key := hex.EncodeToString(m.Sum(nil))
+	return s.st.Update(ctx, func(tx Tx) error {
+		n, last, err := tx.Ghost(ctx, key)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if n >= MaxFailures {
+			return nil // like a locked account: no delay, always refused
+		}
+		if err := throttle(n, last, now); err != nil {
+			return err
+		}
+		return tx.SaveGhost(ctx, key, n+1, now)
+	})
 }
 
 // BeginLogin checks e-mail and password and starts a Stage password session
@@ -170,7 +223,10 @@ func (s *Service) BeginLogin(ctx context.Context, email, password string, c Clie
 		}
 	}
 	if u == nil {
-		if err := s.ghostAttempt(email, now); err != nil {
+		if err := s.ghostAttempt(ctx, email, now); err != nil {
+			if !errors.Is(err, ErrThrottled) {
+				return "", fmt.Errorf("account: login: %w", err)
+			}
 			fail(nil, "throttled")
 			return "", err
 		}
@@ -181,14 +237,23 @@ func (s *Service) BeginLogin(ctx context.Context, email, password string, c Clie
 		return "", ErrInvalidCredentials
 	}
 
-	u, res, err := s.reserve(ctx, u.ID, now)
+	u, res, err := s.reserve(ctx, u.ID, c, now)
 	switch {
 	case errors.Is(err, errLocked):
-		if _, _, err := s.checkHash(ctx, s.dummyHash, password); err != nil {
+		// Locked for untrusted browsers. The password is still checked
+		// (the same Argon2 work as any attempt), only to mail the member
+		// a way in when it is right; the answer is the same either way.
+		ok, _, err := s.checkHash(ctx, u.PasswordHash, password)
+		if err != nil && !errors.Is(err, errPHC) {
 			return "", err
 		}
 		s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
-			Action: audit.ActionLoginLocked, Outcome: audit.OutcomeDenied, Detail: "attempt on a locked account"}, c)
+			Action: audit.ActionLoginLocked, Outcome: audit.OutcomeDenied, Detail: "untrusted attempt on a locked account"}, c)
+		if ok && !u.Disabled && u.MFAEnrolled {
+			// After the answer, not before it: a right password must not
+			// answer more slowly than a wrong one.
+			s.background.Go(func() { s.offerUnlockLink(context.WithoutCancel(ctx), u, c) })
+		}
 		return "", ErrInvalidCredentials
 	case errors.Is(err, ErrThrottled):
 		fail(u, "throttled")
@@ -213,13 +278,13 @@ func (s *Service) BeginLogin(ctx context.Context, email, password string, c Clie
 		reason = "second factor not set up"
 	}
 	if reason != "" {
-		locked, err := s.settleFailure(ctx, u)
+		locked, err := s.settleFailure(ctx, u, res)
 		if err != nil {
 			return "", fmt.Errorf("account: login: %w", err)
 		}
 		fail(u, reason)
 		if locked {
-			s.lockedNow(ctx, u, c)
+			s.lockedNow(ctx, u, res.device, c)
 		}
 		return "", ErrInvalidCredentials
 	}
@@ -238,15 +303,20 @@ func (s *Service) BeginLogin(ctx context.Context, email, password string, c Clie
 			return err
 		}
 		// The account may have changed while we hashed.
-		if cur.PasswordHash != u.PasswordHash || cur.Disabled || cur.Locked {
+		if cur.PasswordHash != u.PasswordHash || cur.Disabled || (cur.Locked && res.device == nil) {
 			return ErrInvalidCredentials
 		}
-		unreserve(cur, res)
-		if newHash != "" {
-			cur.PasswordHash = newHash
-		}
-		if err := tx.SaveUser(ctx, cur); err != nil {
+		if err := unreserve(ctx, tx, u.ID, res); err != nil {
 			return err
+		}
+		if newHash != "" {
+			if cur, err = tx.UserByID(ctx, u.ID); err != nil {
+				return err
+			}
+			cur.PasswordHash = newHash
+			if err := tx.SaveUser(ctx, cur); err != nil {
+				return err
+			}
 		}
 		return tx.InsertSession(ctx, sess)
 	})
@@ -264,12 +334,35 @@ func (s *Service) BeginLogin(ctx context.Context, email, password string, c Clie
 	return token, nil
 }
 
-func (s *Service) lockedNow(ctx context.Context, u *UserRecord, c Client) {
-	s.log.WarnContext(ctx, "account locked after consecutive failures", "user", u.ID, "failures", MaxFailures)
+// lockedNow reports a lock that an attempt has just set: on the account's
+// untrusted counter (d nil) or on the trusted device d. Both are audited
+// and mailed to the member; the account lock's mail carries an unlock link.
+func (s *Service) lockedNow(ctx context.Context, u *UserRecord, d *Device, c Client) {
 	s.opts.Metrics.AccountLocked()
+	if d != nil {
+		s.log.WarnContext(ctx, "trusted device locked after consecutive failures", "user", u.ID, "failures", DeviceMaxFailures)
+		s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
+			Action: audit.ActionDeviceLocked, Outcome: audit.OutcomeFailure,
+			Detail: fmt.Sprintf("device %s trusted no more after %d consecutive failures", sessionRef(d.ID), DeviceMaxFailures)}, c)
+		s.notify(ctx, deviceLockedNotice(u.Email, s.now(), c))
+		return
+	}
+	s.log.WarnContext(ctx, "account locked for untrusted browsers after consecutive failures", "user", u.ID, "failures", MaxFailures)
 	s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
 		Action: audit.ActionLoginLocked, Outcome: audit.OutcomeFailure,
-		Detail: fmt.Sprintf("factors locked after %d consecutive failures", MaxFailures)}, c)
+		Detail: fmt.Sprintf("factors locked for untrusted browsers after %d consecutive failures", MaxFailures)}, c)
+	now := s.now()
+	var link string
+	err := s.st.Update(ctx, func(tx Tx) error {
+		var err error
+		link, err = s.newUnlockLink(ctx, tx, u, now)
+		return err
+	})
+	if err != nil {
+		s.log.ErrorContext(ctx, "account: unlock link", "user", u.ID, "error", err)
+		return
+	}
+	s.notify(ctx, lockNotice(u.Email, link, now.Add(UnlockLinkTTL)))
 }
 
 // newSession builds a session for token. Half-authenticated sessions are
@@ -308,9 +401,11 @@ func (s *Service) CompleteLogin(ctx context.Context, sessionToken, code string, 
 	}
 
 	token, full := s.fullSession(u.ID, now, c)
+	deviceID := s.deviceID(c, u.ID)
 	var (
 		ok, locked bool
 		failure    string
+		device     *Device // the trusted device whose counter this attempt uses
 	)
 	err = s.st.Update(ctx, func(tx Tx) error {
 		u, err := tx.UserByID(ctx, sess.UserID)
@@ -320,15 +415,19 @@ func (s *Service) CompleteLogin(ctx context.Context, sessionToken, code string, 
 		if _, err := tx.SessionByID(ctx, sess.ID); err != nil {
 			return ErrUnauthenticated // revoked meanwhile
 		}
-		if u.Disabled || u.Locked {
+		if device, err = s.trusted(ctx, tx, deviceID, u.ID, now); err != nil {
+			return err
+		}
+		ctr := factorCounter{u: u, device: device}
+		if ctr.blocked() {
 			failure = "account disabled"
-			if u.Locked {
+			if !u.Disabled {
 				failure = "account locked"
 			}
 			_, err := tx.DeleteSession(ctx, sess.ID)
 			return err
 		}
-		if err := throttle(u.Failures, u.LastFailureAt, now); err != nil {
+		if err := ctr.throttle(now); err != nil {
 			return err
 		}
 		if factor == "totp" {
@@ -338,6 +437,9 @@ func (s *Service) CompleteLogin(ctx context.Context, sessionToken, code string, 
 			}
 			if step := matchTOTP(seed, code, now, u.LastTOTPStep); step > 0 {
 				u.LastTOTPStep, ok = step, true
+				// The login's code is a fresh second factor (StepUpWindow);
+				// a recovery code is a way back in, not one.
+				full.SteppedUpAt = now
 			}
 		} else if norm := normRecoveryCode(code); norm != "" {
 			if ok, err = tx.UseRecoveryCode(ctx, u.ID, hashRecoveryCode(norm)); err != nil {
@@ -346,19 +448,19 @@ func (s *Service) CompleteLogin(ctx context.Context, sessionToken, code string, 
 		}
 		if !ok {
 			failure = "wrong " + factor
-			u.Failures++
-			u.LastFailureAt = now
-			if u.Failures >= MaxFailures {
-				u.Locked, locked = true, true
+			if locked = ctr.fail(now); locked {
 				if _, err := tx.DeleteSession(ctx, sess.ID); err != nil {
 					return err
 				}
 			}
-			return tx.SaveUser(ctx, u)
+		} else {
+			ctr.succeed()
 		}
-		u.Failures, u.LastFailureAt = 0, time.Time{}
-		if err := tx.SaveUser(ctx, u); err != nil {
+		if err := ctr.save(ctx, tx); err != nil {
 			return err
+		}
+		if !ok {
+			return nil
 		}
 		return s.promote(ctx, tx, sess, full)
 	})
@@ -381,7 +483,7 @@ func (s *Service) CompleteLogin(ctx context.Context, sessionToken, code string, 
 		s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
 			Action: action, Outcome: outcome, Detail: factor + ": " + failure}, c)
 		if locked {
-			s.lockedNow(ctx, u, c)
+			s.lockedNow(ctx, u, device, c)
 		}
 		return "", ErrInvalidCredentials
 	}
@@ -450,7 +552,7 @@ func (s *Service) reauth(ctx context.Context, userID, password string, c Client)
 		return ErrReauthRequired
 	}
 	now := s.now()
-	u, res, err := s.reserve(ctx, userID, now)
+	u, res, err := s.reserve(ctx, userID, c, now)
 	switch {
 	case errors.Is(err, errLocked):
 		return ErrReauthRequired
@@ -464,23 +566,18 @@ func (s *Service) reauth(ctx context.Context, userID, password string, c Client)
 		return err
 	}
 	if !ok {
-		locked, err := s.settleFailure(ctx, u)
+		locked, err := s.settleFailure(ctx, u, res)
 		if err != nil {
 			return fmt.Errorf("account: re-authenticate: %w", err)
 		}
 		s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
 			Action: audit.ActionLoginFailure, Outcome: audit.OutcomeFailure, Detail: "re-authentication: wrong password"}, c)
 		if locked {
-			s.lockedNow(ctx, u, c)
+			s.lockedNow(ctx, u, res.device, c)
 		}
 		return ErrReauthRequired
 	}
 	return s.st.Update(ctx, func(tx Tx) error {
-		cur, err := tx.UserByID(ctx, userID)
-		if err != nil {
-			return err
-		}
-		unreserve(cur, res)
-		return tx.SaveUser(ctx, cur)
+		return unreserve(ctx, tx, userID, res)
 	})
 }

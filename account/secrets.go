@@ -64,7 +64,11 @@ func wellFormedToken(token string) bool {
 	return err == nil
 }
 
-func newUserID() string {
+func newUserID() string { return newID() }
+
+// newID returns a random 16-byte hex identifier: users, invitations,
+// reset requests.
+func newID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	return hex.EncodeToString(b)

@@ -225,7 +225,11 @@ func (s *Service) ChangePassword(ctx context.Context, user *User, current, next 
 	}
 	e := actorEntry(user, audit.ActionPasswordChange, user.ID, audit.OutcomeSuccess)
 	e.Detail = fmt.Sprintf("%d other sessions ended", ended)
-	return s.record(ctx, e, c)
+	if err := s.record(ctx, e, c); err != nil {
+		return err
+	}
+	s.notify(ctx, passwordChangedNotice(user.Email, s.now(), c))
+	return nil
 }
 
 // RegenerateRecoveryCodes replaces the user's recovery codes after checking
@@ -262,13 +266,17 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, user *User, passw
 
 // Purged counts what one purge removed.
 type Purged struct {
-	Sessions    int // idle or past their absolute expiry
-	Invitations int // used, or expired unused
+	Sessions      int // idle or past their absolute expiry
+	Invitations   int // used, or expired unused
+	UnlockLinks   int // used, or expired unused
+	Ghosts        int // unknown addresses tried least recently, beyond the store's bound
+	ResetRequests int // approved, or expired unapproved
 }
 
 // PurgeExpired deletes the rows that only age: sessions that have ended
-// (idle or past their absolute expiry) and invitations that can no longer
-// be accepted (used, or expired). Neither is readable once past that point
+// (idle or past their absolute expiry), invitations that can no longer
+// be accepted (used, or expired) and requests to reset an admin's second
+// factor that can no longer be approved. None is readable once past that point
 // (lookups refuse them already), so deleting them changes no answer; it
 // keeps the tables to what is live. The audit log keeps the history. Run it
 // now and then (cmd/portal runs it every few minutes).
@@ -280,7 +288,16 @@ func (s *Service) PurgeExpired(ctx context.Context) (Purged, error) {
 		if p.Sessions, err = tx.PurgeSessions(ctx, now.Add(-s.opts.IdleTimeout), now); err != nil {
 			return err
 		}
-		p.Invitations, err = tx.PurgeInvitations(ctx, now)
+		if p.Invitations, err = tx.PurgeInvitations(ctx, now); err != nil {
+			return err
+		}
+		if p.UnlockLinks, err = tx.PurgeUnlockLinks(ctx, now); err != nil {
+			return err
+		}
+		if p.Ghosts, err = tx.PurgeGhosts(ctx); err != nil {
+			return err
+		}
+		p.ResetRequests, err = tx.PurgeResetRequests(ctx, now)
 		return err
 	})
 	if err != nil {

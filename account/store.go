@@ -58,6 +58,82 @@ type Tx interface {
 	// UseRecoveryCode deletes the code with this hash and reports whether
 	// it existed.
 	UseRecoveryCode(ctx context.Context, userID, hash string) (bool, error)
+
+	InsertPasskey(ctx context.Context, p *PasskeyRecord) error
+	ListPasskeys(ctx context.Context, userID string) ([]PasskeyRecord, error) // oldest first
+	// UsePasskey records a successful assertion's counter and flags.
+	UsePasskey(ctx context.Context, id string, signCount uint32, flags byte, at time.Time) error
+	RenamePasskey(ctx context.Context, userID, id, name string) error
+	DeletePasskey(ctx context.Context, userID, id string) error
+	// PutCeremony keeps a session's WebAuthn ceremony of one kind until
+	// expires, replacing one begun before; TakeCeremony deletes and returns
+	// it, or ErrNotFound when there is none or it has expired at now.
+	PutCeremony(ctx context.Context, sessionID, kind string, data []byte, expires time.Time) error
+	TakeCeremony(ctx context.Context, sessionID, kind string, now time.Time) ([]byte, error)
+
+	// SetSessionSteppedUp records that the session passed a second factor at.
+	SetSessionSteppedUp(ctx context.Context, id string, at time.Time) error
+
+	// PendingInvitations returns the invitations unused and unexpired at
+	// now, newest first.
+	PendingInvitations(ctx context.Context, now time.Time) ([]InvitationRecord, error)
+	// DeleteInvitation deletes the unused invitation id and returns it
+	// (ErrNotFound when there is none).
+	DeleteInvitation(ctx context.Context, id string) (*InvitationRecord, error)
+
+	InsertResetRequest(ctx context.Context, r *ResetRequest) error
+	ResetRequestByID(ctx context.Context, id string) (*ResetRequest, error)
+	// PendingResetRequests returns the requests unapproved and unexpired at
+	// now, oldest first; userID "" for every member's.
+	PendingResetRequests(ctx context.Context, userID string, now time.Time) ([]ResetRequest, error)
+	// ApproveResetRequest marks the pending request id approved; ErrNotFound
+	// when it is not pending.
+	ApproveResetRequest(ctx context.Context, id, by string, at time.Time) error
+	// PurgeResetRequests deletes the requests approved, or expired at now,
+	// and returns how many it deleted.
+	PurgeResetRequests(ctx context.Context, now time.Time) (int, error)
+
+	// InsertDevice records a trusted device; a member keeps only their
+	// most recently used ones.
+	InsertDevice(ctx context.Context, d *Device) error
+	DeviceByID(ctx context.Context, id string) (*Device, error)
+	// SaveDevice writes LastUsedAt, Failures, LastFailureAt and Locked.
+	SaveDevice(ctx context.Context, d *Device) error
+	// DeleteUserDevices forgets every trusted device of a user.
+	DeleteUserDevices(ctx context.Context, userID string) (int, error)
+
+	// InsertUnlockLink stores an unlock link's token hash.
+	InsertUnlockLink(ctx context.Context, tokenHash, userID string, created, expires time.Time) error
+	// LastUnlockLinkAt is when the newest unlock link of a user was made
+	// (zero if none is stored).
+	LastUnlockLinkAt(ctx context.Context, userID string) (time.Time, error)
+	// ConsumeUnlockLink marks the link used if it is unused and not
+	// expired at now and returns its user; ErrLinkInvalid otherwise.
+	ConsumeUnlockLink(ctx context.Context, tokenHash string, now time.Time) (string, error)
+	// PurgeUnlockLinks deletes the links used, or expired at now.
+	PurgeUnlockLinks(ctx context.Context, now time.Time) (int, error)
+
+	// Ghost returns the throttle state of an address with no account, by
+	// its keyed hash; ErrNotFound when it has none.
+	Ghost(ctx context.Context, addressHash string) (failures int, last time.Time, err error)
+	SaveGhost(ctx context.Context, addressHash string, failures int, last time.Time) error
+	// PurgeGhosts keeps the most recently tried addresses up to the
+	// store's bound and returns how many it deleted.
+	PurgeGhosts(ctx context.Context) (int, error)
+}
+
+// Device is a browser a member completed a login on, known by its signed
+// device cookie. Its counter takes the failed attempts made from it; the
+// account's own counter (UserRecord.Failures) takes those of untrusted
+// browsers.
+type Device struct {
+	ID            string // hex SHA-256 of the cookie's random part
+	UserID        string
+	CreatedAt     time.Time
+	LastUsedAt    time.Time // the last complete login from it
+	Failures      int
+	LastFailureAt time.Time
+	Locked        bool // trusted no more: its attempts count as untrusted ones
 }
 
 // UserRecord is a user with the secrets only this package reads.
@@ -66,12 +142,13 @@ type UserRecord struct {
 	PasswordHash  string // PHC string
 	TOTPSecret    []byte // AES-GCM sealed; nil when not set up
 	LastTOTPStep  int64  // last accepted TOTP time step; codes at or before it are refused
-	Failures      int    // consecutive failed attempts, all factors
+	Failures      int    // consecutive failed attempts from untrusted browsers, all factors
 	LastFailureAt time.Time
 }
 
 // InvitationRecord is a stored invitation. Only the token's hash is kept.
 type InvitationRecord struct {
+	ID        string // random 16-byte hex: names it to admins; never accepts it
 	TokenHash string
 	Invitation
 	UserID    string // for a re-enrolment (MFA reset): the account it resets

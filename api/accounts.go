@@ -42,6 +42,9 @@ func accountError(err error) error {
 		return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "You may not do this.", Err: err}
 	case errors.Is(err, account.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No such resource.", Err: err}
+	case errors.Is(err, account.ErrLinkInvalid):
+		return &Error{Status: http.StatusGone, Code: "link_invalid",
+			Message: "This link has expired or was already used. Sign in from a browser you have used before, or ask an administrator.", Err: err}
 	case errors.Is(err, account.ErrInvitationInvalid):
 		return &Error{Status: http.StatusGone, Code: "invitation_invalid",
 			Message: "This invitation link has expired or was already used. Ask an administrator for a new one.", Err: err}
@@ -54,7 +57,7 @@ func accountError(err error) error {
 }
 
 func client(c *echo.Context) account.Client {
-	return account.Client{IP: c.RealIP(), UserAgent: c.Request().UserAgent()}
+	return account.Client{IP: c.RealIP(), UserAgent: c.Request().UserAgent(), Device: deviceValue(c)}
 }
 
 // userView is a user as the API shows it; it leaves out what only the
@@ -110,7 +113,19 @@ func (s *Server) completeLogin(c *echo.Context) error {
 		return accountError(err)
 	}
 	setSessionCookie(c, token)
+	s.trustDevice(c, token)
 	return c.JSON(http.StatusOK, viewUser(*u))
+}
+
+// trustDevice gives the browser of a complete login its device cookie. The
+// login stands without it: the browser then stays an untrusted one.
+func (s *Server) trustDevice(c *echo.Context, sessionToken string) {
+	device, err := s.accounts.TrustDevice(c.Request().Context(), sessionToken, client(c))
+	if err != nil {
+		s.log.Error("trust device", "error", err)
+		return
+	}
+	setDeviceCookie(c, device)
 }
 
 // DELETE /api/session: logout, here and in the browser's storage.
@@ -119,7 +134,10 @@ func (s *Server) logout(c *echo.Context) error {
 		return accountError(err)
 	}
 	clearSessionCookie(c)
-	c.Response().Header().Set("Clear-Site-Data", `"cookies", "storage"`)
+	// Not "cookies": that would also drop the device cookie, and with it
+	// the member's shelter from an outsider's failed logins. The session
+	// cookie is cleared above; the CSRF cookie is worth nothing alone.
+	c.Response().Header().Set("Clear-Site-Data", `"storage"`)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -181,6 +199,7 @@ func (s *Server) confirmEnrolment(c *echo.Context) error {
 		return accountError(err)
 	}
 	setSessionCookie(c, token)
+	s.trustDevice(c, token)
 	return c.JSON(http.StatusOK, map[string][]string{"recoveryCodes": codes})
 }
 
@@ -194,6 +213,11 @@ type sessionView struct {
 	Current    bool      `json:"current"`
 }
 
+func viewSession(x account.Session) sessionView {
+	return sessionView{ID: x.ID, CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt, ExpiresAt: x.ExpiresAt,
+		IP: x.IP, UserAgent: x.UserAgent, Current: x.Current}
+}
+
 // GET /api/me/sessions
 func (s *Server) mySessions(c *echo.Context) error {
 	list, err := s.accounts.ListSessions(c.Request().Context(), currentUser(c), currentSession(c))
@@ -202,8 +226,7 @@ func (s *Server) mySessions(c *echo.Context) error {
 	}
 	out := make([]sessionView, 0, len(list))
 	for _, x := range list {
-		out = append(out, sessionView{ID: x.ID, CreatedAt: x.CreatedAt, LastSeenAt: x.LastSeenAt, ExpiresAt: x.ExpiresAt,
-			IP: x.IP, UserAgent: x.UserAgent, Current: x.Current})
+		out = append(out, viewSession(x))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"sessions": out})
 }

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -136,11 +137,32 @@ func TestLoginWithRecoveryCodeOnce(t *testing.T) {
 		Emailed bool
 	}
 	email := "new-" + time.Now().Format("150405.000000") + "@test.invalid"
+	queued := time.Now()
 	a.JSON("POST", "/api/invitations", map[string]any{"email": email, "role": "member", "groups": []string{"victim-identification"}}, 201, &inv)
-	_, token, ok := strings.Cut(inv.Link, "#token=")
-	if inv.Emailed || !ok || token == "" {
-		t.Fatalf("invitation = %+v", inv)
+	if !inv.Emailed || inv.Link != "" {
+		t.Fatalf("invitation = %+v, want it mailed and its link kept from the admin", inv)
 	}
+	// The link arrives by mail, through the portal's SMTP relay (Mailpit):
+	// a plain-text message with its own Message-ID and Date.
+	mails := p.Mail(t, email)
+	if len(mails) != 1 {
+		t.Fatalf("%d mails to %s, want 1", len(mails), email)
+	}
+	got := mails[0]
+	if !strings.HasSuffix(got.MessageID, "@portal.example") || len(got.MessageID) < 40 {
+		t.Errorf("Message-ID %q", got.MessageID)
+	}
+	if d := got.Date.Sub(queued); d < -time.Second || d > 5*time.Second {
+		t.Errorf("Date %v, queued at %v", got.Date, queued)
+	}
+	if got.HTML != "" || !strings.Contains(got.Text, "expires on") {
+		t.Errorf("want a plain-text invitation; text %q, html %q", got.Text, got.HTML)
+	}
+	link := regexp.MustCompile(`https?://\S+#token=(\S+)`).FindStringSubmatch(got.Text)
+	if link == nil {
+		t.Fatalf("no invitation link in %q", got.Text)
+	}
+	token := link[1]
 	m := p.NewClient(t)
 	m.RefreshCSRF()
 	var info struct{ Email string }

@@ -9,6 +9,7 @@ import (
 
 	"portal/account"
 	"portal/audit"
+	"portal/mail"
 )
 
 // POST /api/invitations {email, role, groups}
@@ -21,17 +22,22 @@ func (s *Server) invite(c *echo.Context) error {
 	if err := decodeJSON(c, &in); err != nil {
 		return err
 	}
+	if in.Role == account.RoleAdmin {
+		if err := s.checkStepUp(c); err != nil {
+			return err
+		}
+	}
 	token, inv, err := s.accounts.Invite(c.Request().Context(), currentUser(c), in.Email, in.Role, in.Groups, client(c))
 	if err != nil {
 		return accountError(err)
 	}
 	link := s.invitationLink(c, token)
 	sent := false
-	if s.mailer != nil {
-		if err := s.mailer.SendInvitation(c.Request().Context(), inv.Email, link, inv.ExpiresAt); err != nil {
-			s.log.Error("send invitation", "error", err)
+	if s.outbox != nil {
+		if err := s.outbox.Enqueue(c.Request().Context(), mail.Invitation(inv.Email, link, inv.ExpiresAt)); err != nil {
+			s.log.Error("queue invitation mail", "error", err)
 		} else {
-			sent = true
+			sent = s.outbox.Relayed()
 		}
 	}
 	body := map[string]any{"email": inv.Email, "role": inv.Role, "groups": inv.Groups, "expiresAt": inv.ExpiresAt, "emailed": sent}
@@ -109,15 +115,6 @@ func (s *Server) unlockUser(c *echo.Context) error {
 		return accountError(err)
 	}
 	return c.JSON(http.StatusOK, viewUser(u))
-}
-
-// POST /api/admin/users/:id/reset-mfa: answers a re-enrolment link.
-func (s *Server) resetMFA(c *echo.Context) error {
-	token, err := s.accounts.ResetMFA(c.Request().Context(), currentUser(c), c.Param("id"), client(c))
-	if err != nil {
-		return accountError(err)
-	}
-	return c.JSON(http.StatusOK, map[string]string{"link": s.invitationLink(c, token)})
 }
 
 // DELETE /api/admin/users/:id/sessions

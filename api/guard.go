@@ -25,6 +25,10 @@ const (
 	csrfHeader    = "X-CSRF-Token"
 )
 
+// deviceCookie marks a browser that completed a login (account/device.go):
+// its failed attempts are throttled apart from an outsider's.
+const deviceCookie = "__Host-portal_device"
+
 // Policy says who may call a route. Every API route declares one; the route
 // table in server.go is the one place that does.
 type Policy int
@@ -122,10 +126,14 @@ func (s *Server) require(p Policy) echo.MiddlewareFunc {
 }
 
 func (s *Server) recordDenied(c *echo.Context, u *account.User, p Policy) {
+	s.recordDeniedDetail(c, u, "needs "+p.String())
+}
+
+func (s *Server) recordDeniedDetail(c *echo.Context, u *account.User, detail string) {
 	err := s.audit.Record(c.Request().Context(), audit.Entry{
 		Actor: u.ID, ActorEmail: u.Email, Action: audit.ActionAccessDenied,
 		Target: c.Request().Method + " " + c.Request().URL.Path, IP: c.RealIP(),
-		Outcome: audit.OutcomeDenied, Detail: "needs " + p.String(),
+		Outcome: audit.OutcomeDenied, Detail: detail,
 	})
 	if err != nil {
 		s.log.Error("audit access denied", "error", err)
@@ -206,6 +214,21 @@ func setSessionCookie(c *echo.Context, token string) {
 func clearSessionCookie(c *echo.Context) {
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", Secure: true, HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, MaxAge: -1, Expires: time.Unix(0, 0)})
+}
+
+// setDeviceCookie keeps the device cookie as long as the device stays
+// trusted; each complete login renews it.
+func setDeviceCookie(c *echo.Context, value string) {
+	c.SetCookie(&http.Cookie{Name: deviceCookie, Value: value, Path: "/", Secure: true, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(account.DeviceTTL / time.Second)})
+}
+
+func deviceValue(c *echo.Context) string {
+	ck, err := c.Cookie(deviceCookie)
+	if err != nil || len(ck.Value) > 256 {
+		return ""
+	}
+	return ck.Value
 }
 
 func sessionToken(c *echo.Context) string {

@@ -17,11 +17,16 @@ import (
 	"portal/search"
 )
 
-// searchMember runs a member's search and records it in the audit log.
+// searchMember runs a member's search and records it in the audit log. No
+// member search runs unaudited: while the audit queue cannot drain it is
+// not run, and its results are not sent unless the queue took its entry.
 func (s *Server) searchMember(c *echo.Context, u *account.User) error {
 	q, err := parseMemberQuery(c.QueryParams())
 	if err != nil {
 		return err
+	}
+	if err := s.auditQueue.Ready(); err != nil {
+		return errAuditUnavailable(err)
 	}
 	res, err := s.search.Member(c.Request().Context(), u.Subject(), q)
 	if err != nil {
@@ -30,8 +35,10 @@ func (s *Server) searchMember(c *echo.Context, u *account.User) error {
 	if err := s.recheckHits(c, u, res); err != nil {
 		return err
 	}
-	s.auditAsync(c, u, research.ActionSearch, "", audit.OutcomeSuccess,
-		"q="+strconv.Quote(q.Text)+" scope="+res.Scope+" hits="+strconv.Itoa(res.Total))
+	if err := s.auditAsync(c, u, research.ActionSearch, "", audit.OutcomeSuccess,
+		"q="+strconv.Quote(q.Text)+" scope="+res.Scope+" hits="+strconv.Itoa(res.Total)); err != nil {
+		return err
+	}
 	return c.JSON(http.StatusOK, res)
 }
 

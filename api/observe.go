@@ -40,6 +40,9 @@ func (o observedSearcher) Member(ctx context.Context, subj access.Subject, q sea
 func (o observedSearcher) Health(ctx context.Context) (search.Status, error) {
 	st, err := o.Searcher.Health(ctx)
 	o.meili(ctx, err)
+	if err == nil {
+		o.m.MeiliVersion(st.Version, st.Outdated)
+	}
 	return st, err
 }
 

@@ -16,7 +16,6 @@ import (
 
 	"portal/access"
 	"portal/account"
-	"portal/audit"
 	"portal/research"
 )
 
@@ -43,6 +42,8 @@ func researchError(err error) error {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "The file is larger than the upload limit.", Err: err}
 	case errors.Is(err, research.ErrBusy):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "busy", Message: "Too many uploads are in progress; try again in a moment.", Err: err, RetryAfter: 5}
+	case errors.Is(err, research.ErrUnaudited):
+		return errAuditUnavailable(err)
 	case errors.Is(err, research.ErrInvalid):
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_metadata", Message: "The document's details are not valid.", Err: err}
 	}
@@ -113,17 +114,16 @@ func (m metadataView) metadata() research.Metadata {
 // GET /api/research/:id
 func (s *Server) getDocument(c *echo.Context) error {
 	u := currentUser(c)
-	d, versions, err := s.research.Get(c.Request().Context(), u, c.Param("id"))
+	d, versions, err := s.research.View(c.Request().Context(), u, c.Param("id"), client(c))
 	if err != nil {
 		return researchError(err)
 	}
-	s.research.Audit(c.Request().Context(), u, research.ActionView, d.ID, audit.OutcomeSuccess, "", client(c))
 	return c.JSON(http.StatusOK, viewDocument(u, d, versions))
 }
 
 // GET /api/research/:id/versions
 func (s *Server) listVersions(c *echo.Context) error {
-	_, versions, err := s.research.Get(c.Request().Context(), currentUser(c), c.Param("id"))
+	versions, err := s.research.History(c.Request().Context(), currentUser(c), c.Param("id"), client(c))
 	if err != nil {
 		return researchError(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"portal/access"
 	"portal/account"
 	"portal/audit"
+	"portal/mail"
 	"portal/metrics"
 	"portal/research"
 	"portal/search"
@@ -40,11 +41,6 @@ type Database interface {
 	Ping(ctx context.Context) error
 }
 
-// Mailer sends invitation emails.
-type Mailer interface {
-	SendInvitation(ctx context.Context, to, link string, expires time.Time) error
-}
-
 // Options configures the server.
 type Options struct {
 	Logger   *slog.Logger
@@ -54,9 +50,10 @@ type Options struct {
 	Research *research.Service
 	// Training records training progress and issues completions.
 	Training *training.Service
-	// Mailer is optional: without one, invitation links are shown to the
+	// Outbox queues the mails the API sends. Optional: without one, or
+	// while it has no SMTP relay, invitation links are also shown to the
 	// admin who creates them.
-	Mailer Mailer
+	Outbox *mail.Outbox
 	// SecretKey signs the anonymous CSRF tokens; at least 32 bytes.
 	SecretKey []byte
 	// PublicURL is the portal's public origin (https://portal.example),
@@ -84,6 +81,10 @@ type Options struct {
 	// Metrics records requests, searches and the audit queue; nil records
 	// nothing.
 	Metrics *metrics.Metrics
+	// AnchorEvery is how often the audit log's head goes to the log
+	// (default 5 minutes); it also goes there at start, after each admin
+	// act and at Close.
+	AnchorEvery time.Duration
 }
 
 // Server is the portal's HTTP handler and what its handlers share. It owns
@@ -101,10 +102,13 @@ type Server struct {
 	training *training.Service
 	// auditQueue records members' searches without a disk sync per request.
 	auditQueue *audit.Async
-	mailer     Mailer
+	outbox     *mail.Outbox
 	secretKey  []byte
 	publicURL  string
 	log        *slog.Logger
+
+	// anchor writes the audit head to the log (see anchor.go).
+	anchor *anchorLoop
 }
 
 // maxBodyBytes caps JSON request bodies (SECURITY.md UP-2).
@@ -119,12 +123,15 @@ type route struct {
 	handler      echo.HandlerFunc
 	throttled    bool
 	upload       bool
+	// stepUp routes change who someone is: they need a second factor
+	// passed within account.StepUpWindow on the session (requireStepUp).
+	stepUp bool
 }
 
 // routes is the API's route table: the one place that says who may call
 // what (SECURITY.md AC-1). Paths are relative to /api.
 func (s *Server) routes() []route {
-	return []route{
+	return append([]route{
 		{method: http.MethodGet, path: "/health", policy: Public, handler: s.health},
 		{method: http.MethodGet, path: "/health/live", policy: Public, handler: s.live},
 		{method: http.MethodGet, path: "/health/ready", policy: Public, handler: s.ready},
@@ -138,6 +145,7 @@ func (s *Server) routes() []route {
 		{method: http.MethodPost, path: "/invitations/lookup", policy: Public, handler: s.invitationInfo, throttled: true},
 		{method: http.MethodPost, path: "/invitations/accept", policy: Public, handler: s.acceptInvitation, throttled: true},
 		{method: http.MethodPost, path: "/mfa/totp/confirm", policy: EnrolStage, handler: s.confirmEnrolment, throttled: true},
+		{method: http.MethodPost, path: "/devices/unlock", policy: Public, handler: s.unlockDevice, throttled: true},
 
 		{method: http.MethodGet, path: "/me", policy: Member, handler: s.me},
 		{method: http.MethodGet, path: "/me/sessions", policy: Member, handler: s.mySessions},
@@ -145,15 +153,24 @@ func (s *Server) routes() []route {
 		{method: http.MethodPost, path: "/me/password", policy: Member, handler: s.changePassword, throttled: true},
 		{method: http.MethodPost, path: "/me/recovery-codes", policy: Member, handler: s.regenerateRecoveryCodes, throttled: true},
 
+		{method: http.MethodPost, path: "/session/step-up", policy: Member, handler: s.stepUp, throttled: true},
+
+		// Inviting an admin needs step-up too; the invite handler asks for
+		// it when the role is admin.
 		{method: http.MethodPost, path: "/invitations", policy: Admin, handler: s.invite},
+		{method: http.MethodGet, path: "/invitations", policy: Admin, handler: s.listInvitations},
+		{method: http.MethodDelete, path: "/invitations/:id", policy: Admin, handler: s.revokeInvitation},
 		{method: http.MethodGet, path: "/admin/users", policy: Admin, handler: s.listUsers},
 		{method: http.MethodGet, path: "/admin/users/:id", policy: Admin, handler: s.getUser},
-		{method: http.MethodPatch, path: "/admin/users/:id", policy: Admin, handler: s.updateUser},
-		{method: http.MethodPost, path: "/admin/users/:id/disable", policy: Admin, handler: s.setDisabled(true)},
-		{method: http.MethodPost, path: "/admin/users/:id/enable", policy: Admin, handler: s.setDisabled(false)},
+		{method: http.MethodPatch, path: "/admin/users/:id", policy: Admin, handler: s.updateUser, stepUp: true},
+		{method: http.MethodPost, path: "/admin/users/:id/disable", policy: Admin, handler: s.setDisabled(true), stepUp: true},
+		{method: http.MethodPost, path: "/admin/users/:id/enable", policy: Admin, handler: s.setDisabled(false), stepUp: true},
 		{method: http.MethodPost, path: "/admin/users/:id/unlock", policy: Admin, handler: s.unlockUser},
-		{method: http.MethodPost, path: "/admin/users/:id/reset-mfa", policy: Admin, handler: s.resetMFA},
-		{method: http.MethodDelete, path: "/admin/users/:id/sessions", policy: Admin, handler: s.revokeUserSessions},
+		{method: http.MethodPost, path: "/admin/users/:id/reset-mfa", policy: Admin, handler: s.resetMFA, stepUp: true},
+		{method: http.MethodGet, path: "/admin/users/:id/sessions", policy: Admin, handler: s.listUserSessions, stepUp: true},
+		{method: http.MethodDelete, path: "/admin/users/:id/sessions", policy: Admin, handler: s.revokeUserSessions, stepUp: true},
+		{method: http.MethodGet, path: "/admin/reset-requests", policy: Admin, handler: s.listResetRequests},
+		{method: http.MethodPost, path: "/admin/reset-requests/:id/approve", policy: Admin, handler: s.approveReset, stepUp: true},
 		{method: http.MethodGet, path: "/admin/audit", policy: Admin, handler: s.listAudit},
 
 		{method: http.MethodGet, path: "/research/vocabulary", policy: Member, handler: s.vocabulary},
@@ -172,7 +189,7 @@ func (s *Server) routes() []route {
 		{method: http.MethodGet, path: "/training/verify", policy: Public, handler: s.verifyCompletion, throttled: true},
 		{method: http.MethodGet, path: "/training/stats", policy: Trainer, handler: s.trainingStats},
 		{method: http.MethodGet, path: "/training/stats.csv", policy: Trainer, handler: s.trainingStatsCSV},
-	}
+	}, s.passkeyRoutes()...)
 }
 
 // Policies lists every API route ("METHOD /api/path") with its policy, for
@@ -214,7 +231,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{site: site, members: members, db: opts.Database, search: observedSearcher{opts.Search, opts.Metrics},
 		accounts: opts.Accounts, audit: opts.Audit, research: opts.Research,
-		training: opts.Training, mailer: opts.Mailer, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger}
+		training: opts.Training, outbox: opts.Outbox, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger}
 
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           opts.Logger,
@@ -244,6 +261,12 @@ func New(opts Options) (*Server, error) {
 			mw = append(mw, limiter)
 		}
 		mw = append(mw, s.require(r.policy))
+		if r.stepUp {
+			mw = append(mw, s.requireStepUp)
+		}
+		if r.policy == Admin && r.method != http.MethodGet {
+			mw = append(mw, s.anchorAfter)
+		}
 		if r.upload {
 			// An upload may take longer than other requests; the server's
 			// own read timeout still bounds a slow sender.
@@ -263,6 +286,7 @@ func New(opts Options) (*Server, error) {
 	// Started last: nothing above can fail after it, so no error path
 	// leaves a writer running.
 	s.auditQueue = audit.NewAsync(opts.Audit, opts.Logger, opts.Metrics)
+	s.anchor = startAnchor(opts.Audit, opts.Logger, opts.AnchorEvery)
 	return s, nil
 }
 
@@ -272,19 +296,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 // Router returns the echo router, for tests that walk the routes.
 func (s *Server) Router() echo.Router { return s.echo.Router() }
 
-// Close writes the queued audit entries, stops the writer and closes the
-// site directories. Call it after the HTTP server has stopped handing
+// Close stops writing the audit head, writes the queued audit entries,
+// stops the writer, writes the final head and closes the site directories. Call it after the HTTP server has stopped handing
 // requests to s: an audit entry recorded later is still written, but one at
 // a time.
 func (s *Server) Close() error {
+	s.anchor.stop()
 	s.auditQueue.Close()
+	// The last head, once every queued entry is written.
+	s.anchor.final()
 	return errors.Join(s.members.close(), s.site.close())
 }
 
-// auditAsync queues an audit entry for a frequent, read-only event.
-func (s *Server) auditAsync(c *echo.Context, u *account.User, action, target, outcome, detail string) {
-	s.auditQueue.Record(audit.Entry{Actor: u.ID, ActorEmail: u.Email, Action: action, Target: target,
+// auditAsync queues an audit entry for a frequent, read-only event. An
+// error means the log cannot take it: the caller must not answer with
+// what the entry records (errAuditUnavailable).
+func (s *Server) auditAsync(c *echo.Context, u *account.User, action, target, outcome, detail string) error {
+	err := s.auditQueue.Record(c.Request().Context(), audit.Entry{Actor: u.ID, ActorEmail: u.Email, Action: action, Target: target,
 		IP: c.RealIP(), Outcome: outcome, Detail: detail})
+	if err != nil {
+		return errAuditUnavailable(err)
+	}
+	return nil
 }
 
 func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {

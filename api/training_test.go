@@ -392,11 +392,21 @@ func TestMembersPages(t *testing.T) {
 		t.Errorf("members' module for a member: %d", resp.StatusCode)
 	}
 
-	// Another member: the same 404 as for a page that does not exist.
+	// Another member: the same 404 as for a page that does not exist. An
+	// admin outside the module's group is another member here.
 	resp, denied := other.Do("GET", handout, nil)
 	_, missing := other.Do("GET", "/members/en/training/no-such-module/", nil)
 	if resp.StatusCode != 404 || string(denied) != string(missing) || strings.Contains(string(denied), "TLP:AMBER") {
 		t.Errorf("other member: %d", resp.StatusCode)
+	}
+	admin := login(p.SeedUser(t, account.RoleAdmin))
+	for _, path := range []string{handout, "/members/en/training/" + vidModule + "/", "/members/en/training/" + vidModule + "/01-workflow-at-a-glance/"} {
+		if resp, body := admin.Do("GET", path, nil); resp.StatusCode != 404 || strings.Contains(string(body), "TLP:AMBER") {
+			t.Errorf("admin outside the group, %s: %d, want 404", path, resp.StatusCode)
+		}
+	}
+	if resp, _ := admin.Do("GET", "/api/training/stats?module="+vidModule, nil); resp.StatusCode != 404 {
+		t.Errorf("admin outside the group, the module's stats: %d, want 404", resp.StatusCode)
 	}
 	// Anonymous: the login page, never the content.
 	anon := p.NewClient(t)
@@ -460,9 +470,12 @@ func TestMembersTrainingSearch(t *testing.T) {
 	if !slices.ContainsFunc(got, func(u string) bool { return strings.HasPrefix(u, "/members/en/training/"+vidModule+"/") }) {
 		t.Errorf("allowed member's members-only hits: %v", got)
 	}
-	for _, u := range members(other) {
-		if strings.Contains(u, vidModule) {
-			t.Errorf("a member outside the group finds %s", u)
+	admin := login(p.SeedUser(t, account.RoleAdmin))
+	for name, c := range map[string]*portaltest.Client{"a member": other, "an admin": admin} {
+		for _, u := range members(c) {
+			if strings.Contains(u, vidModule) {
+				t.Errorf("%s outside the group finds %s", name, u)
+			}
 		}
 	}
 	for _, query := range []string{"victim identification workflow", "annual meeting"} {

@@ -30,6 +30,9 @@ const (
 	ActionLoginRecoveryCode  = "login.recovery_code"
 	ActionLoginFailure       = "login.failure"
 	ActionLoginLocked        = "login.locked"
+	ActionDeviceLocked       = "login.device_locked"
+	ActionUnlockLinkSent     = "login.unlock_link"
+	ActionDeviceUnlock       = "login.device_unlock"
 	ActionLogout             = "logout"
 	ActionSessionRevoke      = "session.revoke"
 	ActionSessionRevokeAll   = "session.revoke_all"
@@ -45,6 +48,11 @@ const (
 	ActionUserUnlock         = "user.unlock"
 	ActionAdminBootstrap     = "admin.bootstrap"
 	ActionAccessDenied       = "access.denied"
+	ActionStepUp             = "mfa.step_up"
+	ActionMFAResetRequest    = "mfa.reset_request"
+	ActionMFAResetApprove    = "mfa.reset_approve"
+	ActionInvitationRevoke   = "invitation.revoke"
+	ActionSessionList        = "session.list"
 )
 
 // Outcomes of an audited action.
@@ -234,10 +242,18 @@ type Result struct {
 	FirstBad int64  // ID of the first entry that breaks the chain; 0 if none
 	Reason   string // why FirstBad is bad
 	Head     string // hash of the last entry read, to compare with a copy kept elsewhere
+	LastID   int64  // ID of the last entry read
+	// Missing says how the log fails the head VerifyHead was told to
+	// expect: it ends before that entry, or holds another there. Empty
+	// when the log holds it, or when no head was expected.
+	Missing string
 }
 
-// OK reports whether the chain verified.
-func (r Result) OK() bool { return r.FirstBad == 0 }
+// OK reports whether the chain verified and holds the expected head.
+func (r Result) OK() bool { return r.FirstBad == 0 && r.Missing == "" }
+
+// Last returns the head of the last entry read.
+func (r Result) Last() Head { return Head{ID: r.LastID, MAC: r.Head} }
 
 // errStop ends a scan early once the first bad entry is found.
 var errStop = errors.New("stop")
@@ -248,9 +264,21 @@ var errStop = errors.New("stop")
 // first), and each Hash must recompute. An edited row fails its own hash; a
 // deleted row leaves a gap; a row inserted by renumbering breaks the link of
 // the row after it. Truncation of the newest rows is only visible against a
-// copy of Head kept elsewhere.
+// copy of Head kept elsewhere: see VerifyHead.
 func (l *Log) Verify(ctx context.Context) (Result, error) {
-	var res Result
+	return l.VerifyHead(ctx, Head{})
+}
+
+// VerifyHead is Verify that also requires the log to hold want, a head
+// recorded earlier (the zero Head requires nothing): an entry with want.ID
+// whose MAC is want.MAC. Entries after it are fine, since the log grows;
+// a log that ends before it has lost its newest entries, and one that
+// holds another entry there was rewritten. Result.Missing says which.
+func (l *Log) VerifyHead(ctx context.Context, want Head) (Result, error) {
+	var (
+		res   Result
+		macAt string // MAC of the entry with want.ID
+	)
 	prev := Entry{Hash: Genesis}
 	err := l.store.ScanAudit(ctx, func(e Entry) error {
 		res.Entries++
@@ -268,11 +296,21 @@ func (l *Log) Verify(ctx context.Context) (Result, error) {
 			return bad("hash does not match the entry's contents")
 		}
 		prev = e
-		res.Head = e.Hash
+		res.Head, res.LastID = e.Hash, e.ID
+		if e.ID == want.ID {
+			macAt = e.Hash
+		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStop) {
 		return res, fmt.Errorf("audit: verify: %w", err)
+	}
+	switch {
+	case res.FirstBad != 0 || want.ID == 0:
+	case res.LastID < want.ID:
+		res.Missing = fmt.Sprintf("the log ends at entry %d, before the expected head %d: its newest entries are gone", res.LastID, want.ID)
+	case !hmac.Equal([]byte(macAt), []byte(strings.ToLower(want.MAC))):
+		res.Missing = fmt.Sprintf("entry %d is not the expected head: its MAC is %s, the head says %s", want.ID, macAt, want.MAC)
 	}
 	return res, nil
 }

@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"strconv"
@@ -294,14 +295,18 @@ func TestAsyncClose(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range before {
 		wg.Go(func() {
-			q.Record(audit.Entry{Actor: "u", ActorEmail: "a@example.org", Action: "research.search",
-				Target: strconv.Itoa(i), Outcome: audit.OutcomeSuccess})
+			if err := q.Record(t.Context(), audit.Entry{Actor: "u", ActorEmail: "a@example.org", Action: "research.search",
+				Target: strconv.Itoa(i), Outcome: audit.OutcomeSuccess}); err != nil {
+				t.Error(err)
+			}
 		})
 	}
 	wg.Wait()
 	q.Close()
-	q.Record(audit.Entry{Actor: "u", ActorEmail: "a@example.org", Action: "research.search",
-		Target: "late", Outcome: audit.OutcomeSuccess})
+	if err := q.Record(t.Context(), audit.Entry{Actor: "u", ActorEmail: "a@example.org", Action: "research.search",
+		Target: "late", Outcome: audit.OutcomeSuccess}); err != nil {
+		t.Error(err)
+	}
 	q.Close()
 	_, total, err := log.List(context.Background(), audit.Filter{})
 	if err != nil || total != before+1 {
@@ -310,4 +315,165 @@ func TestAsyncClose(t *testing.T) {
 	if res, err := log.Verify(context.Background()); err != nil || !res.OK() || res.Entries != before+1 {
 		t.Errorf("chain after Close: %+v, %v", res, err)
 	}
+}
+
+// refuseInserts makes the audit table refuse new rows of action, as a full
+// disk or a broken file would, with a trigger in the real SQLite file; the
+// returned function lifts it.
+func refuseInserts(t *testing.T, path, action string) func() {
+	t.Helper()
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(`CREATE TRIGGER audit_log_test_refuse BEFORE INSERT ON audit_log WHEN NEW.action = '` + action + `'
+		BEGIN SELECT RAISE(ABORT, 'audit log refused by the test'); END`); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if _, err := db.Exec(`DROP TRIGGER audit_log_test_refuse`); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A batch that fails is kept and retried until it commits; while it keeps
+// failing past the stall limit, Record refuses new entries (the caller
+// then refuses its request), and once the log takes writes again every
+// entry accepted before is there, in a chain that verifies.
+func TestAsyncRetriesAndRefusesWhenStalled(t *testing.T) {
+	log, _, path := newLog(t, 2)
+	q := audit.NewAsyncWith(log, slog.New(slog.DiscardHandler), nil, audit.AsyncOptions{Stall: 300 * time.Millisecond, QueueWait: 50 * time.Millisecond})
+	defer q.Close()
+	entry := func(target string) audit.Entry {
+		return audit.Entry{Actor: "u", ActorEmail: "a@example.org", Action: "research.search", Target: target, Outcome: audit.OutcomeSuccess}
+	}
+	lift := refuseInserts(t, path, "research.search")
+	if err := q.Record(t.Context(), entry("accepted")); err != nil {
+		t.Fatalf("first entry, before any failure: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for q.Ready() == nil && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := q.Record(t.Context(), entry("refused")); !errors.Is(err, audit.ErrUnavailable) {
+		t.Fatalf("Record while the log has failed past the stall limit: %v, want ErrUnavailable", err)
+	}
+	lift()
+	for q.Ready() != nil && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := q.Record(t.Context(), entry("after")); err != nil {
+		t.Fatalf("Record once the log takes writes again: %v", err)
+	}
+	q.Close()
+	entries, _, err := log.List(t.Context(), audit.Filter{Action: "research.search"})
+	var targets []string
+	for _, e := range entries {
+		targets = append(targets, e.Target)
+	}
+	if err != nil || strings.Join(targets, ",") != "after,accepted" {
+		t.Errorf("written searches %v, %v; want the accepted one (retried) and the one after, not the refused one", targets, err)
+	}
+	if res, err := log.Verify(t.Context()); err != nil || !res.OK() || res.Entries != 4 {
+		t.Errorf("chain: %+v, %v", res, err)
+	}
+}
+
+// A log whose newest entries were deleted still links up, so Verify alone
+// calls it intact; against the head recorded before, VerifyHead does not.
+// An entry rewritten at the head's position is caught too, and a log that
+// grew after the head is fine.
+func TestVerifyHeadCatchesTruncation(t *testing.T) {
+	log, clock, path := newLog(t, 10)
+	res, err := log.Verify(t.Context())
+	if err != nil || !res.OK() || res.LastID != 10 {
+		t.Fatalf("Verify = %+v, %v", res, err)
+	}
+	head := res.Last()
+	if parsed, err := audit.ParseHead(head.String()); err != nil || parsed != head {
+		t.Fatalf("ParseHead(%q) = %+v, %v", head, parsed, err)
+	}
+	if h, err := log.Head(t.Context()); err != nil || h.Head() != head {
+		t.Fatalf("Head = %+v, %v; want %v", h.Head(), err, head)
+	}
+
+	clock.t = clock.t.Add(time.Second)
+	if err := log.Record(t.Context(), audit.Entry{Action: audit.ActionLogout, Outcome: audit.OutcomeSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := log.VerifyHead(t.Context(), head); err != nil || !res.OK() {
+		t.Errorf("a log grown past the head: %+v, %v; want OK", res, err)
+	}
+
+	tamper(t, path, `DELETE FROM audit_log WHERE id > 8`)
+	res, err = log.Verify(t.Context())
+	if err != nil || !res.OK() || res.Entries != 8 {
+		t.Fatalf("the chain alone after truncation: %+v, %v; want intact (that is the gap)", res, err)
+	}
+	res, err = log.VerifyHead(t.Context(), head)
+	if err != nil || res.OK() || !strings.Contains(res.Missing, "ends at entry 8, before the expected head 10") {
+		t.Errorf("VerifyHead after truncation = %+v, %v; want the log to end before the head", res, err)
+	}
+
+	other := audit.Head{ID: 5, MAC: strings.Repeat("ab", 32)}
+	if res, err := log.VerifyHead(t.Context(), other); err != nil || res.OK() || !strings.Contains(res.Missing, "entry 5 is not the expected head") {
+		t.Errorf("VerifyHead with another MAC = %+v, %v", res, err)
+	}
+	for _, bad := range []string{"", "10", "0:" + head.MAC, "-1:" + head.MAC, "x:" + head.MAC, "10:abc", "10:" + strings.Repeat("g", 64)} {
+		if _, err := audit.ParseHead(bad); err == nil {
+			t.Errorf("ParseHead(%q) accepted", bad)
+		}
+	}
+}
+
+// Anchor writes the head to the structured log; RunAnchor does so on every
+// tick and on demand until its context ends.
+func TestAnchorWritesTheHead(t *testing.T) {
+	log, _, _ := newLog(t, 3)
+	var buf syncBuffer
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	h, err := log.Anchor(t.Context(), logger, "test")
+	if err != nil || h.ID != 3 {
+		t.Fatalf("Anchor = %+v, %v", h, err)
+	}
+	want := `"msg":"audit head","id":3,"mac":"` + h.MAC + `","reason":"test"`
+	if !strings.Contains(buf.String(), want) {
+		t.Errorf("log %s lacks %s", buf.String(), want)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	now := make(chan string)
+	go func() { defer close(done); log.RunAnchor(ctx, logger, 10*time.Millisecond, now) }()
+	now <- "admin act"
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(buf.String(), `"reason":"periodic"`) < 2 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if n := strings.Count(buf.String(), `"reason":"periodic"`); n < 2 {
+		t.Errorf("%d periodic heads written, want at least 2", n)
+	}
+	if !strings.Contains(buf.String(), `"reason":"admin act"`) {
+		t.Errorf("no head written on demand: %s", buf.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

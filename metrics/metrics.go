@@ -36,12 +36,21 @@ type Metrics struct {
 	searches     *prometheus.HistogramVec
 	meiliErrors  *prometheus.CounterVec
 	meiliUp      prometheus.Gauge
+	meiliVersion *prometheus.GaugeVec
 	auditFailed  prometheus.Counter
 	loginFailed  prometheus.Counter
 	accountLocks prometheus.Counter
 	purged       *prometheus.CounterVec
 	pushFailed   prometheus.Counter
+	mail         *prometheus.CounterVec
 }
+
+// Mail delivery outcomes, the values of the outcome label of mail attempts.
+const (
+	MailSent    = "sent"
+	MailRetry   = "retry"
+	MailGivenUp = "given_up"
+)
 
 // New returns a registry with the Go runtime and process collectors, a
 // build-info gauge, and the portal's own series.
@@ -68,6 +77,10 @@ func New() *Metrics {
 			Name: "portal_meilisearch_up",
 			Help: "1 if the last call to Meilisearch reached it, 0 if it was unavailable.",
 		}),
+		meiliVersion: f.gaugeVec(prometheus.GaugeOpts{
+			Name: "portal_meilisearch_info",
+			Help: `Meilisearch's version as last reported, and whether it is older than the newest release with security fixes known to the portal (outdated "true"); always 1. Public health shows neither.`,
+		}, "version", "outdated"),
 		auditFailed: f.counter(prometheus.CounterOpts{
 			Name: "portal_audit_write_failures_total",
 			Help: "Audit entries the background writer failed to commit (each is also logged).",
@@ -84,6 +97,10 @@ func New() *Metrics {
 			Name: "portal_index_push_failures_total",
 			Help: "Pushes of a research record to Meilisearch that failed; the record stays pending and is pushed again.",
 		}),
+		mail: f.counterVec(prometheus.CounterOpts{
+			Name: "portal_mail_attempts_total",
+			Help: `Delivery attempts of queued mail by outcome: "sent", "retry" (failed, tried again later) or "given_up" (failed for the last time, or unreadable).`,
+		}, "outcome"),
 		purged: f.counterVec(prometheus.CounterOpts{
 			Name: "portal_purged_rows_total",
 			Help: "Rows the periodic purge removed, by table.",
@@ -108,7 +125,7 @@ func New() *Metrics {
 	for _, reason := range []string{"unavailable", "other"} {
 		m.meiliErrors.WithLabelValues(reason)
 	}
-	for _, table := range []string{"sessions", "invitations"} {
+	for _, table := range []string{"sessions", "invitations", "unlock_links", "login_ghosts", "mfa_reset_requests"} {
 		m.purged.WithLabelValues(table)
 	}
 	return m
@@ -194,6 +211,16 @@ func (m *Metrics) ObserveMeili(err error, unavailable bool) {
 	}
 }
 
+// MeiliVersion records the version Meilisearch last reported and whether
+// it is outdated. One series at a time: an upgrade replaces the old one.
+func (m *Metrics) MeiliVersion(version string, outdated bool) {
+	if m == nil {
+		return
+	}
+	m.meiliVersion.Reset()
+	m.meiliVersion.WithLabelValues(version, strconv.FormatBool(outdated)).Set(1)
+}
+
 // AuditWriteFailed counts n audit entries the background writer lost.
 func (m *Metrics) AuditWriteFailed(n int) {
 	if m == nil {
@@ -224,6 +251,15 @@ func (m *Metrics) IndexPushFailed() {
 		return
 	}
 	m.pushFailed.Inc()
+}
+
+// MailAttempt counts a delivery attempt with its outcome (MailSent,
+// MailRetry or MailGivenUp).
+func (m *Metrics) MailAttempt(outcome string) {
+	if m == nil {
+		return
+	}
+	m.mail.WithLabelValues(outcome).Inc()
 }
 
 // Purged counts rows of table removed by the purge.
@@ -312,6 +348,12 @@ func (f factory) counter(o prometheus.CounterOpts) prometheus.Counter {
 
 func (f factory) gauge(o prometheus.GaugeOpts) prometheus.Gauge {
 	c := prometheus.NewGauge(o)
+	f.reg.MustRegister(c)
+	return c
+}
+
+func (f factory) gaugeVec(o prometheus.GaugeOpts, labels ...string) *prometheus.GaugeVec {
+	c := prometheus.NewGaugeVec(o, labels)
 	f.reg.MustRegister(c)
 	return c
 }

@@ -1,6 +1,7 @@
 // Package portaltest runs the real portal for integration tests: the public
 // site built by the pinned Hugo, a real Meilisearch with the portal's keys
-// and indexes, and the echo server over real HTTP.
+// and indexes, a real Mailpit as the SMTP relay, and the echo server over
+// real HTTP.
 package portaltest
 
 import (
@@ -23,6 +24,8 @@ import (
 	"portal/blob"
 	"portal/extract"
 	"portal/extract/extracttest"
+	"portal/mail"
+	"portal/mail/mailpit"
 	"portal/research"
 	"portal/search"
 	"portal/search/meilitest"
@@ -127,8 +130,16 @@ type Portal struct {
 	Training   *training.Service
 	Indexer    *search.Indexer
 	Searcher   *search.Searcher
-	extractor  *extract.Extractor
-	dataDir    string
+	// Mailpit is the SMTP relay the portal's outbox sends to; Mail reads
+	// what it received.
+	Mailpit *mailpit.Process
+	Outbox  *mail.Outbox
+	// SecretKey is the portal's PORTAL_SECRET_KEY, for a test that starts
+	// a second server over the same database, as a restart would.
+	SecretKey []byte
+	stopMail  func()
+	extractor *extract.Extractor
+	dataDir   string
 }
 
 // Options adjusts Start.
@@ -179,6 +190,10 @@ func Run(opts Options) (*Portal, error) {
 		p.Close()
 		return nil, err
 	}
+	if p.Mailpit, err = startMailpit(filepath.Join(dataDir, "mailpit")); err != nil {
+		p.Close()
+		return nil, err
+	}
 	if err := p.setUp(opts); err != nil {
 		p.Close()
 		return nil, err
@@ -226,8 +241,20 @@ func (p *Portal) setUp(opts Options) error {
 	if _, err := rand.Read(secret); err != nil {
 		return err
 	}
+	p.SecretKey = secret
 	p.Audit = audit.New(p.DB, now).WithKey(audit.ChainKey(secret))
-	if p.Accounts, err = account.New(p.DB, p.Audit, account.Options{Now: now, SecretKey: secret, Argon2: TestArgon2, Logger: log}); err != nil {
+	// The outbox keeps the real clock: a message's Date is when it was
+	// queued, whatever time the accounts' clock says it is.
+	if p.Outbox, err = mail.New(p.DB.Mail(), mail.Options{RelayURL: p.Mailpit.SMTPURL, From: "portal@portal.example",
+		Logger: log, MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second, Key: mail.SealKey(secret)}); err != nil {
+		return err
+	}
+	mailCtx, stopMail := context.WithCancel(context.Background())
+	mailDone := make(chan struct{})
+	go func() { defer close(mailDone); p.Outbox.Run(mailCtx) }()
+	p.stopMail = func() { stopMail(); <-mailDone }
+	if p.Accounts, err = account.New(p.DB, p.Audit, account.Options{Now: now, SecretKey: secret, Argon2: TestArgon2, Logger: log,
+		Mail: p.Outbox, PublicURL: PublicURL}); err != nil {
 		return err
 	}
 	p.Indexer = search.NewIndexer(search.NewClient(p.Meili.URL, p.AdminKey), nil)
@@ -267,6 +294,7 @@ func (p *Portal) setUp(opts Options) error {
 		Training:   p.Training,
 		Accounts:   p.Accounts,
 		Audit:      p.Audit,
+		Outbox:     p.Outbox,
 		SecretKey:  secret,
 		SiteDir:    p.SiteDir,
 		MembersDir: p.MembersDir,
@@ -289,6 +317,15 @@ func (p *Portal) Close() {
 	}
 	if p.API != nil {
 		p.API.Close()
+	}
+	if p.Accounts != nil {
+		p.Accounts.Wait()
+	}
+	if p.stopMail != nil {
+		p.stopMail()
+	}
+	if p.Mailpit != nil {
+		_ = p.Mailpit.Stop()
 	}
 	if p.Meili != nil {
 		_ = p.Meili.Process.Stop()

@@ -19,13 +19,46 @@ import (
 // Get returns a record and its versions, oldest first. It returns
 // ErrNotFound both when the record does not exist and when u may not see
 // it, and audits the latter as access.denied. A withdrawn record is
-// visible, with Withdrawn set, only to its uploader and to admins.
-// Successful reads are audited by the caller (ActionView), which knows the
-// client.
+// visible, with Withdrawn set, only to its uploader and to admins. It does
+// not audit a successful read: what a member is shown goes through View or
+// History, which do.
 func (s *Service) Get(ctx context.Context, u *account.User, id string) (Document, []Version, error) {
 	d, vs, err := s.load(ctx, u, id)
 	if err != nil {
 		return Document{}, nil, s.readErr(ctx, u, ActionView, id, err, account.Client{})
+	}
+	return *d, vs, nil
+}
+
+// View is Get for showing a record to u: the read is audited
+// (ActionView) before the record is returned, and when the audit log
+// cannot take the entry View returns ErrUnaudited and nothing else, so
+// that no view goes unrecorded.
+func (s *Service) View(ctx context.Context, u *account.User, id string, c account.Client) (Document, []Version, error) {
+	return s.audited(ctx, u, id, ActionView, c)
+}
+
+// History returns a record's versions for u, audited (ActionVersions) and
+// failing closed as View does: the version list names every file the
+// record ever had.
+func (s *Service) History(ctx context.Context, u *account.User, id string, c account.Client) ([]Version, error) {
+	_, vs, err := s.audited(ctx, u, id, ActionVersions, c)
+	return vs, err
+}
+
+// audited loads a record for u and records action on it; it returns the
+// record only once the entry is written.
+func (s *Service) audited(ctx context.Context, u *account.User, id, action string, c account.Client) (Document, []Version, error) {
+	d, vs, err := s.load(ctx, u, id)
+	if err != nil {
+		return Document{}, nil, s.readErr(ctx, u, action, id, err, c)
+	}
+	detail := fmt.Sprintf("%s; %d versions", d.TLP, len(vs))
+	if d.Withdrawn {
+		detail += "; withdrawn"
+	}
+	if err := s.record(ctx, u, action, d.ID, audit.OutcomeSuccess, detail, c); err != nil {
+		return Document{}, nil, err
 	}
 	return *d, vs, nil
 }

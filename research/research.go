@@ -13,8 +13,12 @@
 //   - Who sees a record is decided by access.CanSee alone, through account.User.Subject.
 //     Asking for a record one may not see gives ErrNotFound, exactly as for a
 //     record that does not exist, and is audited as access.denied.
-//   - Withdrawn records stay visible to their uploader and to admins, marked
-//     Withdrawn, and to nobody else. The uploader needs to see what they may
+//   - Admins are inside that rule: an admin sees a record only through the
+//     admin's own groups, and so can read, change, withdraw or restore only
+//     records those groups reach. Changing a record never shows the admin
+//     more than reading it does.
+//   - Withdrawn records stay visible to their uploader and to admins (whose
+//     groups reach them), marked Withdrawn, and to nobody else. The uploader needs to see what they may
 //     restore; a withdrawal is about everyone else. A record that an admin
 //     withdrew can only be restored by an admin, so that a take-down cannot
 //     be undone by the uploader.
@@ -166,6 +170,10 @@ var (
 	ErrBusy       = errors.New("research: too many uploads")    // 503: retry later
 	ErrTooLarge   = errors.New("research: file too large")      // 413
 	ErrUnparsable = errors.New("research: file cannot be read") // 422
+	// ErrUnaudited (503): the audit log could not take the entry of what
+	// was asked, so it was not done, or, for a change already committed,
+	// not confirmed. Reads fail closed: nothing unaudited is served.
+	ErrUnaudited = errors.New("research: audit log unavailable")
 	// ErrUnsupportedType (415) wraps extract.ErrUnsupported too.
 	ErrUnsupportedType = fmt.Errorf("research: %w", extract.ErrUnsupported)
 )
@@ -200,8 +208,9 @@ const (
 	ActionReplace  = "research.replace"
 	ActionWithdraw = "research.withdraw"
 	ActionRestore  = "research.restore"
-	ActionView     = "research.view"   // recorded by the API through Audit
-	ActionSearch   = "research.search" // recorded by the API through Audit
+	ActionView     = "research.view"     // recorded by View
+	ActionVersions = "research.versions" // recorded by History
+	ActionSearch   = "research.search"   // recorded by the API through Audit
 )
 
 // Options configure a Service. Zero values take the defaults.
@@ -299,8 +308,9 @@ func New(st Store, blobs *blob.Store, x *extract.Extractor, idx Indexer, log *au
 // body limit.
 func (s *Service) MaxUploadBytes() int64 { return s.opts.MaxUploadBytes }
 
-// isAdmin reports whether u may act as an admin.
-func isAdmin(u *account.User) bool { return u.Subject().Admin }
+// isAdmin reports whether u may act as an admin. It widens what u may
+// change among the records u can see, never which records u can see.
+func isAdmin(u *account.User) bool { return u != nil && !u.Disabled && u.Role == account.RoleAdmin }
 
 // visible reports whether u may see d: access.CanSee decides, and a
 // withdrawn record is further limited to its uploader and admins.
@@ -359,14 +369,14 @@ func (s *Service) record(ctx context.Context, u *account.User, action, target, o
 	}
 	if err := s.audit.Record(context.WithoutCancel(ctx), e); err != nil {
 		s.log.ErrorContext(ctx, "audit record failed", "action", action, "target", target, "err", err)
-		return fmt.Errorf("research: %w", err)
+		return fmt.Errorf("%w: %w", ErrUnaudited, err)
 	}
 	return nil
 }
 
 // Audit records an action that the API performs on the library, such as
-// ActionSearch (detail: the query and the hit count) or ActionView. Failures
-// are logged, not returned: the caller has already answered.
+// ActionSearch (detail: the query and the hit count). Failures are logged,
+// not returned: the caller has already answered.
 func (s *Service) Audit(ctx context.Context, u *account.User, action, target, outcome, detail string, c account.Client) {
 	_ = s.record(ctx, u, action, target, outcome, detail, c)
 }

@@ -598,7 +598,10 @@ func TestVisibility(t *testing.T) {
 	inX := e.user("inx", account.RoleMember, "x")
 	inY := e.user("iny", account.RoleMember, "y")
 	membersOnly := e.user("plain", account.RoleMember)
+	// Admins are inside the rule: one outside x sees neither record, one
+	// in x sees both, exactly like members.
 	admin := e.user("admin", account.RoleAdmin)
+	adminX := e.user("adminx", account.RoleAdmin, "x")
 	disabledX := e.user("gone", account.RoleMember, "x")
 	disabledX.Disabled = true
 
@@ -613,12 +616,14 @@ func TestVisibility(t *testing.T) {
 		{inX, amber, true},
 		{inY, amber, false},
 		{membersOnly, amber, false},
-		{admin, amber, true},
+		{admin, amber, false},
+		{adminX, amber, true},
 		{disabledX, amber, false},
 		{inX, red, true},
 		{membersOnly, red, false},
 		{inY, red, false},
-		{admin, red, true},
+		{admin, red, false},
+		{adminX, red, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.who.DisplayName+" "+string(tt.doc.TLP), func(t *testing.T) {
@@ -664,7 +669,8 @@ func TestUpdatePermissions(t *testing.T) {
 	uploader := e.user("uploader", account.RoleMember, "x")
 	colleague := e.user("colleague", account.RoleMember, "x")
 	outsider := e.user("outsider", account.RoleMember, "y")
-	admin := e.user("admin", account.RoleAdmin)
+	admin := e.user("admin", account.RoleAdmin, "x")
+	adminOutside := e.user("admin-outside", account.RoleAdmin, "y")
 	d := e.upload(uploader, meta([]string{"x"}, access.Amber), "a.pdf", extracttest.PDF(t, synthPages))
 	title := "Synthetic new title"
 
@@ -687,6 +693,14 @@ func TestUpdatePermissions(t *testing.T) {
 		if err := op(outsider); err != research.ErrNotFound {
 			t.Errorf("outsider: %v, want ErrNotFound", err)
 		}
+		// An admin whose groups do not reach the record cannot change it
+		// either: changing it would show what reading it may not.
+		if err := op(adminOutside); err != research.ErrNotFound {
+			t.Errorf("admin outside the record's groups: %v, want ErrNotFound", err)
+		}
+	}
+	if _, err := e.svc.Update(e.ctx(), adminOutside, d.ID, research.Patch{Title: &title}, e.c); err != research.ErrNotFound {
+		t.Errorf("admin outside the record's groups, update: %v, want ErrNotFound", err)
 	}
 	if got, _, _ := e.svc.Get(e.ctx(), uploader, d.ID); got.Title != d.Title || got.Revision != 1 || got.Withdrawn {
 		t.Fatalf("refused changes changed the record: %+v", got)
@@ -745,8 +759,9 @@ func TestUpdateAccessReachesIndex(t *testing.T) {
 	if _, err := e.svc.Update(e.ctx(), uploader, d.ID, research.Patch{AccessGroups: &foreign}, e.c); !errors.Is(err, research.ErrForbidden) {
 		t.Errorf("adding a foreign group: %v, want ErrForbidden", err)
 	}
-	// … but groups an admin added may be kept.
-	admin := e.user("admin", account.RoleAdmin)
+	// … but groups an admin (who sees the record through y) added may be
+	// kept.
+	admin := e.user("admin", account.RoleAdmin, "y")
 	if _, err := e.svc.Update(e.ctx(), admin, d.ID, research.Patch{AccessGroups: &foreign}, e.c); err != nil {
 		t.Fatal(err)
 	}
@@ -819,7 +834,7 @@ func TestWithdrawAndRestore(t *testing.T) {
 	e := newEnv(t)
 	uploader := e.user("uploader", account.RoleMember, "x")
 	colleague := e.user("colleague", account.RoleMember, "x")
-	admin := e.user("admin", account.RoleAdmin)
+	admin := e.user("admin", account.RoleAdmin, "x")
 	d := e.upload(uploader, meta([]string{"x"}, access.Green), "a.pdf", extracttest.PDF(t, synthPages))
 	e.idx.take()
 

@@ -54,9 +54,6 @@ func Between(field string, lo, hi int) (Clause, error) {
 // access.CanSee). It is one parenthesised element of the filter array, so
 // nothing the user adds can loosen it.
 func Access(rule access.Rule) (Clause, error) {
-	if rule.All {
-		return Clause{expr: "access_groups EXISTS"}, nil
-	}
 	if len(rule.Groups) == 0 {
 		return Clause{}, fmt.Errorf("%w: access rule without groups", ErrFilter)
 	}

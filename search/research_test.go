@@ -102,7 +102,6 @@ func subjects() map[string]access.Subject {
 		"member":    {Groups: []string{"members"}},
 		"vi member": {Groups: []string{"members", "victim-identification"}},
 		"ab member": {Groups: []string{"members", "access-blocking"}},
-		"admin":     {Groups: []string{"members"}, Admin: true},
 	}
 }
 

@@ -150,23 +150,27 @@ func (t accountTx) InsertInvitation(ctx context.Context, inv *account.Invitation
 		userID = inv.UserID
 	}
 	_, err = t.tx.ExecContext(ctx, `INSERT INTO invitations
-		(token_hash, email, role, access_groups, user_id, created_by, created_at, expires_at, used_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		inv.TokenHash, inv.Email, string(inv.Role), groups, userID, inv.CreatedBy,
+		(id, token_hash, email, role, access_groups, user_id, created_by, created_at, expires_at, used_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		inv.ID, inv.TokenHash, inv.Email, string(inv.Role), groups, userID, inv.CreatedBy,
 		fmtTime(inv.CreatedAt), fmtTime(inv.ExpiresAt), nullTime(inv.UsedAt))
 	return mapErr(err)
 }
 
 func (t accountTx) InvitationByHash(ctx context.Context, tokenHash string) (*account.InvitationRecord, error) {
+	return scanInvitation(t.tx.QueryRowContext(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE token_hash = ?`, tokenHash))
+}
+
+const invitationColumns = `id, token_hash, email, role, access_groups, user_id, created_by, created_at, expires_at, used_at`
+
+func scanInvitation(row scanner) (*account.InvitationRecord, error) {
 	var (
 		inv                  account.InvitationRecord
 		role, groups         string
 		userID, usedAt       sql.NullString
 		createdAt, expiresAt string
 	)
-	err := t.tx.QueryRowContext(ctx, `SELECT token_hash, email, role, access_groups, user_id, created_by,
-		created_at, expires_at, used_at FROM invitations WHERE token_hash = ?`, tokenHash).
-		Scan(&inv.TokenHash, &inv.Email, &role, &groups, &userID, &inv.CreatedBy, &createdAt, &expiresAt, &usedAt)
+	err := row.Scan(&inv.ID, &inv.TokenHash, &inv.Email, &role, &groups, &userID, &inv.CreatedBy, &createdAt, &expiresAt, &usedAt)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -215,15 +219,16 @@ func (t accountTx) PurgeInvitations(ctx context.Context, now time.Time) (int, er
 	return int(n), err
 }
 
-const sessionColumns = `id, user_id, stage, created_at, last_seen_at, expires_at, ip, user_agent`
+const sessionColumns = `id, user_id, stage, created_at, last_seen_at, expires_at, ip, user_agent, stepped_up_at`
 
 func scanSession(row scanner) (*account.Session, error) {
 	var (
 		s                      account.Session
 		stage                  string
 		created, seen, expires string
+		steppedUp              sql.NullString
 	)
-	if err := row.Scan(&s.ID, &s.UserID, &stage, &created, &seen, &expires, &s.IP, &s.UserAgent); err != nil {
+	if err := row.Scan(&s.ID, &s.UserID, &stage, &created, &seen, &expires, &s.IP, &s.UserAgent, &steppedUp); err != nil {
 		return nil, mapErr(err)
 	}
 	s.Stage = account.Stage(stage)
@@ -237,13 +242,16 @@ func scanSession(row scanner) (*account.Session, error) {
 	if s.ExpiresAt, err = parseTime(expires); err != nil {
 		return nil, err
 	}
+	if s.SteppedUpAt, err = parseNullTime(steppedUp); err != nil {
+		return nil, err
+	}
 	return &s, nil
 }
 
 func (t accountTx) InsertSession(ctx context.Context, s *account.Session) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.UserID, string(s.Stage), fmtTime(s.CreatedAt), fmtTime(s.LastSeenAt), fmtTime(s.ExpiresAt),
-		s.IP, s.UserAgent)
+		s.IP, s.UserAgent, nullTime(s.SteppedUpAt))
 	return mapErr(err)
 }
 

@@ -16,6 +16,7 @@ import (
 	"portal/blob"
 	"portal/config"
 	"portal/extract"
+	"portal/mail"
 	"portal/metrics"
 	"portal/research"
 	"portal/search"
@@ -30,9 +31,12 @@ import (
 // listeners drain before the audit writer flushes, the loops end before
 // the blob store and the PDF sandbox go, and the database closes last.
 type app struct {
-	db        *store.DB
-	audit     *audit.Log
-	accounts  *account.Service
+	db       *store.DB
+	audit    *audit.Log
+	accounts *account.Service
+	// outbox queues mail; nil for the commands that send none (those that
+	// do not read PORTAL_MAIL_FROM).
+	outbox    *mail.Outbox
 	research  *research.Service
 	extractor *extract.Extractor
 	// metrics is nil unless PORTAL_METRICS_ADDR is set.
@@ -143,6 +147,15 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		})
 	}
 	a.audit = audit.New(db, time.Now).WithKey(audit.ChainKey(cfg.SecretKey))
+	var mailer account.Mailer
+	if cfg.MailFrom != "" {
+		if a.outbox, err = mail.New(db.Mail(), mail.Options{RelayURL: cfg.SMTPURL, From: cfg.MailFrom, Logger: log,
+			Key: mail.SealKey(cfg.SecretKey), Metrics: a.metrics}); err != nil {
+			a.Close()
+			return nil, err
+		}
+		mailer = a.outbox
+	}
 	a.accounts, err = account.New(db, a.audit, account.Options{
 		SecretKey:       cfg.SecretKey,
 		IdleTimeout:     cfg.SessionIdle,
@@ -150,11 +163,14 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		HashConcurrency: cfg.HashLimit,
 		Logger:          log,
 		Metrics:         a.metrics,
+		Mail:            mailer,
+		PublicURL:       publicBase(cfg),
 	})
 	if err != nil {
 		a.Close()
 		return nil, err
 	}
+	a.onClose("account background work", func(context.Context) error { a.accounts.Wait(); return nil })
 	return a, nil
 }
 

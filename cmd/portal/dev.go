@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
 
 	"portal/config"
+	"portal/mail/mailpit"
 	"portal/search"
 	"portal/search/meiliproc"
 	"portal/site"
@@ -18,7 +20,9 @@ import (
 const devHelp = `Runs a complete local portal, the README's "make run":
   1. starts Meilisearch on loopback as a supervised child (unless MEILI_URL is set),
      with its data and a generated master key (mode 0600) under PORTAL_DATA_DIR/meili;
-  2. creates the portal's least-privilege Meilisearch keys;
+  2. creates the portal's least-privilege Meilisearch keys, and starts Mailpit
+     on loopback as the SMTP relay and web inbox of the mail the portal sends
+     (unless PORTAL_SMTP_URL is set), its data under PORTAL_DATA_DIR/mailpit;
   3. builds the public site with Hugo into PORTAL_SITE_DIR, and the members'
      build (members-only training) into PORTAL_MEMBERS_SITE_DIR;
   4. indexes them;
@@ -45,6 +49,7 @@ func devHelpDefaults() map[string]string {
 	d["MEILI_MASTER_KEY"] = "the one kept in PORTAL_DATA_DIR/meili/master.key, with the Meilisearch dev starts"
 	d["MEILI_SEARCH_KEY"] = "created with the master key"
 	d["MEILI_ADMIN_KEY"] = "created with the master key"
+	d["PORTAL_SMTP_URL"] = "a Mailpit that dev starts on loopback"
 	return d
 }
 
@@ -107,15 +112,29 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 		fmt.Fprintf(stdout, "Meilisearch running at %s (data in %s)\n", supervisor.URL, dir)
 	}
 
-	if cfg.MeiliMasterKey != "" {
-		cfg.MeiliSearchKey, cfg.MeiliAdminKey, err = provisionKeys(ctx, search.NewClient(cfg.MeiliURL, cfg.MeiliMasterKey))
+	// Mailpit: the relay and inbox of the portal's mail, unless the
+	// environment names a relay.
+	inbox := ""
+	if cfg.SMTPURL == "" {
+		mp, err := startDevMailpit(ctx, filepath.Join(cfg.DataDir, "mailpit"))
 		if err != nil {
 			return err
 		}
+		defer mp.Stop()
+		cfg.SMTPURL, inbox = mp.SMTPURL, mp.URL
+		fmt.Fprintf(stdout, "Mailpit running: the portal's mail arrives at %s\n", inbox)
+	}
+
+	if cfg.MeiliMasterKey != "" {
+		k, err := provisionKeys(ctx, search.NewClient(cfg.MeiliURL, cfg.MeiliMasterKey))
+		if err != nil {
+			return err
+		}
+		cfg.MeiliSearchKey, cfg.MeiliIndexingKey, cfg.MeiliAdminKey = k.search, k.indexing, k.admin
 	}
 	adminKey := cfg.MeiliAdminKey
-	if cfg.MeiliSearchKey == "" || adminKey == "" {
-		return errors.New("with MEILI_URL set, portal dev needs MEILI_MASTER_KEY, or MEILI_SEARCH_KEY and MEILI_ADMIN_KEY")
+	if cfg.MeiliSearchKey == "" || cfg.MeiliIndexingKey == "" || adminKey == "" {
+		return errors.New("with MEILI_URL set, portal dev needs MEILI_MASTER_KEY, or MEILI_SEARCH_KEY, MEILI_INDEXING_KEY and MEILI_ADMIN_KEY")
 	}
 
 	fmt.Fprintln(stdout, "Building the public site with Hugo…")
@@ -142,7 +161,10 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	defer a.Close()
-	if err := openMeiliForApp(ctx, cfg, a, log); err != nil {
+	// Like serve, the research library (seeded below) gets the indexing
+	// key only; the admin key makes its index first.
+	ensureIndexes(ctx, search.NewIndexer(search.NewClient(cfg.MeiliURL, adminKey), nil), log)
+	if err := openResearchForServing(ctx, cfg, a); err != nil {
 		return err
 	}
 	if _, err := os.Stat(demoFile(cfg)); errors.Is(err, os.ErrNotExist) {
@@ -159,6 +181,38 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	fmt.Fprintf(stdout, "\nPortal running at http://%s/ (Ctrl-C to stop)\n", cfg.Addr)
-	fmt.Fprintf(stdout, "Demo accounts (passwords and TOTP secrets): %s\n\n", demoFile(cfg))
+	fmt.Fprintf(stdout, "Demo accounts (passwords and TOTP secrets): %s\n", demoFile(cfg))
+	if inbox != "" {
+		fmt.Fprintf(stdout, "Mail the portal sends (invitations, resets, notices): %s\n", inbox)
+	}
+	fmt.Fprintln(stdout)
 	return serveUntilStopped(ctx, a)
+}
+
+// startDevMailpit starts Mailpit for dev on its usual loopback ports (web
+// inbox on 8025, SMTP on 1025), or on free ones when those are taken.
+func startDevMailpit(ctx context.Context, dir string) (*mailpit.Process, error) {
+	bin, err := mailpit.FindBinary()
+	if err != nil {
+		return nil, err
+	}
+	opts := mailpit.Options{Binary: bin, DataDir: dir, SMTPAddr: "127.0.0.1:1025", HTTPAddr: "127.0.0.1:8025"}
+	for _, a := range []*string{&opts.SMTPAddr, &opts.HTTPAddr} {
+		if l, err := net.Listen("tcp", *a); err != nil {
+			*a = ""
+		} else {
+			l.Close()
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	logFile, err := os.OpenFile(filepath.Join(dir, "mailpit.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open mailpit log: %w", err)
+	}
+	// The child keeps its own copy of the descriptor.
+	defer logFile.Close()
+	opts.Output = logFile
+	return mailpit.Start(ctx, opts)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +25,7 @@ import (
 
 	"portal/account"
 	"portal/audit"
+	"portal/mail/mailpit"
 	"portal/portaltest"
 	"portal/research"
 	"portal/search"
@@ -75,6 +78,7 @@ type served struct {
 	URL        string
 	MetricsURL string
 	Meili      *meilitest.Instance
+	Mailpit    *mailpit.Process
 	DataDir    string
 	Member     portaltest.User
 	logs       *portaltest.LogBuffer
@@ -82,8 +86,8 @@ type served struct {
 }
 
 // startServe prepares a data directory with one member, a Meilisearch with
-// the portal's keys and the site indexed, and starts `portal serve` on
-// free ports with the metrics listener on.
+// the portal's keys and the site indexed, and a Mailpit relay, and starts
+// `portal serve` on free ports with the metrics listener on.
 func startServe(t *testing.T) *served {
 	t.Helper()
 	bin := portalBinary(t)
@@ -93,20 +97,18 @@ func startServe(t *testing.T) *served {
 	}
 	s := &served{Meili: meilitest.Start(t), DataDir: t.TempDir(), logs: &portaltest.LogBuffer{}, exited: make(chan error, 1)}
 	ctx := t.Context()
-	master := search.NewClient(s.Meili.URL, s.Meili.MasterKey)
-	searchKey, err := search.ProvisionKey(ctx, master, search.SearchKey(), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminKey, err := search.ProvisionKey(ctx, master, search.AdminKey(), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := testKeys(t, s.Meili)
 	pages, err := search.ReadFeeds(siteDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := search.NewIndexer(search.NewClient(s.Meili.URL, adminKey), nil).IndexSite(ctx, pages); err != nil {
+	// As `portal index site` does before serve runs: serve's own key
+	// cannot make an index.
+	ix := search.NewIndexer(search.NewClient(s.Meili.URL, keys.admin), nil)
+	if err := ix.EnsureIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.IndexSite(ctx, pages); err != nil {
 		t.Fatal(err)
 	}
 
@@ -115,6 +117,14 @@ func startServe(t *testing.T) *served {
 		secret[i] = byte(i + 1)
 	}
 	s.Member = seedMember(t, s.DataDir, secret)
+	mailpitBin, err := mailpit.FindBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Mailpit, err = mailpit.Start(ctx, mailpit.Options{Binary: mailpitBin, DataDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Mailpit.Stop() })
 
 	s.cmd = exec.Command(bin, "serve")
 	s.cmd.Env = []string{
@@ -126,9 +136,11 @@ func startServe(t *testing.T) *served {
 		"PORTAL_SITE_DIR=" + siteDir,
 		"PORTAL_SECRET_KEY=" + hex.EncodeToString(secret),
 		"PORTAL_LOG_LEVEL=debug",
+		"PORTAL_SMTP_URL=" + s.Mailpit.SMTPURL,
+		"PORTAL_MAIL_FROM=portal@example.org",
 		"MEILI_URL=" + s.Meili.URL,
-		"MEILI_SEARCH_KEY=" + searchKey,
-		"MEILI_ADMIN_KEY=" + adminKey,
+		"MEILI_SEARCH_KEY=" + keys.search,
+		"MEILI_INDEXING_KEY=" + keys.indexing,
 	}
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
@@ -256,6 +268,30 @@ func TestServeKeepsEveryAuditEntryAcrossSIGTERM(t *testing.T) {
 			t.Errorf("shutdown log lacks %q", want)
 		}
 	}
+	// The log carries the audit head, at start and, last, once the queue is
+	// written: a copy kept off the machine that verify checks against.
+	heads := map[string]string{}
+	for line := range strings.Lines(s.logs.String()) {
+		var l struct {
+			Msg, Reason, MAC string
+			ID               int64
+		}
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "audit head" {
+			heads[l.Reason] = strconv.FormatInt(l.ID, 10) + ":" + l.MAC
+		}
+	}
+	var last int64
+	if err := db.QueryRow(`SELECT max(id) FROM audit_log`).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	if heads["start"] == "" || !strings.HasPrefix(heads["shutdown"], strconv.FormatInt(last, 10)+":") {
+		t.Fatalf("audit heads in the log %v; want one at start and the last entry, %d, at shutdown", heads, last)
+	}
+	verify = exec.Command(portalBinary(t), "audit", "verify", "--expect-head", heads["shutdown"])
+	verify.Env = s.cmd.Env
+	if out, err := verify.CombinedOutput(); err != nil || !strings.Contains(string(out), "expected head") {
+		t.Errorf("audit verify --expect-head with the head from the log: %v\n%s", err, out)
+	}
 }
 
 // scrape reads the metrics listener and parses the exposition with
@@ -365,8 +401,33 @@ func TestServeMetricsAndProbes(t *testing.T) {
 	if resp, _ := c.Do("GET", "/api/research/"+docID, nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown record: %d, want 404", resp.StatusCode)
 	}
+	// A password change mails the member through the outbox and Mailpit.
+	c.JSON("POST", "/api/me/password", map[string]string{"currentPassword": s.Member.Password, "newPassword": s.Member.Password + " renewed"}, http.StatusNoContent, nil)
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		got, err := s.Mailpit.Messages(t.Context(), s.Member.Email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The counter moves just after the relay accepts the message.
+		sent := value(scrape(t, s.MetricsURL), "portal_mail_attempts_total", map[string]string{"outcome": "sent"})
+		if len(got) > 0 && sent > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the password-change notice did not reach Mailpit within 15 s")
+		}
+	}
+
+	// Meilisearch's version, which public health no longer shows, is a
+	// series for the operators.
+	if code, body := get(t, s.URL+"/api/health/ready"); code != http.StatusOK {
+		t.Errorf("ready: %d %s", code, body)
+	}
 
 	after := scrape(t, s.MetricsURL)
+	if v := value(after, "portal_meilisearch_info", map[string]string{"version": "1.21.0", "outdated": "true"}); v != 1 {
+		t.Errorf(`portal_meilisearch_info{version="1.21.0",outdated="true"} = %v, want 1`, v)
+	}
 	moved := []struct {
 		name   string
 		labels map[string]string
@@ -378,6 +439,7 @@ func TestServeMetricsAndProbes(t *testing.T) {
 		{"portal_search_duration_seconds", map[string]string{"kind": "member"}, 1},
 		{"portal_search_duration_seconds", map[string]string{"kind": "research"}, 1},
 		{"portal_login_failures_total", nil, 1},
+		{"portal_mail_attempts_total", map[string]string{"outcome": "sent"}, 1},
 	}
 	for _, m := range moved {
 		if d := value(after, m.name, m.labels) - value(before, m.name, m.labels); d < m.least {
@@ -390,6 +452,7 @@ func TestServeMetricsAndProbes(t *testing.T) {
 		"portal_audit_queue_depth", "portal_audit_write_failures_total",
 		"portal_login_failures_total", "portal_account_locks_total",
 		"portal_index_pushes_pending", "portal_index_push_failures_total", "portal_purged_rows_total",
+		"portal_mail_queued", "portal_mail_attempts_total",
 		"portal_sqlite_connections_open", "portal_sqlite_connections_in_use", "portal_sqlite_waits_total",
 		"portal_sqlite_wait_seconds_total", "portal_build_info",
 		"go_goroutines", "go_memstats_heap_alloc_bytes", "process_resident_memory_bytes", "process_open_fds",
@@ -478,4 +541,113 @@ func TestServeMetricsAndProbes(t *testing.T) {
 		t.Errorf("portal_meilisearch_up after Meilisearch is back = %v, want 1", v)
 	}
 	s.stop(t)
+}
+
+// portal meili keys provisions the three keys; portal serve refuses, before
+// it listens, an indexing key that may do more than add and delete research
+// documents (the admin key here), and a search key that may do more than
+// search.
+func TestServeRefusesOverPrivilegedKeys(t *testing.T) {
+	bin := portalBinary(t)
+	m := meilitest.Start(t)
+	// portal meili keys prints the three keys, each with exactly its rights.
+	out, err := runBin(t, bin, map[string]string{"MEILI_URL": m.URL, "MEILI_MASTER_KEY": m.MasterKey}, "meili", "keys")
+	if err != nil {
+		t.Fatalf("portal meili keys: %v\n%s", err, out)
+	}
+	printed := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		name, value, _ := strings.Cut(line, "=")
+		printed[name] = value
+	}
+	keys := testKeys(t, m)
+	for name, want := range map[string]string{"MEILI_SEARCH_KEY": keys.search, "MEILI_INDEXING_KEY": keys.indexing, "MEILI_ADMIN_KEY": keys.admin} {
+		if printed[name] == "" || printed[name] != want {
+			t.Errorf("portal meili keys printed %s=%q, want the provisioned key", name, printed[name])
+		}
+	}
+	for name, spec := range map[string]search.KeySpec{"MEILI_SEARCH_KEY": search.SearchKey(), "MEILI_INDEXING_KEY": search.IndexingKey(), "MEILI_ADMIN_KEY": search.AdminKey()} {
+		if err := search.CheckKey(t.Context(), m.URL, printed[name], spec); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if err := search.NewIndexer(search.NewClient(m.URL, keys.admin), nil).EnsureIndexes(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// The serving key cannot delete an index.
+	if _, err := search.NewClient(m.URL, printed["MEILI_INDEXING_KEY"]).DeleteIndex(t.Context(), search.IndexResearch); err == nil ||
+		!strings.Contains(err.Error(), "invalid_api_key") {
+		t.Errorf("indexing key deleting the research index: %v, want invalid_api_key", err)
+	}
+	secret := strings.Repeat("ab", 32)
+	for _, c := range []struct {
+		name, search, indexing, want string
+	}{
+		{"admin key as indexing key", keys.search, keys.admin, "MEILI_INDEXING_KEY"},
+		{"indexing key as search key", keys.indexing, keys.indexing, "MEILI_SEARCH_KEY"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "serve")
+			cmd.Env = envList(map[string]string{"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_DATA_DIR": t.TempDir(),
+				"PORTAL_SECRET_KEY": secret, "PORTAL_SITE_DIR": t.TempDir(), "PORTAL_LOG_FORMAT": "text",
+				"MEILI_URL": m.URL, "MEILI_SEARCH_KEY": c.search, "MEILI_INDEXING_KEY": c.indexing})
+			out, err := cmd.CombinedOutput()
+			if err == nil || ctx.Err() != nil {
+				t.Fatalf("portal serve: %v (context %v), want a refusal\n%s", err, ctx.Err(), out)
+			}
+			if !strings.Contains(string(out), c.want) || !strings.Contains(string(out), "may also") ||
+				strings.Contains(string(out), "listening") {
+				t.Errorf("portal serve output does not refuse %s before listening:\n%s", c.want, out)
+			}
+		})
+	}
+}
+
+// A Meilisearch that is down when portal serve starts does not let a key
+// with too many rights through: serve starts, checks the keys again until
+// Meilisearch answers, and then stops.
+func TestServeChecksKeysOnceMeilisearchAnswers(t *testing.T) {
+	bin := portalBinary(t)
+	m := meilitest.Start(t)
+	keys := testKeys(t, m)
+	if err := m.Process.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "serve")
+	cmd.Env = envList(map[string]string{"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_DATA_DIR": t.TempDir(),
+		"PORTAL_SECRET_KEY": strings.Repeat("ab", 32), "PORTAL_SITE_DIR": t.TempDir(),
+		"MEILI_URL": m.URL, "MEILI_SEARCH_KEY": keys.search, "MEILI_INDEXING_KEY": keys.admin})
+	logs := &portaltest.LogBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for !strings.Contains(logs.String(), "portal listening") {
+		select {
+		case err := <-exited:
+			t.Fatalf("portal serve exited while Meilisearch was down: %v\n%s", err, logs.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if !strings.Contains(logs.String(), "its keys are checked when it answers") {
+		t.Errorf("portal serve did not say that it will check its keys later:\n%s", logs.String())
+	}
+	if err := m.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err == nil || ctx.Err() != nil || !strings.Contains(logs.String(), "MEILI_INDEXING_KEY") ||
+			!strings.Contains(logs.String(), "may also") {
+			t.Errorf("portal serve after Meilisearch came back: %v, want a refusal of the indexing key\n%s", err, logs.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("portal serve still running a minute after Meilisearch came back\n%s", logs.String())
+	}
 }

@@ -12,7 +12,6 @@ import (
 
 	"portal/account"
 	"portal/config"
-	"portal/mail"
 )
 
 // The users commands administer members from the command line, for the
@@ -26,15 +25,20 @@ Refuses a data directory without a database.`
 	createAdminHelp = `Bootstraps the first admin: prints a single-use invitation link (valid 72
 hours) to set a password and a second factor. Refuses when an enabled admin
 exists, unless --force.`
-	unlockHelp = `Lets a member whose sign-in locked after repeated failures sign in again:
-clears the lock and the failure count. Audited.`
+	unlockHelp = `Lets a member whose sign-in from untrusted browsers locked after repeated
+failures sign in from any browser again: clears the lock and the failure
+count, and queues a mail telling the member. Audited.`
 	disableHelp = `Disables a member's account: ends their sessions and unused re-enrolment
-links at once. The last enabled admin cannot be disabled. Audited.`
-	enableHelp   = `Enables a disabled account again. Audited.`
+links at once. The last enabled admin cannot be disabled. Audited, and the
+member is mailed.`
+	enableHelp   = `Enables a disabled account again. Audited, and the member is mailed.`
 	resetMFAHelp = `Removes a member's second factor and recovery codes, ends their sessions,
 and issues a single-use re-enrolment link (valid 72 hours) with which they
-set a new password and a new authenticator. With PORTAL_SMTP_URL the link is
-mailed to the member; without, it is printed for you to pass on. Audited.`
+set a new password and a new authenticator. The link is mailed to the
+member's registered address through the portal's mail queue; without
+PORTAL_SMTP_URL (development) it is also printed for you to pass on. An
+admin's reset needs no second admin here: whoever runs this command holds
+the database and the secret key already. Audited.`
 )
 
 // operator is the actor of this command line's acts: the operating-system
@@ -119,11 +123,15 @@ func createAdminCmd(ctx context.Context, args []string, getenv func(string) stri
 // invitationLink is the link that accepts an invitation or a re-enrolment.
 // The token is in the fragment, which browsers never send to a server.
 func invitationLink(cfg config.Config, token string) string {
-	base := cfg.PublicURL
-	if base == "" {
-		base = "http://" + cfg.Addr
+	return publicBase(cfg) + "/en/account/accept/#token=" + token
+}
+
+// publicBase is the origin of the links the portal hands out.
+func publicBase(cfg config.Config) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
 	}
-	return base + "/en/account/accept/#token=" + token
+	return "http://" + cfg.Addr
 }
 
 // emailFlag parses the --email of the commands that act on one member.
@@ -210,36 +218,22 @@ func disableCmd(disabled bool) func(context.Context, []string, func(string) stri
 
 func resetMFACmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	return actOnMember(ctx, "users reset-mfa", args, getenv, stderr, func(a *app, cfg config.Config, actor *account.User, u account.User) error {
-		// The relay is checked before the reset, so that a wrong
-		// PORTAL_SMTP_URL changes nothing.
-		var relay *mail.SMTP
-		if cfg.SMTPURL != "" {
-			var err error
-			if relay, err = mail.New(cfg.SMTPURL, cfg.MailFrom); err != nil {
-				return err
-			}
-		}
-		token, err := a.accounts.ResetMFA(ctx, actor, u.ID, account.Client{})
+		// The account service queues the link for the member's registered
+		// address in the mail outbox (openApp checked the relay before any
+		// change); the serving portal delivers it, with its retries.
+		res, err := a.accounts.ResetMFA(ctx, actor, u.ID, account.Client{})
 		if err != nil {
 			return err
 		}
-		inv, err := a.accounts.InvitationInfo(ctx, token)
-		if err != nil {
-			return err
-		}
-		link, until := invitationLink(cfg, token), inv.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")
+		until := res.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")
 		fmt.Fprintf(stdout, "%s: second factor removed, sessions ended.\n", u.Email)
-		if relay != nil {
-			err := relay.SendMFAReset(ctx, u.Email, link, inv.ExpiresAt)
-			if err == nil {
-				fmt.Fprintf(stdout, "A re-enrolment link, usable once until %s, was mailed to %s.\n", until, u.Email)
-				return nil
-			}
-			// The reset is done: the link must not be lost with the mail.
-			fmt.Fprintf(stdout, "Re-enrolment link, usable once until %s; pass it on to the member:\n\n  %s\n\n", until, link)
-			return fmt.Errorf("the re-enrolment link could not be mailed: %w", err)
+		fmt.Fprintf(stdout, "A re-enrolment link, usable once until %s, is queued for %s; the running portal mails it.\n", until, u.Email)
+		if cfg.SMTPURL == "" {
+			// Development: without a relay the portal only logs its mail,
+			// so the operator is the way the link reaches the member.
+			fmt.Fprintf(stdout, "No mail relay is configured (PORTAL_SMTP_URL); pass the link on to the member:\n\n  %s\n\n",
+				invitationLink(cfg, res.Token))
 		}
-		fmt.Fprintf(stdout, "Re-enrolment link, usable once until %s; pass it on to the member:\n\n  %s\n\n", until, link)
 		return nil
 	})
 }

@@ -5,6 +5,9 @@
 //   in X-CSRF-Token. The token changes with the session, so callers drop it
 //   (resetCSRF) after each step that changes the session; a request refused
 //   with csrf_invalid is retried once with a fresh token.
+// - A request refused with step_up_required (an act that needs a fresh
+//   second factor) is handed to the handler set with onStepUp, which asks
+//   for a code (stepup.js); once it confirms one, the request is repeated.
 // - request() never throws: it answers {ok, status, data, error, retryAfter}
 //   where error is the API's {code, message}, or {code: "network"} when the
 //   portal could not be reached.
@@ -12,6 +15,13 @@
 const API = "/api";
 
 let csrfToken = "";
+let stepUpHandler = null;
+
+// Sets the function that obtains a fresh second factor: it resolves true
+// once the session is stepped up, false when the reader declined.
+export function onStepUp(handler) {
+  stepUpHandler = handler;
+}
 
 export function resetCSRF() {
   csrfToken = "";
@@ -74,6 +84,9 @@ export async function request(method, path, body) {
     let result = await send(method, path, body);
     if (method !== "GET" && result.status === 403 && result.error.code === "csrf_invalid") {
       resetCSRF();
+      result = await send(method, path, body);
+    }
+    if (result.status === 401 && result.error.code === "step_up_required" && stepUpHandler && (await stepUpHandler())) {
       result = await send(method, path, body);
     }
     return result;

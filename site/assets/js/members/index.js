@@ -1,5 +1,5 @@
 // Members' area: the pages whose layout marks an element with data-app
-// (layouts account-login, account-accept, account, admin-members,
+// (layouts account-login, account-accept, account-unlock, account, admin-members,
 // admin-audit, and the research library's research-search,
 // research-document and research-upload, whose modules are in ../research/,
 // and training-verify and training-stats, in ../training/).
@@ -10,6 +10,7 @@
 import { createUI } from "./ui.js";
 import { initLogin } from "./login.js";
 import { initAccept } from "./accept.js";
+import { initUnlock } from "./unlock.js";
 import { initAccount } from "./account.js";
 import { initMembers as initMemberAdmin } from "./members.js";
 import { initAudit } from "./audit.js";
@@ -22,6 +23,7 @@ import { initTrainingStats } from "../training/stats.js";
 const APPS = {
   login: initLogin,
   accept: initAccept,
+  unlock: initUnlock,
   account: initAccount,
   members: initMemberAdmin,
   audit: initAudit,

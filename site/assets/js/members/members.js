@@ -1,10 +1,14 @@
 // Administration, members: the list (GET /api/admin/users), invitations
-// (POST /api/invitations) and, per member, role and groups (PATCH),
-// disable/enable, unlock, reset of the second factor and ending all
-// sessions. Destructive actions are confirmed first.
+// (POST /api/invitations; pending ones listed and revoked with GET and
+// DELETE), the resets of admins that wait for a second admin (GET
+// /api/admin/reset-requests, approve) and, per member, role and groups
+// (PATCH), disable/enable, unlock, reset of the second factor and ending all
+// sessions. Destructive actions are confirmed first; acts that need a fresh
+// second factor ask for one (stepup.js) and are then repeated.
 
 import { get, post, patch, del, seg } from "./api.js";
-import { bdi, looksLikeEmail } from "./ui.js";
+import { bdi, looksLikeEmail, nodesFrom } from "./ui.js";
+import { installStepUp } from "./stepup.js";
 import { el } from "../lib/dom.js";
 
 const ROLES = ["member", "trainer", "admin"];
@@ -41,11 +45,15 @@ export async function initMembers(root, ui) {
   const inviteMessage = root.querySelector("#invite-message");
   const inviteLinkRow = root.querySelector("#invite-link-row");
   const inviteLink = root.querySelector("#invite-link");
+  const invitationsBody = root.querySelector("#invitations-body");
+  const invitationsNone = root.querySelector("#invitations-none");
+  const requestsSection = root.querySelector("#members-requests");
+  const requestsList = root.querySelector("#requests-list");
+  installStepUp(ui);
 
   let me = null;
   let users = [];
   const open = new Set(); // ids of members whose panel is open
-  const links = new Map(); // id → re-enrolment link to pass on
   // id → the outcome of the last action on that member, shown in its panel
   // (the live regions at the top of the page may be out of sight).
   const notes = new Map();
@@ -232,11 +240,15 @@ export async function initMembers(root, ui) {
           report(result, user, "reset-mfa");
           return;
         }
-        notes.delete(user.id); // the link box says what happened
-        links.set(user.id, String((result.data && result.data.link) || ""));
+        // The link went to the member's own address; an admin's reset
+        // waits for a second admin.
+        if (result.data && result.data.status === "pending") {
+          success(user, t("members_reset_pending", { name }), "reset-mfa");
+          await loadRequests();
+          return;
+        }
         const fresh = await get("/admin/users/" + seg(user.id));
-        update(fresh.ok ? fresh.data : Object.assign({}, user, { mfaEnrolled: false }), "link");
-        ui.status(t("members_reset_done", { name }));
+        success(fresh.ok ? fresh.data : Object.assign({}, user, { mfaEnrolled: false }), t("members_reset_done", { name }), "reset-mfa");
       },
       true,
     );
@@ -267,26 +279,6 @@ export async function initMembers(root, ui) {
       form,
       el("div", { class: "app-actions member-actions" }, actions),
     );
-    const link = links.get(user.id);
-    if (link) {
-      const linkId = panelId + "-link";
-      const copy = el("button", {
-        type: "button",
-        class: "button button-secondary",
-        "aria-label": t("app_copy_label", { item: t("members_reset_link_label") }),
-        text: t("app_copy"),
-      });
-      copy.addEventListener("click", () => ui.copy(link));
-      const input = el("input", { type: "text", id: linkId, readonly: true, dir: "ltr", spellcheck: "false" });
-      input.value = link;
-      parts.push(
-        el("div", { class: "app-result copy-field", "data-action": "link", tabindex: "-1" }, [
-          el("p", { text: t("members_reset_done", { name }) }),
-          el("label", { for: linkId, text: t("members_reset_link_label") }),
-          el("div", { class: "copy-row" }, [input, copy]),
-        ]),
-      );
-    }
     return el("div", { class: "member-panel" }, parts);
   };
 
@@ -354,6 +346,99 @@ export async function initMembers(root, ui) {
     return true;
   };
 
+  // Pending invitations and re-enrolment links, each with a revoke button.
+  const loadInvitations = async () => {
+    const result = await get("/invitations");
+    if (!result.ok) {
+      report(result);
+      return;
+    }
+    const list = result.data && Array.isArray(result.data.invitations) ? result.data.invitations : [];
+    invitationsNone.hidden = list.length > 0;
+    invitationsBody.replaceChildren(
+      ...list.map((inv) => {
+        const revoke = el("button", {
+          type: "button",
+          class: "button button-secondary button-small",
+          "data-action": "revoke",
+          "data-destructive": "true",
+          "aria-label": t("members_revoke_label", { email: String(inv.email || "") }),
+          text: t("members_revoke"),
+        });
+        ui.onClick(revoke, async () => {
+          if (!(await ui.confirm(t("members_confirm_revoke", { email: String(inv.email || "") }), t("members_revoke")))) {
+            return;
+          }
+          ui.clear();
+          const done = await del("/invitations/" + seg(inv.id));
+          if (!done.ok && done.status !== 404) {
+            report(done);
+            return;
+          }
+          await loadInvitations();
+          ui.status(t("members_revoked", { email: String(inv.email || "") }));
+          ui.focus(document.getElementById("members-invitations-heading"));
+        });
+        const kind = [document.createTextNode(inv.reset ? t("members_invitation_reset") : ui.roleLabel(inv.role))];
+        if (!inv.creatorActive) {
+          kind.push(el("br"), el("span", { class: "tag tag-bad", text: t("members_invitation_void") }));
+        }
+        return el("tr", { "data-invitation": String(inv.id || "") }, [
+          el("td", null, [bdi(inv.email)]),
+          el("td", null, kind),
+          el("td", null, [bdi(inv.createdByEmail)]),
+          el("td", null, [ui.time(inv.expiresAt)]),
+          el("td", null, [revoke]),
+        ]);
+      }),
+    );
+  };
+
+  // Resets of admins' second factors that wait for a second admin.
+  const loadRequests = async () => {
+    const result = await get("/admin/reset-requests");
+    if (!result.ok) {
+      report(result);
+      return;
+    }
+    const list = result.data && Array.isArray(result.data.requests) ? result.data.requests : [];
+    requestsSection.hidden = list.length === 0;
+    requestsList.replaceChildren(
+      ...list.map((r) => {
+        const email = String(r.email || r.userId || "");
+        const approve = el("button", {
+          type: "button",
+          class: "button button-secondary button-small",
+          "data-action": "approve",
+          "data-destructive": "true",
+          text: t("members_approve"),
+        });
+        ui.onClick(approve, async () => {
+          if (!(await ui.confirm(t("members_confirm_approve", { email }), t("members_approve")))) {
+            return;
+          }
+          ui.clear();
+          const done = await post("/admin/reset-requests/" + seg(r.id) + "/approve");
+          if (!done.ok) {
+            report(done);
+            return;
+          }
+          await Promise.all([loadRequests(), loadUsers()]);
+          ui.status(t("members_approved", { email }));
+        });
+        const text = nodesFrom(t("members_request"), {
+          email: bdi(email),
+          by: bdi(r.requestedByEmail || r.requestedBy),
+          time: ui.time(r.expiresAt),
+        });
+        // The asker and the admin concerned cannot approve (the API refuses
+        // them too): no button for them.
+        const mine = me && (r.userId === me.id || r.requestedBy === me.id);
+        return el("li", { "data-request": String(r.id || "") }, mine ? [el("span", null, text)] : [el("span", null, text), " ", approve]);
+      }),
+    );
+  };
+
   ui.onSubmit(inviteForm, async () => {
     ui.clear();
     ui.clearFieldErrors(inviteForm);
@@ -387,7 +472,7 @@ export async function initMembers(root, ui) {
       inviteForm.reset();
       inviteResult.hidden = false;
       ui.focus(inviteResult);
-      await loadUsers();
+      await Promise.all([loadUsers(), loadInvitations()]);
       return;
     }
     if (result.status === 409) {
@@ -422,6 +507,7 @@ export async function initMembers(root, ui) {
     return;
   }
   if (await loadUsers()) {
+    await Promise.all([loadInvitations(), loadRequests()]);
     content.hidden = false;
     ui.clear();
   }

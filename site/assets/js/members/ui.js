@@ -218,6 +218,9 @@ export function createUI(root) {
       if (code === "unauthenticated" || code === "second_factor_required") {
         return t("app_error_session");
       }
+      if (code === "step_up_required") {
+        return t("app_error_step_up");
+      }
       if (code === "forbidden") {
         return t("app_error_forbidden");
       }
@@ -267,8 +270,10 @@ export function createUI(root) {
       window.location.replace(login + "?next=" + encodeURIComponent(next));
     },
     // True when a failed request means "log in (again)".
+    // A refused step-up (the reader declined to give a code) is not one.
     needsLogin(result) {
-      return result.status === 401 || (result.status === 403 && result.error && result.error.code === "second_factor_required");
+      const code = result.error ? result.error.code : "";
+      return (result.status === 401 && code !== "step_up_required") || (result.status === 403 && code === "second_factor_required");
     },
     // Handles the refusals an admin page answers with instead of its
     // content: "log in (again)" goes to the login page; "forbidden" hides
