@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/fetch"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"portal/portaltest"
@@ -78,34 +77,54 @@ func browser(t *testing.T) context.Context {
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc(); os.RemoveAll(profile) })
-	if err := chromedp.Run(ctx); err != nil {
+	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return ctx
 }
 
-func run(t *testing.T, ctx context.Context, actions ...chromedp.Action) {
+// do runs the steps in the test's tab, in order, and stops the test at the
+// first that fails.
+func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Run(ctx, actions...); err != nil {
+	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// run runs one action that reads something from the tab and returns it.
+func run[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// call sends one DevTools protocol command to the tab and returns its result.
+func call[P, R any](t *testing.T, ctx context.Context, cmd cdp.Command[P, R], params P) R {
+	t.Helper()
+	res, err := chromedp.Call(ctx, cmd, params)
+	if err != nil {
+		t.Fatalf("%s: %v", cmd.Method, err)
+	}
+	return res
 }
 
 func TestHomePagesRender(t *testing.T) {
 	p := portal(t)
 	ctx := browser(t)
 	for _, lang := range []string{"en", "fr", "es", "ar"} {
-		var gotLang, dir, h1, quickExit string
-		var sections int
-		run(t, ctx,
+		do(t, ctx,
 			chromedp.Navigate(p.URL+"/"+lang+"/"),
-			chromedp.WaitVisible("h1", chromedp.ByQuery),
-			chromedp.Evaluate(`document.documentElement.lang`, &gotLang),
-			chromedp.Evaluate(`document.documentElement.dir`, &dir),
-			chromedp.Text("h1", &h1, chromedp.ByQuery),
-			chromedp.Text("a.quick-exit", &quickExit, chromedp.ByQuery),
-			chromedp.Evaluate(`document.querySelectorAll("main a[href^='/`+lang+`/']").length`, &sections),
+			chromedp.WaitVisible(chromedp.CSS("h1")),
 		)
+		gotLang := run(t, ctx, chromedp.Evaluate[string](`document.documentElement.lang`))
+		dir := run(t, ctx, chromedp.Evaluate[string](`document.documentElement.dir`))
+		h1 := run(t, ctx, chromedp.Text(chromedp.CSS("h1")))
+		quickExit := run(t, ctx, chromedp.Text(chromedp.CSS("a.quick-exit")))
+		sections := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("main a[href^='/`+lang+`/']").length`))
 		wantDir := "ltr"
 		if lang == "ar" {
 			wantDir = "rtl"
@@ -122,40 +141,43 @@ func TestHomePagesRender(t *testing.T) {
 func TestLanguageSwitchKeepsThePage(t *testing.T) {
 	p := portal(t)
 	ctx := browser(t)
-	var path, lang string
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+"/en/victim-identification/"),
-		chromedp.Click(`nav.language-switcher a[hreflang="ar"]`, chromedp.ByQuery),
-		chromedp.WaitReady(`html[lang="ar"]`, chromedp.ByQuery),
-		chromedp.Evaluate(`location.pathname`, &path),
-		chromedp.Evaluate(`document.documentElement.dir`, &lang),
+		chromedp.Click(chromedp.CSS(`nav.language-switcher a[hreflang="ar"]`)),
+		chromedp.WaitReady(chromedp.CSS(`html[lang="ar"]`)),
 	)
+	path := run(t, ctx, chromedp.Evaluate[string](`location.pathname`))
+	lang := run(t, ctx, chromedp.Evaluate[string](`document.documentElement.dir`))
 	if path != "/ar/victim-identification/" || lang != "rtl" {
 		t.Errorf("after switching: %s (dir %s), want /ar/victim-identification/ rtl", path, lang)
 	}
 }
 
-// exitPage answers for the quick-exit destination, which is on the internet:
-// the browser's request is intercepted and fulfilled here.
-func interceptExit(ctx context.Context, exitURL string) {
-	chromedp.ListenTarget(ctx, func(ev any) {
-		e, ok := ev.(*fetch.EventRequestPaused)
-		if !ok {
-			return
-		}
-		go func() {
-			c := chromedp.FromContext(ctx)
-			cctx := cdpContext(ctx, c)
-			if strings.HasPrefix(e.Request.URL, exitURL) {
-				body := []byte("<!doctype html><title>Weather</title><h1>Weather</h1>")
-				_ = fetch.FulfillRequest(e.RequestID, 200).
-					WithResponseHeaders([]*fetch.HeaderEntry{{Name: "Content-Type", Value: "text/html"}}).
-					WithBody(encodeBase64(body)).Do(cctx)
-				return
+// interceptExit answers for the quick-exit destination, which is on the
+// internet: from here on the tab's requests pause, the exit page's is
+// fulfilled here and every other goes on to the portal.
+func interceptExit(t *testing.T, ctx context.Context, exitURL string) {
+	t.Helper()
+	// Subscribed before interception starts, so no request waits unseen.
+	paused := chromedp.Events(ctx, fetch.RequestPaused)
+	go func() {
+		for e, err := range paused {
+			if err != nil {
+				return // the test's tab has closed
 			}
-			_ = fetch.ContinueRequest(e.RequestID).Do(cctx)
-		}()
-	})
+			if strings.HasPrefix(e.Request.URL, exitURL) {
+				_, _ = chromedp.Call(ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
+					RequestID:       e.RequestID,
+					ResponseCode:    200,
+					ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "text/html"}},
+					Body:            []byte("<!doctype html><title>Weather</title><h1>Weather</h1>"),
+				})
+				continue
+			}
+			_, _ = chromedp.Call(ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: e.RequestID})
+		}
+	}()
+	call(t, ctx, fetch.Enable, fetch.EnableParams{})
 }
 
 func TestQuickExit(t *testing.T) {
@@ -163,31 +185,27 @@ func TestQuickExit(t *testing.T) {
 	for _, how := range []string{"click", "escape twice"} {
 		t.Run(how, func(t *testing.T) {
 			ctx := browser(t)
-			var exitURL string
-			run(t, ctx,
-				chromedp.Navigate(p.URL+"/en/"),
-				chromedp.AttributeValue("a.quick-exit", "href", &exitURL, new(bool), chromedp.ByQuery),
-			)
+			do(t, ctx, chromedp.Navigate(p.URL+"/en/"))
+			exitURL := run(t, ctx, chromedp.AttributeValue(chromedp.CSS("a.quick-exit"), "href")).Value
 			if !strings.HasPrefix(exitURL, "https://") {
 				t.Fatalf("quick exit href %q", exitURL)
 			}
-			interceptExit(ctx, exitURL)
-			var before, after int
-			var title string
-			trigger := chromedp.Click("a.quick-exit", chromedp.ByQuery)
+			interceptExit(t, ctx, exitURL)
+			trigger := chromedp.Click(chromedp.CSS("a.quick-exit"))
 			if how == "escape twice" {
 				trigger = chromedp.KeyEvent("\u001b\u001b")
 			}
-			run(t, ctx,
-				fetch.Enable(),
+			do(t, ctx,
 				chromedp.Navigate(p.URL+"/en/report/"),
-				chromedp.WaitVisible("h1", chromedp.ByQuery),
-				chromedp.Evaluate(`history.length`, &before),
+				chromedp.WaitVisible(chromedp.CSS("h1")),
+			)
+			before := run(t, ctx, chromedp.Evaluate[int](`history.length`))
+			do(t, ctx,
 				trigger,
 				chromedp.WaitReady(`//h1[text()="Weather"]`),
-				chromedp.Title(&title),
-				chromedp.Evaluate(`history.length`, &after),
 			)
+			title := run(t, ctx, chromedp.Title())
+			after := run(t, ctx, chromedp.Evaluate[int](`history.length`))
 			if title != "Weather" {
 				t.Errorf("quick exit landed on %q", title)
 			}
@@ -203,15 +221,14 @@ func TestQuickExit(t *testing.T) {
 func TestSearchWithJavaScript(t *testing.T) {
 	p := portal(t)
 	ctx := browser(t)
-	var href, marked, path string
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+"/en/"),
-		chromedp.SendKeys("#site-search-q", "victm identifcation\n", chromedp.ByQuery),
-		chromedp.WaitVisible(`#search-results .search-hits a`, chromedp.ByQuery),
-		chromedp.AttributeValue(`#search-results .search-hits a`, "href", &href, new(bool), chromedp.ByQuery),
-		chromedp.Text(`#search-results mark`, &marked, chromedp.ByQuery),
-		chromedp.Evaluate(`location.pathname + location.search`, &path),
+		chromedp.SendKeys(chromedp.CSS("#site-search-q"), "victm identifcation\n"),
+		chromedp.WaitVisible(chromedp.CSS(`#search-results .search-hits a`)),
 	)
+	href := run(t, ctx, chromedp.AttributeValue(chromedp.CSS(`#search-results .search-hits a`), "href")).Value
+	marked := run(t, ctx, chromedp.Text(chromedp.CSS(`#search-results mark`)))
+	path := run(t, ctx, chromedp.Evaluate[string](`location.pathname + location.search`))
 	if href != "/en/victim-identification/" {
 		t.Errorf("first result %q", href)
 	}
@@ -234,20 +251,15 @@ func axe(t *testing.T, ctx context.Context) []string {
 	if err != nil {
 		t.Fatalf("axe-core not installed (make test installs it): %v", err)
 	}
-	var raw string
-	run(t, ctx,
-		chromedp.Evaluate(string(src), nil),
-		chromedp.Evaluate(`axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]}})
-			.then(r => JSON.stringify(r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(" ")).slice(0, 3)}))))`,
-			&raw, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }),
-	)
-	var vs []struct {
-		ID, Impact string
-		Nodes      []string
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](string(src)))
+	type violation struct {
+		ID     string   `json:"id"`
+		Impact string   `json:"impact"`
+		Nodes  []string `json:"nodes"`
 	}
-	if err := json.Unmarshal([]byte(raw), &vs); err != nil {
-		t.Fatal(err)
-	}
+	vs := run(t, ctx, chromedp.Evaluate[[]violation](`axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]}})
+			.then(r => r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(" ")).slice(0, 3)})))`,
+		chromedp.EvalAwaitPromise))
 	var out []string
 	for _, v := range vs {
 		out = append(out, fmt.Sprintf("%s (%s) at %v", v.ID, v.Impact, v.Nodes))
@@ -266,9 +278,9 @@ func TestAccessibility(t *testing.T) {
 		"/ar/", "/ar/access-blocking/stop-page/", "/ar/search/?q=ICSE", "/fr/notices/", "/es/report/",
 		"/en/account/login/", "/ar/account/accept/", "/en/admin/members/", "/fr/research/", "/en/training/verify/",
 	} {
-		run(t, ctx, chromedp.Navigate(p.URL+path), chromedp.WaitReady("main", chromedp.ByQuery))
+		do(t, ctx, chromedp.Navigate(p.URL+path), chromedp.WaitReady(chromedp.CSS("main")))
 		if strings.Contains(path, "?q=") {
-			run(t, ctx, chromedp.WaitVisible(`#search-status`, chromedp.ByQuery), chromedp.Sleep(300*time.Millisecond))
+			do(t, ctx, chromedp.WaitVisible(chromedp.CSS(`#search-status`)), chromedp.Sleep(300*time.Millisecond))
 		}
 		for _, v := range axe(t, ctx) {
 			t.Errorf("%s: %s", path, v)

@@ -17,28 +17,27 @@ func TestLoginWithTOTPAndLogout(t *testing.T) {
 	p := portal(t)
 	u := p.SeedUser(t, account.RoleMember, "victim-identification")
 	ctx := browser(t)
-	var name, afterLogout string
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+"/en/account/login/"),
-		chromedp.WaitVisible("#login-email", chromedp.ByQuery),
-		chromedp.SendKeys("#login-email", u.Email, chromedp.ByQuery),
-		chromedp.SendKeys("#login-password", u.Password+"\n", chromedp.ByQuery),
-		chromedp.WaitVisible("#login-code", chromedp.ByQuery),
-		chromedp.SendKeys("#login-code", account.TOTPCode(u.TOTPSecret, time.Now())+"\n", chromedp.ByQuery),
-		chromedp.WaitVisible(`#account-details [data-value="displayName"]`, chromedp.ByQuery),
-		chromedp.Poll(`document.querySelector('#account-details [data-value="displayName"]').textContent.length > 0`, nil),
-		chromedp.Text(`#account-details [data-value="displayName"]`, &name, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#login-email")),
+		chromedp.SendKeys(chromedp.CSS("#login-email"), u.Email),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), u.Password+"\n"),
+		chromedp.WaitVisible(chromedp.CSS("#login-code")),
+		chromedp.SendKeys(chromedp.CSS("#login-code"), account.TOTPCode(u.TOTPSecret, time.Now())+"\n"),
+		chromedp.WaitVisible(chromedp.CSS(`#account-details [data-value="displayName"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelector('#account-details [data-value="displayName"]').textContent.length > 0`),
 	)
+	name := run(t, ctx, chromedp.Text(chromedp.CSS(`#account-details [data-value="displayName"]`)))
 	if strings.TrimSpace(name) != u.DisplayName {
 		t.Errorf("account page shows %q, want %q", name, u.DisplayName)
 	}
-	run(t, ctx,
-		chromedp.Click("#account-logout", chromedp.ByQuery),
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS("#account-logout")),
 		// Logout lands on the login page.
-		chromedp.WaitVisible("#login-email", chromedp.ByQuery),
-		chromedp.Evaluate(`fetch("/api/me", {credentials: "same-origin"}).then(r => String(r.status))`, &afterLogout,
-			awaitPromise),
+		chromedp.WaitVisible(chromedp.CSS("#login-email")),
 	)
+	afterLogout := run(t, ctx, chromedp.Evaluate[string](`fetch("/api/me", {credentials: "same-origin"}).then(r => String(r.status))`,
+		chromedp.EvalAwaitPromise))
 	if afterLogout != "401" {
 		t.Errorf("GET /api/me after logout: %s, want 401", afterLogout)
 	}
@@ -51,9 +50,8 @@ func TestAdminPagesRefuse(t *testing.T) {
 	p := portal(t)
 	for _, page := range []string{"/en/admin/members/", "/en/admin/audit/"} {
 		anon := browser(t)
-		var next string
-		run(t, anon, chromedp.Navigate(p.URL+page), chromedp.WaitVisible("#login-email", chromedp.ByQuery))
-		run(t, anon, chromedp.Evaluate(`location.pathname + " " + new URLSearchParams(location.search).get("next")`, &next))
+		do(t, anon, chromedp.Navigate(p.URL+page), chromedp.WaitVisible(chromedp.CSS("#login-email")))
+		next := run(t, anon, chromedp.Evaluate[string](`location.pathname + " " + new URLSearchParams(location.search).get("next")`))
 		if next != "/en/account/login/ "+page {
 			t.Errorf("%s, anonymous: at %q, want the login page coming back here", page, next)
 		}
@@ -63,12 +61,11 @@ func TestAdminPagesRefuse(t *testing.T) {
 	ctx := browser(t)
 	loginInBrowser(t, ctx, p, u, "/en/research/")
 	for _, page := range []string{"/en/admin/members/", "/en/admin/audit/"} {
-		var notice string
-		run(t, ctx,
+		do(t, ctx,
 			chromedp.Navigate(p.URL+page),
-			chromedp.WaitVisible("#app-forbidden", chromedp.ByQuery),
-			chromedp.Text("#app-forbidden", &notice, chromedp.ByQuery),
+			chromedp.WaitVisible(chromedp.CSS("#app-forbidden")),
 		)
+		notice := run(t, ctx, chromedp.Text(chromedp.CSS("#app-forbidden")))
 		if strings.TrimSpace(notice) == "" {
 			t.Errorf("%s, member: empty notice", page)
 		}

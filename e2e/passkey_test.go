@@ -19,10 +19,8 @@ import (
 // it verifies its user (as a PIN or fingerprint would) and answers at once.
 func addAuthenticator(t *testing.T, ctx context.Context) webauthn.AuthenticatorID {
 	t.Helper()
-	var id webauthn.AuthenticatorID
-	run(t, ctx, chromedp.ActionFunc(func(ctx context.Context) error {
-		var err error
-		id, err = webauthn.AddVirtualAuthenticator(&webauthn.VirtualAuthenticatorOptions{
+	return call(t, ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
+		Options: &webauthn.VirtualAuthenticatorOptions{
 			Protocol:                    webauthn.AuthenticatorProtocolCtap2,
 			Ctap2version:                webauthn.Ctap2versionCtap21,
 			Transport:                   webauthn.AuthenticatorTransportInternal,
@@ -30,21 +28,19 @@ func addAuthenticator(t *testing.T, ctx context.Context) webauthn.AuthenticatorI
 			HasUserVerification:         true,
 			IsUserVerified:              true,
 			AutomaticPresenceSimulation: true,
-		}).Do(ctx)
-		return err
-	}))
-	return id
+		},
+	}).AuthenticatorID
 }
 
 // addPasskeyInBrowser adds a passkey named name on the account page.
 func addPasskeyInBrowser(t *testing.T, ctx context.Context, u portaltest.User, name string, rows int) {
 	t.Helper()
-	run(t, ctx,
-		chromedp.WaitVisible("#account-passkey-form", chromedp.ByQuery),
-		chromedp.SendKeys("#account-passkey-name", name, chromedp.ByQuery),
-		chromedp.SendKeys("#account-passkey-password", u.Password, chromedp.ByQuery),
-		chromedp.Click(`#account-passkey-form button[type="submit"]`, chromedp.ByQuery),
-		chromedp.Poll(`document.querySelectorAll("#account-passkeys-body tr").length === `+strconv.Itoa(rows), nil,
+	do(t, ctx,
+		chromedp.WaitVisible(chromedp.CSS("#account-passkey-form")),
+		chromedp.SendKeys(chromedp.CSS("#account-passkey-name"), name),
+		chromedp.SendKeys(chromedp.CSS("#account-passkey-password"), u.Password),
+		chromedp.Click(chromedp.CSS(`#account-passkey-form button[type="submit"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#account-passkeys-body tr").length === `+strconv.Itoa(rows),
 			chromedp.WithPollingTimeout(20*time.Second)),
 	)
 }
@@ -52,9 +48,7 @@ func addPasskeyInBrowser(t *testing.T, ctx context.Context, u portaltest.User, n
 // passkeyNames reads the names in the account page's passkey table.
 func passkeyNames(t *testing.T, ctx context.Context) []string {
 	t.Helper()
-	var names []string
-	run(t, ctx, chromedp.Evaluate(`[...document.querySelectorAll("#account-passkeys-body th")].map(th => th.textContent.trim())`, &names))
-	return names
+	return run(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#account-passkeys-body th")].map(th => th.textContent.trim())`))
 }
 
 // Through the real pages in Chromium, with the DevTools protocol's virtual
@@ -73,39 +67,32 @@ func TestPasskeyEnrolLoginStepUpRemove(t *testing.T) {
 	// WebAuthn needs a host name (not an IP address) for its relying party,
 	// and localhost is a secure context over plain HTTP.
 	base := strings.Replace(p.URL, "127.0.0.1", "localhost", 1)
-	run(t, ctx, chromedp.ActionFunc(func(ctx context.Context) error {
-		return webauthn.Enable().WithEnableUI(false).Do(ctx)
-	}))
+	call(t, ctx, webauthn.Enable, webauthn.EnableParams{EnableUI: new(false)})
 	first := addAuthenticator(t, ctx)
 
 	// Log in with the code, then add a passkey from the account page.
-	var path string
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(base+"/en/account/login/"),
-		chromedp.WaitVisible("#login-email", chromedp.ByQuery),
-		chromedp.SendKeys("#login-email", u.Email, chromedp.ByQuery),
-		chromedp.SendKeys("#login-password", u.Password+"\n", chromedp.ByQuery),
-		chromedp.WaitVisible("#login-code", chromedp.ByQuery),
-		chromedp.SendKeys("#login-code", account.TOTPCode(u.TOTPSecret, time.Now())+"\n", chromedp.ByQuery),
-		chromedp.WaitVisible("#account-passkeys-empty", chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#login-email")),
+		chromedp.SendKeys(chromedp.CSS("#login-email"), u.Email),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), u.Password+"\n"),
+		chromedp.WaitVisible(chromedp.CSS("#login-code")),
+		chromedp.SendKeys(chromedp.CSS("#login-code"), account.TOTPCode(u.TOTPSecret, time.Now())+"\n"),
+		chromedp.WaitVisible(chromedp.CSS("#account-passkeys-empty")),
 	)
 	// A passkey made without user verification is refused.
-	var refusal string
-	run(t, ctx,
-		chromedp.ActionFunc(func(ctx context.Context) error {
-			return webauthn.SetResponseOverrideBits(first).WithIsBadUV(true).Do(ctx)
-		}),
-		chromedp.SendKeys("#account-passkey-name", "Unverified", chromedp.ByQuery),
-		chromedp.SendKeys("#account-passkey-password", u.Password, chromedp.ByQuery),
-		chromedp.Click(`#account-passkey-form button[type="submit"]`, chromedp.ByQuery),
-		chromedp.Poll(`document.querySelector("#app-alert").textContent.trim() !== ""`, nil,
+	call(t, ctx, webauthn.SetResponseOverrideBits, webauthn.SetResponseOverrideBitsParams{AuthenticatorID: first, IsBadUV: new(true)})
+	do(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("#account-passkey-name"), "Unverified"),
+		chromedp.SendKeys(chromedp.CSS("#account-passkey-password"), u.Password),
+		chromedp.Click(chromedp.CSS(`#account-passkey-form button[type="submit"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelector("#app-alert").textContent.trim() !== ""`,
 			chromedp.WithPollingTimeout(20*time.Second)),
-		chromedp.Evaluate(`document.querySelector("#app-alert").textContent.trim()`, &refusal),
-		chromedp.ActionFunc(func(ctx context.Context) error {
-			return webauthn.SetResponseOverrideBits(first).Do(ctx)
-		}),
-		chromedp.Evaluate(`document.getElementById("account-passkey-form").reset()`, nil),
 	)
+	refusal := run(t, ctx, chromedp.Evaluate[string](`document.querySelector("#app-alert").textContent.trim()`))
+	// Without its flags, SetResponseOverrideBits turns every override off.
+	call(t, ctx, webauthn.SetResponseOverrideBits, webauthn.SetResponseOverrideBitsParams{AuthenticatorID: first})
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("account-passkey-form").reset()`))
 	if refusal != "The passkey could not be added. Try again." {
 		t.Errorf("passkey made without user verification: %q", refusal)
 	}
@@ -117,9 +104,7 @@ func TestPasskeyEnrolLoginStepUpRemove(t *testing.T) {
 	// A second passkey on another authenticator. The first authenticator
 	// is unplugged: the portal lists its passkey as excluded, and a browser
 	// refuses to make a second passkey on an authenticator that has one.
-	run(t, ctx, chromedp.ActionFunc(func(ctx context.Context) error {
-		return webauthn.RemoveVirtualAuthenticator(first).Do(ctx)
-	}))
+	call(t, ctx, webauthn.RemoveVirtualAuthenticator, webauthn.RemoveVirtualAuthenticatorParams{AuthenticatorID: first})
 	second := addAuthenticator(t, ctx)
 	addPasskeyInBrowser(t, ctx, u, "Security key", 2)
 	if got := passkeyNames(t, ctx); strings.Join(got, ",") != "Office laptop,Security key" {
@@ -127,58 +112,51 @@ func TestPasskeyEnrolLoginStepUpRemove(t *testing.T) {
 	}
 
 	// Log out, then in again with the password and the passkey.
-	run(t, ctx,
-		chromedp.Click("#account-logout", chromedp.ByQuery),
-		chromedp.WaitVisible("#login-email", chromedp.ByQuery),
-		chromedp.SendKeys("#login-email", u.Email, chromedp.ByQuery),
-		chromedp.SendKeys("#login-password", u.Password+"\n", chromedp.ByQuery),
-		chromedp.WaitVisible("#login-passkey", chromedp.ByQuery),
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS("#account-logout")),
+		chromedp.WaitVisible(chromedp.CSS("#login-email")),
+		chromedp.SendKeys(chromedp.CSS("#login-email"), u.Email),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), u.Password+"\n"),
+		chromedp.WaitVisible(chromedp.CSS("#login-passkey")),
 	)
 	// An authenticator that answers without user verification is refused
 	// by the portal, and the member stays at the second step.
-	var alert string
-	run(t, ctx,
-		chromedp.ActionFunc(func(ctx context.Context) error {
-			return webauthn.SetResponseOverrideBits(second).WithIsBadUV(true).Do(ctx)
-		}),
-		chromedp.Click("#login-passkey", chromedp.ByQuery),
-		chromedp.Poll(`(document.querySelector("#app-alert") || {}).textContent?.trim().length > 0`, nil,
+	call(t, ctx, webauthn.SetResponseOverrideBits, webauthn.SetResponseOverrideBitsParams{AuthenticatorID: second, IsBadUV: new(true)})
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS("#login-passkey")),
+		chromedp.Poll[chromedp.Void](`(document.querySelector("#app-alert") || {}).textContent?.trim().length > 0`,
 			chromedp.WithPollingTimeout(20*time.Second)),
-		chromedp.Evaluate(`document.querySelector("#app-alert").textContent.trim()`, &alert),
-		chromedp.Evaluate(`location.pathname`, &path),
 	)
+	alert := run(t, ctx, chromedp.Evaluate[string](`document.querySelector("#app-alert").textContent.trim()`))
+	path := run(t, ctx, chromedp.Evaluate[string](`location.pathname`))
 	if !strings.Contains(alert, "not accepted") || path != "/en/account/login/" {
 		t.Errorf("passkey without user verification: alert %q at %s, want a refusal on the login page", alert, path)
 	}
-	run(t, ctx,
-		chromedp.ActionFunc(func(ctx context.Context) error {
-			return webauthn.SetResponseOverrideBits(second).Do(ctx)
-		}),
-		chromedp.Evaluate(`document.querySelector("#app-alert").replaceChildren()`, nil),
-		chromedp.Click("#login-passkey", chromedp.ByQuery),
+	call(t, ctx, webauthn.SetResponseOverrideBits, webauthn.SetResponseOverrideBitsParams{AuthenticatorID: second})
+	do(t, ctx,
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("#app-alert").replaceChildren()`),
+		chromedp.Click(chromedp.CSS("#login-passkey")),
 	)
 	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := chromedp.Run(wait, chromedp.WaitVisible("#account-passkey-stepup-button", chromedp.ByQuery)); err != nil {
-		chromedp.Run(ctx, chromedp.Evaluate(`location.pathname + ": " + document.querySelector("#app-alert")?.textContent + " busy=" + document.querySelector("#login-passkey").getAttribute("aria-disabled") + " status=" + document.querySelector("#app-status").textContent`, &alert))
-		t.Fatalf("login with the passkey: %v (%s)", err, alert)
+	if err := chromedp.Do(wait, chromedp.WaitVisible(chromedp.CSS("#account-passkey-stepup-button"))); err != nil {
+		state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname + ": " + document.querySelector("#app-alert")?.textContent + " busy=" + document.querySelector("#login-passkey").getAttribute("aria-disabled") + " status=" + document.querySelector("#app-status").textContent`))
+		t.Fatalf("login with the passkey: %v (%s)", err, state)
 	}
 
 	// Step up with the passkey.
-	var status string
-	run(t, ctx,
-		chromedp.Click("#account-passkey-stepup-button", chromedp.ByQuery),
-		chromedp.Poll(`document.querySelector("#app-status").textContent.trim() + document.querySelector("#app-alert").textContent.trim() !== ""`, nil,
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS("#account-passkey-stepup-button")),
+		chromedp.Poll[chromedp.Void](`document.querySelector("#app-status").textContent.trim() + document.querySelector("#app-alert").textContent.trim() !== ""`,
 			chromedp.WithPollingTimeout(20*time.Second)),
-		chromedp.Evaluate(`document.querySelector("#app-status").textContent.trim() + document.querySelector("#app-alert").textContent.trim()`, &status),
 	)
+	status := run(t, ctx, chromedp.Evaluate[string](`document.querySelector("#app-status").textContent.trim() + document.querySelector("#app-alert").textContent.trim()`))
 	if status != "Your identity has been confirmed." {
 		t.Errorf("after stepping up: %q", status)
 	}
 
 	// An answer is good for its own challenge once: sent again, it is refused.
-	var replay string
-	run(t, ctx, chromedp.Evaluate(`(async () => {
+	replay := run(t, ctx, chromedp.Evaluate[string](`(async () => {
 		const csrf = (await (await fetch("/api/csrf")).json()).token;
 		const headers = {"Content-Type": "application/json", "X-CSRF-Token": csrf};
 		const options = await (await fetch("/api/session/step-up/passkey/options", {method: "POST", headers, body: "{}"})).json();
@@ -187,15 +165,15 @@ func TestPasskeyEnrolLoginStepUpRemove(t *testing.T) {
 		const first = await fetch("/api/session/step-up/passkey", {method: "POST", headers, body});
 		const again = await fetch("/api/session/step-up/passkey", {method: "POST", headers, body});
 		return first.status + " " + again.status;
-	})()`, &replay, awaitPromise))
+	})()`, chromedp.EvalAwaitPromise))
 	if replay != "200 401" {
 		t.Errorf("an assertion sent twice: %s, want 200 then 401", replay)
 	}
 
 	// Remove the first passkey.
-	run(t, ctx,
-		chromedp.Click(`#account-passkeys-body button[aria-label="Remove passkey Office laptop"]`, chromedp.ByQuery),
-		chromedp.Poll(`document.querySelectorAll("#account-passkeys-body tr").length === 1`, nil,
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS(`#account-passkeys-body button[aria-label="Remove passkey Office laptop"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#account-passkeys-body tr").length === 1`,
 			chromedp.WithPollingTimeout(20*time.Second)),
 	)
 	if got := passkeyNames(t, ctx); strings.Join(got, ",") != "Security key" {
@@ -203,13 +181,13 @@ func TestPasskeyEnrolLoginStepUpRemove(t *testing.T) {
 	}
 
 	// Rename the one left.
-	run(t, ctx,
-		chromedp.Click(`#account-passkeys-body tr:first-child button[aria-label="Rename passkey Security key"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#account-passkeys-body input.input-passkey-name`, chromedp.ByQuery),
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS(`#account-passkeys-body tr:first-child button[aria-label="Rename passkey Security key"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#account-passkeys-body input.input-passkey-name`)),
 		// The field opens with the old name selected: typing replaces it.
-		chromedp.SendKeys(`#account-passkeys-body input.input-passkey-name`, "Blue security key", chromedp.ByQuery),
-		chromedp.Click(`#account-passkeys-body input.input-passkey-name + button`, chromedp.ByQuery),
-		chromedp.Poll(`!document.querySelector("#account-passkeys-body input")`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.SendKeys(chromedp.CSS(`#account-passkeys-body input.input-passkey-name`), "Blue security key"),
+		chromedp.Click(chromedp.CSS(`#account-passkeys-body input.input-passkey-name + button`)),
+		chromedp.Poll[chromedp.Void](`!document.querySelector("#account-passkeys-body input")`, chromedp.WithPollingTimeout(20*time.Second)),
 	)
 	if got := passkeyNames(t, ctx); strings.Join(got, ",") != "Blue security key" {
 		t.Errorf("passkeys after renaming: %q", got)
@@ -264,38 +242,35 @@ func TestStepUpWithPasskeyOnTheMembersPage(t *testing.T) {
 	member := p.SeedNamedUser(t, "Passkey Step-up Member", account.RoleMember)
 	ctx := browser(t)
 	base := strings.Replace(p.URL, "127.0.0.1", "localhost", 1)
-	run(t, ctx, chromedp.ActionFunc(func(ctx context.Context) error {
-		return webauthn.Enable().WithEnableUI(false).Do(ctx)
-	}))
+	call(t, ctx, webauthn.Enable, webauthn.EnableParams{EnableUI: new(false)})
 	addAuthenticator(t, ctx)
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(base+"/en/account/login/"),
-		chromedp.WaitVisible("#login-email", chromedp.ByQuery),
-		chromedp.SendKeys("#login-email", admin.Email, chromedp.ByQuery),
-		chromedp.SendKeys("#login-password", admin.Password+"\n", chromedp.ByQuery),
-		chromedp.WaitVisible("#login-code", chromedp.ByQuery),
-		chromedp.SendKeys("#login-code", account.TOTPCode(admin.TOTPSecret, clock.Now())+"\n", chromedp.ByQuery),
-		chromedp.WaitVisible("#account-passkeys-empty", chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#login-email")),
+		chromedp.SendKeys(chromedp.CSS("#login-email"), admin.Email),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), admin.Password+"\n"),
+		chromedp.WaitVisible(chromedp.CSS("#login-code")),
+		chromedp.SendKeys(chromedp.CSS("#login-code"), account.TOTPCode(admin.TOTPSecret, clock.Now())+"\n"),
+		chromedp.WaitVisible(chromedp.CSS("#account-passkeys-empty")),
 	)
 	addPasskeyInBrowser(t, ctx, admin, "Admin laptop", 1)
 	clock.Advance(account.StepUpWindow + time.Minute)
 
 	row := `tr[data-user="` + member.ID + `"]`
-	var note string
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(base+"/en/admin/members/"),
-		chromedp.WaitVisible(row+` [data-action="manage"]`, chromedp.ByQuery),
-		chromedp.Click(row+` [data-action="manage"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`[data-action="end-sessions"]`, chromedp.ByQuery),
-		chromedp.Click(`[data-action="end-sessions"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#app-confirm [data-confirm="yes"]`, chromedp.ByQuery),
-		chromedp.Click(`#app-confirm [data-confirm="yes"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#app-step-up [data-step-up="passkey"]`, chromedp.ByQuery),
-		chromedp.Click(`#app-step-up [data-step-up="passkey"]`, chromedp.ByQuery),
-		chromedp.WaitNotVisible(`#app-step-up`, chromedp.ByQuery),
-		chromedp.WaitVisible(`.member-note`, chromedp.ByQuery),
-		chromedp.Text(`.member-note`, &note, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS(row+` [data-action="manage"]`)),
+		chromedp.Click(chromedp.CSS(row+` [data-action="manage"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-action="end-sessions"]`)),
+		chromedp.Click(chromedp.CSS(`[data-action="end-sessions"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#app-confirm [data-confirm="yes"]`)),
+		chromedp.Click(chromedp.CSS(`#app-confirm [data-confirm="yes"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#app-step-up [data-step-up="passkey"]`)),
+		chromedp.Click(chromedp.CSS(`#app-step-up [data-step-up="passkey"]`)),
+		chromedp.WaitNotVisible(chromedp.CSS(`#app-step-up`)),
+		chromedp.WaitVisible(chromedp.CSS(`.member-note`)),
 	)
+	note := run(t, ctx, chromedp.Text(chromedp.CSS(`.member-note`)))
 	if want := "All sessions of Passkey Step-up Member have been ended."; strings.TrimSpace(note) != want {
 		t.Errorf("note %q, want %q", note, want)
 	}

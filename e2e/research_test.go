@@ -19,19 +19,23 @@ import (
 // sends the browser on to next.
 func loginInBrowser(t *testing.T, ctx context.Context, p *portaltest.Portal, u portaltest.User, next string) {
 	t.Helper()
-	var path string
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+"/en/account/login/?next="+next),
-		chromedp.WaitVisible("#login-email", chromedp.ByQuery),
-		chromedp.SendKeys("#login-email", u.Email, chromedp.ByQuery),
-		chromedp.SendKeys("#login-password", u.Password+"\n", chromedp.ByQuery),
-		chromedp.WaitVisible("#login-code", chromedp.ByQuery),
-		chromedp.SendKeys("#login-code", account.TOTPCode(u.TOTPSecret, time.Now()), chromedp.ByQuery),
-		chromedp.Click(`#login-code-form button[type="submit"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#login-email")),
+		chromedp.SendKeys(chromedp.CSS("#login-email"), u.Email),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), u.Password+"\n"),
+		chromedp.WaitVisible(chromedp.CSS("#login-code")),
+		chromedp.SendKeys(chromedp.CSS("#login-code"), account.TOTPCode(u.TOTPSecret, time.Now())),
+		chromedp.Click(chromedp.CSS(`#login-code-form button[type="submit"]`)),
 	)
 	// The page navigates: ask until the new one answers.
+	var path string
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if err := chromedp.Run(ctx, chromedp.Evaluate(`location.pathname`, &path)); err == nil && path == next {
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`))
+		if err != nil {
+			continue
+		}
+		if path = got; path == next {
 			return
 		}
 	}
@@ -56,30 +60,27 @@ func TestResearchLibrary(t *testing.T) {
 	ctx := browser(t)
 
 	// Not logged in: a login link that comes back here.
-	var loginHref string
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+"/en/research/?q=anything"),
-		chromedp.WaitVisible("#research-login-link", chromedp.ByQuery),
-		chromedp.AttributeValue("#research-login-link", "href", &loginHref, new(bool), chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#research-login-link")),
 	)
+	loginHref := run(t, ctx, chromedp.AttributeValue(chromedp.CSS("#research-login-link"), "href")).Value
 	if !strings.HasPrefix(loginHref, "/en/account/login/?next=") || !strings.Contains(loginHref, "research") {
 		t.Errorf("login link %q", loginHref)
 	}
 	checkAxe(t, ctx, "search page, logged out")
 
 	loginInBrowser(t, ctx, p, u, "/en/research/upload/")
-	run(t, ctx, chromedp.WaitVisible("#upload-form", chromedp.ByQuery), chromedp.WaitVisible("#upload-topic-victim-identification", chromedp.ByQuery))
+	do(t, ctx, chromedp.WaitVisible(chromedp.CSS("#upload-form")), chromedp.WaitVisible(chromedp.CSS("#upload-topic-victim-identification")))
 	checkAxe(t, ctx, "upload page")
 
 	// An empty form: errors on the fields, the first one focused.
-	var focused string
-	var errorsShown int
-	run(t, ctx,
-		chromedp.Click(`#upload-form button[type="submit"]`, chromedp.ByQuery),
-		chromedp.WaitVisible("#upload-title-error", chromedp.ByQuery),
-		chromedp.Evaluate(`document.activeElement.id`, &focused),
-		chromedp.Evaluate(`document.querySelectorAll("#upload-form .field-error:not([hidden])").length`, &errorsShown),
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS(`#upload-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#upload-title-error")),
 	)
+	focused := run(t, ctx, chromedp.Evaluate[string](`document.activeElement.id`))
+	errorsShown := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#upload-form .field-error:not([hidden])").length`))
 	if focused != "upload-title" || errorsShown < 5 {
 		t.Errorf("empty form: focus on %q, %d errors shown", focused, errorsShown)
 	}
@@ -93,40 +94,36 @@ func TestResearchLibrary(t *testing.T) {
 		t.Fatal(err)
 	}
 	title := "Field notes " + word
-	var docHref string
-	run(t, ctx,
-		chromedp.SendKeys("#upload-title", title, chromedp.ByQuery),
-		chromedp.SendKeys("#upload-authors", "A. Researcher\nB. Analyst", chromedp.ByQuery),
-		chromedp.SetValue("#upload-type", "report", chromedp.ByQuery),
-		chromedp.Click("#upload-topic-victim-identification", chromedp.ByQuery),
-		chromedp.SendKeys("#upload-countries", "fr, ke", chromedp.ByQuery),
+	do(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("#upload-title"), title),
+		chromedp.SendKeys(chromedp.CSS("#upload-authors"), "A. Researcher\nB. Analyst"),
+		chromedp.SetValue(chromedp.CSS("#upload-type"), "report"),
+		chromedp.Click(chromedp.CSS("#upload-topic-victim-identification")),
+		chromedp.SendKeys(chromedp.CSS("#upload-countries"), "fr, ke"),
 		// The group list is redrawn once the member's groups have loaded;
 		// keep the box ticked whatever the timing.
-		chromedp.Poll(`(el => { if (el && !el.checked) el.click(); return !!el && el.checked })(document.querySelector("#upload-group-victim-identification"))`,
-			nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Poll[chromedp.Void](`(el => { if (el && !el.checked) el.click(); return !!el && el.checked })(document.querySelector("#upload-group-victim-identification"))`,
+			chromedp.WithPollingTimeout(10*time.Second)),
 		chromedp.Sleep(300*time.Millisecond),
-		chromedp.Poll(`(el => { if (!el.checked) el.click(); return el.checked })(document.querySelector("#upload-group-victim-identification"))`,
-			nil, chromedp.WithPollingTimeout(5*time.Second)),
-		chromedp.SetValue("#upload-tlp", "TLP:AMBER", chromedp.ByQuery),
-		chromedp.SendKeys("#upload-abstract", "How the "+word+" method works.", chromedp.ByQuery),
-		chromedp.SetUploadFiles("#upload-file", []string{file}, chromedp.ByQuery),
+		chromedp.Poll[chromedp.Void](`(el => { if (!el.checked) el.click(); return el.checked })(document.querySelector("#upload-group-victim-identification"))`,
+			chromedp.WithPollingTimeout(5*time.Second)),
+		chromedp.SetValue(chromedp.CSS("#upload-tlp"), "TLP:AMBER"),
+		chromedp.SendKeys(chromedp.CSS("#upload-abstract"), "How the "+word+" method works."),
+		chromedp.SetUploadFiles(chromedp.CSS("#upload-file"), []string{file}),
 		// Choosing the file hides its error from the empty submit, which
 		// moves the submit button up; a click computed before that lands
 		// beside the button and the stale errors read as a refusal.
-		chromedp.WaitNotVisible("#upload-file-error", chromedp.ByQuery),
-		chromedp.Click(`#upload-form button[type="submit"]`, chromedp.ByQuery),
-		chromedp.WaitNotVisible("#upload-title-error", chromedp.ByQuery),
+		chromedp.WaitNotVisible(chromedp.CSS("#upload-file-error")),
+		chromedp.Click(chromedp.CSS(`#upload-form button[type="submit"]`)),
+		chromedp.WaitNotVisible(chromedp.CSS("#upload-title-error")),
+		chromedp.Poll[chromedp.Void](`!document.querySelector("#upload-result").hidden || document.querySelector("#app-alert").textContent !== "" ||
+			document.querySelector("#upload-form .field-error:not([hidden])") !== null`, chromedp.WithPollingTimeout(45*time.Second)),
 	)
-	var state string
-	run(t, ctx,
-		chromedp.Poll(`!document.querySelector("#upload-result").hidden || document.querySelector("#app-alert").textContent !== "" ||
-			document.querySelector("#upload-form .field-error:not([hidden])") !== null`, nil, chromedp.WithPollingTimeout(45*time.Second)),
-		chromedp.Evaluate(`document.querySelector("#app-alert").textContent + Array.from(document.querySelectorAll("#upload-form .field-error:not([hidden])"), e => e.id + ": " + e.textContent).join("; ")`, &state),
-	)
+	state := run(t, ctx, chromedp.Evaluate[string](`document.querySelector("#app-alert").textContent + Array.from(document.querySelectorAll("#upload-form .field-error:not([hidden])"), e => e.id + ": " + e.textContent).join("; ")`))
 	if state != "" {
 		t.Fatalf("upload refused: %s", state)
 	}
-	run(t, ctx, chromedp.AttributeValue("#upload-result-link", "href", &docHref, new(bool), chromedp.ByQuery))
+	docHref := run(t, ctx, chromedp.AttributeValue(chromedp.CSS("#upload-result-link"), "href")).Value
 	if !strings.HasPrefix(docHref, "/en/research/document/?id=") {
 		t.Fatalf("link to the new document: %q", docHref)
 	}
@@ -134,16 +131,14 @@ func TestResearchLibrary(t *testing.T) {
 	screenshot(t, ctx, "research-upload-done")
 
 	// The document page: TLP label first, details, one version.
-	var h1, tlp, meaning string
-	var versions int
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+docHref),
-		chromedp.WaitVisible("#document-content", chromedp.ByQuery),
-		chromedp.Text("main h1", &h1, chromedp.ByQuery),
-		chromedp.Text("#document-tlp-label", &tlp, chromedp.ByQuery),
-		chromedp.Text("#document-tlp-meaning", &meaning, chromedp.ByQuery),
-		chromedp.Evaluate(`document.querySelectorAll("#document-versions-body tr a[href*='/download?version=1']").length`, &versions),
+		chromedp.WaitVisible(chromedp.CSS("#document-content")),
 	)
+	h1 := run(t, ctx, chromedp.Text(chromedp.CSS("main h1")))
+	tlp := run(t, ctx, chromedp.Text(chromedp.CSS("#document-tlp-label")))
+	meaning := run(t, ctx, chromedp.Text(chromedp.CSS("#document-tlp-meaning")))
+	versions := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("#document-versions-body tr a[href*='/download?version=1']").length`))
 	if h1 != title || tlp != "TLP:AMBER" || meaning == "" || versions != 1 {
 		t.Errorf("document page: h1 %q, tlp %q (%q), %d version links", h1, tlp, meaning, versions)
 	}
@@ -151,20 +146,19 @@ func TestResearchLibrary(t *testing.T) {
 	screenshot(t, ctx, "research-document")
 
 	// The edit form open, then the Arabic document page.
-	run(t, ctx,
-		chromedp.Click("#document-edit-toggle", chromedp.ByQuery),
-		chromedp.WaitVisible("#edit-title", chromedp.ByQuery),
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS("#document-edit-toggle")),
+		chromedp.WaitVisible(chromedp.CSS("#edit-title")),
 	)
-	var editTitle string
-	run(t, ctx, chromedp.Value("#edit-title", &editTitle, chromedp.ByQuery))
+	editTitle := run(t, ctx, chromedp.Value(chromedp.CSS("#edit-title")))
 	if editTitle != title {
 		t.Errorf("edit form title %q", editTitle)
 	}
 	checkAxe(t, ctx, "document page, edit form open")
 	screenshot(t, ctx, "research-document-edit")
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+strings.Replace(docHref, "/en/", "/ar/", 1)),
-		chromedp.WaitVisible("#document-content", chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#document-content")),
 	)
 	checkAxe(t, ctx, "Arabic document page")
 	screenshot(t, ctx, "research-document-ar")
@@ -175,14 +169,12 @@ func TestResearchLibrary(t *testing.T) {
 	var hrefs []string
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		var out string
-		run(t, ctx,
+		do(t, ctx,
 			chromedp.Navigate(p.URL+search),
-			chromedp.WaitVisible("#research-content", chromedp.ByQuery),
-			chromedp.Poll(`document.querySelector("#research-summary").textContent !== ""`, nil, chromedp.WithPollingTimeout(15*time.Second)),
-			chromedp.Evaluate(`Array.from(document.querySelectorAll("#research-hits a.research-hit-link"), a => a.getAttribute("href")).join(" ")`, &out),
+			chromedp.WaitVisible(chromedp.CSS("#research-content")),
+			chromedp.Poll[chromedp.Void](`document.querySelector("#research-summary").textContent !== ""`, chromedp.WithPollingTimeout(15*time.Second)),
 		)
-		hrefs = strings.Fields(out)
+		hrefs = run(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#research-hits a.research-hit-link"), a => a.getAttribute("href"))`))
 		if len(hrefs) > 0 || time.Now().After(deadline) {
 			break
 		}
@@ -191,14 +183,10 @@ func TestResearchLibrary(t *testing.T) {
 	if len(hrefs) != 1 || hrefs[0] != docHref {
 		t.Fatalf("search for %s: %v, want %s", word, hrefs, docHref)
 	}
-	var tlpChecked, topicChecked bool
-	var q, address string
-	run(t, ctx,
-		chromedp.Evaluate(`document.querySelector("#facet-tlp-tlp-amber").checked`, &tlpChecked),
-		chromedp.Evaluate(`document.querySelector("#facet-topics-victim-identification").checked`, &topicChecked),
-		chromedp.Value("#research-q", &q, chromedp.ByQuery),
-		chromedp.Evaluate(`location.search`, &address),
-	)
+	tlpChecked := run(t, ctx, chromedp.Evaluate[bool](`document.querySelector("#facet-tlp-tlp-amber").checked`))
+	topicChecked := run(t, ctx, chromedp.Evaluate[bool](`document.querySelector("#facet-topics-victim-identification").checked`))
+	q := run(t, ctx, chromedp.Value(chromedp.CSS("#research-q")))
+	address := run(t, ctx, chromedp.Evaluate[string](`location.search`))
 	if !tlpChecked || !topicChecked || q != word || !strings.Contains(address, "tlp=TLP%3AAMBER") {
 		t.Errorf("filters from the address: tlp %v, topic %v, q %q, address %q", tlpChecked, topicChecked, q, address)
 	}
@@ -206,32 +194,31 @@ func TestResearchLibrary(t *testing.T) {
 	screenshot(t, ctx, "research-search")
 
 	// Sorting puts the choice in the address.
-	run(t, ctx,
-		chromedp.SetValue("#research-sort", "oldest", chromedp.ByQuery),
-		chromedp.Evaluate(`document.querySelector("#research-sort").dispatchEvent(new Event("change"))`, nil),
-		chromedp.Poll(`location.search.includes("sort=oldest")`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+	do(t, ctx,
+		chromedp.SetValue(chromedp.CSS("#research-sort"), "oldest"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("#research-sort").dispatchEvent(new Event("change"))`),
+		chromedp.Poll[chromedp.Void](`location.search.includes("sort=oldest")`, chromedp.WithPollingTimeout(10*time.Second)),
 	)
 
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+"/ar/research/?q="+word),
-		chromedp.WaitVisible("#research-content", chromedp.ByQuery),
-		chromedp.Poll(`document.querySelector("#research-summary").textContent !== ""`, nil, chromedp.WithPollingTimeout(15*time.Second)),
+		chromedp.WaitVisible(chromedp.CSS("#research-content")),
+		chromedp.Poll[chromedp.Void](`document.querySelector("#research-summary").textContent !== ""`, chromedp.WithPollingTimeout(15*time.Second)),
 	)
 	checkAxe(t, ctx, "Arabic search page")
 	screenshot(t, ctx, "research-search-ar")
 
 	// Withdraw, after confirming.
-	var withdrawn bool
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+docHref),
-		chromedp.WaitVisible("#document-withdraw", chromedp.ByQuery),
-		chromedp.Click("#document-withdraw", chromedp.ByQuery),
-		chromedp.WaitVisible("#app-confirm", chromedp.ByQuery),
-		chromedp.Click(`#app-confirm [data-confirm="yes"]`, chromedp.ByQuery),
-		chromedp.WaitVisible("#document-withdrawn", chromedp.ByQuery),
-		chromedp.WaitVisible("#document-restore", chromedp.ByQuery),
-		chromedp.Evaluate(`!document.querySelector("#document-withdrawn").hidden`, &withdrawn),
+		chromedp.WaitVisible(chromedp.CSS("#document-withdraw")),
+		chromedp.Click(chromedp.CSS("#document-withdraw")),
+		chromedp.WaitVisible(chromedp.CSS("#app-confirm")),
+		chromedp.Click(chromedp.CSS(`#app-confirm [data-confirm="yes"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#document-withdrawn")),
+		chromedp.WaitVisible(chromedp.CSS("#document-restore")),
 	)
+	withdrawn := run(t, ctx, chromedp.Evaluate[bool](`!document.querySelector("#document-withdrawn").hidden`))
 	if !withdrawn {
 		t.Error("no withdrawn notice")
 	}

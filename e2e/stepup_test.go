@@ -25,18 +25,17 @@ func TestStepUpPromptOnTheMembersPage(t *testing.T) {
 	clock.Advance(account.StepUpWindow + time.Minute)
 
 	row := `tr[data-user="` + member.ID + `"]`
-	var dialogOpen bool
-	run(t, ctx,
-		chromedp.WaitVisible(row+` [data-action="manage"]`, chromedp.ByQuery),
-		chromedp.Click(row+` [data-action="manage"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`[data-action="end-sessions"]`, chromedp.ByQuery),
-		chromedp.Click(`[data-action="end-sessions"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#app-confirm [data-confirm="yes"]`, chromedp.ByQuery),
-		chromedp.Click(`#app-confirm [data-confirm="yes"]`, chromedp.ByQuery),
+	do(t, ctx,
+		chromedp.WaitVisible(chromedp.CSS(row+` [data-action="manage"]`)),
+		chromedp.Click(chromedp.CSS(row+` [data-action="manage"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-action="end-sessions"]`)),
+		chromedp.Click(chromedp.CSS(`[data-action="end-sessions"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#app-confirm [data-confirm="yes"]`)),
+		chromedp.Click(chromedp.CSS(`#app-confirm [data-confirm="yes"]`)),
 		// The API refused with step_up_required: the prompt opens.
-		chromedp.WaitVisible(`#app-step-up #step-up-code`, chromedp.ByQuery),
-		chromedp.Evaluate(`document.getElementById("app-step-up").open`, &dialogOpen),
+		chromedp.WaitVisible(chromedp.CSS(`#app-step-up #step-up-code`)),
 	)
+	dialogOpen := run(t, ctx, chromedp.Evaluate[bool](`document.getElementById("app-step-up").open`))
 	if !dialogOpen {
 		t.Fatal("step-up dialog not open")
 	}
@@ -44,25 +43,23 @@ func TestStepUpPromptOnTheMembersPage(t *testing.T) {
 		t.Fatalf("sessions ended before the step-up (%d mails)", n)
 	}
 
-	var wrong string
-	run(t, ctx,
-		chromedp.SendKeys(`#step-up-code`, "000000\n", chromedp.ByQuery),
-		chromedp.WaitVisible(`#step-up-code-error`, chromedp.ByQuery),
-		chromedp.Text(`#step-up-code-error`, &wrong, chromedp.ByQuery),
+	do(t, ctx,
+		chromedp.SendKeys(chromedp.CSS(`#step-up-code`), "000000\n"),
+		chromedp.WaitVisible(chromedp.CSS(`#step-up-code-error`)),
 	)
+	wrong := run(t, ctx, chromedp.Text(chromedp.CSS(`#step-up-code-error`)))
 	if !strings.Contains(wrong, "not correct") {
 		t.Errorf("wrong code answered %q", wrong)
 	}
 
-	var note string
-	run(t, ctx,
+	do(t, ctx,
 		// The refused code is selected: typing replaces it.
-		chromedp.SendKeys(`#step-up-code`, account.TOTPCode(admin.TOTPSecret, clock.Now())+"\n", chromedp.ByQuery),
-		chromedp.WaitNotVisible(`#app-step-up`, chromedp.ByQuery),
+		chromedp.SendKeys(chromedp.CSS(`#step-up-code`), account.TOTPCode(admin.TOTPSecret, clock.Now())+"\n"),
+		chromedp.WaitNotVisible(chromedp.CSS(`#app-step-up`)),
 		// The page repeated the act without asking again.
-		chromedp.WaitVisible(`.member-note`, chromedp.ByQuery),
-		chromedp.Text(`.member-note`, &note, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS(`.member-note`)),
 	)
+	note := run(t, ctx, chromedp.Text(chromedp.CSS(`.member-note`)))
 	if want := "All sessions of Step-up Test Member have been ended."; strings.TrimSpace(note) != want {
 		t.Errorf("note %q, want %q", note, want)
 	}
@@ -95,15 +92,14 @@ func TestRevokeInvitationOnTheMembersPage(t *testing.T) {
 	}
 	ctx := browser(t)
 	loginInBrowser(t, ctx, p, admin, "/en/admin/members/")
-	var rows int
-	run(t, ctx,
-		chromedp.WaitVisible(`#invitations-body tr`, chromedp.ByQuery),
-		chromedp.Click(`button[aria-label="Revoke the invitation of `+email+`"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#app-confirm [data-confirm="yes"]`, chromedp.ByQuery),
-		chromedp.Click(`#app-confirm [data-confirm="yes"]`, chromedp.ByQuery),
-		chromedp.Poll(`!document.querySelector('button[aria-label="Revoke the invitation of `+email+`"]')`, nil),
-		chromedp.Evaluate(`document.querySelectorAll('#invitations-body tr').length`, &rows),
+	do(t, ctx,
+		chromedp.WaitVisible(chromedp.CSS(`#invitations-body tr`)),
+		chromedp.Click(chromedp.CSS(`button[aria-label="Revoke the invitation of `+email+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#app-confirm [data-confirm="yes"]`)),
+		chromedp.Click(chromedp.CSS(`#app-confirm [data-confirm="yes"]`)),
+		chromedp.Poll[chromedp.Void](`!document.querySelector('button[aria-label="Revoke the invitation of `+email+`"]')`),
 	)
+	rows := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('#invitations-body tr').length`))
 	if _, err := p.Accounts.InvitationInfo(t.Context(), token); err == nil {
 		t.Errorf("invitation still valid after revoking it on the page (%d rows left)", rows)
 	}
@@ -124,12 +120,12 @@ func TestApproveAdminResetOnTheMembersPage(t *testing.T) {
 	ctx := browser(t)
 	loginInBrowser(t, ctx, p, approver, "/en/admin/members/")
 	item := `#requests-list li[data-request="` + out.Request.ID + `"]`
-	run(t, ctx,
-		chromedp.WaitVisible(item+` [data-action="approve"]`, chromedp.ByQuery),
-		chromedp.Click(item+` [data-action="approve"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#app-confirm [data-confirm="yes"]`, chromedp.ByQuery),
-		chromedp.Click(`#app-confirm [data-confirm="yes"]`, chromedp.ByQuery),
-		chromedp.Poll(`!document.querySelector('`+item+`')`, nil),
+	do(t, ctx,
+		chromedp.WaitVisible(chromedp.CSS(item+` [data-action="approve"]`)),
+		chromedp.Click(chromedp.CSS(item+` [data-action="approve"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#app-confirm [data-confirm="yes"]`)),
+		chromedp.Click(chromedp.CSS(`#app-confirm [data-confirm="yes"]`)),
+		chromedp.Poll[chromedp.Void](`!document.querySelector('`+item+`')`),
 	)
 	var linked bool
 	for _, m := range p.Mail(t, target.Email) {

@@ -25,25 +25,23 @@ func TestTrainingProgressWithAccount(t *testing.T) {
 	loginInBrowser(t, ctx, p, member, "/en/account/")
 
 	lessons := []string{"01-what-it-is", "02-when-a-child-may-need-help", "03-when-a-child-tells-you", "04-reporting-material", "05-after-a-report"}
-	var progress, note string
 	for i, lesson := range lessons {
 		// Saved once the progress line counts it.
-		run(t, ctx,
+		do(t, ctx,
 			chromedp.Navigate(p.URL+trainingModule+lesson+"/"),
-			chromedp.WaitVisible("#training-done", chromedp.ByQuery),
-			chromedp.Click("#training-done", chromedp.ByQuery),
-			chromedp.Poll(fmt.Sprintf(`document.querySelector(".training-progress-text").textContent === "%d of 5 lessons done"`, i+1), nil),
+			chromedp.WaitVisible(chromedp.CSS("#training-done")),
+			chromedp.Click(chromedp.CSS("#training-done")),
+			chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelector(".training-progress-text").textContent === "%d of 5 lessons done"`, i+1)),
 		)
 	}
 	// Saved by the server, not in this browser.
-	var stored string
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+trainingModule+lessons[0]+"/"),
-		chromedp.WaitVisible("#training-done:checked", chromedp.ByQuery),
-		chromedp.Text(".training-progress-text", &progress, chromedp.ByQuery),
-		chromedp.Text(".training-progress-note", &note, chromedp.ByQuery),
-		chromedp.Evaluate(`String(localStorage.getItem("portal-training"))`, &stored),
+		chromedp.WaitVisible(chromedp.CSS("#training-done:checked")),
 	)
+	progress := run(t, ctx, chromedp.Text(chromedp.CSS(".training-progress-text")))
+	note := run(t, ctx, chromedp.Text(chromedp.CSS(".training-progress-note")))
+	stored := run(t, ctx, chromedp.Evaluate[string](`String(localStorage.getItem("portal-training"))`))
 	if progress != "5 of 5 lessons done" || !strings.Contains(note, "account") {
 		t.Errorf("lesson page: %q, note %q", progress, note)
 	}
@@ -52,33 +50,30 @@ func TestTrainingProgressWithAccount(t *testing.T) {
 	}
 
 	// First attempt: 3 of 5 (terminology and signs wrong), not passed.
-	var result, wrong string
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+trainingModule+"quiz/"),
-		chromedp.WaitVisible("form[data-quiz] button[type=submit]", chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("form[data-quiz] button[type=submit]")),
 		answerQuiz("terminology-a", "signs-a", "disclosure-a", "disclosure-c", "reporting-b", "where-to-report-a", "where-to-report-b"),
-		chromedp.WaitVisible("#quiz-terminology-feedback", chromedp.ByQuery),
-		chromedp.Text("[data-quiz-result]", &result, chromedp.ByQuery),
-		chromedp.Text("#quiz-terminology-feedback", &wrong, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#quiz-terminology-feedback")),
 	)
+	result := run(t, ctx, chromedp.Text(chromedp.CSS("[data-quiz-result]")))
+	wrong := run(t, ctx, chromedp.Text(chromedp.CSS("#quiz-terminology-feedback")))
 	if !strings.Contains(result, "3 of 5") || !strings.Contains(result, "60%") || !strings.HasPrefix(wrong, "Not quite.") {
 		t.Errorf("first attempt: %q; feedback %q", result, wrong)
 	}
-	var completions int
-	run(t, ctx, chromedp.Evaluate(`document.querySelectorAll("[data-training-completion]:not([hidden])").length`, &completions))
+	completions := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("[data-training-completion]:not([hidden])").length`))
 	if completions != 0 {
 		t.Error("a completion after a failed quiz")
 	}
 
 	// Retry with the answer key (quiz.yaml): passed, completion issued.
-	var code string
-	run(t, ctx,
-		chromedp.Click("[data-quiz-retry]", chromedp.ByQuery),
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS("[data-quiz-retry]")),
 		answerQuiz(answerKey()...),
-		chromedp.WaitVisible("[data-completion-code]", chromedp.ByQuery),
-		chromedp.Text("[data-quiz-result]", &result, chromedp.ByQuery),
-		chromedp.Text("[data-completion-code]", &code, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("[data-completion-code]")),
 	)
+	result = run(t, ctx, chromedp.Text(chromedp.CSS("[data-quiz-result]")))
+	code := run(t, ctx, chromedp.Text(chromedp.CSS("[data-completion-code]")))
 	if !strings.Contains(result, "5 of 5") || !strings.Contains(result, "100%") {
 		t.Errorf("second attempt: %q", result)
 	}
@@ -88,15 +83,14 @@ func TestTrainingProgressWithAccount(t *testing.T) {
 	checkAxe(t, ctx, "quiz with a completion")
 
 	// The module page: all lessons done, the best score and the code.
-	var best, shown, href string
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+trainingModule),
-		chromedp.WaitVisible("[data-completion-code]", chromedp.ByQuery),
-		chromedp.Text(".training-progress-text", &progress, chromedp.ByQuery),
-		chromedp.Text("[data-training-best]", &best, chromedp.ByQuery),
-		chromedp.Text("[data-completion-code]", &shown, chromedp.ByQuery),
-		chromedp.AttributeValue(".training-completion a", "href", &href, nil, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("[data-completion-code]")),
 	)
+	progress = run(t, ctx, chromedp.Text(chromedp.CSS(".training-progress-text")))
+	best := run(t, ctx, chromedp.Text(chromedp.CSS("[data-training-best]")))
+	shown := run(t, ctx, chromedp.Text(chromedp.CSS("[data-completion-code]")))
+	href := run(t, ctx, chromedp.AttributeValue(chromedp.CSS(".training-completion a"), "href")).Value
 	if progress != "5 of 5 lessons done" || !strings.Contains(best, "100%") || shown != code {
 		t.Errorf("module page: %q, best %q, code %q (want %s)", progress, best, shown, code)
 	}
@@ -107,13 +101,12 @@ func TestTrainingProgressWithAccount(t *testing.T) {
 
 	// The verification page, opened from the link: anyone may use it.
 	anon := browser(t)
-	var module, learner string
-	run(t, anon,
+	do(t, anon,
 		chromedp.Navigate(p.URL+href),
-		chromedp.WaitVisible("#verify-result", chromedp.ByQuery),
-		chromedp.Text(`#verify-result [data-value="moduleTitle"]`, &module, chromedp.ByQuery),
-		chromedp.Text(`#verify-result [data-value="learnerName"]`, &learner, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#verify-result")),
 	)
+	module := run(t, anon, chromedp.Text(chromedp.CSS(`#verify-result [data-value="moduleTitle"]`)))
+	learner := run(t, anon, chromedp.Text(chromedp.CSS(`#verify-result [data-value="learnerName"]`)))
 	if !strings.Contains(module, "Recognising") || learner != name {
 		t.Errorf("verification: module %q, learner %q", module, learner)
 	}
@@ -122,43 +115,39 @@ func TestTrainingProgressWithAccount(t *testing.T) {
 	if code == forged {
 		forged = "1111-1111-1111-1111"
 	}
-	var alert string
-	var resultHidden bool
-	run(t, anon,
-		chromedp.Evaluate(`document.getElementById("verify-code").value = ""`, nil),
-		chromedp.SendKeys("#verify-code", forged+"\n", chromedp.ByQuery),
-		chromedp.Poll(`document.getElementById("app-alert").textContent.length > 0`, nil),
-		chromedp.Text("#app-alert", &alert, chromedp.ByQuery),
-		chromedp.Evaluate(`document.getElementById("verify-result").hidden`, &resultHidden),
+	do(t, anon,
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("verify-code").value = ""`),
+		chromedp.SendKeys(chromedp.CSS("#verify-code"), forged+"\n"),
+		chromedp.Poll[chromedp.Void](`document.getElementById("app-alert").textContent.length > 0`),
 	)
+	alert := run(t, anon, chromedp.Text(chromedp.CSS("#app-alert")))
+	resultHidden := run(t, anon, chromedp.Evaluate[bool](`document.getElementById("verify-result").hidden`))
 	if !strings.Contains(alert, "No completion has this code") || !resultHidden {
 		t.Errorf("forged code: alert %q, result hidden %v", alert, resultHidden)
 	}
 	checkAxe(t, anon, "verification page, code not found")
 	// Arabic, right to left.
-	run(t, anon,
+	do(t, anon,
 		chromedp.Navigate(p.URL+"/ar/training/verify/?code="+code),
-		chromedp.WaitVisible("#verify-result", chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#verify-result")),
 	)
 	checkAxe(t, anon, "Arabic verification page")
 
 	// Statistics: a reader who is not logged in is told to log in.
-	var login string
-	run(t, anon,
+	do(t, anon,
 		chromedp.Navigate(p.URL+"/en/training/stats/"),
-		chromedp.WaitVisible("#stats-login", chromedp.ByQuery),
-		chromedp.Text("#stats-login", &login, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#stats-login")),
 	)
+	login := run(t, anon, chromedp.Text(chromedp.CSS("#stats-login")))
 	if !strings.Contains(login, "Log in as a trainer") {
 		t.Errorf("stats page, anonymous: %q", login)
 	}
 	// A member who is not a trainer is refused.
-	var forbidden string
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+"/en/training/stats/"),
-		chromedp.WaitVisible("#app-forbidden", chromedp.ByQuery),
-		chromedp.Text("#app-forbidden", &forbidden, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#app-forbidden")),
 	)
+	forbidden := run(t, ctx, chromedp.Text(chromedp.CSS("#app-forbidden")))
 	if !strings.Contains(forbidden, "Only trainers") {
 		t.Errorf("stats page, member: %q", forbidden)
 	}
@@ -167,14 +156,13 @@ func TestTrainingProgressWithAccount(t *testing.T) {
 	trainer := p.SeedUser(t, account.RoleTrainer, "trainers")
 	tctx := browser(t)
 	loginInBrowser(t, tctx, p, trainer, "/en/training/stats/")
-	var rows, csv, completed string
-	run(t, tctx,
+	do(t, tctx,
 		chromedp.Navigate(p.URL+"/en/training/stats/?module=recognising-and-reporting"),
-		chromedp.WaitVisible("#stats-content", chromedp.ByQuery),
-		chromedp.Text("#stats-completions-body", &rows, chromedp.ByQuery),
-		chromedp.Text(`#stats-content [data-value="completed"]`, &completed, chromedp.ByQuery),
-		chromedp.AttributeValue("#stats-csv", "href", &csv, nil, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#stats-content")),
 	)
+	rows := run(t, tctx, chromedp.Text(chromedp.CSS("#stats-completions-body")))
+	completed := run(t, tctx, chromedp.Text(chromedp.CSS(`#stats-content [data-value="completed"]`)))
+	csv := run(t, tctx, chromedp.AttributeValue(chromedp.CSS("#stats-csv"), "href")).Value
 	if !strings.Contains(rows, name) || completed == "0" {
 		t.Errorf("statistics: completed %q, completions %q; want %s", completed, rows, name)
 	}
@@ -182,9 +170,9 @@ func TestTrainingProgressWithAccount(t *testing.T) {
 		t.Errorf("CSV link %q", csv)
 	}
 	checkAxe(t, tctx, "training statistics")
-	run(t, tctx,
+	do(t, tctx,
 		chromedp.Navigate(p.URL+"/ar/training/stats/?module=recognising-and-reporting"),
-		chromedp.WaitVisible("#stats-content", chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#stats-content")),
 	)
 	checkAxe(t, tctx, "Arabic training statistics")
 }

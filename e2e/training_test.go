@@ -18,8 +18,6 @@ import (
 
 const trainingModule = "/en/training/recognising-and-reporting/"
 
-// screenshot saves a full-page PNG when TRAINING_SCREENSHOTS names a folder
-// (for looking at the pages; nothing is compared).
 // answerKey is every right answer of the "Recognising and reporting" quiz
 // (its quiz.yaml).
 func answerKey() []string {
@@ -28,22 +26,23 @@ func answerKey() []string {
 
 // answerQuiz picks the given options of the quiz on the page, by their
 // IDs after "quiz-" (question, then option letter), and submits it.
-func answerQuiz(picks ...string) chromedp.Action {
-	var tasks chromedp.Tasks
+func answerQuiz(picks ...string) chromedp.Action[chromedp.Void] {
+	var steps []chromedp.Action[chromedp.Void]
 	for _, id := range picks {
-		tasks = append(tasks, chromedp.Click("#quiz-"+id, chromedp.ByQuery))
+		steps = append(steps, chromedp.Click(chromedp.CSS("#quiz-"+id)))
 	}
-	return append(tasks, chromedp.Click("form[data-quiz] button[type=submit]", chromedp.ByQuery))
+	return chromedp.Steps(append(steps, chromedp.Click(chromedp.CSS("form[data-quiz] button[type=submit]")))...)
 }
 
+// screenshot saves a full-page PNG when TRAINING_SCREENSHOTS names a folder
+// (for looking at the pages; nothing is compared).
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	dir := os.Getenv("TRAINING_SCREENSHOTS")
 	if dir == "" {
 		return
 	}
-	var buf []byte
-	run(t, ctx, chromedp.FullScreenshot(&buf, 100))
+	buf := run(t, ctx, chromedp.FullScreenshot(100))
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -59,17 +58,17 @@ func TestTrainingAccessibility(t *testing.T) {
 		"/ar/training/recognising-and-reporting/quiz/", "/ar/training/recognising-and-reporting/handout/",
 		"/en/training/notices-and-ncbs/02-notices-and-alerts/", "/en/training/notices-and-ncbs/handout/",
 	} {
-		run(t, ctx, chromedp.Navigate(p.URL+path), chromedp.WaitReady("main", chromedp.ByQuery))
+		do(t, ctx, chromedp.Navigate(p.URL+path), chromedp.WaitReady(chromedp.CSS("main")))
 		for _, v := range axe(t, ctx) {
 			t.Errorf("%s: %s", path, v)
 		}
 	}
 	// A quiz after grading, with its feedback shown.
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+trainingModule+"quiz/"),
-		chromedp.WaitVisible("form[data-quiz] button[type=submit]", chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("form[data-quiz] button[type=submit]")),
 		answerQuiz("terminology-a"),
-		chromedp.WaitVisible("#quiz-terminology-feedback", chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#quiz-terminology-feedback")),
 	)
 	for _, v := range axe(t, ctx) {
 		t.Errorf("graded quiz: %s", v)
@@ -79,26 +78,24 @@ func TestTrainingAccessibility(t *testing.T) {
 func TestQuizGradesAndRetries(t *testing.T) {
 	p := portal(t)
 	ctx := browser(t)
-	var answersHidden, retryHidden bool
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+trainingModule+"quiz/"),
-		chromedp.WaitVisible("form[data-quiz] button[type=submit]", chromedp.ByQuery),
-		chromedp.Evaluate(`document.querySelector("[data-quiz-answers]").hidden`, &answersHidden),
+		chromedp.WaitVisible(chromedp.CSS("form[data-quiz] button[type=submit]")),
 	)
+	answersHidden := run(t, ctx, chromedp.Evaluate[bool](`document.querySelector("[data-quiz-answers]").hidden`))
 	if !answersHidden {
 		t.Error("with JavaScript, the answers section should wait for the learner's answers")
 	}
 	// Four right answers and one wrong (terminology: a instead of b).
-	var result, wrong, right, best string
-	run(t, ctx,
+	do(t, ctx,
 		answerQuiz("terminology-a", "signs-c", "disclosure-a", "disclosure-c", "reporting-b", "where-to-report-a", "where-to-report-b"),
-		chromedp.WaitVisible("#quiz-signs-feedback", chromedp.ByQuery),
-		chromedp.Text("[data-quiz-result]", &result, chromedp.ByQuery),
-		chromedp.Text("#quiz-terminology-feedback", &wrong, chromedp.ByQuery),
-		chromedp.Text("#quiz-signs-feedback", &right, chromedp.ByQuery),
-		chromedp.Evaluate(`document.querySelector("[data-quiz-retry]").hidden`, &retryHidden),
-		chromedp.Evaluate(`localStorage.getItem("portal-training")`, &best),
+		chromedp.WaitVisible(chromedp.CSS("#quiz-signs-feedback")),
 	)
+	result := run(t, ctx, chromedp.Text(chromedp.CSS("[data-quiz-result]")))
+	wrong := run(t, ctx, chromedp.Text(chromedp.CSS("#quiz-terminology-feedback")))
+	right := run(t, ctx, chromedp.Text(chromedp.CSS("#quiz-signs-feedback")))
+	retryHidden := run(t, ctx, chromedp.Evaluate[bool](`document.querySelector("[data-quiz-retry]").hidden`))
+	best := run(t, ctx, chromedp.Evaluate[string](`localStorage.getItem("portal-training")`))
 	if !strings.Contains(result, "4 of 5") || !strings.Contains(result, "80%") {
 		t.Errorf("result %q, want 4 of 5 (80%%)", result)
 	}
@@ -117,24 +114,22 @@ func TestQuizGradesAndRetries(t *testing.T) {
 	screenshot(t, ctx, "quiz-graded")
 
 	// Retry: answers and feedback cleared; a better score replaces the best.
-	var checked int
-	var feedbackHidden bool
-	run(t, ctx,
-		chromedp.Click("[data-quiz-retry]", chromedp.ByQuery),
-		chromedp.Evaluate(`document.querySelectorAll("form[data-quiz] input:checked").length`, &checked),
-		chromedp.Evaluate(`document.getElementById("quiz-terminology-feedback").hidden`, &feedbackHidden),
-	)
+	do(t, ctx, chromedp.Click(chromedp.CSS("[data-quiz-retry]")))
+	checked := run(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll("form[data-quiz] input:checked").length`))
+	feedbackHidden := run(t, ctx, chromedp.Evaluate[bool](`document.getElementById("quiz-terminology-feedback").hidden`))
 	if checked != 0 || !feedbackHidden {
 		t.Errorf("after retry: %d answers still checked, feedback hidden %v", checked, feedbackHidden)
 	}
-	run(t, ctx,
+	do(t, ctx,
 		answerQuiz(answerKey()...),
-		chromedp.WaitVisible("#quiz-signs-feedback", chromedp.ByQuery),
-		chromedp.Text("[data-quiz-result]", &result, chromedp.ByQuery),
-		chromedp.Navigate(p.URL+trainingModule),
-		chromedp.WaitVisible("[data-training-best]", chromedp.ByQuery),
-		chromedp.Text("[data-training-best]", &best, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#quiz-signs-feedback")),
 	)
+	result = run(t, ctx, chromedp.Text(chromedp.CSS("[data-quiz-result]")))
+	do(t, ctx,
+		chromedp.Navigate(p.URL+trainingModule),
+		chromedp.WaitVisible(chromedp.CSS("[data-training-best]")),
+	)
+	best = run(t, ctx, chromedp.Text(chromedp.CSS("[data-training-best]")))
 	if !strings.Contains(result, "5 of 5") || !strings.Contains(best, "100%") {
 		t.Errorf("second attempt %q; module page says %q", result, best)
 	}
@@ -143,17 +138,16 @@ func TestQuizGradesAndRetries(t *testing.T) {
 func TestLessonProgress(t *testing.T) {
 	p := portal(t)
 	ctx := browser(t)
-	var progress, stored, marker string
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+trainingModule+"01-what-it-is/"),
-		chromedp.WaitVisible("#training-done", chromedp.ByQuery),
-		chromedp.Click("#training-done", chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#training-done")),
+		chromedp.Click(chromedp.CSS("#training-done")),
 		chromedp.Navigate(p.URL+trainingModule+"03-when-a-child-tells-you/"),
-		chromedp.WaitVisible("#training-done", chromedp.ByQuery),
-		chromedp.Click("#training-done", chromedp.ByQuery),
-		chromedp.Text(".training-progress-text", &progress, chromedp.ByQuery),
-		chromedp.Evaluate(`localStorage.getItem("portal-training")`, &stored),
+		chromedp.WaitVisible(chromedp.CSS("#training-done")),
+		chromedp.Click(chromedp.CSS("#training-done")),
 	)
+	progress := run(t, ctx, chromedp.Text(chromedp.CSS(".training-progress-text")))
+	stored := run(t, ctx, chromedp.Evaluate[string](`localStorage.getItem("portal-training")`))
 	if progress != "2 of 5 lessons done" {
 		t.Errorf("lesson page progress %q", progress)
 	}
@@ -161,22 +155,22 @@ func TestLessonProgress(t *testing.T) {
 		t.Errorf("stored %s: only lesson flags, no personal data", stored)
 	}
 	screenshot(t, ctx, "lesson")
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+trainingModule),
-		chromedp.WaitVisible(".training-progress-text", chromedp.ByQuery),
-		chromedp.Text(".training-progress-text", &progress, chromedp.ByQuery),
-		chromedp.Text(`li[data-lesson="03-when-a-child-tells-you"] .training-done-marker`, &marker, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS(".training-progress-text")),
 	)
+	progress = run(t, ctx, chromedp.Text(chromedp.CSS(".training-progress-text")))
+	marker := run(t, ctx, chromedp.Text(chromedp.CSS(`li[data-lesson="03-when-a-child-tells-you"] .training-done-marker`)))
 	if progress != "2 of 5 lessons done" || marker != "(done)" {
 		t.Errorf("module page: %q, marker %q", progress, marker)
 	}
 	// Unticking a lesson takes it back.
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+trainingModule+"01-what-it-is/"),
-		chromedp.WaitVisible("#training-done:checked", chromedp.ByQuery),
-		chromedp.Click("#training-done", chromedp.ByQuery),
-		chromedp.Text(".training-progress-text", &progress, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#training-done:checked")),
+		chromedp.Click(chromedp.CSS("#training-done")),
 	)
+	progress = run(t, ctx, chromedp.Text(chromedp.CSS(".training-progress-text")))
 	if progress != "1 of 5 lessons done" {
 		t.Errorf("after unticking: %q", progress)
 	}
@@ -187,19 +181,15 @@ func TestLessonProgress(t *testing.T) {
 func TestQuizWithoutJavaScript(t *testing.T) {
 	p := portal(t)
 	ctx := browser(t)
-	var answers string
-	var actionsHidden, answersVisible bool
-	run(t, ctx,
-		emulation.SetScriptExecutionDisabled(true),
+	call(t, ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+	do(t, ctx,
 		chromedp.Navigate(p.URL+trainingModule+"quiz/"),
-		chromedp.WaitReady("main", chromedp.ByQuery),
-		chromedp.Evaluate(`1`, nil),
+		chromedp.WaitReady(chromedp.CSS("main")),
+		chromedp.Evaluate[chromedp.Void](`1`),
 	)
-	run(t, ctx,
-		chromedp.Text("#quiz-answers", &answers, chromedp.ByQuery),
-		chromedp.JavascriptAttribute("[data-quiz-actions]", "hidden", &actionsHidden, chromedp.ByQuery),
-		chromedp.Evaluate(`getComputedStyle(document.getElementById("quiz-answers")).display !== "none"`, &answersVisible),
-	)
+	answers := run(t, ctx, chromedp.Text(chromedp.CSS("#quiz-answers")))
+	actionsHidden := run(t, ctx, chromedp.JavascriptAttribute[bool](chromedp.CSS("[data-quiz-actions]"), "hidden"))
+	answersVisible := run(t, ctx, chromedp.Evaluate[bool](`getComputedStyle(document.getElementById("quiz-answers")).display !== "none"`))
 	if !answersVisible || !strings.Contains(answers, "Correct answer:") || !strings.Contains(answers, "Signs are not proof") {
 		t.Errorf("without JavaScript the answers should follow the questions: visible %v, %q", answersVisible, answers)
 	}
@@ -215,11 +205,11 @@ func TestQuizWithoutJavaScript(t *testing.T) {
 func TestHandouts(t *testing.T) {
 	p := portal(t)
 	ctx := browser(t)
-	run(t, ctx, chromedp.Navigate(p.URL+trainingModule+"handout/"), chromedp.WaitVisible("[data-handout-print] button", chromedp.ByQuery))
+	do(t, ctx, chromedp.Navigate(p.URL+trainingModule+"handout/"), chromedp.WaitVisible(chromedp.CSS("[data-handout-print] button")))
 	screenshot(t, ctx, "handout")
-	run(t, ctx, emulation.SetEmulatedMedia().WithMedia("print"))
+	call(t, ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"})
 	screenshot(t, ctx, "handout-print")
-	run(t, ctx, emulation.SetEmulatedMedia().WithMedia(""))
+	call(t, ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: ""})
 
 	root, err := site.FindRoot(".")
 	if err != nil {
@@ -238,22 +228,20 @@ func TestHandouts(t *testing.T) {
 		"/members/en/training/icse-victim-identification-workflow/02-access-and-safeguards/",
 		handout,
 	} {
-		run(t, ctx, chromedp.Navigate(members.URL+path), chromedp.WaitReady("main", chromedp.ByQuery))
+		do(t, ctx, chromedp.Navigate(members.URL+path), chromedp.WaitReady(chromedp.CSS("main")))
 		for _, v := range axe(t, ctx) {
 			t.Errorf("%s: %s", path, v)
 		}
 	}
-	var label string
-	var footerDisplay string
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(members.URL+handout),
-		chromedp.WaitReady(".handout-footer", chromedp.ByQuery),
+		chromedp.WaitReady(chromedp.CSS(".handout-footer")),
 		// What the members' API will do when it serves the page.
-		chromedp.Evaluate(`document.querySelector("[data-reader-name]").textContent = "A. Reader"; document.querySelector("[data-print-date]").textContent = "2026-11-26"`, nil),
-		chromedp.Text(".handout-footer .tlp", &label, chromedp.ByQuery),
-		emulation.SetEmulatedMedia().WithMedia("print"),
-		chromedp.Evaluate(`getComputedStyle(document.querySelector(".handout-pages > tfoot")).display`, &footerDisplay),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("[data-reader-name]").textContent = "A. Reader"; document.querySelector("[data-print-date]").textContent = "2026-11-26"`),
 	)
+	label := run(t, ctx, chromedp.Text(chromedp.CSS(".handout-footer .tlp")))
+	call(t, ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"})
+	footerDisplay := run(t, ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector(".handout-pages > tfoot")).display`))
 	// A table footer group: browsers repeat it at the bottom of every page.
 	if label != "TLP:AMBER" || footerDisplay != "table-footer-group" {
 		t.Errorf("members' handout footer: label %q, display in print %q (want TLP:AMBER, table-footer-group)", label, footerDisplay)

@@ -33,12 +33,12 @@ func TestUnlockLinkInBrowser(t *testing.T) {
 	}
 
 	ctx := browser(t)
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(p.URL+"/en/account/login/"),
-		chromedp.WaitVisible("#login-email", chromedp.ByQuery),
-		chromedp.SendKeys("#login-email", u.Email, chromedp.ByQuery),
-		chromedp.SendKeys("#login-password", u.Password+"\n", chromedp.ByQuery),
-		chromedp.WaitVisible("#login-password-error", chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#login-email")),
+		chromedp.SendKeys(chromedp.CSS("#login-email"), u.Email),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), u.Password+"\n"),
+		chromedp.WaitVisible(chromedp.CSS("#login-password-error")),
 	)
 
 	var link string
@@ -52,17 +52,15 @@ func TestUnlockLinkInBrowser(t *testing.T) {
 	if link == "" {
 		t.Fatal("no unlock link mailed")
 	}
-	var heading string
-	run(t, ctx,
+	do(t, ctx,
 		chromedp.Navigate(strings.Replace(link, portaltest.PublicURL, p.URL, 1)),
-		chromedp.WaitVisible("#unlock-done", chromedp.ByQuery),
-		chromedp.Text("#unlock-done-heading", &heading, chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#unlock-done")),
 	)
+	heading := run(t, ctx, chromedp.Text(chromedp.CSS("#unlock-done-heading")))
 	if strings.TrimSpace(heading) == "" {
 		t.Error("empty heading on the unlock page")
 	}
-	var address string
-	run(t, ctx, chromedp.Evaluate(`location.href`, &address))
+	address := run(t, ctx, chromedp.Evaluate[string](`location.href`))
 	if strings.Contains(address, "token=") {
 		t.Errorf("the token stays in the address bar: %s", address)
 	}
