@@ -59,6 +59,18 @@ type Tx interface {
 	// it existed.
 	UseRecoveryCode(ctx context.Context, userID, hash string) (bool, error)
 
+	InsertPasskey(ctx context.Context, p *PasskeyRecord) error
+	ListPasskeys(ctx context.Context, userID string) ([]PasskeyRecord, error) // oldest first
+	// UsePasskey records a successful assertion's counter and flags.
+	UsePasskey(ctx context.Context, id string, signCount uint32, flags byte, at time.Time) error
+	RenamePasskey(ctx context.Context, userID, id, name string) error
+	DeletePasskey(ctx context.Context, userID, id string) error
+	// PutCeremony keeps a session's WebAuthn ceremony of one kind until
+	// expires, replacing one begun before; TakeCeremony deletes and returns
+	// it, or ErrNotFound when there is none or it has expired at now.
+	PutCeremony(ctx context.Context, sessionID, kind string, data []byte, expires time.Time) error
+	TakeCeremony(ctx context.Context, sessionID, kind string, now time.Time) ([]byte, error)
+
 	// SetSessionSteppedUp records that the session passed a second factor at.
 	SetSessionSteppedUp(ctx context.Context, id string, at time.Time) error
 

@@ -22,6 +22,7 @@ type Meili struct {
 	*meilitest.Instance
 	SearchKey    string
 	SearchKeyUID string
+	IndexingKey  string
 	AdminKey     string
 	Version      string
 	http         *http.Client
@@ -60,6 +61,10 @@ func StartMeili(ctx context.Context, dir string) (*Meili, error) {
 		return nil, err
 	}
 	m.SearchKeyUID = search.SearchKey().UID
+	if m.IndexingKey, err = search.ProvisionKey(ctx, master, search.IndexingKey(), now); err != nil {
+		m.Stop()
+		return nil, err
+	}
 	if m.AdminKey, err = search.ProvisionKey(ctx, master, search.AdminKey(), now); err != nil {
 		m.Stop()
 		return nil, err

@@ -114,7 +114,7 @@ func (e *PortalEnv) Environ(siteDir string) []string {
 		"MEILI_URL=" + e.Meili.URL,
 		"MEILI_SEARCH_KEY=" + e.Meili.SearchKey,
 		"MEILI_SEARCH_KEY_UID=" + e.Meili.SearchKeyUID,
-		"MEILI_ADMIN_KEY=" + e.Meili.AdminKey,
+		"MEILI_INDEXING_KEY=" + e.Meili.IndexingKey,
 	}
 }
 

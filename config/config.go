@@ -30,8 +30,11 @@ type Config struct {
 	MeiliURL       string
 	MeiliSearchKey string
 	MeiliKeyUID    string
-	MeiliAdminKey  string
-	MeiliMasterKey string
+	// MeiliIndexingKey feeds the research index from `portal serve`;
+	// MeiliAdminKey manages the indexes and is never given to serve.
+	MeiliIndexingKey string
+	MeiliAdminKey    string
+	MeiliMasterKey   string
 	// SecretKey (32 bytes) encrypts TOTP secrets and signs CSRF tokens. It
 	// is kept outside the database on purpose: a stolen database file alone
 	// yields no second factor.
@@ -89,7 +92,7 @@ func Options() []Option {
 		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit", "backup"}
 		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa", "users unlock"}
 		mailers = []string{"serve", "dev", "users reset-mfa", "users unlock", "users disable", "users enable"}
-		indexes = []string{"serve", "dev", "index site", "reindex", "seed demo"}
+		indexes = []string{"dev", "index site", "reindex", "seed demo"}
 		sites   = []string{"serve", "dev", "index site", "reindex"}
 		meili   = []string{"serve", "dev", "index site", "reindex", "seed demo", "meili keys"}
 	)
@@ -117,7 +120,8 @@ func Options() []Option {
 		{Name: "MEILI_URL", Commands: meili, Help: "Meilisearch base URL"},
 		{Name: "MEILI_SEARCH_KEY", Secret: true, Commands: servers, Help: "Meilisearch key with only the search and version actions, used to answer searches"},
 		{Name: "MEILI_SEARCH_KEY_UID", Default: "0d4b8e52-3c1f-4b7a-9a55-6f0b7c2d9e11", Commands: servers, Help: "the search key's uid, named in the tenant tokens every search goes through (the default is the uid `portal meili keys` gives it)"},
-		{Name: "MEILI_ADMIN_KEY", Secret: true, Commands: indexes, Help: "Meilisearch key that manages the portal's indexes: `portal index`, `portal reindex`, and uploads in `portal serve`"},
+		{Name: "MEILI_INDEXING_KEY", Secret: true, Commands: servers, Help: "Meilisearch key with only documents.add, documents.delete and tasks.get on the research index: `portal serve` indexes uploads with it, and refuses a key that may do more"},
+		{Name: "MEILI_ADMIN_KEY", Secret: true, Commands: indexes, Help: "Meilisearch key that creates, configures, swaps and deletes the portal's indexes: `portal index` and `portal reindex`; never `portal serve`"},
 		{Name: "MEILI_MASTER_KEY", Secret: true, Commands: meili, Help: "Meilisearch master key; only `portal meili keys` and development use it (the other commands in place of MEILI_ADMIN_KEY), never `portal serve`, which refuses it"},
 		{Name: "MEILI_BIN", Commands: []string{"dev"}, Help: "the Meilisearch binary to start; default .tools/meilisearch in the repository, then $PATH"},
 		{Name: "HUGO", Commands: []string{"dev"}, Help: "a prebuilt Hugo of the version go.mod pins; default `go tool hugo`"},
@@ -176,18 +180,19 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	c := Config{
-		Env:            vals["PORTAL_ENV"],
-		Addr:           vals["PORTAL_ADDR"],
-		MetricsAddr:    vals["PORTAL_METRICS_ADDR"],
-		SiteDir:        vals["PORTAL_SITE_DIR"],
-		MembersSiteDir: vals["PORTAL_MEMBERS_SITE_DIR"],
-		DataDir:        vals["PORTAL_DATA_DIR"],
-		MeiliURL:       strings.TrimRight(vals["MEILI_URL"], "/"),
-		MeiliSearchKey: vals["MEILI_SEARCH_KEY"],
-		MeiliKeyUID:    vals["MEILI_SEARCH_KEY_UID"],
-		MeiliAdminKey:  vals["MEILI_ADMIN_KEY"],
-		MeiliMasterKey: vals["MEILI_MASTER_KEY"],
-		LogFormat:      vals["PORTAL_LOG_FORMAT"],
+		Env:              vals["PORTAL_ENV"],
+		Addr:             vals["PORTAL_ADDR"],
+		MetricsAddr:      vals["PORTAL_METRICS_ADDR"],
+		SiteDir:          vals["PORTAL_SITE_DIR"],
+		MembersSiteDir:   vals["PORTAL_MEMBERS_SITE_DIR"],
+		DataDir:          vals["PORTAL_DATA_DIR"],
+		MeiliURL:         strings.TrimRight(vals["MEILI_URL"], "/"),
+		MeiliSearchKey:   vals["MEILI_SEARCH_KEY"],
+		MeiliKeyUID:      vals["MEILI_SEARCH_KEY_UID"],
+		MeiliAdminKey:    vals["MEILI_ADMIN_KEY"],
+		MeiliIndexingKey: vals["MEILI_INDEXING_KEY"],
+		MeiliMasterKey:   vals["MEILI_MASTER_KEY"],
+		LogFormat:        vals["PORTAL_LOG_FORMAT"],
 	}
 	if c.Env != "production" && c.Env != "development" {
 		problems = append(problems, fmt.Sprintf(`PORTAL_ENV must be "production" or "development", not %q`, c.Env))
@@ -318,8 +323,8 @@ func (c Config) ValidateServe() error {
 	if c.MeiliSearchKey == "" {
 		problems = append(problems, "MEILI_SEARCH_KEY is required")
 	}
-	if c.MeiliAdminKey == "" {
-		problems = append(problems, "MEILI_ADMIN_KEY is required (uploads are indexed as they arrive)")
+	if c.MeiliIndexingKey == "" {
+		problems = append(problems, "MEILI_INDEXING_KEY is required (uploads are indexed as they arrive; `portal meili keys` prints it)")
 	}
 	if len(c.SecretKey) == 0 {
 		problems = append(problems, "PORTAL_SECRET_KEY is required (generate one with: openssl rand -hex 32)")

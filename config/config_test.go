@@ -73,7 +73,7 @@ func TestSecretsFromFiles(t *testing.T) {
 // The serving process must never hold the master key (SECURITY.md MS-1).
 func TestServeRefusesMasterKey(t *testing.T) {
 	c, err := Load(env(map[string]string{
-		"MEILI_URL": "http://127.0.0.1:7700", "MEILI_SEARCH_KEY": "k", "MEILI_ADMIN_KEY": "a", "MEILI_MASTER_KEY": "m",
+		"MEILI_URL": "http://127.0.0.1:7700", "MEILI_SEARCH_KEY": "k", "MEILI_INDEXING_KEY": "a", "MEILI_MASTER_KEY": "m",
 		"PORTAL_SECRET_KEY": strings.Repeat("ab", 32),
 	}))
 	if err != nil {

@@ -31,12 +31,28 @@ func SearchKey() KeySpec {
 	}
 }
 
-// AdminKey is the key `portal index` manages the indexes with.
+// IndexingKey is the key `portal serve` feeds the research index with as
+// uploads, edits and deletions arrive: it adds and deletes documents there
+// and reads the tasks it waits for, and nothing else. It cannot create,
+// configure, swap or delete an index, nor read a document back; those
+// belong to AdminKey, held by `portal index` and `portal reindex` only.
+func IndexingKey() KeySpec {
+	return KeySpec{
+		UID:         "0d4b8e52-3c1f-4b7a-9a55-6f0b7c2d9e13",
+		Name:        "portal-serve-indexing",
+		Description: "portal serve: adds and deletes research documents as members upload and delete them; cannot manage indexes or read documents",
+		Actions:     []string{"documents.add", "documents.delete", "tasks.get"},
+		Indexes:     []string{IndexResearch},
+	}
+}
+
+// AdminKey is the key `portal index` and `portal reindex` manage the
+// indexes with.
 func AdminKey() KeySpec {
 	return KeySpec{
 		UID:         "0d4b8e52-3c1f-4b7a-9a55-6f0b7c2d9e12",
 		Name:        "portal-indexer",
-		Description: "portal index: creates, configures, fills and swaps the portal's indexes",
+		Description: "portal index and reindex: creates, configures, fills and swaps the portal's indexes",
 		Actions: []string{"indexes.create", "indexes.get", "indexes.delete", "indexes.swap",
 			"settings.get", "settings.update", "documents.add", "documents.get", "documents.delete",
 			"tasks.get", "stats.get", "version"},

@@ -99,14 +99,14 @@ func servePortal(t *testing.T, bin string, env map[string]string) (base string, 
 	return "", nil
 }
 
-// meiliKeys gives m the portal's keys, as `portal meili keys` does.
-func meiliKeys(t *testing.T, m *meilitest.Instance) (searchKey, adminKey string) {
+// testKeys gives m the portal's keys, as `portal meili keys` does.
+func testKeys(t *testing.T, m *meilitest.Instance) meiliKeys {
 	t.Helper()
-	searchKey, adminKey, err := provisionKeys(t.Context(), search.NewClient(m.URL, m.MasterKey))
+	k, err := provisionKeys(t.Context(), search.NewClient(m.URL, m.MasterKey))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return searchKey, adminKey
+	return k
 }
 
 type demoCreds struct {
@@ -143,7 +143,7 @@ func TestBackupUnderLoadAndRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := meilitest.Start(t)
-	searchKey, adminKey := meiliKeys(t, m)
+	keys := testKeys(t, m)
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	dataDir := filepath.Join(t.TempDir(), "data")
@@ -167,7 +167,7 @@ func TestBackupUnderLoadAndRestore(t *testing.T) {
 	if err != nil || json.Unmarshal(b, &creds) != nil {
 		t.Fatalf("demo credentials: %v", err)
 	}
-	serveEnv := with(map[string]string{"MEILI_URL": m.URL, "MEILI_SEARCH_KEY": searchKey, "MEILI_ADMIN_KEY": adminKey})
+	serveEnv := with(map[string]string{"MEILI_URL": m.URL, "MEILI_SEARCH_KEY": keys.search, "MEILI_INDEXING_KEY": keys.indexing})
 	base, stopServer := servePortal(t, bin, serveEnv)
 	live := &portaltest.Portal{URL: base}
 
@@ -387,10 +387,10 @@ func TestBackupUnderLoadAndRestore(t *testing.T) {
 
 	// A new Meilisearch, as after losing the machine: reindex, then serve.
 	m2 := meilitest.Start(t)
-	searchKey2, adminKey2 := meiliKeys(t, m2)
+	keys2 := testKeys(t, m2)
 	restoredEnv := map[string]string{"PORTAL_DATA_DIR": newDir, "PORTAL_SECRET_KEY": common["PORTAL_SECRET_KEY"],
 		"PORTAL_SITE_DIR": siteDir, "PORTAL_MEMBERS_SITE_DIR": filepath.Join(newDir, backup.MembersDir), "PORTAL_LOG_FORMAT": "text",
-		"MEILI_URL": m2.URL, "MEILI_SEARCH_KEY": searchKey2, "MEILI_ADMIN_KEY": adminKey2}
+		"MEILI_URL": m2.URL, "MEILI_SEARCH_KEY": keys2.search, "MEILI_INDEXING_KEY": keys2.indexing, "MEILI_ADMIN_KEY": keys2.admin}
 	if out, err := runBin(t, bin, restoredEnv, "reindex"); err != nil || !strings.Contains(out, "index equals the store") {
 		t.Fatalf("reindex of the restore: %v\n%s", err, out)
 	}

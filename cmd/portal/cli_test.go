@@ -130,7 +130,7 @@ func TestEveryVariableACommandReadsIsInItsHelp(t *testing.T) {
 		env := map[string]string{
 			"PORTAL_DATA_DIR": filepath.Join(dir, "data"), "PORTAL_SITE_DIR": filepath.Join(dir, "site"),
 			"PORTAL_MEMBERS_SITE_DIR": filepath.Join(dir, "members"), "PORTAL_SECRET_KEY": strings.Repeat("ab", 32),
-			"MEILI_URL": "http://127.0.0.1:1", "MEILI_SEARCH_KEY": "search", "MEILI_ADMIN_KEY": "admin",
+			"MEILI_URL": "http://127.0.0.1:1", "MEILI_SEARCH_KEY": "search", "MEILI_INDEXING_KEY": "indexing", "MEILI_ADMIN_KEY": "admin",
 		}
 		read := map[string]bool{}
 		getenv := func(k string) string { read[k] = true; return env[k] }

@@ -126,14 +126,15 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 
 	if cfg.MeiliMasterKey != "" {
-		cfg.MeiliSearchKey, cfg.MeiliAdminKey, err = provisionKeys(ctx, search.NewClient(cfg.MeiliURL, cfg.MeiliMasterKey))
+		k, err := provisionKeys(ctx, search.NewClient(cfg.MeiliURL, cfg.MeiliMasterKey))
 		if err != nil {
 			return err
 		}
+		cfg.MeiliSearchKey, cfg.MeiliIndexingKey, cfg.MeiliAdminKey = k.search, k.indexing, k.admin
 	}
 	adminKey := cfg.MeiliAdminKey
-	if cfg.MeiliSearchKey == "" || adminKey == "" {
-		return errors.New("with MEILI_URL set, portal dev needs MEILI_MASTER_KEY, or MEILI_SEARCH_KEY and MEILI_ADMIN_KEY")
+	if cfg.MeiliSearchKey == "" || cfg.MeiliIndexingKey == "" || adminKey == "" {
+		return errors.New("with MEILI_URL set, portal dev needs MEILI_MASTER_KEY, or MEILI_SEARCH_KEY, MEILI_INDEXING_KEY and MEILI_ADMIN_KEY")
 	}
 
 	fmt.Fprintln(stdout, "Building the public site with Hugo…")
@@ -160,7 +161,10 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	defer a.Close()
-	if err := openMeiliForApp(ctx, cfg, a, log); err != nil {
+	// Like serve, the research library (seeded below) gets the indexing
+	// key only; the admin key makes its index first.
+	ensureIndexes(ctx, search.NewIndexer(search.NewClient(cfg.MeiliURL, adminKey), nil), log)
+	if err := openResearchForServing(ctx, cfg, a); err != nil {
 		return err
 	}
 	if _, err := os.Stat(demoFile(cfg)); errors.Is(err, os.ErrNotExist) {

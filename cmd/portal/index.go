@@ -12,7 +12,8 @@ import (
 
 const indexHelp = `Indexes the built site's search feeds (PORTAL_SITE_DIR/<lang>/search-feed.json)
 and the members' build's training pages (PORTAL_MEMBERS_SITE_DIR/members-search.json,
-with their access groups) into the pages and training indexes, with MEILI_ADMIN_KEY.`
+with their access groups) into the pages and training indexes, with MEILI_ADMIN_KEY; creates
+and configures every index the portal uses, the research index included.`
 
 func indexCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if err := parseArgs(newFlags("index site"), args); err != nil {
@@ -29,7 +30,13 @@ func indexCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.MeiliURL == "" || key == "" {
 		return errors.New("portal index site needs MEILI_URL and MEILI_ADMIN_KEY")
 	}
-	return indexSite(ctx, search.NewClient(cfg.MeiliURL, key), cfg.SiteDir, cfg.MembersSiteDir, stdout)
+	client := search.NewClient(cfg.MeiliURL, key)
+	// Every index, research too: portal serve feeds research with a key
+	// that cannot create it.
+	if err := search.NewIndexer(client, nil).EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	return indexSite(ctx, client, cfg.SiteDir, cfg.MembersSiteDir, stdout)
 }
 
 // indexSite indexes the public build's pages and, when membersDir is set,

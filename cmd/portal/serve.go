@@ -65,6 +65,9 @@ const (
 	// resumeEvery re-drives what Meilisearch has not confirmed, so that
 	// changes made while it was down reach it without a restart.
 	resumeEvery = time.Minute
+	// keyCheckEvery retries the check of serve's Meilisearch keys while
+	// Meilisearch has not answered it.
+	keyCheckEvery = 10 * time.Second
 	// purgeEvery removes ended sessions and spent invitations.
 	purgeEvery = 10 * time.Minute
 	// drainTimeout bounds the wait for requests in flight at shutdown; an
@@ -77,8 +80,11 @@ const (
 // writer, the metrics listener and the public listener. a.Close stops them
 // in the reverse order.
 func (a *app) startServing(ctx context.Context, cfg config.Config) error {
+	if err := a.checkServingKeys(ctx, cfg); err != nil {
+		return err
+	}
 	searcher := search.NewSearcher(cfg.MeiliURL, cfg.MeiliSearchKey, cfg.MeiliKeyUID)
-	if err := openMeiliForApp(ctx, cfg, a, a.log); err != nil {
+	if err := openResearchForServing(ctx, cfg, a); err != nil {
 		return err
 	}
 	if err := searcher.CheckTokens(ctx); errors.Is(err, search.ErrTokenRejected) {
@@ -195,8 +201,9 @@ func (a *app) listen(name, addr string, h http.Handler) error {
 }
 
 // openMeiliForApp opens the research library over Meilisearch with the
-// indexing key (serve, dev, seed and reindex all need it). A Meilisearch
-// that is down does not stop it: records stay pending until it is back.
+// admin key, after making sure the indexes exist with their settings
+// (reindex and seed demo need both). A Meilisearch that is down does not
+// stop it: records stay pending until it is back.
 func openMeiliForApp(ctx context.Context, cfg config.Config, a *app, log *slog.Logger) error {
 	if a.research != nil {
 		return nil
@@ -209,8 +216,64 @@ func openMeiliForApp(ctx context.Context, cfg config.Config, a *app, log *slog.L
 		return errors.New("MEILI_URL and MEILI_ADMIN_KEY are required")
 	}
 	ix := search.NewIndexer(search.NewClient(cfg.MeiliURL, key), nil)
+	ensureIndexes(ctx, ix, log)
+	return a.openResearch(ctx, cfg, ix)
+}
+
+// ensureIndexes creates and configures the indexes with an indexer holding
+// the admin key. A Meilisearch that is down is only logged.
+func ensureIndexes(ctx context.Context, ix *search.Indexer, log *slog.Logger) {
 	if err := ix.EnsureIndexes(ctx); err != nil {
 		log.Warn("meilisearch indexes not ready; research records stay pending until they are", "error", err)
 	}
-	return a.openResearch(ctx, cfg, ix)
+}
+
+// openResearchForServing opens the research library with the indexing key
+// serve holds: it feeds an index that `portal index` or `portal reindex`
+// made, and cannot make, configure or drop one itself.
+func openResearchForServing(ctx context.Context, cfg config.Config, a *app) error {
+	if a.research != nil {
+		return nil
+	}
+	return a.openResearch(ctx, cfg, search.NewIndexer(search.NewClient(cfg.MeiliURL, cfg.MeiliIndexingKey), nil))
+}
+
+// checkServingKeys refuses keys that may do more than serve needs (or less).
+// When Meilisearch does not answer at start, the check runs again until it
+// does, and a key found wrong then stops the portal.
+func (a *app) checkServingKeys(ctx context.Context, cfg config.Config) error {
+	check := func(ctx context.Context) error {
+		if err := search.CheckKey(ctx, cfg.MeiliURL, cfg.MeiliSearchKey, search.SearchKey()); err != nil {
+			return fmt.Errorf("MEILI_SEARCH_KEY: %w", err)
+		}
+		if err := search.CheckKey(ctx, cfg.MeiliURL, cfg.MeiliIndexingKey, search.IndexingKey()); err != nil {
+			return fmt.Errorf("MEILI_INDEXING_KEY: %w", err)
+		}
+		return nil
+	}
+	err := check(ctx)
+	if !errors.Is(err, search.ErrUnavailable) {
+		return err
+	}
+	a.log.Warn("meilisearch unreachable at start; its keys are checked when it answers", "error", err)
+	a.goLoop("key check", func(ctx context.Context) {
+		t := time.NewTicker(keyCheckEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			err := check(ctx)
+			if errors.Is(err, search.ErrUnavailable) {
+				continue
+			}
+			if err != nil {
+				a.fail(err)
+			}
+			return
+		}
+	})
+	return nil
 }

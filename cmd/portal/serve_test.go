@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
@@ -94,20 +95,18 @@ func startServe(t *testing.T) *served {
 	}
 	s := &served{Meili: meilitest.Start(t), DataDir: t.TempDir(), logs: &portaltest.LogBuffer{}, exited: make(chan error, 1)}
 	ctx := t.Context()
-	master := search.NewClient(s.Meili.URL, s.Meili.MasterKey)
-	searchKey, err := search.ProvisionKey(ctx, master, search.SearchKey(), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminKey, err := search.ProvisionKey(ctx, master, search.AdminKey(), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := testKeys(t, s.Meili)
 	pages, err := search.ReadFeeds(siteDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := search.NewIndexer(search.NewClient(s.Meili.URL, adminKey), nil).IndexSite(ctx, pages); err != nil {
+	// As `portal index site` does before serve runs: serve's own key
+	// cannot make an index.
+	ix := search.NewIndexer(search.NewClient(s.Meili.URL, keys.admin), nil)
+	if err := ix.EnsureIndexes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.IndexSite(ctx, pages); err != nil {
 		t.Fatal(err)
 	}
 
@@ -128,8 +127,8 @@ func startServe(t *testing.T) *served {
 		"PORTAL_SECRET_KEY=" + hex.EncodeToString(secret),
 		"PORTAL_LOG_LEVEL=debug",
 		"MEILI_URL=" + s.Meili.URL,
-		"MEILI_SEARCH_KEY=" + searchKey,
-		"MEILI_ADMIN_KEY=" + adminKey,
+		"MEILI_SEARCH_KEY=" + keys.search,
+		"MEILI_INDEXING_KEY=" + keys.indexing,
 	}
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
@@ -512,4 +511,113 @@ func TestServeMetricsAndProbes(t *testing.T) {
 		t.Errorf("portal_meilisearch_up after Meilisearch is back = %v, want 1", v)
 	}
 	s.stop(t)
+}
+
+// portal meili keys provisions the three keys; portal serve refuses, before
+// it listens, an indexing key that may do more than add and delete research
+// documents (the admin key here), and a search key that may do more than
+// search.
+func TestServeRefusesOverPrivilegedKeys(t *testing.T) {
+	bin := portalBinary(t)
+	m := meilitest.Start(t)
+	// portal meili keys prints the three keys, each with exactly its rights.
+	out, err := runBin(t, bin, map[string]string{"MEILI_URL": m.URL, "MEILI_MASTER_KEY": m.MasterKey}, "meili", "keys")
+	if err != nil {
+		t.Fatalf("portal meili keys: %v\n%s", err, out)
+	}
+	printed := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		name, value, _ := strings.Cut(line, "=")
+		printed[name] = value
+	}
+	keys := testKeys(t, m)
+	for name, want := range map[string]string{"MEILI_SEARCH_KEY": keys.search, "MEILI_INDEXING_KEY": keys.indexing, "MEILI_ADMIN_KEY": keys.admin} {
+		if printed[name] == "" || printed[name] != want {
+			t.Errorf("portal meili keys printed %s=%q, want the provisioned key", name, printed[name])
+		}
+	}
+	for name, spec := range map[string]search.KeySpec{"MEILI_SEARCH_KEY": search.SearchKey(), "MEILI_INDEXING_KEY": search.IndexingKey(), "MEILI_ADMIN_KEY": search.AdminKey()} {
+		if err := search.CheckKey(t.Context(), m.URL, printed[name], spec); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if err := search.NewIndexer(search.NewClient(m.URL, keys.admin), nil).EnsureIndexes(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// The serving key cannot delete an index.
+	if _, err := search.NewClient(m.URL, printed["MEILI_INDEXING_KEY"]).DeleteIndex(t.Context(), search.IndexResearch); err == nil ||
+		!strings.Contains(err.Error(), "invalid_api_key") {
+		t.Errorf("indexing key deleting the research index: %v, want invalid_api_key", err)
+	}
+	secret := strings.Repeat("ab", 32)
+	for _, c := range []struct {
+		name, search, indexing, want string
+	}{
+		{"admin key as indexing key", keys.search, keys.admin, "MEILI_INDEXING_KEY"},
+		{"indexing key as search key", keys.indexing, keys.indexing, "MEILI_SEARCH_KEY"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "serve")
+			cmd.Env = envList(map[string]string{"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_DATA_DIR": t.TempDir(),
+				"PORTAL_SECRET_KEY": secret, "PORTAL_SITE_DIR": t.TempDir(), "PORTAL_LOG_FORMAT": "text",
+				"MEILI_URL": m.URL, "MEILI_SEARCH_KEY": c.search, "MEILI_INDEXING_KEY": c.indexing})
+			out, err := cmd.CombinedOutput()
+			if err == nil || ctx.Err() != nil {
+				t.Fatalf("portal serve: %v (context %v), want a refusal\n%s", err, ctx.Err(), out)
+			}
+			if !strings.Contains(string(out), c.want) || !strings.Contains(string(out), "may also") ||
+				strings.Contains(string(out), "listening") {
+				t.Errorf("portal serve output does not refuse %s before listening:\n%s", c.want, out)
+			}
+		})
+	}
+}
+
+// A Meilisearch that is down when portal serve starts does not let a key
+// with too many rights through: serve starts, checks the keys again until
+// Meilisearch answers, and then stops.
+func TestServeChecksKeysOnceMeilisearchAnswers(t *testing.T) {
+	bin := portalBinary(t)
+	m := meilitest.Start(t)
+	keys := testKeys(t, m)
+	if err := m.Process.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "serve")
+	cmd.Env = envList(map[string]string{"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_DATA_DIR": t.TempDir(),
+		"PORTAL_SECRET_KEY": strings.Repeat("ab", 32), "PORTAL_SITE_DIR": t.TempDir(),
+		"MEILI_URL": m.URL, "MEILI_SEARCH_KEY": keys.search, "MEILI_INDEXING_KEY": keys.admin})
+	logs := &portaltest.LogBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for !strings.Contains(logs.String(), "portal listening") {
+		select {
+		case err := <-exited:
+			t.Fatalf("portal serve exited while Meilisearch was down: %v\n%s", err, logs.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if !strings.Contains(logs.String(), "its keys are checked when it answers") {
+		t.Errorf("portal serve did not say that it will check its keys later:\n%s", logs.String())
+	}
+	if err := m.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err == nil || ctx.Err() != nil || !strings.Contains(logs.String(), "MEILI_INDEXING_KEY") ||
+			!strings.Contains(logs.String(), "may also") {
+			t.Errorf("portal serve after Meilisearch came back: %v, want a refusal of the indexing key\n%s", err, logs.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("portal serve still running a minute after Meilisearch came back\n%s", logs.String())
+	}
 }

@@ -1,9 +1,10 @@
-// My account: who I am (GET /api/me), my sessions, password change,
-// new recovery codes, log out. Not logged in → the login page.
+// My account: who I am (GET /api/me), my sessions, my passkeys, password
+// change, new recovery codes, log out. Not logged in → the login page.
 
-import { get, post, del, seg, resetCSRF } from "./api.js";
+import { get, post, patch, del, seg, resetCSRF } from "./api.js";
 import { bdi, nodesFrom, MIN_PASSWORD, passwordLength } from "./ui.js";
 import { el } from "../lib/dom.js";
+import { cancelled, createPasskey, passkeysSupported, stepUpWithPasskey } from "./passkey.js";
 
 // A short, readable name for a User-Agent string ("Firefox on Windows").
 // Order matters: Edge and Opera say "Chrome", Chrome says "Safari",
@@ -57,6 +58,18 @@ export function initAccount(root, ui) {
   const codesBox = root.querySelector("#account-codes");
   const codesBlock = root.querySelector("#account-recovery-codes");
   const codesDone = root.querySelector("#account-codes-done");
+  const passkeysHeading = root.querySelector("#account-passkeys-heading");
+  const passkeysUnsupported = root.querySelector("#account-passkeys-unsupported");
+  const passkeysEmpty = root.querySelector("#account-passkeys-empty");
+  const passkeysTable = root.querySelector("#account-passkeys-table");
+  const passkeysBody = root.querySelector("#account-passkeys-body");
+  const passkeyForm = root.querySelector("#account-passkey-form");
+  const passkeyName = root.querySelector("#account-passkey-name");
+  const passkeyPassword = root.querySelector("#account-passkey-password");
+  const stepUpBox = root.querySelector("#account-passkey-stepup");
+  const stepUpButton = root.querySelector("#account-passkey-stepup-button");
+  const canPasskey = passkeysSupported();
+  let role = "";
 
   // Handles what every failed request may mean; true when handled.
   const failed = (result) => {
@@ -137,6 +150,176 @@ export function initAccount(root, ui) {
     ui.status(t("account_session_ended"));
     ui.focus(sessionsHeading);
   };
+
+  const passkeyRow = (passkey) => {
+    const name = String(passkey.name || "");
+    const remove = el("button", {
+      type: "button",
+      class: "button button-secondary button-small",
+      "aria-label": t("account_passkey_remove_label", { name }),
+      text: t("account_passkey_remove"),
+    });
+    ui.onClick(remove, () => removePasskey(passkey));
+    const rename = el("button", {
+      type: "button",
+      class: "button button-secondary button-small",
+      "aria-label": t("account_passkey_rename_label", { name }),
+      text: t("account_passkey_rename"),
+    });
+    const nameCell = el("th", { scope: "row" }, [el("bdi", { text: name })]);
+    rename.addEventListener("click", () => editName(passkey, nameCell));
+    return el("tr", null, [
+      nameCell,
+      el("td", null, [ui.time(passkey.createdAt)]),
+      el("td", null, [passkey.lastUsedAt ? ui.time(passkey.lastUsedAt) : document.createTextNode(t("account_passkey_never"))]),
+      el("td", null, [rename, document.createTextNode(" "), remove]),
+    ]);
+  };
+
+  // editName turns a passkey's name cell into a field with Save and Cancel.
+  const editName = (passkey, cell) => {
+    const name = String(passkey.name || "");
+    const input = el("input", {
+      type: "text",
+      maxlength: "64",
+      value: name,
+      class: "input-passkey-name",
+      "aria-label": t("account_passkey_new_name", { name }),
+    });
+    const save = el("button", { type: "button", class: "button button-small", text: t("account_passkey_save") });
+    const cancel = el("button", { type: "button", class: "button button-secondary button-small", text: t("account_passkey_cancel") });
+    const restore = () => {
+      cell.replaceChildren(el("bdi", { text: name }));
+    };
+    ui.onClick(save, async () => {
+      ui.clear();
+      const value = input.value.trim();
+      if (!value) {
+        ui.alert(t("app_error_required"));
+        input.focus();
+        return;
+      }
+      const result = await patch("/me/passkeys/" + seg(passkey.id), { name: value });
+      if (!result.ok) {
+        if (!failed(result)) {
+          ui.alert(ui.message(result));
+        }
+        return;
+      }
+      await loadPasskeys();
+      ui.status(t("account_passkey_renamed"));
+      ui.focus(passkeysHeading);
+    });
+    cancel.addEventListener("click", () => {
+      restore();
+      ui.focus(passkeysHeading);
+    });
+    cell.replaceChildren(input, document.createTextNode(" "), save, document.createTextNode(" "), cancel);
+    input.focus();
+    input.select();
+  };
+
+  const loadPasskeys = async () => {
+    const result = await get("/me/passkeys");
+    if (!result.ok) {
+      if (!failed(result)) {
+        ui.alert(ui.message(result));
+      }
+      return;
+    }
+    const passkeys = result.data && Array.isArray(result.data.passkeys) ? result.data.passkeys : [];
+    passkeysBody.replaceChildren(...passkeys.map(passkeyRow));
+    passkeysTable.hidden = passkeys.length === 0;
+    passkeysEmpty.hidden = passkeys.length !== 0;
+    passkeysUnsupported.hidden = canPasskey;
+    passkeyForm.hidden = !canPasskey;
+    stepUpBox.hidden = !canPasskey || role !== "admin" || passkeys.length === 0;
+  };
+
+  const removePasskey = async (passkey) => {
+    ui.clear();
+    const result = await del("/me/passkeys/" + seg(passkey.id));
+    if (!result.ok && result.status !== 404) {
+      if (!failed(result)) {
+        ui.alert(ui.message(result));
+      }
+      return;
+    }
+    await loadPasskeys();
+    ui.status(t("account_passkey_removed"));
+    ui.focus(passkeysHeading);
+  };
+
+  ui.onSubmit(passkeyForm, async () => {
+    ui.clear();
+    ui.clearFieldErrors(passkeyForm);
+    const errors = [];
+    if (!passkeyName.value.trim()) {
+      errors.push([passkeyName, t("app_error_required")]);
+    }
+    if (!passkeyPassword.value) {
+      errors.push([passkeyPassword, t("app_error_required")]);
+    }
+    if (ui.showErrors(errors)) {
+      return;
+    }
+    const options = await post("/me/passkeys/options", { password: passkeyPassword.value });
+    if (!options.ok) {
+      if (options.error.code === "invalid_credentials" || options.error.code === "reauthentication_required") {
+        ui.fieldError(passkeyPassword, t("app_password_wrong"));
+        passkeyPassword.focus();
+        passkeyPassword.select();
+        return;
+      }
+      if (!failed(options)) {
+        ui.alert(ui.message(options));
+      }
+      return;
+    }
+    let credential;
+    try {
+      credential = await createPasskey(options.data);
+    } catch (error) {
+      ui.alert(t(cancelled(error) ? "account_passkey_cancelled" : "account_passkey_failed"));
+      return;
+    }
+    const result = await post("/me/passkeys", { name: passkeyName.value.trim(), credential });
+    if (result.ok) {
+      passkeyForm.reset();
+      showUserEmails();
+      await loadPasskeys();
+      ui.status(t("account_passkey_added"));
+      ui.focus(passkeysHeading);
+      return;
+    }
+    if (result.error.code === "passkey_rejected") {
+      ui.alert(t("account_passkey_failed"));
+      return;
+    }
+    if (!failed(result)) {
+      ui.alert(ui.message(result));
+    }
+  });
+
+  ui.onClick(stepUpButton, async () => {
+    ui.clear();
+    const result = await stepUpWithPasskey();
+    if (result.ok) {
+      ui.status(t("account_passkey_stepped_up"));
+      return;
+    }
+    if (result.error.code === "passkey_cancelled") {
+      ui.alert(t("account_passkey_cancelled"));
+      return;
+    }
+    if (result.error.code === "passkey_failed" || result.error.code === "passkey_rejected" || result.error.code === "invalid_credentials") {
+      ui.alert(t("account_passkey_stepup_failed"));
+      return;
+    }
+    if (!failed(result)) {
+      ui.alert(ui.message(result));
+    }
+  });
 
   ui.onSubmit(passwordForm, async () => {
     ui.clear();
@@ -247,10 +430,12 @@ export function initAccount(root, ui) {
     }
     const user = result.data || {};
     email = String(user.email || "");
+    role = String(user.role || "");
     showUser(user);
     content.hidden = false;
     ui.clear();
     await loadSessions();
+    await loadPasskeys();
   };
 
   start();

@@ -1,8 +1,10 @@
 // Members' login: email and password (POST /api/session), then a code from
-// the authenticator app or a recovery code (POST /api/session/mfa).
+// the authenticator app or a recovery code (POST /api/session/mfa), or a
+// passkey instead of the code (POST /api/session/passkey).
 
 import { get, post, resetCSRF } from "./api.js";
 import { normalizeCode, isSixDigits, safeNext, looksLikeEmail } from "./ui.js";
+import { assert, passkeysSupported } from "./passkey.js";
 
 export function initLogin(root, ui) {
   const t = ui.t;
@@ -16,6 +18,8 @@ export function initLogin(root, ui) {
   const recoveryBox = root.querySelector("#login-code-recovery");
   const toggle = root.querySelector("#login-toggle");
   const restart = root.querySelector("#login-restart");
+  const passkey = root.querySelector("#login-passkey");
+  passkey.hidden = !passkeysSupported();
 
   const params = new URLSearchParams(window.location.search);
   const next = safeNext(params.get("next")) || root.getAttribute("data-account-url") || "/" + ui.lang + "/account/";
@@ -92,6 +96,52 @@ export function initLogin(root, ui) {
     ui.alert(ui.message(result));
   });
 
+  // The full session replaces the half one: on to where the member was going.
+  const loggedIn = () => {
+    resetCSRF();
+    ui.status(t("login_success"));
+    window.location.assign(next);
+  };
+
+  // The half-authenticated session is gone (expired, or replaced).
+  const expired = () => {
+    resetCSRF();
+    showPasswordStep();
+    ui.fieldError(password, t("login_expired"));
+    password.value = "";
+    password.focus();
+  };
+
+  ui.onClick(passkey, async () => {
+    ui.clear();
+    ui.clearFieldErrors(codeForm);
+    const result = await assert("/session/passkey/options", "/session/passkey");
+    if (result.ok) {
+      loggedIn();
+      return;
+    }
+    const input = mode === "app" ? code : recovery;
+    switch (result.error.code) {
+      case "no_passkey":
+        ui.alert(t("login_passkey_none"));
+        input.focus();
+        return;
+      case "passkey_cancelled":
+        ui.alert(t("login_passkey_cancelled"));
+        return;
+      case "passkey_failed":
+      case "passkey_rejected":
+      case "invalid_credentials":
+        ui.alert(t("login_passkey_failed"));
+        return;
+    }
+    if (result.status === 401 || (result.status === 403 && result.error.code !== "csrf_invalid")) {
+      expired();
+      return;
+    }
+    ui.alert(ui.message(result));
+  });
+
   ui.onSubmit(codeForm, async () => {
     ui.clear();
     ui.clearFieldErrors(codeForm);
@@ -109,9 +159,7 @@ export function initLogin(root, ui) {
     }
     const result = await post("/session/mfa", { code: value });
     if (result.ok) {
-      resetCSRF(); // the full session replaces the half one
-      ui.status(t("login_success"));
-      window.location.assign(next);
+      loggedIn();
       return;
     }
     if (result.status === 401 && result.error.code === "invalid_credentials") {
@@ -121,12 +169,7 @@ export function initLogin(root, ui) {
       return;
     }
     if (result.status === 401 || result.status === 403) {
-      // The half-authenticated session is gone (expired, or replaced).
-      resetCSRF();
-      showPasswordStep();
-      ui.fieldError(password, t("login_expired"));
-      password.value = "";
-      password.focus();
+      expired();
       return;
     }
     ui.alert(ui.message(result));

@@ -3,10 +3,12 @@
 // them with 401 step_up_required. api.js then calls the handler installed
 // here, which asks for a code in the page's <dialog id="app-step-up">
 // (partial app-step-up.html), confirms it with POST /api/session/step-up,
-// and lets api.js repeat the refused request once.
+// or takes a passkey instead (passkey.js), and lets api.js repeat the
+// refused request once.
 
 import { onStepUp, post } from "./api.js";
 import { normalizeCode, isSixDigits } from "./ui.js";
+import { passkeysSupported, stepUpWithPasskey } from "./passkey.js";
 
 export function installStepUp(ui) {
   const t = ui.t;
@@ -17,6 +19,10 @@ export function installStepUp(ui) {
   const form = dialog.querySelector("#app-step-up-form");
   const code = dialog.querySelector("#step-up-code");
   const cancel = dialog.querySelector('[data-step-up="cancel"]');
+  const passkey = dialog.querySelector('[data-step-up="passkey"]');
+  if (passkey) {
+    passkey.hidden = !passkeysSupported();
+  }
   let pending = null; // one prompt for requests refused together
 
   const ask = () =>
@@ -30,6 +36,9 @@ export function installStepUp(ui) {
         done = true;
         form.removeEventListener("submit", onSubmit);
         cancel.removeEventListener("click", onCancel);
+        if (passkey) {
+          passkey.removeEventListener("click", onPasskey);
+        }
         dialog.removeEventListener("keydown", onKey);
         dialog.removeEventListener("close", onClose);
         if (dialog.open) {
@@ -63,6 +72,21 @@ export function installStepUp(ui) {
         code.select();
         code.focus();
       };
+      const onPasskey = async () => {
+        if (busy) {
+          return;
+        }
+        busy = true;
+        ui.fieldError(code, null);
+        const result = await stepUpWithPasskey();
+        busy = false;
+        if (result.ok) {
+          finish(true);
+          return;
+        }
+        ui.fieldError(code, t(result.error.code === "no_passkey" ? "app_step_up_no_passkey" : "app_step_up_passkey_failed"));
+        code.focus();
+      };
       const onCancel = () => finish(false);
       const onClose = () => finish(false);
       // Escape cancels the prompt; it must not also count towards the
@@ -74,6 +98,9 @@ export function installStepUp(ui) {
       };
       form.addEventListener("submit", onSubmit);
       cancel.addEventListener("click", onCancel);
+      if (passkey) {
+        passkey.addEventListener("click", onPasskey);
+      }
       dialog.addEventListener("keydown", onKey);
       dialog.addEventListener("close", onClose);
       code.value = "";
