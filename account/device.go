@@ -88,6 +88,65 @@ func (s *Service) trusted(ctx context.Context, tx Tx, id, userID string, now tim
 	return d, nil
 }
 
+// factorCounter is the failure counter that a second-factor attempt (a
+// code at login or step-up, a passkey) counts on, inside the transaction
+// that judges it: the trusted device's own when there is one, the
+// account's untrusted counter otherwise.
+type factorCounter struct {
+	u      *UserRecord
+	device *Device // nil: an untrusted attempt
+}
+
+// blocked reports whether the account refuses the attempt before any
+// check: disabled, or locked and the attempt untrusted.
+func (f factorCounter) blocked() bool { return f.u.Disabled || (f.u.Locked && f.device == nil) }
+
+func (f factorCounter) counts() (*int, *time.Time) {
+	if f.device != nil {
+		return &f.device.Failures, &f.device.LastFailureAt
+	}
+	return &f.u.Failures, &f.u.LastFailureAt
+}
+
+// throttle refuses an attempt made before the counter's back-off is over.
+func (f factorCounter) throttle(now time.Time) error {
+	n, last := f.counts()
+	return throttle(*n, *last, now)
+}
+
+// fail counts a failed attempt and locks the device, or the account for
+// untrusted attempts, at its limit; it reports whether it locked.
+func (f factorCounter) fail(now time.Time) (locked bool) {
+	n, last := f.counts()
+	*n++
+	*last = now
+	switch {
+	case f.device != nil && f.device.Failures >= DeviceMaxFailures:
+		f.device.Locked = true
+	case f.device == nil && f.u.Failures >= MaxFailures:
+		f.u.Locked = true
+	default:
+		return false
+	}
+	return true
+}
+
+// succeed clears the counter.
+func (f factorCounter) succeed() {
+	n, last := f.counts()
+	*n, *last = 0, time.Time{}
+}
+
+// save writes the device's counter, if it was the one used, and the user.
+func (f factorCounter) save(ctx context.Context, tx Tx) error {
+	if f.device != nil {
+		if err := tx.SaveDevice(ctx, f.device); err != nil {
+			return err
+		}
+	}
+	return tx.SaveUser(ctx, f.u)
+}
+
 // TrustDevice is called after a complete login with the new session's
 // token: it returns the device cookie to give the browser, the one it
 // presented if that is still trusted (its last use is moved to now), or a

@@ -418,13 +418,8 @@ func (s *Service) CompleteLogin(ctx context.Context, sessionToken, code string, 
 		if device, err = s.trusted(ctx, tx, deviceID, u.ID, now); err != nil {
 			return err
 		}
-		// The failures counted and the lock that applies: the trusted
-		// device's, or the account's untrusted ones.
-		failures, last := &u.Failures, &u.LastFailureAt
-		if device != nil {
-			failures, last = &device.Failures, &device.LastFailureAt
-		}
-		if u.Disabled || (u.Locked && device == nil) {
+		ctr := factorCounter{u: u, device: device}
+		if ctr.blocked() {
 			failure = "account disabled"
 			if !u.Disabled {
 				failure = "account locked"
@@ -432,7 +427,7 @@ func (s *Service) CompleteLogin(ctx context.Context, sessionToken, code string, 
 			_, err := tx.DeleteSession(ctx, sess.ID)
 			return err
 		}
-		if err := throttle(*failures, *last, now); err != nil {
+		if err := ctr.throttle(now); err != nil {
 			return err
 		}
 		if factor == "totp" {
@@ -453,27 +448,15 @@ func (s *Service) CompleteLogin(ctx context.Context, sessionToken, code string, 
 		}
 		if !ok {
 			failure = "wrong " + factor
-			*failures++
-			*last = now
-			if device != nil && device.Failures >= DeviceMaxFailures {
-				device.Locked, locked = true, true
-			} else if device == nil && u.Failures >= MaxFailures {
-				u.Locked, locked = true, true
-			}
-			if locked {
+			if locked = ctr.fail(now); locked {
 				if _, err := tx.DeleteSession(ctx, sess.ID); err != nil {
 					return err
 				}
 			}
 		} else {
-			*failures, *last = 0, time.Time{}
+			ctr.succeed()
 		}
-		if device != nil {
-			if err := tx.SaveDevice(ctx, device); err != nil {
-				return err
-			}
-		}
-		if err := tx.SaveUser(ctx, u); err != nil {
+		if err := ctr.save(ctx, tx); err != nil {
 			return err
 		}
 		if !ok {

@@ -570,11 +570,8 @@ func (s *Service) checkAssertion(ctx context.Context, sess *Session, rp RelyingP
 		if device, err = s.trusted(ctx, tx, deviceID, u.ID, now); err != nil {
 			return err
 		}
-		failures, last := &u.Failures, &u.LastFailureAt
-		if device != nil {
-			failures, last = &device.Failures, &device.LastFailureAt
-		}
-		if u.Disabled || (u.Locked && device == nil) {
+		ctr := factorCounter{u: u, device: device}
+		if ctr.blocked() {
 			failure = "account disabled"
 			if !u.Disabled {
 				failure = "account locked"
@@ -585,7 +582,7 @@ func (s *Service) checkAssertion(ctx context.Context, sess *Session, rp RelyingP
 			_, err := tx.DeleteSession(ctx, sess.ID)
 			return err
 		}
-		if err := throttle(*failures, *last, now); err != nil {
+		if err := ctr.throttle(now); err != nil {
 			return err
 		}
 		sd, err := takeCeremony(ctx, tx, sess.ID, kind, now)
@@ -599,27 +596,15 @@ func (s *Service) checkAssertion(ctx context.Context, sess *Session, rp RelyingP
 			failure = "no challenge under way"
 		}
 		if failure != "" {
-			*failures++
-			*last = now
-			if device != nil && device.Failures >= DeviceMaxFailures {
-				device.Locked, locked = true, true
-			} else if device == nil && u.Failures >= MaxFailures {
-				u.Locked, locked = true, true
-			}
-			if locked {
+			if locked = ctr.fail(now); locked {
 				if _, err := tx.DeleteSession(ctx, sess.ID); err != nil {
 					return err
 				}
 			}
 		} else {
-			*failures, *last = 0, time.Time{}
+			ctr.succeed()
 		}
-		if device != nil {
-			if err := tx.SaveDevice(ctx, device); err != nil {
-				return err
-			}
-		}
-		if err := tx.SaveUser(ctx, u); err != nil {
+		if err := ctr.save(ctx, tx); err != nil {
 			return err
 		}
 		if failure != "" {

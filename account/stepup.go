@@ -59,15 +59,12 @@ func (s *Service) StepUp(ctx context.Context, user *User, sess *Session, code st
 		if device, err = s.trusted(ctx, tx, deviceID, u.ID, now); err != nil {
 			return err
 		}
-		failures, last := &u.Failures, &u.LastFailureAt
-		if device != nil {
-			failures, last = &device.Failures, &device.LastFailureAt
-		}
-		if u.Disabled || (u.Locked && device == nil) || !u.MFAEnrolled {
+		ctr := factorCounter{u: u, device: device}
+		if ctr.blocked() || !u.MFAEnrolled {
 			failure = "account disabled, locked or without a second factor"
 			return nil
 		}
-		if err := throttle(*failures, *last, now); err != nil {
+		if err := ctr.throttle(now); err != nil {
 			return err
 		}
 		if isTOTPCode(code) {
@@ -80,28 +77,16 @@ func (s *Service) StepUp(ctx context.Context, user *User, sess *Session, code st
 			}
 		}
 		if ok {
-			*failures, *last = 0, time.Time{}
+			ctr.succeed()
 		} else {
 			failure = "wrong or reused totp code"
-			*failures++
-			*last = now
-			if device != nil && device.Failures >= DeviceMaxFailures {
-				device.Locked, locked = true, true
-			} else if device == nil && u.Failures >= MaxFailures {
-				u.Locked, locked = true, true
-			}
-			if locked {
+			if locked = ctr.fail(now); locked {
 				if _, err := tx.DeleteSession(ctx, sess.ID); err != nil {
 					return err
 				}
 			}
 		}
-		if device != nil {
-			if err := tx.SaveDevice(ctx, device); err != nil {
-				return err
-			}
-		}
-		return tx.SaveUser(ctx, u)
+		return ctr.save(ctx, tx)
 	})
 	switch {
 	case errors.Is(err, ErrThrottled):

@@ -83,7 +83,6 @@ func sessionsEnded(t *testing.T, p *portaltest.Portal, email string) int {
 	return n
 }
 
-
 // The members page lists pending invitations; revoking one there stops its
 // link from working.
 func TestRevokeInvitationOnTheMembersPage(t *testing.T) {

@@ -14,19 +14,24 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"portal/metrics"
 )
 
 // Message is one email to one member, in plain text.
@@ -61,6 +66,8 @@ type Store interface {
 	RetryMail(ctx context.Context, id int64, attempts int, next time.Time, lastErr string) error
 	// DeleteMail removes a message that was sent or given up.
 	DeleteMail(ctx context.Context, id int64) error
+	// QueuedMail counts the messages in the outbox, sent or not yet.
+	QueuedMail(ctx context.Context) (int, error)
 	// NextMailAt returns the earliest due time in the outbox, and false
 	// when it is empty.
 	NextMailAt(ctx context.Context) (time.Time, bool, error)
@@ -93,21 +100,25 @@ type Options struct {
 	// they carry links that are credentials, and the database is copied
 	// into backups. Nil stores them in clear.
 	Key []byte
+	// Metrics records the delivery attempts and the outbox's length (nil:
+	// none).
+	Metrics *metrics.Metrics
 }
 
 // Outbox queues messages and delivers them.
 type Outbox struct {
-	store  Store
-	relay  *relay // nil: log instead of sending
-	from   string
-	domain string // of From, for Message-IDs
-	log    *slog.Logger
-	now    func() time.Time
-	max    int
-	minB   time.Duration
-	maxB   time.Duration
-	poll   time.Duration
-	seal   cipher.AEAD // nil: texts in clear
+	store   Store
+	relay   *relay // nil: log instead of sending
+	from    string
+	domain  string // of From, for Message-IDs
+	log     *slog.Logger
+	now     func() time.Time
+	max     int
+	minB    time.Duration
+	maxB    time.Duration
+	poll    time.Duration
+	seal    cipher.AEAD // nil: texts in clear
+	metrics *metrics.Metrics
 	// wake tells the delivery loop that a message was queued.
 	wake chan struct{}
 }
@@ -125,7 +136,7 @@ func New(store Store, opts Options) (*Outbox, error) {
 	}
 	o := &Outbox{store: store, from: opts.From, domain: from.Address[strings.LastIndexByte(from.Address, '@')+1:],
 		log: opts.Logger, now: opts.Now, max: opts.MaxAttempts, minB: opts.MinBackoff, maxB: opts.MaxBackoff,
-		poll: opts.Poll, wake: make(chan struct{}, 1)}
+		poll: opts.Poll, metrics: opts.Metrics, wake: make(chan struct{}, 1)}
 	if o.log == nil {
 		o.log = slog.New(slog.DiscardHandler)
 	}
@@ -158,6 +169,16 @@ func New(store Store, opts Options) (*Outbox, error) {
 			return nil, fmt.Errorf("mail: %w", err)
 		}
 	}
+	o.metrics.GaugeFunc("portal_mail_queued", "Messages in the mail outbox, due now or waiting to be retried.",
+		func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			n, err := o.store.QueuedMail(ctx)
+			if err != nil {
+				return math.NaN()
+			}
+			return float64(n)
+		})
 	return o, nil
 }
 
@@ -287,6 +308,7 @@ func (o *Outbox) attempt(ctx context.Context, q Queued) {
 	if err != nil {
 		// No later attempt can do better.
 		log.Error("mail: giving up", "error", err)
+		o.metrics.MailAttempt(metrics.MailGivenUp)
 		if err := o.store.DeleteMail(context.WithoutCancel(ctx), q.ID); err != nil {
 			log.Error("mail: remove unreadable message", "error", err)
 		}
@@ -302,15 +324,20 @@ func (o *Outbox) attempt(ctx context.Context, q Queued) {
 		err = o.relay.send(sctx, o.message(q))
 		cancel()
 	}
-	// A stopping process leaves the message claimed; it is due again when
-	// the claim runs out, and the next start sends it.
+	// A stopping process hands the message back, due at once and without
+	// counting the attempt, so that the next start (or another process)
+	// sends it without waiting for the claim to run out.
 	if ctx.Err() != nil && err != nil {
+		if err := o.store.RetryMail(context.WithoutCancel(ctx), q.ID, q.Attempts, o.now(), "interrupted by shutdown"); err != nil {
+			log.Error("mail: hand back interrupted message; it is tried again when its claim runs out", "error", err)
+		}
 		return
 	}
 	// The store calls below must not fail because ctx ends meanwhile: a
 	// sent message would be sent again.
 	store := context.WithoutCancel(ctx)
 	if err == nil {
+		o.metrics.MailAttempt(metrics.MailSent)
 		if err := o.store.DeleteMail(store, q.ID); err != nil {
 			log.Error("mail: sent, but could not be removed from the outbox; it will be sent again", "error", err)
 		} else if o.relay != nil {
@@ -321,12 +348,14 @@ func (o *Outbox) attempt(ctx context.Context, q Queued) {
 	attempts := q.Attempts + 1
 	if attempts >= o.max {
 		log.Error("mail: giving up", "attempts", attempts, "error", err)
+		o.metrics.MailAttempt(metrics.MailGivenUp)
 		if err := o.store.DeleteMail(store, q.ID); err != nil {
 			log.Error("mail: remove given-up message", "error", err)
 		}
 		return
 	}
 	wait := o.backoff(attempts)
+	o.metrics.MailAttempt(metrics.MailRetry)
 	log.Warn("mail: attempt failed; will retry", "attempt", attempts, "retryIn", wait, "error", err)
 	if err := o.store.RetryMail(store, q.ID, attempts, o.now().Add(wait), err.Error()); err != nil {
 		log.Error("mail: record failed attempt", "error", err)
@@ -358,6 +387,7 @@ func (o *Outbox) message(q Queued) *gomail.Msg {
 // relay is an SMTP relay.
 type relay struct {
 	host string
+	ssl  bool // smtps: TLS from the first byte
 	opts []gomail.Option
 }
 
@@ -377,6 +407,8 @@ func parseRelay(raw string) (*relay, error) {
 	opts := []gomail.Option{gomail.WithPort(p), gomail.WithTimeout(sendTimeout)}
 	switch {
 	case u.Scheme == "smtps":
+		// The TLS itself is set up by relay.dial; WithSSL keeps go-mail
+		// from asking for STARTTLS on top of it.
 		opts = append(opts, gomail.WithSSL())
 	case isLoopback(u.Hostname()):
 		// A relay on this machine: what it receives never crosses a
@@ -391,7 +423,17 @@ func parseRelay(raw string) (*relay, error) {
 		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain),
 			gomail.WithUsername(u.User.Username()), gomail.WithPassword(pw))
 	}
-	return &relay{host: u.Hostname(), opts: opts}, nil
+	return &relay{host: u.Hostname(), ssl: u.Scheme == "smtps", opts: opts}, nil
+}
+
+// dial connects to the relay, in TLS from the first byte for smtps://.
+func (r *relay) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := &net.Dialer{}
+	if !r.ssl {
+		return d.DialContext(ctx, network, addr)
+	}
+	td := &tls.Dialer{NetDialer: d, Config: &tls.Config{ServerName: r.host, MinVersion: tls.VersionTLS12}}
+	return td.DialContext(ctx, network, addr)
 }
 
 func isLoopback(host string) bool {
@@ -403,7 +445,19 @@ func isLoopback(host string) bool {
 }
 
 func (r *relay) send(ctx context.Context, m *gomail.Msg) error {
-	c, err := gomail.NewClient(r.host, r.opts...)
+	// go-mail heeds ctx only while it dials: a relay that stops answering
+	// afterwards would hold a stopping portal for the whole timeout. When
+	// ctx ends, a past deadline on the connection stops any read or write
+	// at once.
+	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := r.dial(dctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+		return conn, nil
+	}
+	c, err := gomail.NewClient(r.host, slices.Concat(r.opts, []gomail.Option{gomail.WithDialContextFunc(dial)})...)
 	if err != nil {
 		return fmt.Errorf("mail: relay: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -140,6 +141,55 @@ func TestQueuedWhileRelayDownSurvivesRestart(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	waitMail(t, mp, "ben@members.example", 1) // still one: not sent twice
+}
+
+// A shutdown in the middle of a conversation with a relay that went quiet
+// ends the attempt at once, and hands the message back, due at once and
+// with its attempt uncounted, rather than leaving it claimed until the
+// claim runs out.
+func TestShutdownHandsBackTheMessage(t *testing.T) {
+	// A relay that accepts the connection and never says a word.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	db := openDB(t, filepath.Join(t.TempDir(), "portal.db"))
+	defer db.Close()
+	o, err := mail.New(db.Mail(), mail.Options{RelayURL: "smtp://" + l.Addr().String(), From: "portal@portal.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Enqueue(t.Context(), mail.Message{To: "di@members.example", Subject: "Held", Text: "interrupted"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	o.Deliver(ctx)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the interrupted attempt returned after %v; a stopping portal must not wait for the relay's timeout", took)
+	}
+	next, ok, err := db.Mail().NextMailAt(t.Context())
+	if err != nil || !ok {
+		t.Fatalf("message gone after an interrupted attempt (%v)", err)
+	}
+	if wait := time.Until(next); wait > time.Second {
+		t.Errorf("interrupted message due in %v, want at once", wait)
+	}
+	queued, err := db.Mail().ClaimMail(t.Context(), time.Now().Add(time.Second), time.Now().Add(time.Minute), 10)
+	if err != nil || len(queued) != 1 || queued[0].Attempts != 0 {
+		t.Errorf("outbox after the interruption: %+v (%v), want the message with no attempt counted", queued, err)
+	}
 }
 
 type clock struct {

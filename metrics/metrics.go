@@ -42,7 +42,15 @@ type Metrics struct {
 	accountLocks prometheus.Counter
 	purged       *prometheus.CounterVec
 	pushFailed   prometheus.Counter
+	mail         *prometheus.CounterVec
 }
+
+// Mail delivery outcomes, the values of the outcome label of mail attempts.
+const (
+	MailSent    = "sent"
+	MailRetry   = "retry"
+	MailGivenUp = "given_up"
+)
 
 // New returns a registry with the Go runtime and process collectors, a
 // build-info gauge, and the portal's own series.
@@ -89,6 +97,10 @@ func New() *Metrics {
 			Name: "portal_index_push_failures_total",
 			Help: "Pushes of a research record to Meilisearch that failed; the record stays pending and is pushed again.",
 		}),
+		mail: f.counterVec(prometheus.CounterOpts{
+			Name: "portal_mail_attempts_total",
+			Help: `Delivery attempts of queued mail by outcome: "sent", "retry" (failed, tried again later) or "given_up" (failed for the last time, or unreadable).`,
+		}, "outcome"),
 		purged: f.counterVec(prometheus.CounterOpts{
 			Name: "portal_purged_rows_total",
 			Help: "Rows the periodic purge removed, by table.",
@@ -239,6 +251,15 @@ func (m *Metrics) IndexPushFailed() {
 		return
 	}
 	m.pushFailed.Inc()
+}
+
+// MailAttempt counts a delivery attempt with its outcome (MailSent,
+// MailRetry or MailGivenUp).
+func (m *Metrics) MailAttempt(outcome string) {
+	if m == nil {
+		return
+	}
+	m.mail.WithLabelValues(outcome).Inc()
 }
 
 // Purged counts rows of table removed by the purge.

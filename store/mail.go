@@ -88,6 +88,15 @@ func (m Mail) DeleteMail(ctx context.Context, id int64) error {
 	return nil
 }
 
+// QueuedMail implements mail.Store.
+func (m Mail) QueuedMail(ctx context.Context) (int, error) {
+	var n int
+	if err := m.db.reader.QueryRowContext(ctx, `SELECT count(*) FROM mail_outbox`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count mail: %w", err)
+	}
+	return n, nil
+}
+
 // NextMailAt implements mail.Store.
 func (m Mail) NextMailAt(ctx context.Context) (time.Time, bool, error) {
 	var next sql.NullString

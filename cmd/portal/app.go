@@ -150,7 +150,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	var mailer account.Mailer
 	if cfg.MailFrom != "" {
 		if a.outbox, err = mail.New(db.Mail(), mail.Options{RelayURL: cfg.SMTPURL, From: cfg.MailFrom, Logger: log,
-			Key: mail.SealKey(cfg.SecretKey)}); err != nil {
+			Key: mail.SealKey(cfg.SecretKey), Metrics: a.metrics}); err != nil {
 			a.Close()
 			return nil, err
 		}

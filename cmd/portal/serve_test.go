@@ -25,6 +25,7 @@ import (
 
 	"portal/account"
 	"portal/audit"
+	"portal/mail/mailpit"
 	"portal/portaltest"
 	"portal/research"
 	"portal/search"
@@ -77,6 +78,7 @@ type served struct {
 	URL        string
 	MetricsURL string
 	Meili      *meilitest.Instance
+	Mailpit    *mailpit.Process
 	DataDir    string
 	Member     portaltest.User
 	logs       *portaltest.LogBuffer
@@ -84,8 +86,8 @@ type served struct {
 }
 
 // startServe prepares a data directory with one member, a Meilisearch with
-// the portal's keys and the site indexed, and starts `portal serve` on
-// free ports with the metrics listener on.
+// the portal's keys and the site indexed, and a Mailpit relay, and starts
+// `portal serve` on free ports with the metrics listener on.
 func startServe(t *testing.T) *served {
 	t.Helper()
 	bin := portalBinary(t)
@@ -115,6 +117,14 @@ func startServe(t *testing.T) *served {
 		secret[i] = byte(i + 1)
 	}
 	s.Member = seedMember(t, s.DataDir, secret)
+	mailpitBin, err := mailpit.FindBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Mailpit, err = mailpit.Start(ctx, mailpit.Options{Binary: mailpitBin, DataDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Mailpit.Stop() })
 
 	s.cmd = exec.Command(bin, "serve")
 	s.cmd.Env = []string{
@@ -126,6 +136,8 @@ func startServe(t *testing.T) *served {
 		"PORTAL_SITE_DIR=" + siteDir,
 		"PORTAL_SECRET_KEY=" + hex.EncodeToString(secret),
 		"PORTAL_LOG_LEVEL=debug",
+		"PORTAL_SMTP_URL=" + s.Mailpit.SMTPURL,
+		"PORTAL_MAIL_FROM=portal@example.org",
 		"MEILI_URL=" + s.Meili.URL,
 		"MEILI_SEARCH_KEY=" + keys.search,
 		"MEILI_INDEXING_KEY=" + keys.indexing,
@@ -389,6 +401,22 @@ func TestServeMetricsAndProbes(t *testing.T) {
 	if resp, _ := c.Do("GET", "/api/research/"+docID, nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown record: %d, want 404", resp.StatusCode)
 	}
+	// A password change mails the member through the outbox and Mailpit.
+	c.JSON("POST", "/api/me/password", map[string]string{"currentPassword": s.Member.Password, "newPassword": s.Member.Password + " renewed"}, http.StatusNoContent, nil)
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		got, err := s.Mailpit.Messages(t.Context(), s.Member.Email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The counter moves just after the relay accepts the message.
+		sent := value(scrape(t, s.MetricsURL), "portal_mail_attempts_total", map[string]string{"outcome": "sent"})
+		if len(got) > 0 && sent > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the password-change notice did not reach Mailpit within 15 s")
+		}
+	}
 
 	// Meilisearch's version, which public health no longer shows, is a
 	// series for the operators.
@@ -411,6 +439,7 @@ func TestServeMetricsAndProbes(t *testing.T) {
 		{"portal_search_duration_seconds", map[string]string{"kind": "member"}, 1},
 		{"portal_search_duration_seconds", map[string]string{"kind": "research"}, 1},
 		{"portal_login_failures_total", nil, 1},
+		{"portal_mail_attempts_total", map[string]string{"outcome": "sent"}, 1},
 	}
 	for _, m := range moved {
 		if d := value(after, m.name, m.labels) - value(before, m.name, m.labels); d < m.least {
@@ -423,6 +452,7 @@ func TestServeMetricsAndProbes(t *testing.T) {
 		"portal_audit_queue_depth", "portal_audit_write_failures_total",
 		"portal_login_failures_total", "portal_account_locks_total",
 		"portal_index_pushes_pending", "portal_index_push_failures_total", "portal_purged_rows_total",
+		"portal_mail_queued", "portal_mail_attempts_total",
 		"portal_sqlite_connections_open", "portal_sqlite_connections_in_use", "portal_sqlite_waits_total",
 		"portal_sqlite_wait_seconds_total", "portal_build_info",
 		"go_goroutines", "go_memstats_heap_alloc_bytes", "process_resident_memory_bytes", "process_open_fds",
