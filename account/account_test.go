@@ -948,6 +948,13 @@ func TestResetMFA(t *testing.T) {
 	admin, _ := e.seed("admin@example.org", account.RoleAdmin)
 	u, secret := e.seed("a@example.org", account.RoleMember, "g1")
 	tok := e.login(u.Email, secret)
+	// A passkey on an authenticator that may be the one lost.
+	if err := e.db.Update(e.ctx(), func(tx account.Tx) error {
+		return tx.InsertPasskey(e.ctx(), &account.PasskeyRecord{Passkey: account.Passkey{ID: "pk1", Name: "Lost key", CreatedAt: e.clock.Now()},
+			UserID: u.ID, CredentialID: []byte("credential-1"), PublicKey: []byte("public key"), AAGUID: make([]byte, 16)})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.svc.ResetMFA(e.ctx(), &u, u.ID, e.c); !errors.Is(err, account.ErrForbidden) {
 		t.Errorf("member resets MFA: %v, want ErrForbidden", err)
 	}
@@ -960,6 +967,9 @@ func TestResetMFA(t *testing.T) {
 	}
 	reset := res.Token
 	e.wantUnauth(tok, "session after MFA reset")
+	if ps, err := e.svc.ListPasskeys(e.ctx(), u.ID); err != nil || len(ps) != 0 {
+		t.Errorf("passkeys after the reset: %+v, %v; want none", ps, err)
+	}
 	if _, err := e.svc.BeginLogin(e.ctx(), u.Email, goodPassword, e.c); !errors.Is(err, account.ErrInvalidCredentials) {
 		t.Errorf("login without a second factor: %v, want ErrInvalidCredentials", err)
 	}

@@ -77,11 +77,13 @@ func (s *Service) ResetMFA(ctx context.Context, actor *User, id string, c Client
 // errNeedsSecondAdmin turns ResetMFA of an admin into a ResetRequest.
 var errNeedsSecondAdmin = errors.New("account: the reset of an admin needs a second admin")
 
-// resetInTx removes u's TOTP secret and recovery codes, ends u's sessions
-// and unused re-enrolment links, and issues a single-use re-enrolment token
-// (an invitation bound to the account, created by createdBy) with which
-// the member sets a new password and a new authenticator. It returns the
-// result and how many sessions it ended.
+// resetInTx removes u's second factors (TOTP secret, recovery codes and
+// passkeys: a reset answers a lost or stolen factor, and a passkey on a
+// lost authenticator must not come back with the new password), ends u's
+// sessions and unused re-enrolment links, and issues a single-use
+// re-enrolment token (an invitation bound to the account, created by
+// createdBy) with which the member sets a new password and a new
+// authenticator. It returns the result and how many sessions it ended.
 func (s *Service) resetInTx(ctx context.Context, tx Tx, u *UserRecord, createdBy string) (ResetResult, int, error) {
 	now := s.now()
 	token := newToken()
@@ -90,6 +92,9 @@ func (s *Service) resetInTx(ctx context.Context, tx Tx, u *UserRecord, createdBy
 		return ResetResult{}, 0, err
 	}
 	if err := tx.ReplaceRecoveryCodes(ctx, u.ID, nil); err != nil {
+		return ResetResult{}, 0, err
+	}
+	if err := tx.DeleteUserPasskeys(ctx, u.ID); err != nil {
 		return ResetResult{}, 0, err
 	}
 	if err := tx.DeleteUserInvitations(ctx, u.ID); err != nil {

@@ -65,6 +65,8 @@ type Tx interface {
 	UsePasskey(ctx context.Context, id string, signCount uint32, flags byte, at time.Time) error
 	RenamePasskey(ctx context.Context, userID, id, name string) error
 	DeletePasskey(ctx context.Context, userID, id string) error
+	// DeleteUserPasskeys removes all of a member's passkeys.
+	DeleteUserPasskeys(ctx context.Context, userID string) error
 	// PutCeremony keeps a session's WebAuthn ceremony of one kind until
 	// expires, replacing one begun before; TakeCeremony deletes and returns
 	// it, or ErrNotFound when there is none or it has expired at now.

@@ -21,7 +21,8 @@ func Invitation(to, link string, expires time.Time) Message {
 // whose second factor an admin has reset.
 func MFAReset(to, link string, expires time.Time) Message {
 	return Message{To: to, Subject: "Set up your second factor again", Text: "An admin has reset the second factor of your account on the members' portal of INTERPOL's\n" +
-		"Specialist Group on Crimes Against Children, and ended your sessions.\n\n" +
+		"Specialist Group on Crimes Against Children: your authenticator app, recovery codes and\n" +
+		"passkeys no longer work, and your sessions have ended.\n\n" +
 		"Open this link to set a new password and a new second factor:\n\n" + link + "\n\n" +
 		"The link works once and expires on " + expires.UTC().Format(expiryFormat) + ".\n" +
 		"If you did not ask for this reset, tell your admin.\n"}

@@ -83,6 +83,11 @@ func (t accountTx) DeletePasskey(ctx context.Context, userID, id string) error {
 	return oneRow(res)
 }
 
+func (t accountTx) DeleteUserPasskeys(ctx context.Context, userID string) error {
+	_, err := t.tx.ExecContext(ctx, `DELETE FROM passkeys WHERE user_id = ?`, userID)
+	return mapErr(err)
+}
+
 func (t accountTx) PutCeremony(ctx context.Context, sessionID, kind string, data []byte, expires time.Time) error {
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO webauthn_ceremonies (session_id, kind, data, expires_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (session_id, kind) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`,
