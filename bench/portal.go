@@ -107,6 +107,10 @@ func (e *PortalEnv) Environ(siteDir string) []string {
 		"PORTAL_SITE_DIR=" + siteDir,
 		"PORTAL_DATA_DIR=" + e.DataDir,
 		"PORTAL_SECRET_KEY=" + e.SecretKey,
+		// Production needs a relay and the public origin for the links it
+		// mails; the benchmark sends none, so nothing needs to answer.
+		"PORTAL_SMTP_URL=smtp://127.0.0.1:9",
+		"PORTAL_PUBLIC_URL=http://" + e.Addr,
 		// The harness plays a proxy in front of many clients (the login
 		// burst): it names them in X-Forwarded-For.
 		"PORTAL_TRUSTED_PROXIES=127.0.0.1/32",

@@ -104,8 +104,8 @@ func Options() []Option {
 		{Name: "PORTAL_MEMBERS_SITE_DIR", Commands: append(sites[:len(sites):len(sites)], "backup"), Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
 		{Name: "PORTAL_DATA_DIR", Default: "var", Commands: state, Help: "local state: database, uploads, development Meilisearch"},
 		{Name: "PORTAL_SECRET_KEY", Secret: true, Commands: append(state[:len(state):len(state)], "restore"), Help: "64 hex digits (32 bytes): encrypts TOTP secrets and signs CSRF tokens; keep it outside the database and its backups"},
-		{Name: "PORTAL_PUBLIC_URL", Commands: links, Help: "the portal's public origin (https://portal.example), used in invitation links and, by portal dev, as the site's base URL (canonical links, sitemap)"},
-		{Name: "PORTAL_SMTP_URL", Secret: true, Commands: mailers, Help: "SMTP relay of the portal's mail (queued in the database, sent by serve with retries): smtp://user:pass@host:587 (STARTTLS required except on loopback) or smtps://…:465; empty logs the mail and shows invitation links to the admin instead"},
+		{Name: "PORTAL_PUBLIC_URL", Commands: links, Help: "the portal's public origin (https://portal.example), used in mailed links and as the passkeys' site, and by portal dev as the site's base URL (canonical links, sitemap); required by serve in production"},
+		{Name: "PORTAL_SMTP_URL", Secret: true, Commands: mailers, Help: "SMTP relay of the portal's mail (queued in the database, sent by serve with retries): smtp://user:pass@host:587 (STARTTLS required except on loopback) or smtps://…:465; required by serve in production; empty (development only) logs the mail and shows invitation links to the admin instead"},
 		{Name: "PORTAL_MAIL_FROM", Default: "portal@localhost", Commands: mailers, Help: "sender address of the portal's emails"},
 		{Name: "PORTAL_SESSION_IDLE", Default: "30m", Commands: servers, Help: "a session ends after this long without a request"},
 		{Name: "PORTAL_SESSION_MAX", Default: "12h", Commands: servers, Help: "a session ends this long after login, however active"},
@@ -328,6 +328,19 @@ func (c Config) ValidateServe() error {
 	}
 	if len(c.SecretKey) == 0 {
 		problems = append(problems, "PORTAL_SECRET_KEY is required (generate one with: openssl rand -hex 32)")
+	}
+	// Reset, unlock and invitation links are credentials: without a relay
+	// they would go to the log, and without the public origin they would
+	// point at the listen address and passkeys would trust the request's
+	// Host header (SECURITY.md ML-1, MF-8). Development logs the links and
+	// uses the request's host on purpose.
+	if c.Env == "production" {
+		if c.SMTPURL == "" {
+			problems = append(problems, "PORTAL_SMTP_URL is required in production: the portal mails reset, unlock and invitation links, which must never go to the log")
+		}
+		if c.PublicURL == "" {
+			problems = append(problems, "PORTAL_PUBLIC_URL is required in production: mailed links and passkeys are bound to it")
+		}
 	}
 	// The process that answers the internet must not hold the key that can
 	// mint or delete every other key (SECURITY.md MS-1).

@@ -74,7 +74,8 @@ func TestSecretsFromFiles(t *testing.T) {
 func TestServeRefusesMasterKey(t *testing.T) {
 	c, err := Load(env(map[string]string{
 		"MEILI_URL": "http://127.0.0.1:7700", "MEILI_SEARCH_KEY": "k", "MEILI_INDEXING_KEY": "a", "MEILI_MASTER_KEY": "m",
-		"PORTAL_SECRET_KEY": strings.Repeat("ab", 32),
+		"PORTAL_SECRET_KEY": strings.Repeat("ab", 32), "PORTAL_SMTP_URL": "smtps://relay.example:465",
+		"PORTAL_PUBLIC_URL": "https://portal.example",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +86,16 @@ func TestServeRefusesMasterKey(t *testing.T) {
 	c.MeiliMasterKey = ""
 	if err := c.ValidateServe(); err != nil {
 		t.Errorf("ValidateServe = %v", err)
+	}
+	// In production the links the portal mails need a relay and the public
+	// origin; development may go without either.
+	c.SMTPURL, c.PublicURL = "", ""
+	if err := c.ValidateServe(); err == nil || !strings.Contains(err.Error(), "PORTAL_SMTP_URL") || !strings.Contains(err.Error(), "PORTAL_PUBLIC_URL") {
+		t.Errorf("ValidateServe without relay and public URL = %v, want both refused", err)
+	}
+	c.Env = "development"
+	if err := c.ValidateServe(); err != nil {
+		t.Errorf("ValidateServe in development = %v", err)
 	}
 }
 

@@ -139,7 +139,7 @@ func TestUnitIsHardened(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range []string{"PORTAL_SECRET_KEY_FILE", "MEILI_SEARCH_KEY_FILE", "MEILI_INDEXING_KEY_FILE"} {
+	for _, k := range []string{"PORTAL_SECRET_KEY_FILE", "PORTAL_SMTP_URL_FILE", "MEILI_SEARCH_KEY_FILE", "MEILI_INDEXING_KEY_FILE"} {
 		if env[k] == "" {
 			t.Errorf("the unit does not pass %s", k)
 		}

@@ -54,7 +54,7 @@ func servePortal(t *testing.T, bin string, env map[string]string) (base string, 
 	}
 	env["PORTAL_ADDR"] = addr
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = envList(env)
+	cmd.Env = envList(mailEnv(env))
 	logs := &portaltest.LogBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

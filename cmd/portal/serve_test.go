@@ -85,6 +85,15 @@ type served struct {
 	exited     chan error
 }
 
+// mailEnv adds what `portal serve` needs in production to mail its links:
+// a relay (on loopback, where nothing answers: the callers read no mail)
+// and the public origin the links point at.
+func mailEnv(env map[string]string) map[string]string {
+	env["PORTAL_SMTP_URL"] = "smtp://127.0.0.1:9"
+	env["PORTAL_PUBLIC_URL"] = "https://portal.example"
+	return env
+}
+
 // startServe prepares a data directory with one member, a Meilisearch with
 // the portal's keys and the site indexed, and a Mailpit relay, and starts
 // `portal serve` on free ports with the metrics listener on.
@@ -137,6 +146,7 @@ func startServe(t *testing.T) *served {
 		"PORTAL_SECRET_KEY=" + hex.EncodeToString(secret),
 		"PORTAL_LOG_LEVEL=debug",
 		"PORTAL_SMTP_URL=" + s.Mailpit.SMTPURL,
+		"PORTAL_PUBLIC_URL=https://portal.example",
 		"PORTAL_MAIL_FROM=portal@example.org",
 		"MEILI_URL=" + s.Meili.URL,
 		"MEILI_SEARCH_KEY=" + keys.search,
@@ -590,9 +600,9 @@ func TestServeRefusesOverPrivilegedKeys(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, bin, "serve")
-			cmd.Env = envList(map[string]string{"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_DATA_DIR": t.TempDir(),
+			cmd.Env = envList(mailEnv(map[string]string{"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_DATA_DIR": t.TempDir(),
 				"PORTAL_SECRET_KEY": secret, "PORTAL_SITE_DIR": t.TempDir(), "PORTAL_LOG_FORMAT": "text",
-				"MEILI_URL": m.URL, "MEILI_SEARCH_KEY": c.search, "MEILI_INDEXING_KEY": c.indexing})
+				"MEILI_URL": m.URL, "MEILI_SEARCH_KEY": c.search, "MEILI_INDEXING_KEY": c.indexing}))
 			out, err := cmd.CombinedOutput()
 			if err == nil || ctx.Err() != nil {
 				t.Fatalf("portal serve: %v (context %v), want a refusal\n%s", err, ctx.Err(), out)
@@ -618,9 +628,9 @@ func TestServeChecksKeysOnceMeilisearchAnswers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "serve")
-	cmd.Env = envList(map[string]string{"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_DATA_DIR": t.TempDir(),
+	cmd.Env = envList(mailEnv(map[string]string{"PORTAL_ADDR": "127.0.0.1:0", "PORTAL_DATA_DIR": t.TempDir(),
 		"PORTAL_SECRET_KEY": strings.Repeat("ab", 32), "PORTAL_SITE_DIR": t.TempDir(),
-		"MEILI_URL": m.URL, "MEILI_SEARCH_KEY": keys.search, "MEILI_INDEXING_KEY": keys.admin})
+		"MEILI_URL": m.URL, "MEILI_SEARCH_KEY": keys.search, "MEILI_INDEXING_KEY": keys.admin}))
 	logs := &portaltest.LogBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
