@@ -109,6 +109,9 @@ func (s *Service) settleFailure(ctx context.Context, reserved *UserRecord, res r
 		}
 		err = s.st.Update(ctx, func(tx Tx) error {
 			cur, err := tx.DeviceByID(ctx, d.ID)
+			if errors.Is(err, ErrNotFound) {
+				return nil // dropped meanwhile (the per-account cap): nothing to lock
+			}
 			if err != nil {
 				return err
 			}

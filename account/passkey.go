@@ -591,7 +591,9 @@ func (s *Service) checkAssertion(ctx context.Context, sess *Session, rp RelyingP
 		}
 		var p *PasskeyRecord
 		if err == nil {
-			p, failure = s.verifyAssertion(ctx, tx, w, u, sd, answer)
+			if p, failure, err = s.verifyAssertion(ctx, tx, w, u, sd, answer); err != nil {
+				return err
+			}
 		} else {
 			failure = "no challenge under way"
 		}
@@ -624,38 +626,39 @@ func (s *Service) checkAssertion(ctx context.Context, sess *Session, rp RelyingP
 
 // verifyAssertion checks one assertion against the member's passkeys and
 // returns the passkey used, updated with the assertion's counter and
-// flags, or the reason it was refused.
-func (s *Service) verifyAssertion(ctx context.Context, tx Tx, w *webauthn.WebAuthn, u *UserRecord, sd webauthn.SessionData, answer []byte) (*PasskeyRecord, string) {
+// flags, or the reason it was refused, or the store's error.
+func (s *Service) verifyAssertion(ctx context.Context, tx Tx, w *webauthn.WebAuthn, u *UserRecord, sd webauthn.SessionData, answer []byte) (*PasskeyRecord, string, error) {
 	if len(answer) > maxAnswerBytes {
-		return nil, "answer too large"
+		return nil, "answer too large", nil
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(answer)
 	if err != nil {
-		return nil, "malformed assertion"
+		return nil, "malformed assertion", nil
 	}
 	ps, err := tx.ListPasskeys(ctx, u.ID)
 	if err != nil {
-		return nil, "passkeys unreadable"
+		// The store's failure, not the member's: it must not count.
+		return nil, "", err
 	}
 	cred, err := w.ValidateLogin(webAuthnUser{u: u, creds: credentials(ps)}, sd, parsed)
 	if err != nil {
 		s.log.InfoContext(ctx, "passkey assertion refused", "user", u.ID, "error", err)
-		return nil, "assertion not valid"
+		return nil, "assertion not valid", nil
 	}
 	if !cred.Flags.UserVerified {
-		return nil, "user not verified"
+		return nil, "user not verified", nil
 	}
 	// A counter that went backwards means two copies of the key: refuse,
 	// the member's other factors still work.
 	if cred.Authenticator.CloneWarning {
-		return nil, "signature counter went backwards"
+		return nil, "signature counter went backwards", nil
 	}
 	for i := range ps {
 		if bytes.Equal(ps[i].CredentialID, cred.ID) {
 			p := ps[i]
 			p.SignCount, p.Flags = cred.Authenticator.SignCount, cred.Flags.MsgpByte()
-			return &p, ""
+			return &p, "", nil
 		}
 	}
-	return nil, "unknown passkey"
+	return nil, "unknown passkey", nil
 }

@@ -260,12 +260,14 @@ func New(opts Options) (*Server, error) {
 		if r.throttled {
 			mw = append(mw, limiter)
 		}
+		// The head is written after every admin act, refusals included,
+		// so it wraps the checks that audit them.
+		if r.policy == Admin && r.method != http.MethodGet {
+			mw = append(mw, s.anchorAfter)
+		}
 		mw = append(mw, s.require(r.policy))
 		if r.stepUp {
 			mw = append(mw, s.requireStepUp)
-		}
-		if r.policy == Admin && r.method != http.MethodGet {
-			mw = append(mw, s.anchorAfter)
 		}
 		if r.upload {
 			// An upload may take longer than other requests; the server's
