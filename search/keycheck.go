@@ -41,6 +41,13 @@ var keyProbes = []keyProbe{
 	{"indexes.delete", "!", http.MethodDelete, "/indexes/!", ""},
 	{"indexes.swap", "!", http.MethodPost, "/swap-indexes", `[{"indexes":["!a","!b"]}]`},
 	{"settings.update", "!", http.MethodPatch, "/indexes/!/settings", "{}"},
+	// The same rights on the index serve feeds, refused after the key check
+	// by a body of the wrong type. indexes.delete on it has no harmless
+	// probe: a key that held it would delete the index (SECURITY.md MS-2).
+	{"indexes.create", IndexResearch, http.MethodPost, "/indexes", `{"uid":"` + IndexResearch + `","primaryKey":1}`},
+	{"indexes.update", IndexResearch, http.MethodPatch, "/indexes/" + IndexResearch, `{"primaryKey":1}`},
+	{"indexes.swap", IndexResearch, http.MethodPost, "/swap-indexes", `[{"indexes":["` + IndexResearch + `","!"]}]`},
+	{"settings.update", IndexResearch, http.MethodPatch, "/indexes/" + IndexResearch + "/settings", `{"rankingRules":1}`},
 	{"documents.get", IndexResearch, http.MethodGet, "/indexes/" + IndexResearch + "/documents/!", ""},
 	{"documents.add", IndexResearch, http.MethodPost, "/indexes/" + IndexResearch + "/documents", "!"},
 	{"documents.add", "!", http.MethodPost, "/indexes/!/documents", "!"},

@@ -30,6 +30,17 @@ func TestCheckKeyAgainstRealMeilisearch(t *testing.T) {
 	if err := admin.EnsureIndexes(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// A key scoped to the research index alone, with index management on
+	// it beside the indexing rights: the probes on the index serve feeds
+	// find what the probes on other indexes cannot.
+	scoped := search.IndexingKey()
+	scoped.UID, scoped.Name = "0d4b8e52-3c1f-4b7a-9a55-6f0b7c2d9e99", "scoped-manager"
+	scoped.Actions = append(scoped.Actions, "indexes.create", "indexes.update", "indexes.swap", "settings.update")
+	k, err := search.ProvisionKey(ctx, master, scoped, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys[scoped.Name] = k
 	tasksBefore, err := master.GetTasks(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +60,7 @@ func TestCheckKeyAgainstRealMeilisearch(t *testing.T) {
 		{m.MasterKey, search.IndexingKey(), []string{"keys.get", "keys.create", "indexes.delete", "search on research"}},
 		{keys[search.IndexingKey().Name], search.SearchKey(), []string{"documents.add on research", "documents.delete on research", "tasks.get"}},
 		{keys[search.SearchKey().Name], search.IndexingKey(), []string{"search on research", "version"}},
+		{keys[scoped.Name], search.IndexingKey(), []string{"indexes.create on research", "indexes.update on research", "indexes.swap on research", "settings.update on research"}},
 	} {
 		err := search.CheckKey(ctx, m.URL, c.key, c.spec)
 		if !errors.Is(err, search.ErrKeyRights) {
