@@ -288,33 +288,37 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, token string, r
 		return Passkey{}, err
 	}
 	var rec *PasskeyRecord
+	// A refused answer still spends the ceremony: the transaction commits
+	// its removal, and the refusal is returned after it.
+	var refused error
+	refuse := func(err error) error { refused = err; return nil }
 	err = s.st.Update(ctx, func(tx Tx) error {
 		sd, err := takeCeremony(ctx, tx, sess.ID, ceremonyRegister, now)
 		if err != nil {
 			return err
 		}
 		if len(answer) > maxAnswerBytes {
-			return fmt.Errorf("%w: answer too large", ErrPasskey)
+			return refuse(fmt.Errorf("%w: answer too large", ErrPasskey))
 		}
 		parsed, err := protocol.ParseCredentialCreationResponseBytes(answer)
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrPasskey, err)
+			return refuse(fmt.Errorf("%w: %w", ErrPasskey, err))
 		}
 		ps, err := tx.ListPasskeys(ctx, u.ID)
 		if err != nil {
 			return err
 		}
 		if len(ps) >= MaxPasskeys {
-			return &InputError{Field: "passkeys", Reason: fmt.Sprintf("at most %d passkeys per account; remove one first", MaxPasskeys)}
+			return refuse(&InputError{Field: "passkeys", Reason: fmt.Sprintf("at most %d passkeys per account; remove one first", MaxPasskeys)})
 		}
 		cred, err := w.CreateCredential(webAuthnUser{u: u, creds: credentials(ps)}, sd, parsed)
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrPasskey, err)
+			return refuse(fmt.Errorf("%w: %w", ErrPasskey, err))
 		}
 		// go-webauthn checked the flag already, because the ceremony asked
 		// for it; the rule is the portal's, so it is checked here too.
 		if !cred.Flags.UserVerified {
-			return fmt.Errorf("%w: user not verified", ErrPasskey)
+			return refuse(fmt.Errorf("%w: user not verified", ErrPasskey))
 		}
 		rec = &PasskeyRecord{
 			Passkey:         Passkey{ID: newUserID(), Name: name, CreatedAt: now},
@@ -334,6 +338,9 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, token string, r
 		}
 		return tx.InsertPasskey(ctx, rec)
 	})
+	if err == nil {
+		err = refused
+	}
 	if err != nil {
 		if errors.Is(err, ErrPasskey) || errors.Is(err, ErrConflict) {
 			s.record(ctx, actorEntryRec(u, ActionPasskeyAdd, u.ID, audit.OutcomeFailure, err.Error()), c)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"portal/account"
+	"portal/audit"
 	"portal/portaltest"
 )
 
@@ -72,6 +73,20 @@ func TestPasskeyRoutesWithoutAuthenticator(t *testing.T) {
 	resp, body = c.Do("POST", "/api/me/passkeys", map[string]any{"name": "  ", "credential": json.RawMessage(`{}`)})
 	if resp.StatusCode != http.StatusBadRequest || portaltest.ErrorCode(t, body) != "invalid_input" {
 		t.Errorf("blank name: %d %s", resp.StatusCode, body)
+	}
+	// A refused answer spends the challenge: a second answer finds none.
+	for i := range 2 {
+		resp, body = c.Do("POST", "/api/me/passkeys", map[string]any{"name": "Laptop", "credential": json.RawMessage(`{}`)})
+		if resp.StatusCode != http.StatusBadRequest || portaltest.ErrorCode(t, body) != "passkey_rejected" {
+			t.Errorf("malformed answer %d: %d %s", i+1, resp.StatusCode, body)
+		}
+	}
+	var details []string
+	for _, e := range auditEntries(t, p, audit.Filter{Action: account.ActionPasskeyAdd, Actor: u.ID}) {
+		details = append(details, e.Detail)
+	}
+	if len(details) < 2 || !strings.Contains(details[0], "no register ceremony under way") || strings.Contains(details[1], "no register ceremony") {
+		t.Errorf("refused registrations, newest first: %q; want the malformed answer, then no ceremony left for the second", details)
 	}
 	resp, body = c.Do("PATCH", "/api/me/passkeys/0123456789abcdef0123456789abcdef", map[string]string{"name": "Mine now"})
 	if resp.StatusCode != http.StatusNotFound {
