@@ -23,8 +23,8 @@ import (
 	"portal/account"
 	"portal/audit"
 	"portal/extract"
+	"portal/proc"
 	"portal/research"
-	"portal/search/meiliproc"
 	"portal/store"
 )
 
@@ -90,7 +90,7 @@ func NewPortalEnv(dataDir, siteDir string, m *Meili) (*PortalEnv, error) {
 	if _, err := rand.Read(k); err != nil {
 		return nil, err
 	}
-	addr, err := meiliproc.FreeAddr()
+	addr, err := proc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}

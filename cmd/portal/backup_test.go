@@ -21,8 +21,8 @@ import (
 	"portal/audit"
 	"portal/backup"
 	"portal/portaltest"
+	"portal/proc"
 	"portal/search"
-	"portal/search/meiliproc"
 	"portal/search/meilitest"
 	"portal/store"
 )
@@ -48,7 +48,7 @@ func runBin(t *testing.T, bin string, env map[string]string, args ...string) (st
 // sends SIGINT and waits for the process to end; it also runs at cleanup.
 func servePortal(t *testing.T, bin string, env map[string]string) (base string, stop func()) {
 	t.Helper()
-	addr, err := meiliproc.FreeAddr()
+	addr, err := proc.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ package mailpit
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,34 +16,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"portal/proc"
 )
 
 // FindBinary locates the Mailpit executable: $MAILPIT_BIN, then the
-// project's copy in .tools/ (built by `make tools`, searched upwards from
-// the working directory so that tests in sub-packages find it).
+// project's copy in .tools/ (built by `make tools`).
 func FindBinary() (string, error) {
-	if p := os.Getenv("MAILPIT_BIN"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("MAILPIT_BIN: %w", err)
-		}
-		return p, nil
-	}
-	if dir, err := os.Getwd(); err == nil {
-		for {
-			p := filepath.Join(dir, ".tools", "mailpit")
-			if _, err := os.Stat(p); err == nil {
-				return p, nil
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
-	}
-	return "", errors.New("mailpit binary not found: run `make tools` or set MAILPIT_BIN")
+	return proc.FindTool("MAILPIT_BIN", "mailpit", false, "run `make tools`")
 }
 
 // Options says how to start Mailpit.
@@ -65,32 +45,14 @@ type Process struct {
 	// SMTPAddr and HTTPAddr are the addresses it listens on, for a restart
 	// on the same ones.
 	SMTPAddr, HTTPAddr string
-	cmd                *exec.Cmd
-	exited             chan struct{}
-	err                error
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	*proc.Child
 }
 
 // Start launches Mailpit and waits until its API answers.
 func Start(ctx context.Context, opts Options) (*Process, error) {
 	for _, a := range []*string{&opts.SMTPAddr, &opts.HTTPAddr} {
-		if *a == "" {
-			addr, err := freeAddr()
-			if err != nil {
-				return nil, fmt.Errorf("mailpit: pick port: %w", err)
-			}
-			*a = addr
-		}
-		if host, _, err := net.SplitHostPort(*a); err != nil || !net.ParseIP(host).IsLoopback() {
-			return nil, fmt.Errorf("mailpit: address %q is not on loopback", *a)
+		if err := proc.Loopback(a); err != nil {
+			return nil, fmt.Errorf("mailpit: %w", err)
 		}
 	}
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
@@ -108,69 +70,36 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 		"--quiet",
 	)
 	cmd.Stdout, cmd.Stderr = out, out
-	// As for Meilisearch (search/meiliproc): its own process group keeps a
-	// terminal's Ctrl-C away, and it stops if the parent dies.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start mailpit: %w", err)
+	child, err := proc.Start("mailpit", cmd)
+	if err != nil {
+		return nil, err
 	}
 	p := &Process{SMTPURL: "smtp://" + opts.SMTPAddr, URL: "http://" + opts.HTTPAddr,
-		SMTPAddr: opts.SMTPAddr, HTTPAddr: opts.HTTPAddr, cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.exited)
-	}()
-	if err := p.waitReady(ctx, 30*time.Second); err != nil {
+		SMTPAddr: opts.SMTPAddr, HTTPAddr: opts.HTTPAddr, Child: child}
+	client := &http.Client{Timeout: time.Second}
+	ready := func(ctx context.Context) bool {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/readyz", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return false
+		}
+		// The SMTP listener starts beside the HTTP one.
+		c, err := net.DialTimeout("tcp", p.SMTPAddr, time.Second)
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	}
+	if err := child.WaitReady(ctx, 30*time.Second, ready); err != nil {
 		_ = p.Stop()
 		return nil, err
 	}
 	return p, nil
-}
-
-func (p *Process) waitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	client := &http.Client{Timeout: time.Second}
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/readyz", nil)
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				// The SMTP listener starts beside the HTTP one.
-				if c, err := net.DialTimeout("tcp", p.SMTPAddr, time.Second); err == nil {
-					c.Close()
-					return nil
-				}
-			}
-		}
-		select {
-		case <-p.exited:
-			return fmt.Errorf("mailpit exited during start-up: %v", p.err)
-		case <-ctx.Done():
-			return fmt.Errorf("mailpit did not become ready at %s: %w", p.URL, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// Exited is closed when the process has ended.
-func (p *Process) Exited() <-chan struct{} { return p.exited }
-
-// Stop ends the process: SIGTERM, then SIGKILL after five seconds.
-func (p *Process) Stop() error {
-	select {
-	case <-p.exited:
-		return nil
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
-	return nil
 }
 
 // Mail is one message as Mailpit received it.

@@ -12,13 +12,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"portal/proc"
 )
 
 // Options says how to start a Meilisearch process.
@@ -33,62 +33,20 @@ type Options struct {
 
 // Process is one running Meilisearch child.
 type Process struct {
-	URL    string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	err    error // set before exited is closed
+	URL string
+	*proc.Child
 }
 
 // FindBinary locates the Meilisearch executable: $MEILI_BIN, then the
-// project's pinned copy in .tools/ (searched upwards from the working
-// directory, so tests in sub-packages find it), then $PATH.
+// project's pinned copy in .tools/, then $PATH.
 func FindBinary() (string, error) {
-	if p := os.Getenv("MEILI_BIN"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("MEILI_BIN: %w", err)
-		}
-		return p, nil
-	}
-	if dir, err := os.Getwd(); err == nil {
-		for {
-			p := filepath.Join(dir, ".tools", "meilisearch")
-			if _, err := os.Stat(p); err == nil {
-				return p, nil
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
-	}
-	if p, err := exec.LookPath("meilisearch"); err == nil {
-		return p, nil
-	}
-	return "", errors.New("meilisearch binary not found: run scripts/install-meilisearch (make does it) or set MEILI_BIN")
-}
-
-// FreeAddr returns a loopback address with a port that was free a moment ago.
-func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return proc.FindTool("MEILI_BIN", "meilisearch", true, "run scripts/install-meilisearch (make does it)")
 }
 
 // Start launches Meilisearch and waits until it answers /health.
 func Start(ctx context.Context, opts Options) (*Process, error) {
-	if opts.Addr == "" {
-		addr, err := FreeAddr()
-		if err != nil {
-			return nil, fmt.Errorf("pick port: %w", err)
-		}
-		opts.Addr = addr
-	}
-	if host, _, err := net.SplitHostPort(opts.Addr); err != nil || !net.ParseIP(host).IsLoopback() {
-		return nil, fmt.Errorf("meilisearch address %q is not on loopback", opts.Addr)
+	if err := proc.Loopback(&opts.Addr); err != nil {
+		return nil, fmt.Errorf("meilisearch: %w", err)
 	}
 	if len(opts.MasterKey) < 16 {
 		return nil, errors.New("meilisearch master key must be at least 16 bytes")
@@ -113,70 +71,26 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 	// show in the process list.
 	cmd.Env = append(os.Environ(), "MEILI_MASTER_KEY="+opts.MasterKey)
 	cmd.Stdout, cmd.Stderr = out, out
-	// Its own process group keeps a terminal's Ctrl-C away from the child:
-	// the parent stops it in order. Pdeathsig stops it if the parent dies.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start meilisearch: %w", err)
+	child, err := proc.Start("meilisearch", cmd)
+	if err != nil {
+		return nil, err
 	}
-	p := &Process{URL: "http://" + opts.Addr, cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.exited)
-	}()
-	if err := p.waitHealthy(ctx, 60*time.Second); err != nil {
+	p := &Process{URL: "http://" + opts.Addr, Child: child}
+	client := &http.Client{Timeout: time.Second}
+	healthy := func(ctx context.Context) bool {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/health", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	if err := child.WaitReady(ctx, 60*time.Second, healthy); err != nil {
 		_ = p.Stop()
 		return nil, err
 	}
 	return p, nil
-}
-
-func (p *Process) waitHealthy(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	client := &http.Client{Timeout: time.Second}
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+"/health", nil)
-		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-p.exited:
-			return fmt.Errorf("meilisearch exited during start-up: %v", p.err)
-		case <-ctx.Done():
-			return fmt.Errorf("meilisearch did not become healthy at %s: %w", p.URL, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// Exited is closed when the process has ended.
-func (p *Process) Exited() <-chan struct{} { return p.exited }
-
-// Stop ends the process: SIGTERM, then SIGKILL after five seconds.
-func (p *Process) Stop() error {
-	select {
-	case <-p.exited:
-		return nil
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
-	return nil
-}
-
-// Kill ends the process at once, as a crash would. Tests use it.
-func (p *Process) Kill() {
-	_ = p.cmd.Process.Kill()
-	<-p.exited
 }
 
 // Supervisor keeps one Meilisearch running until its context ends.
@@ -192,12 +106,8 @@ func Supervise(ctx context.Context, opts Options) (*Supervisor, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.Addr == "" {
-		addr, err := FreeAddr()
-		if err != nil {
-			return nil, fmt.Errorf("pick port: %w", err)
-		}
-		opts.Addr = addr
+	if err := proc.Loopback(&opts.Addr); err != nil {
+		return nil, fmt.Errorf("meilisearch: %w", err)
 	}
 	p, err := Start(ctx, opts)
 	if err != nil {
@@ -218,7 +128,7 @@ func (s *Supervisor) loop(ctx context.Context, opts Options, p *Process) {
 			return
 		case <-p.Exited():
 		}
-		opts.Logger.Warn("meilisearch exited; restarting", "error", p.err, "backoff", backoff)
+		opts.Logger.Warn("meilisearch exited; restarting", "error", p.Err(), "backoff", backoff)
 		for {
 			select {
 			case <-ctx.Done():

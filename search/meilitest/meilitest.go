@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"portal/proc"
 	"portal/search/meiliproc"
 )
 
@@ -48,7 +49,7 @@ func Run(dir string) (*Instance, error) {
 	key := hex.EncodeToString(raw)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	addr, err := meiliproc.FreeAddr()
+	addr, err := proc.FreeAddr()
 	if err != nil {
 		return nil, err
 	}

@@ -32,9 +32,9 @@ import (
 	"portal/access"
 	"portal/account"
 	"portal/bench"
+	"portal/proc"
 	"portal/research"
 	"portal/search"
-	"portal/search/meiliproc"
 )
 
 type config struct {
@@ -532,7 +532,7 @@ func run(ctx context.Context, args []string) error {
 
 func accessRule(groups []string) access.Rule { return access.Filter(access.Subject{Groups: groups}) }
 
-func freeAddr() (string, error) { return meiliproc.FreeAddr() }
+func freeAddr() (string, error) { return proc.FreeAddr() }
 
 // rebase points targets at another portal address.
 func rebase(ts []vegeta.Target, from, to string) []vegeta.Target {
