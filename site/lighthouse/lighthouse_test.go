@@ -90,7 +90,7 @@ func TestLighthouse(t *testing.T) {
 	results := runLighthouse(t, node, root, checks)
 	var again []check
 	for i, r := range results {
-		if r.perfOnly() || r.RuntimeError != "" {
+		if r.perfFailures(checks[i]) > 0 || r.RuntimeError != "" {
 			again = append(again, checks[i])
 		}
 	}
@@ -98,8 +98,12 @@ func TestLighthouse(t *testing.T) {
 		second := runLighthouse(t, node, root, again)
 		for j, c := range again {
 			i := slices.IndexFunc(checks, func(x check) bool { return x.url == c.url })
-			if results[i].RuntimeError != "" || second[j].Scores["performance"] > results[i].Scores["performance"] {
-				results[i] = second[j]
+			// The retry counts when it failed nothing but performance,
+			// and less of it.
+			first, retry := results[i], second[j]
+			if n := retry.perfFailures(c); first.RuntimeError != "" || (n >= 0 &&
+				(n < first.perfFailures(c) || retry.Scores["performance"] > first.Scores["performance"])) {
+				results[i] = retry
 			}
 		}
 	}
@@ -139,18 +143,25 @@ type result struct {
 	} `json:"failing"`
 }
 
-// perfOnly reports whether a run lost points in performance and nowhere
-// else.
-func (r result) perfOnly() bool {
-	if r.RuntimeError != "" || len(r.Failing) == 0 {
-		return false
+// perfFailures counts the performance audits a run failed, or -1 when it
+// also failed an audit of another category that c does not expect: only
+// performance varies with the machine's load, so only such a run is worth
+// repeating.
+func (r result) perfFailures(c check) int {
+	if r.RuntimeError != "" {
+		return -1
 	}
+	n := 0
 	for _, f := range r.Failing {
-		if f.Category != "performance" {
-			return false
+		switch {
+		case slices.Contains(c.mustFail, f.ID):
+		case f.Category == "performance":
+			n++
+		default:
+			return -1
 		}
 	}
-	return true
+	return n
 }
 
 // runLighthouse runs site/lighthouse/run.mjs on the pages of checks, in
