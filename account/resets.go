@@ -16,7 +16,7 @@ const ResetRequestTTL = 24 * time.Hour
 
 // ResetRequest is a reset of an admin's second factor that waits for the
 // approval of a second admin: one admin session alone must not be able to
-// take over another admin's account (DESIGN.md, security model).
+// take over another admin's account (SECURITY.md AC-12).
 type ResetRequest struct {
 	ID          string
 	UserID      string // the admin whose second factor is to be reset

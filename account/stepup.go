@@ -10,7 +10,7 @@ import (
 )
 
 // StepUpWindow is how long a second factor passed on a session counts for
-// the acts that change who someone is (DESIGN.md, security model): resetting
+// the acts that change who someone is (SECURITY.md AC-11): resetting
 // a second factor, changing a role or groups, disabling or enabling,
 // inviting an admin, and listing or ending someone else's sessions. A
 // session that has not passed one within it is asked for a fresh one.

@@ -11,8 +11,8 @@ import (
 )
 
 // The acts that change who someone is need two keys: an admin session and
-// a second factor passed on it within account.StepUpWindow (DESIGN.md,
-// security model). The routes carry stepUp in the route table; a refusal is
+// a second factor passed on it within account.StepUpWindow (SECURITY.md
+// AC-11). The routes carry stepUp in the route table; a refusal is
 // 401 step_up_required, which the members' pages answer with a prompt for
 // a code (site/assets/js/members/stepup.js) before they retry.
 

@@ -19,7 +19,7 @@ import (
 var figureNotes = map[string]string{
 	"member_throughput_ratio_16": "Portal and Meilisearch share the 2 cores: every CPU-second the portal spends (session lookup in SQLite, tenant-token client, JSON decode and re-encode of hits and facets, audit queue) is taken from Meilisearch.",
 	"member_p99_ratio_16":        "Tail of the same run; queueing in the portal (SQLite, GC pauses) shows here first.",
-	"member_median_added_ms_1":   "One connection, no contention: the portal's own work per search. Catches the gzip pitfall of DESIGN.md (+44 ms) and any per-request setup.",
+	"member_median_added_ms_1":   "One connection, no contention: the portal's own work per search. Catches asking Meilisearch for gzip (+44 ms a search) and any per-request setup.",
 	"public_throughput_ratio_16": "Skewed (Zipf 1.1) anonymous mix; the portal's public-answer cache serves repeats without Meilisearch, while raw Meilisearch computes every one. On a cache miss the portal sends the same one request as the raw side (a second only when a section is chosen, which the mix never does).",
 	"reindex_ratio":              "Raw bulk upload time ÷ portal reindex indexing stage for the same records: the portal reads the store a page at a time, sends NDJSON batches of up to 24 MiB into a new index without waiting for each, waits for the last, swaps it in and records the index states; the raw side only uploads.",
 	"portal_rss_mib_16":          "Peak VmRSS of the portal process (sampled every 50 ms) during the portal rounds of the 16-connection member load.",
