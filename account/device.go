@@ -217,7 +217,7 @@ func (s *Service) offerUnlockLink(ctx context.Context, u *UserRecord, c Client) 
 		return
 	}
 	s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID, Action: audit.ActionUnlockLinkSent,
-		Outcome: audit.OutcomeSuccess, Detail: "right password from an untrusted browser while locked or throttled"}, c)
+		Outcome: audit.OutcomeSuccess, Detail: "right password from an untrusted browser while locked"}, c)
 	s.notify(ctx, newDeviceNotice(u.Email, link, now.Add(UnlockLinkTTL)))
 }
 

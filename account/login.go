@@ -46,9 +46,6 @@ type reservation struct {
 	// device is the trusted device whose counter took the attempt; nil
 	// when the account's untrusted counter did.
 	device *Device
-	// untrusted is set once the attempt is known to count on the
-	// account's untrusted counter, refused or not.
-	untrusted bool
 }
 
 // reserve counts an attempt on the account as failed before the slow
@@ -83,7 +80,6 @@ func (s *Service) reserve(ctx context.Context, userID string, c Client, now time
 			d.LastFailureAt = now
 			return tx.SaveDevice(ctx, d)
 		}
-		res.untrusted = true
 		if u.Locked {
 			return errLocked
 		}
@@ -264,20 +260,6 @@ func (s *Service) BeginLogin(ctx context.Context, email, password string, c Clie
 		return "", ErrInvalidCredentials
 	case errors.Is(err, ErrThrottled):
 		fail(u, "throttled")
-		if res.untrusted {
-			// Whoever fails on the account from anywhere keeps its untrusted
-			// counter waiting, so the member on a new browser waits too:
-			// a right password gets the member the same mailed way in as a
-			// lock does. The check runs after the answer, which stays as
-			// fast as an unknown address's refusal.
-			s.background.Go(func() {
-				ctx := context.WithoutCancel(ctx)
-				ok, _, err := s.checkHash(ctx, u.PasswordHash, password)
-				if err == nil && ok && !u.Disabled && u.MFAEnrolled {
-					s.offerUnlockLink(ctx, u, c)
-				}
-			})
-		}
 		return "", err
 	case err != nil:
 		return "", fmt.Errorf("account: login: %w", err)

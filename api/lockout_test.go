@@ -54,53 +54,6 @@ func targetCount(t *testing.T, p *portaltest.Portal, action, target string) int 
 	return n
 }
 
-// Before any lock, an outsider's failures keep the untrusted counter
-// waiting: the member on a new browser is refused like the outsider, and
-// the right password gets the member the mailed link that trusts the
-// browser, which then signs in at once.
-func TestThrottledMemberGetsAWayIn(t *testing.T) {
-	p, clock := withAccounts(t)
-	u := p.SeedUser(t, account.RoleMember)
-
-	attacker := p.NewClient(t)
-	attacker.RefreshCSRF()
-	for i := 1; i <= account.FreeFailures; i++ {
-		resp, body := attacker.Do("POST", "/api/session", map[string]string{"email": u.Email, "password": "not the password at all"})
-		if resp.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("attempt %d: %d %s", i, resp.StatusCode, body)
-		}
-	}
-	resp, attackerBody := attacker.Do("POST", "/api/session", map[string]string{"email": u.Email, "password": "not the password at all"})
-	if resp.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("outsider past the free failures: %d %s, want 429", resp.StatusCode, attackerBody)
-	}
-
-	laptop := p.NewClient(t)
-	laptop.RefreshCSRF()
-	resp, body := laptop.Do("POST", "/api/session", map[string]string{"email": u.Email, "password": u.Password})
-	if resp.StatusCode != http.StatusTooManyRequests || portaltest.ErrorCode(t, body) != portaltest.ErrorCode(t, attackerBody) {
-		t.Fatalf("new browser, right password, while throttled: %d %s; outsider got %s", resp.StatusCode, body, attackerBody)
-	}
-	offer := waitMail(t, p, u.Email, "Sign in from a new browser")
-	m := unlockToken.FindStringSubmatch(offer[0].Text)
-	if m == nil {
-		t.Fatalf("no unlock link in %q", offer[0].Text)
-	}
-	laptop.RefreshCSRF()
-	laptop.JSON("POST", "/api/devices/unlock", map[string]string{"token": m[1]}, http.StatusOK, nil)
-	laptop.Login(u.Email, u.Password, u.TOTPSecret, clock.Now())
-	laptop.JSON("GET", "/api/me", nil, http.StatusOK, nil)
-
-	// A wrong password while throttled mails nothing more.
-	other := p.NewClient(t)
-	other.RefreshCSRF()
-	other.Do("POST", "/api/session", map[string]string{"email": u.Email, "password": "still not the password"})
-	p.Accounts.Wait()
-	if got := waitMail(t, p, u.Email, "Sign in from a new browser"); len(got) != 1 {
-		t.Errorf("%d unlock offers, want the one for the right password", len(got))
-	}
-}
-
 // An outsider who knows a member's address makes 150 failed attempts, far
 // past the lock: the member, on a browser that completed a login before,
 // logs in at once; on a new browser, the member gets in through the link
