@@ -135,6 +135,10 @@ func TestPasskeyEnrolLoginStepUpRemove(t *testing.T) {
 	call(t, ctx, webauthn.SetResponseOverrideBits, webauthn.SetResponseOverrideBitsParams{AuthenticatorID: second})
 	do(t, ctx,
 		chromedp.Evaluate[chromedp.Void](`document.querySelector("#app-alert").replaceChildren()`),
+		// The alert is shown before the button's action ends; a click while
+		// it is still busy is ignored, as a double click is.
+		chromedp.Poll[chromedp.Void](`!document.querySelector("#login-passkey").hasAttribute("aria-disabled")`,
+			chromedp.WithPollingTimeout(10*time.Second)),
 		chromedp.Click(chromedp.CSS("#login-passkey")),
 	)
 	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
