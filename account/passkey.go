@@ -8,10 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -157,21 +154,7 @@ func credentials(ps []PasskeyRecord) []webauthn.Credential {
 
 // normPasskeyName trims a passkey's name and checks that it is 1–64
 // characters of printable text.
-func normPasskeyName(s string) (string, error) {
-	bad := func(reason string) error { return &InputError{Field: "name", Reason: reason} }
-	s = strings.TrimSpace(s)
-	switch {
-	case s == "":
-		return "", bad("is required")
-	case !utf8.ValidString(s):
-		return "", bad("is not valid text")
-	case utf8.RuneCountInString(s) > maxPasskeyName:
-		return "", bad("is too long")
-	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.In(r, unicode.Cf) }) >= 0:
-		return "", bad("must not contain control characters")
-	}
-	return s, nil
-}
+func normPasskeyName(s string) (string, error) { return normText("name", maxPasskeyName, s) }
 
 // sessionAt finds the live session of token at stage, with its user.
 func (s *Service) sessionAt(ctx context.Context, token string, stage Stage, now time.Time) (*Session, *UserRecord, error) {

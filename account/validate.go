@@ -48,19 +48,23 @@ func NormalizeEmail(s string) (string, error) {
 
 // normDisplayName trims a display name and checks that it is 1–100
 // characters of printable text.
-func normDisplayName(s string) (string, error) {
-	bad := func(reason string) error { return &InputError{Field: "display_name", Reason: reason} }
+func normDisplayName(s string) (string, error) { return normText("display_name", maxNameRunes, s) }
+
+// normText trims a name a member types (a display name, a passkey's name)
+// and checks that it is 1 to max characters of printable text, with no
+// control or formatting characters (bidi overrides among them), which
+// could make it read as something else on the admins' pages.
+func normText(field string, max int, s string) (string, error) {
+	bad := func(reason string) error { return &InputError{Field: field, Reason: reason} }
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "":
 		return "", bad("is required")
 	case !utf8.ValidString(s):
 		return "", bad("is not valid text")
-	case utf8.RuneCountInString(s) > maxNameRunes:
+	case utf8.RuneCountInString(s) > max:
 		return "", bad("is too long")
-	case strings.IndexFunc(s, func(r rune) bool {
-		return unicode.IsControl(r) || unicode.In(r, unicode.Cf) // incl. bidi overrides
-	}) >= 0:
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.In(r, unicode.Cf) }) >= 0:
 		return "", bad("must not contain control characters")
 	}
 	return s, nil
