@@ -12,15 +12,15 @@ import (
 
 // View implements account.Store on the read pool.
 func (db *DB) View(ctx context.Context, fn func(account.Tx) error) error {
-	return inTx(ctx, db.reader, &sql.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error {
+	return db.view(ctx, func(tx *sql.Tx) error {
 		return fn(accountTx{tx, db.readerStmts.bind(tx)})
 	})
 }
 
-// Update implements account.Store on the single writer connection; the
-// writer's transactions begin IMMEDIATE, so they are serialised.
+// Update implements account.Store in a write transaction (DB.update),
+// serialised with every other write.
 func (db *DB) Update(ctx context.Context, fn func(account.Tx) error) error {
-	return inTx(ctx, db.writer, nil, func(tx *sql.Tx) error {
+	return db.update(ctx, func(tx *sql.Tx) error {
 		return fn(accountTx{tx, db.writerStmts.bind(tx)})
 	})
 }

@@ -34,7 +34,7 @@ const (
 // AppendAudit implements audit.Store: the read of the last entry and the
 // insert happen in one IMMEDIATE transaction, so the chain cannot fork.
 func (db *DB) AppendAudit(ctx context.Context, next func(last audit.Entry) []audit.Entry) error {
-	err := inTx(ctx, db.writer, nil, func(tx *sql.Tx) error {
+	err := db.update(ctx, func(tx *sql.Tx) error {
 		stmts := db.writerStmts.bind(tx)
 		last, err := scanEntry(stmts.queryRow(ctx, qAuditLast))
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -90,7 +90,7 @@ func (db *DB) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Entry, int
 		out   []audit.Entry
 		total int
 	)
-	err := inTx(ctx, db.reader, &sql.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error {
+	err := db.view(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM audit_log`+cond, args...).Scan(&total); err != nil {
 			return err
 		}
@@ -117,7 +117,7 @@ func (db *DB) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Entry, int
 
 // ScanAudit implements audit.Store. It reads one snapshot of the log.
 func (db *DB) ScanAudit(ctx context.Context, fn func(audit.Entry) error) error {
-	return inTx(ctx, db.reader, &sql.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error {
+	return db.view(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY id`)
 		if err != nil {
 			return fmt.Errorf("store: scan audit: %w", err)

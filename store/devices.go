@@ -129,7 +129,7 @@ func (t accountTx) SaveGhost(ctx context.Context, addressHash string, failures i
 func (t accountTx) PurgeGhosts(ctx context.Context) (int, error) {
 	res, err := t.tx.ExecContext(ctx, `DELETE FROM login_ghosts WHERE address_hash IN
 		(SELECT address_hash FROM login_ghosts ORDER BY last_failure_at
-		 LIMIT max(0, (SELECT count(*) FROM login_ghosts) - ?))`, maxGhosts)
+		 LIMIT (SELECT CASE WHEN count(*) > ? THEN count(*) - ? ELSE 0 END FROM login_ghosts))`, maxGhosts, maxGhosts)
 	if err != nil {
 		return 0, mapErr(err)
 	}

@@ -34,7 +34,7 @@ func (m Mail) AddMail(ctx context.Context, q mail.Queued) error {
 // processes never claim the same message.
 func (m Mail) ClaimMail(ctx context.Context, now, until time.Time, limit int) ([]mail.Queued, error) {
 	var out []mail.Queued
-	err := inTx(ctx, m.db.writer, nil, func(tx *sql.Tx) error {
+	err := m.db.update(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
 		rows, err := tx.QueryContext(ctx, `SELECT id, message_id, recipient, subject, body, created_at, attempts
 			FROM mail_outbox WHERE next_at <= ? ORDER BY next_at, id LIMIT ?`, fmtTime(now), limit)

@@ -23,14 +23,14 @@ func (db *DB) Progress() Progress { return Progress{db: db} }
 
 // View implements training.Store on the read pool.
 func (p Progress) View(ctx context.Context, fn func(training.Tx) error) error {
-	return inTx(ctx, p.db.reader, &sql.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error {
+	return p.db.view(ctx, func(tx *sql.Tx) error {
 		return fn(progressTx{tx})
 	})
 }
 
 // Update implements training.Store on the single writer connection.
 func (p Progress) Update(ctx context.Context, fn func(training.Tx) error) error {
-	return inTx(ctx, p.db.writer, nil, func(tx *sql.Tx) error {
+	return p.db.update(ctx, func(tx *sql.Tx) error {
 		return fn(progressTx{tx})
 	})
 }
@@ -84,12 +84,10 @@ func (t progressTx) LessonsDone(ctx context.Context, userID, module string) ([]s
 }
 
 func (t progressTx) InsertAttempt(ctx context.Context, a *training.Attempt) error {
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO training_quiz_attempts (user_id, module, lang, score, passed, submitted_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, a.UserID, a.Module, a.Lang, a.Score, a.Passed, fmtTime(a.At))
-	if err != nil {
-		return fmt.Errorf("store: insert quiz attempt: %w", err)
-	}
-	id, err := res.LastInsertId()
+	// RETURNING, not LastInsertId, which PostgreSQL's driver lacks.
+	var id int64
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO training_quiz_attempts (user_id, module, lang, score, passed, submitted_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, a.UserID, a.Module, a.Lang, a.Score, a.Passed, fmtTime(a.At)).Scan(&id)
 	if err != nil {
 		return fmt.Errorf("store: insert quiz attempt: %w", err)
 	}
@@ -163,7 +161,7 @@ func (t progressTx) Started(ctx context.Context, module string) (int, error) {
 	err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM (
 		SELECT user_id FROM training_lessons_done WHERE module = ?
 		UNION
-		SELECT user_id FROM training_quiz_attempts WHERE module = ?)`, module, module).Scan(&n)
+		SELECT user_id FROM training_quiz_attempts WHERE module = ?) AS learners`, module, module).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: learners started: %w", err)
 	}
@@ -197,7 +195,7 @@ func (t progressTx) BestScores(ctx context.Context, module string) ([]int, error
 }
 
 func (t progressTx) QuestionTallies(ctx context.Context, module string) ([]training.QuestionTally, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT a.question, count(*), sum(1 - a.correct)
+	rows, err := t.tx.QueryContext(ctx, `SELECT a.question, count(*), CAST(sum(1 - a.correct) AS BIGINT)
 		FROM training_quiz_answers a JOIN training_quiz_attempts q ON q.id = a.attempt_id
 		WHERE q.module = ? GROUP BY a.question ORDER BY a.question`, module)
 	if err != nil {

@@ -28,23 +28,25 @@ func (db *DB) Research() Research { return Research{db: db} }
 
 // View implements research.Store on the read pool.
 func (r Research) View(ctx context.Context, fn func(research.Tx) error) error {
-	return inTx(ctx, r.db.reader, &sql.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error {
-		return fn(researchTx{tx, r.db.readerStmts.bind(tx)})
+	return r.db.view(ctx, func(tx *sql.Tx) error {
+		return fn(researchTx{tx, r.db.readerStmts.bind(tx), r.db.engine})
 	})
 }
 
-// Update implements research.Store on the single writer connection, whose
-// transactions begin IMMEDIATE and are therefore serialised.
+// Update implements research.Store in a write transaction (DB.update):
+// on SQLite the single writer's IMMEDIATE transaction, on PostgreSQL one
+// under the write lock, serialised either way.
 func (r Research) Update(ctx context.Context, fn func(research.Tx) error) error {
-	return inTx(ctx, r.db.writer, nil, func(tx *sql.Tx) error {
-		return fn(researchTx{tx, r.db.writerStmts.bind(tx)})
+	return r.db.update(ctx, func(tx *sql.Tx) error {
+		return fn(researchTx{tx, r.db.writerStmts.bind(tx), r.db.engine})
 	})
 }
 
 // researchTx implements research.Tx.
 type researchTx struct {
-	tx *sql.Tx
-	ps *txStmts // the pool's prepared statements, in tx
+	tx     *sql.Tx
+	ps     *txStmts // the pool's prepared statements, in tx
+	engine Engine
 }
 
 // researchErr maps a missing row to research.ErrNotFound.
@@ -162,14 +164,25 @@ func (t researchTx) Document(ctx context.Context, id string) (*research.Document
 const qResearchAccess = `SELECT id, access_groups, tlp, withdrawn FROM research_documents
 	WHERE id IN (SELECT value FROM json_each(?))`
 
+// qResearchAccessPg is qResearchAccess in PostgreSQL's JSON functions.
+const qResearchAccessPg = `SELECT id, access_groups, tlp, withdrawn FROM research_documents
+	WHERE id IN (SELECT value FROM json_array_elements_text(CAST(? AS json)))`
+
 func (t researchTx) Access(ctx context.Context, ids []string) (map[string]research.RecordAccess, error) {
 	// The IDs go as one JSON array, so that one prepared statement serves
-	// any number of them.
+	// any number of them; none is [], not null.
+	if ids == nil {
+		ids = []string{}
+	}
 	list, err := json.Marshal(ids)
 	if err != nil {
 		return nil, fmt.Errorf("store: research access: %w", err)
 	}
-	rows, err := t.ps.query(ctx, qResearchAccess, string(list))
+	q := qResearchAccess
+	if t.engine == Postgres {
+		q = qResearchAccessPg
+	}
+	rows, err := t.ps.query(ctx, q, string(list))
 	if err != nil {
 		return nil, fmt.Errorf("store: research access: %w", err)
 	}
@@ -393,7 +406,7 @@ func (t researchTx) Versions(ctx context.Context, docID string) ([]research.Vers
 
 func (t researchTx) BlobReferenced(ctx context.Context, sha256 string) (bool, error) {
 	var n int
-	err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM research_versions WHERE sha256 = ? LIMIT 1)`,
+	err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM research_versions WHERE sha256 = ? LIMIT 1) AS used`,
 		sha256).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("store: research blob references: %w", err)

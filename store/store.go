@@ -1,8 +1,9 @@
-// Package store is the portal's SQLite database: connection setup, schema
-// migrations, backups, and the SQL behind the account, audit, research and
-// progress packages' Store interfaces. SQLite is the source of truth for
-// members, sessions, the audit log, the research records and training
-// progress; nothing else in the portal writes SQL.
+// Package store is the portal's database, SQLite (embedded, the default)
+// or PostgreSQL (several portals on one database, postgres.go): connection
+// setup, schema migrations, backups, and the SQL behind the account,
+// audit, research and progress packages' Store interfaces. The database is
+// the source of truth for members, sessions, the audit log, the research
+// records and training progress; nothing else in the portal writes SQL.
 package store
 
 import (
@@ -28,7 +29,7 @@ import (
 	"portal/audit"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
 
 // timeFormat is how times are stored: fixed-width UTC text that sorts as a
@@ -43,6 +44,7 @@ type DB struct {
 	writer *sql.DB
 	reader *sql.DB
 	path   string
+	engine Engine
 	// The hot paths' statements, prepared on each pool (prepared.go).
 	writerStmts *prepared
 	readerStmts *prepared
@@ -163,7 +165,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		reader.Close()
 		return nil, fmt.Errorf("store: open reader %s: %w", abs, err)
 	}
-	db := &DB{writer: writer, reader: reader, path: abs}
+	db := &DB{writer: writer, reader: reader, path: abs, engine: SQLite}
 	if db.writerStmts, err = prepare(ctx, writer, writerQueries()); err == nil {
 		db.readerStmts, err = prepare(ctx, reader, readerQueries())
 	}
@@ -179,7 +181,7 @@ func (db *DB) Close() error {
 	return errors.Join(db.readerStmts.close(), db.writerStmts.close(), db.reader.Close(), db.writer.Close())
 }
 
-// Path returns the database file's absolute path.
+// Path returns the database file's absolute path ("" on PostgreSQL).
 func (db *DB) Path() string { return db.path }
 
 type migration struct {
@@ -188,21 +190,30 @@ type migration struct {
 	sql     string
 }
 
-// migrations returns the embedded migrations in order. The list is
-// append-only: an applied migration is never edited or renumbered.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
+// migrations returns the engine's embedded migrations in order. The list
+// is append-only: an applied migration is never edited or renumbered.
+// PostgreSQL's are the twins of SQLite's, same numbers and names, in
+// migrations/postgres/.
+func migrations(e Engine) ([]migration, error) {
+	dir := "migrations"
+	if e == Postgres {
+		dir = "migrations/postgres"
+	}
+	entries, err := fs.ReadDir(migrationFS, dir)
 	if err != nil {
 		return nil, fmt.Errorf("store: read migrations: %w", err)
 	}
 	var out []migration
 	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
 		num, _, ok := strings.Cut(e.Name(), "_")
 		v, err := strconv.Atoi(num)
 		if !ok || err != nil || v <= 0 {
 			return nil, fmt.Errorf("store: migration %q: name must start with a number and _", e.Name())
 		}
-		b, err := migrationFS.ReadFile("migrations/" + e.Name())
+		b, err := migrationFS.ReadFile(dir + "/" + e.Name())
 		if err != nil {
 			return nil, fmt.Errorf("store: read migration: %w", err)
 		}
@@ -221,7 +232,7 @@ func migrations() ([]migration, error) {
 // with its row in schema_migrations, and refuses a database that a newer
 // binary has migrated or whose history differs from ours.
 func migrate(ctx context.Context, db *sql.DB) error {
-	ms, err := migrations()
+	ms, err := migrations(SQLite)
 	if err != nil {
 		return err
 	}
@@ -232,31 +243,12 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	) STRICT`); err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}
-	applied := map[int]string{}
-	rows, err := db.QueryContext(ctx, `SELECT version, name FROM schema_migrations`)
+	applied, err := readApplied(ctx, db)
 	if err != nil {
-		return fmt.Errorf("store: read schema_migrations: %w", err)
+		return err
 	}
-	for rows.Next() {
-		var v int
-		var name string
-		if err := rows.Scan(&v, &name); err != nil {
-			rows.Close()
-			return fmt.Errorf("store: read schema_migrations: %w", err)
-		}
-		applied[v] = name
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: read schema_migrations: %w", err)
-	}
-	for v, name := range applied {
-		if v > len(ms) {
-			return fmt.Errorf("store: database has migration %d (%s), newer than this binary", v, name)
-		}
-		if ms[v-1].name != name {
-			return fmt.Errorf("store: migration %d is %s in the database but %s here", v, name, ms[v-1].name)
-		}
+	if err := checkApplied(applied, ms); err != nil {
+		return err
 	}
 	for _, m := range ms {
 		if _, ok := applied[m.version]; ok {
@@ -272,6 +264,46 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		})
 		if err != nil {
 			return fmt.Errorf("store: migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// readApplied reads schema_migrations: version to file name.
+func readApplied(ctx context.Context, db querier) (map[int]string, error) {
+	applied := map[int]string{}
+	rows, err := db.QueryContext(ctx, `SELECT version, name FROM schema_migrations`)
+	if err != nil {
+		return nil, fmt.Errorf("store: read schema_migrations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v int
+		var name string
+		if err := rows.Scan(&v, &name); err != nil {
+			return nil, fmt.Errorf("store: read schema_migrations: %w", err)
+		}
+		applied[v] = name
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read schema_migrations: %w", err)
+	}
+	return applied, nil
+}
+
+// checkApplied refuses a database that a newer binary has migrated or
+// whose history differs from ours.
+func checkApplied(applied map[int]string, ms []migration) error {
+	for v, name := range applied {
+		if v > len(ms) {
+			return fmt.Errorf("store: database has migration %d (%s), newer than this binary", v, name)
+		}
+		if ms[v-1].name != name {
+			return fmt.Errorf("store: migration %d is %s in the database but %s here", v, name, ms[v-1].name)
 		}
 	}
 	return nil
@@ -293,9 +325,17 @@ func inTx(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(*sql.Tx)
 	return nil
 }
 
+// ErrBackupPostgres is Backup's answer on PostgreSQL, whose own tools
+// (pg_dump, base backups with WAL archiving) back it up consistently and
+// online; the portal does not reimplement them.
+var ErrBackupPostgres = errors.New("store: portal backup copies the SQLite database; back up PostgreSQL with pg_dump or the server's own backups")
+
 // Backup writes a consistent copy of the database to dest with VACUUM
 // INTO. dest must not exist; it is created with mode 0600 and synced.
 func (db *DB) Backup(ctx context.Context, dest string) error {
+	if db.engine == Postgres {
+		return ErrBackupPostgres
+	}
 	f, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("store: backup: %w", err)
@@ -363,11 +403,16 @@ func mapErr(err error) error {
 	if errors.As(err, &se) {
 		switch se.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return fmt.Errorf("%w: %v", account.ErrConflict, err)
+			return conflict(err)
 		}
+	}
+	if mapped, ok := mapPgErr(err); ok {
+		return mapped
 	}
 	return err
 }
+
+func conflict(err error) error { return fmt.Errorf("%w: %v", account.ErrConflict, err) }
 
 // Ping reads the database through the read pool: the readiness probe's
 // check that the file is there and readable.

@@ -79,7 +79,7 @@ func TestPragmasOnBothPools(t *testing.T) {
 func TestMigrationsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	db, path := openTest(t)
-	ms, err := migrations()
+	ms, err := migrations(SQLite)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,16 +129,17 @@ func TestRefusesNewerSchema(t *testing.T) {
 }
 
 func TestForeignKeysEnforced(t *testing.T) {
-	db, _ := openTest(t)
-	ctx := context.Background()
-	now := time.Now()
-	err := db.Update(ctx, func(tx account.Tx) error {
-		return tx.InsertSession(ctx, &account.Session{ID: "x", UserID: "nobody", Stage: account.StageFull,
-			CreatedAt: now, LastSeenAt: now, ExpiresAt: now})
+	forEachStore(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		now := time.Now()
+		err := db.Update(ctx, func(tx account.Tx) error {
+			return tx.InsertSession(ctx, &account.Session{ID: "x", UserID: "nobody", Stage: account.StageFull,
+				CreatedAt: now, LastSeenAt: now, ExpiresAt: now})
+		})
+		if err == nil {
+			t.Fatal("session for a missing user was inserted; want a foreign key error")
+		}
 	})
-	if err == nil {
-		t.Fatal("session for a missing user was inserted; want a foreign key error")
-	}
 }
 
 func insertUser(ctx context.Context, db *DB, id string) error {
@@ -152,31 +153,32 @@ func insertUser(ctx context.Context, db *DB, id string) error {
 }
 
 func TestUserRoundTripAndConflict(t *testing.T) {
-	db, _ := openTest(t)
-	ctx := context.Background()
-	if err := insertUser(ctx, db, "u1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := insertUser(ctx, db, "u1"); !errors.Is(err, account.ErrConflict) {
-		t.Errorf("duplicate insert: got %v, want ErrConflict", err)
-	}
-	err := db.View(ctx, func(tx account.Tx) error {
-		u, err := tx.UserByEmail(ctx, "u1@example.org")
+	forEachStore(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		if err := insertUser(ctx, db, "u1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := insertUser(ctx, db, "u1"); !errors.Is(err, account.ErrConflict) {
+			t.Errorf("duplicate insert: got %v, want ErrConflict", err)
+		}
+		err := db.View(ctx, func(tx account.Tx) error {
+			u, err := tx.UserByEmail(ctx, "u1@example.org")
+			if err != nil {
+				return err
+			}
+			if u.ID != "u1" || len(u.Groups) != 1 || u.Groups[0] != "members" || !u.LastFailureAt.IsZero() {
+				t.Errorf("read back %+v", u)
+			}
+			_, err = tx.UserByID(ctx, "nope")
+			if !errors.Is(err, account.ErrNotFound) {
+				t.Errorf("missing user: got %v, want ErrNotFound", err)
+			}
+			return nil
+		})
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
-		if u.ID != "u1" || len(u.Groups) != 1 || u.Groups[0] != "members" || !u.LastFailureAt.IsZero() {
-			t.Errorf("read back %+v", u)
-		}
-		_, err = tx.UserByID(ctx, "nope")
-		if !errors.Is(err, account.ErrNotFound) {
-			t.Errorf("missing user: got %v, want ErrNotFound", err)
-		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestDurability commits in a child process, kills it with SIGKILL right
@@ -255,59 +257,60 @@ func crashChild(path, id string) {
 // TestConcurrentWrites: many writers queue on the single writer connection
 // instead of failing with SQLITE_BUSY (SECURITY.md RE-2), while readers keep reading.
 func TestConcurrentWrites(t *testing.T) {
-	db, _ := openTest(t)
-	ctx := context.Background()
-	log := audit.New(db, nil)
-	if err := insertUser(ctx, db, "w"); err != nil {
-		t.Fatal(err)
-	}
-	const workers, writes = 20, 50
-	var wg sync.WaitGroup
-	errs := make(chan error, workers*writes*2)
-	for w := range workers {
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			for i := range writes {
-				var err error
-				if i%2 == 0 {
-					err = log.Record(ctx, audit.Entry{Action: "test.write", Outcome: audit.OutcomeSuccess, Target: strconv.Itoa(w)})
-				} else {
-					now := time.Now()
-					err = db.Update(ctx, func(tx account.Tx) error {
-						return tx.InsertSession(ctx, &account.Session{ID: fmt.Sprintf("%d-%d", w, i), UserID: "w",
-							Stage: account.StageFull, CreatedAt: now, LastSeenAt: now, ExpiresAt: now})
-					})
+	forEachStore(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		log := audit.New(db, nil)
+		if err := insertUser(ctx, db, "w"); err != nil {
+			t.Fatal(err)
+		}
+		const workers, writes = 20, 50
+		var wg sync.WaitGroup
+		errs := make(chan error, workers*writes*2)
+		for w := range workers {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				for i := range writes {
+					var err error
+					if i%2 == 0 {
+						err = log.Record(ctx, audit.Entry{Action: "test.write", Outcome: audit.OutcomeSuccess, Target: strconv.Itoa(w)})
+					} else {
+						now := time.Now()
+						err = db.Update(ctx, func(tx account.Tx) error {
+							return tx.InsertSession(ctx, &account.Session{ID: fmt.Sprintf("%d-%d", w, i), UserID: "w",
+								Stage: account.StageFull, CreatedAt: now, LastSeenAt: now, ExpiresAt: now})
+						})
+					}
+					if err != nil {
+						errs <- err
+					}
 				}
-				if err != nil {
-					errs <- err
+			}()
+			go func() { // a reader beside each writer
+				defer wg.Done()
+				for range writes {
+					if _, _, err := log.List(ctx, audit.Filter{Limit: 5}); err != nil {
+						errs <- err
+					}
 				}
-			}
-		}()
-		go func() { // a reader beside each writer
-			defer wg.Done()
-			for range writes {
-				if _, _, err := log.List(ctx, audit.Filter{Limit: 5}); err != nil {
-					errs <- err
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("concurrent access: %v", err)
-	}
-	var entries, sessions int
-	db.reader.QueryRow(`SELECT count(*) FROM audit_log`).Scan(&entries)
-	db.reader.QueryRow(`SELECT count(*) FROM sessions`).Scan(&sessions)
-	if want := workers * writes / 2; entries != want || sessions != want {
-		t.Errorf("got %d audit rows and %d sessions, want %d each", entries, sessions, want)
-	}
-	res, err := log.Verify(ctx)
-	if err != nil || !res.OK() {
-		t.Errorf("Verify after concurrent appends = %+v, %v; want an intact chain", res, err)
-	}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("concurrent access: %v", err)
+		}
+		var entries, sessions int
+		db.reader.QueryRow(`SELECT count(*) FROM audit_log`).Scan(&entries)
+		db.reader.QueryRow(`SELECT count(*) FROM sessions`).Scan(&sessions)
+		if want := workers * writes / 2; entries != want || sessions != want {
+			t.Errorf("got %d audit rows and %d sessions, want %d each", entries, sessions, want)
+		}
+		res, err := log.Verify(ctx)
+		if err != nil || !res.OK() {
+			t.Errorf("Verify after concurrent appends = %+v, %v; want an intact chain", res, err)
+		}
+	})
 }
 
 func TestBackup(t *testing.T) {
@@ -349,16 +352,17 @@ func TestBackup(t *testing.T) {
 }
 
 func TestAuditAppendOnly(t *testing.T) {
-	db, _ := openTest(t)
-	ctx := context.Background()
-	if err := audit.New(db, nil).Record(ctx, audit.Entry{Action: "test.x", Outcome: audit.OutcomeSuccess}); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`UPDATE audit_log SET detail = 'x'`, `DELETE FROM audit_log`} {
-		if _, err := db.writer.ExecContext(ctx, q); err == nil {
-			t.Errorf("%s succeeded; want the append-only trigger to refuse", q)
+	forEachStore(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		if err := audit.New(db, nil).Record(ctx, audit.Entry{Action: "test.x", Outcome: audit.OutcomeSuccess}); err != nil {
+			t.Fatal(err)
 		}
-	}
+		for _, q := range []string{`UPDATE audit_log SET detail = 'x'`, `DELETE FROM audit_log`} {
+			if _, err := db.writer.ExecContext(ctx, q); err == nil {
+				t.Errorf("%s succeeded; want the append-only trigger to refuse", q)
+			}
+		}
+	})
 }
 
 func TestCheckExists(t *testing.T) {
