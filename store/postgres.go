@@ -151,7 +151,7 @@ func migratePostgres(ctx context.Context, db *sql.DB) error {
 				name       TEXT NOT NULL,
 				applied_at TEXT NOT NULL
 			)`); err != nil {
-				return fmt.Errorf("create schema_migrations: %w", err)
+				return fmt.Errorf("create schema_migrations: %w (migrations are applied by the schema's owner: portal db migrate)", err)
 			}
 		}
 		applied, err := readApplied(ctx, tx)

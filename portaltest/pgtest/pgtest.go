@@ -223,6 +223,12 @@ func (s *Server) Template(ctx context.Context, name string, fill func(url string
 // as the superuser, who owns it.
 func (s *Server) Database(t testing.TB, template string) string {
 	t.Helper()
+	return s.URL(s.DatabaseName(t, template))
+}
+
+// DatabaseName is Database, returning the database's name.
+func (s *Server) DatabaseName(t testing.TB, template string) string {
+	t.Helper()
 	name, err := s.NewDatabase(context.Background(), template)
 	if err != nil {
 		t.Fatal(err)
@@ -232,7 +238,7 @@ func (s *Server) Database(t testing.TB, template string) string {
 			t.Error(err)
 		}
 	})
-	return s.URL(name)
+	return name
 }
 
 // NewDatabase creates a new database copied from template (template0 when
