@@ -110,9 +110,14 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 	if err := writer.PingContext(ctx); err != nil {
 		return fail(fmt.Errorf("store: connect to PostgreSQL %s/%s: %w", cfg.Host, cfg.Database, err))
 	}
-	var collate string
-	if err := writer.QueryRowContext(ctx, `SELECT datcollate FROM pg_database WHERE datname = current_database()`).Scan(&collate); err != nil {
-		return fail(fmt.Errorf("store: read collation: %w", err))
+	// datlocprovider is PostgreSQL 15's: 'c' is libc, whose C locale
+	// compares bytes; an ICU database sorts by its ICU locale.
+	var collate, provider string
+	if err := writer.QueryRowContext(ctx, `SELECT datcollate, CAST(datlocprovider AS TEXT) FROM pg_database WHERE datname = current_database()`).Scan(&collate, &provider); err != nil {
+		return fail(fmt.Errorf("store: read collation (PostgreSQL 15 or newer): %w", err))
+	}
+	if provider != "c" {
+		collate = "ICU"
 	}
 	if collate != "C" && collate != "POSIX" && collate != "C.UTF-8" && collate != "C.utf8" {
 		return fail(fmt.Errorf("store: database %s sorts text by %s; create it with LC_COLLATE 'C' (CREATE DATABASE ... TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'), so that it orders as the portal expects", cfg.Database, collate))
