@@ -3,10 +3,9 @@ package account_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"log/slog"
-	"path/filepath"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"portal/account"
 	"portal/audit"
 	"portal/store"
+	"portal/store/storetest"
 )
 
 const goodPassword = "velvet tundra mosaic harbor"
@@ -52,11 +52,7 @@ type env struct {
 
 func newEnv(t *testing.T, tweak ...func(*account.Options)) *env {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t)
 	e := &env{t: t, db: db, logs: &bytes.Buffer{}, c: account.Client{IP: "192.0.2.7", UserAgent: "test"},
 		// Start in the middle of a TOTP step, so that ±seconds stay in it.
 		clock: &clock{t: time.Date(2025, 6, 2, 9, 0, 15, 0, time.UTC)}}
@@ -70,6 +66,7 @@ func newEnv(t *testing.T, tweak ...func(*account.Options)) *env {
 	for _, f := range tweak {
 		f(&opts)
 	}
+	var err error
 	if e.svc, err = account.New(db, e.audit, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -1204,20 +1201,14 @@ func TestPurgeExpired(t *testing.T) {
 	}
 }
 
-// countRows counts the rows of table in the database file, read apart from
-// the store's own connections.
+// countRows counts the rows of table.
 func countRows(t *testing.T, db *store.DB, table string) int {
 	t.Helper()
-	conn, err := sql.Open("sqlite", db.Path()+"?mode=ro")
+	n, err := db.CountRows(t.Context(), table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	var n int
-	if err := conn.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return int(n)
 }
 
 func TestInvitationSingleUseUnderConcurrency(t *testing.T) {
@@ -1384,3 +1375,5 @@ func TestPromotionCapsSessions(t *testing.T) {
 	e.mustAuth(second)
 	e.mustAuth(third)
 }
+
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }

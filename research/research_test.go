@@ -25,6 +25,7 @@ import (
 	"portal/extract/extracttest"
 	"portal/research"
 	"portal/store"
+	"portal/store/storetest"
 )
 
 // The PDFium pool takes seconds to start, so the tests share one.
@@ -36,7 +37,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		log.Fatalf("start extractor: %v", err)
 	}
-	code := m.Run()
+	code := storetest.Main(m)
 	extractor.Close()
 	os.Exit(code)
 }
@@ -220,11 +221,7 @@ func newEnv(t *testing.T, tweak ...func(*research.Options)) *env {
 func newEnvWith(t *testing.T, idx research.Indexer, tweak ...func(*research.Options)) *env {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := store.Open(context.Background(), filepath.Join(dir, "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t)
 	e := &env{t: t, db: db, blobDir: filepath.Join(dir, "blobs"),
 		c: account.Client{IP: "192.0.2.9", UserAgent: "test"}}
 	blobs, err := blob.Open(e.blobDir)

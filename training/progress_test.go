@@ -1,7 +1,6 @@
 package training_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"portal/account"
 	"portal/audit"
 	"portal/store"
+	"portal/store/storetest"
 	"portal/training"
 )
 
@@ -82,11 +82,7 @@ func setUp(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t)
 	f := &fixture{db: db, now: time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return f.now }
 	f.audit = audit.New(db, clock)
@@ -401,3 +397,5 @@ func TestStats(t *testing.T) {
 		t.Errorf("member: %v", err)
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
