@@ -1,7 +1,7 @@
 package api_test
 
 import (
-	"database/sql"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,37 +14,42 @@ import (
 	"portal/audit"
 	"portal/portaltest"
 	"portal/research"
+	"portal/store"
 )
 
-// refuseAudit makes the portal's real SQLite file refuse audit entries of
+// refuseAudit makes the portal's real database refuse audit entries of
 // the given actions, as a full disk or a damaged file would, with a trigger
 // that raises; the returned function lifts it (and the test's end does, in
 // any case). Other actions, logins among them, are still written.
 func refuseAudit(t *testing.T, p *portaltest.Portal, actions ...string) func() {
 	t.Helper()
-	db, err := sql.Open("sqlite", p.DB.Path()+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
 	quoted := make([]string, len(actions))
 	for i, a := range actions {
 		quoted[i] = "'" + a + "'"
 	}
-	if _, err := db.ExecContext(t.Context(), `CREATE TRIGGER audit_log_test_refuse BEFORE INSERT ON audit_log
-		WHEN NEW.action IN (`+strings.Join(quoted, ", ")+`)
-		BEGIN SELECT RAISE(ABORT, 'audit log refused by the test'); END`); err != nil {
+	create := `CREATE TRIGGER audit_log_test_refuse BEFORE INSERT ON audit_log
+		WHEN NEW.action IN (` + strings.Join(quoted, ", ") + `)
+		BEGIN SELECT RAISE(ABORT, 'audit log refused by the test'); END`
+	drop := `DROP TRIGGER audit_log_test_refuse`
+	if p.DB.Engine() == store.Postgres {
+		create = `CREATE TRIGGER audit_log_test_refuse BEFORE INSERT ON audit_log
+			FOR EACH ROW WHEN (NEW.action IN (` + strings.Join(quoted, ", ") + `))
+			EXECUTE FUNCTION portal_refuse('audit log refused by the test')`
+		drop += ` ON audit_log`
+	}
+	if err := p.DB.ExecRaw(t.Context(), create); err != nil {
 		t.Fatal(err)
 	}
 	lifted := false
 	lift := func() {
 		if !lifted {
 			lifted = true
-			if _, err := db.Exec(`DROP TRIGGER audit_log_test_refuse`); err != nil {
+			if err := p.DB.ExecRaw(context.Background(), drop); err != nil {
 				t.Error(err)
 			}
 		}
 	}
-	t.Cleanup(func() { lift(); db.Close() })
+	t.Cleanup(lift)
 	return lift
 }
 

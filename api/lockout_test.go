@@ -12,7 +12,6 @@ import (
 	"portal/api"
 	"portal/audit"
 	"portal/portaltest"
-	"portal/store"
 )
 
 const deviceCookie = "__Host-portal_device"
@@ -210,7 +209,7 @@ func TestRestartKeepsUnknownAddressesLikeKnownOnes(t *testing.T) {
 
 	// The restart: a new store handle, audit log, account service and
 	// server over the same database file; nothing kept in memory.
-	db, err := store.Open(t.Context(), p.DB.Path())
+	db, err := p.ReopenDB(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"database/sql"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -343,12 +342,7 @@ func TestSearchHitsAreRecheckedAgainstTheStore(t *testing.T) {
 	}
 	// Narrow the record in the store only, as if the index update were
 	// still in flight.
-	db, err := sql.Open("sqlite", p.DB.Path()+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.ExecContext(t.Context(), `UPDATE research_documents SET access_groups = '["victim-identification"]' WHERE id = ?`, d.ID); err != nil {
+	if err := p.DB.ExecRaw(t.Context(), `UPDATE research_documents SET access_groups = '["victim-identification"]' WHERE id = ?`, d.ID); err != nil {
 		t.Fatal(err)
 	}
 	mc.JSON("GET", "/api/search?q="+word, nil, 200, &res)

@@ -26,11 +26,13 @@ import (
 	"portal/extract/extracttest"
 	"portal/mail"
 	"portal/mail/mailpit"
+	"portal/portaltest/pgtest"
 	"portal/research"
 	"portal/search"
 	"portal/search/meilitest"
 	"portal/site"
 	"portal/store"
+	"portal/store/storetest"
 	"portal/training"
 )
 
@@ -102,9 +104,11 @@ func BuildMembersSite() (string, error) {
 	return builtMembers.dir, builtMembers.err
 }
 
-// RemoveSite deletes the sites BuildSite and BuildMembersSite made. Call it
-// from TestMain.
+// RemoveSite deletes the sites BuildSite and BuildMembersSite made, and
+// stops the test binary's PostgreSQL if it started one. Call it from
+// TestMain.
 func RemoveSite() {
+	pgtest.StopShared()
 	if built.dir != "" {
 		os.RemoveAll(filepath.Dir(built.dir))
 	}
@@ -140,6 +144,16 @@ type Portal struct {
 	stopMail  func()
 	extractor *extract.Extractor
 	dataDir   string
+	dbURL     string // PostgreSQL's, or "" on SQLite
+}
+
+// ReopenDB opens the portal's database again, as a restarted portal
+// would; the caller closes it.
+func (p *Portal) ReopenDB(ctx context.Context) (*store.DB, error) {
+	if p.DB.Engine() == store.Postgres {
+		return store.OpenPostgres(ctx, p.dbURL)
+	}
+	return store.Open(ctx, p.DB.Path())
 }
 
 // Options adjusts Start.
@@ -230,7 +244,17 @@ func (p *Portal) setUp(opts Options) error {
 		logs = io.Discard
 	}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if p.DB, err = store.Open(ctx, filepath.Join(p.dataDir, "portal.db")); err != nil {
+	// SQLite, or PostgreSQL when PORTAL_TEST_STORE=postgres: the API's
+	// suites run once per engine in make test.
+	if storetest.Engine() == store.Postgres {
+		if p.dbURL, err = storetest.NewPostgresURL(ctx, nil); err != nil {
+			return err
+		}
+		p.DB, err = store.OpenPostgres(ctx, p.dbURL)
+	} else {
+		p.DB, err = store.Open(ctx, filepath.Join(p.dataDir, "portal.db"))
+	}
+	if err != nil {
 		return err
 	}
 	now := opts.Now

@@ -75,6 +75,14 @@ func (db *DB) view(ctx context.Context, fn func(*sql.Tx) error) error {
 	return inTx(ctx, db.reader, opts, fn)
 }
 
+// ExecRaw runs one statement on the writer pool, outside the stores'
+// transactions and the write lock: for tests that reach under the
+// domain code (a trigger that refuses, a row changed behind its back).
+func (db *DB) ExecRaw(ctx context.Context, query string, args ...any) error {
+	_, err := db.writer.ExecContext(ctx, query, args...)
+	return err
+}
+
 // IsPostgresURL reports whether s names a PostgreSQL database
 // (postgres:// or postgresql://).
 func IsPostgresURL(s string) bool {
