@@ -27,6 +27,9 @@ type Config struct {
 	SiteDir        string
 	MembersSiteDir string
 	DataDir        string
+	// DatabaseURL selects PostgreSQL (postgres://…) instead of the SQLite
+	// file in DataDir.
+	DatabaseURL    string
 	MeiliURL       string
 	MeiliSearchKey string
 	MeiliKeyUID    string
@@ -89,7 +92,7 @@ func Options() []Option {
 	// The commands that read a variable, grouped as they share code.
 	var (
 		servers = []string{"serve", "dev"}
-		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit", "backup"}
+		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit", "backup", "migrate-store"}
 		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa", "users unlock"}
 		mailers = []string{"serve", "dev", "users reset-mfa", "users unlock", "users disable", "users enable"}
 		indexes = []string{"dev", "index site", "reindex", "seed demo"}
@@ -103,6 +106,7 @@ func Options() []Option {
 		{Name: "PORTAL_SITE_DIR", Default: "site/public", Commands: sites, Help: "the public site built by Hugo"},
 		{Name: "PORTAL_MEMBERS_SITE_DIR", Commands: append(sites[:len(sites):len(sites)], "backup"), Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
 		{Name: "PORTAL_DATA_DIR", Default: "var", Commands: state, Help: "local state: database, uploads, development Meilisearch"},
+		{Name: "PORTAL_DATABASE_URL", Secret: true, Commands: append(state[:len(state):len(state)], "db migrate"), Help: "postgres://ROLE@HOST/DB: keep the portal's records in PostgreSQL (15 or newer, a database with LC_COLLATE 'C') instead of SQLite under PORTAL_DATA_DIR, so that several portals can share them; give serve the runtime role, and `portal db migrate --grant ROLE` the owner's URL"},
 		{Name: "PORTAL_SECRET_KEY", Secret: true, Commands: append(state[:len(state):len(state)], "restore"), Help: "64 hex digits (32 bytes): encrypts TOTP secrets and signs CSRF tokens; keep it outside the database and its backups"},
 		{Name: "PORTAL_PUBLIC_URL", Commands: links, Help: "the portal's public origin (https://portal.example), used in mailed links and as the passkeys' site, and by portal dev as the site's base URL (canonical links, sitemap); required by serve in production"},
 		{Name: "PORTAL_SMTP_URL", Secret: true, Commands: mailers, Help: "SMTP relay of the portal's mail (queued in the database, sent by serve with retries): smtp://user:pass@host:587 (STARTTLS required except on loopback) or smtps://…:465; required by serve in production; empty (development only) logs the mail and shows invitation links to the admin instead"},
@@ -206,6 +210,11 @@ func Load(getenv func(string) string) (Config, error) {
 			problems = append(problems, fmt.Sprintf("PORTAL_METRICS_ADDR %q is not host:port", c.MetricsAddr))
 		} else if c.MetricsAddr == c.Addr && port != "0" {
 			problems = append(problems, "PORTAL_METRICS_ADDR must differ from PORTAL_ADDR: metrics and profiles are never served on the public address")
+		}
+	}
+	if c.DatabaseURL = vals["PORTAL_DATABASE_URL"]; c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			problems = append(problems, "PORTAL_DATABASE_URL is not a postgres:// URL")
 		}
 	}
 	if c.MeiliURL != "" {

@@ -133,7 +133,7 @@ func openApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	db, err := store.Open(ctx, dbPath(cfg))
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

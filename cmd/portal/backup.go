@@ -44,6 +44,9 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
+	if cfg.DatabaseURL != "" {
+		return fmt.Errorf("%w (PORTAL_DATABASE_URL is set); back up the originals in PORTAL_DATA_DIR apart", store.ErrBackupPostgres)
+	}
 	// A mistyped data directory must not yield an empty backup.
 	if err := store.CheckExists(dbPath(cfg)); err != nil {
 		return fmt.Errorf("%w: is PORTAL_DATA_DIR right?", err)

@@ -62,6 +62,10 @@ func commands() []command {
 			defaults: oneOffDefaults(), run: backupCmd},
 		{name: "restore", synopsis: "--from DIR --data-dir NEW", summary: "restore a backup into a new data directory", help: restoreHelp,
 			run: restoreCmd},
+		{name: "db migrate", synopsis: "[--grant ROLE]", summary: "apply the PostgreSQL migrations as the owner and grant the runtime role",
+			help: dbMigrateHelp, defaults: oneOffDefaults(), run: dbMigrateCmd},
+		{name: "migrate-store", synopsis: "--from sqlite:PATH --to postgres://…", summary: "copy an installation's records from SQLite to an empty PostgreSQL",
+			help: migrateStoreHelp, defaults: oneOffDefaults(), run: migrateStoreCmd},
 		{name: "version", summary: "print the version, the commit it was built from and the Go release", help: versionHelp, run: versionCmd},
 	}
 }

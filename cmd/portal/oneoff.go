@@ -44,8 +44,10 @@ func openState(ctx context.Context, cmd string, getenv func(string) string, stde
 	if err != nil {
 		return nil, cfg, nil, err
 	}
-	if err := store.CheckExists(dbPath(cfg)); err != nil {
-		return nil, cfg, nil, fmt.Errorf("%w: is PORTAL_DATA_DIR right?", err)
+	if cfg.DatabaseURL == "" {
+		if err := store.CheckExists(dbPath(cfg)); err != nil {
+			return nil, cfg, nil, fmt.Errorf("%w: is PORTAL_DATA_DIR right?", err)
+		}
 	}
 	if cfg, err = devSecret(cfg, false); err != nil {
 		return nil, cfg, nil, err
@@ -56,6 +58,16 @@ func openState(ctx context.Context, cmd string, getenv func(string) string, stde
 }
 
 func dbPath(cfg config.Config) string { return filepath.Join(cfg.DataDir, "portal.db") }
+
+// openStore opens the portal's database: PostgreSQL when
+// PORTAL_DATABASE_URL is set, the SQLite file in PORTAL_DATA_DIR
+// otherwise.
+func openStore(ctx context.Context, cfg config.Config) (*store.DB, error) {
+	if cfg.DatabaseURL != "" {
+		return store.OpenPostgres(ctx, cfg.DatabaseURL)
+	}
+	return store.Open(ctx, dbPath(cfg))
+}
 
 // devSecret gives a development configuration without PORTAL_SECRET_KEY
 // the key kept in PORTAL_DATA_DIR/secret.key, creating it when create.
