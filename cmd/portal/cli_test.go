@@ -39,6 +39,7 @@ var extraArgs = map[string][]string{
 	"content lint":       {"--root", filepath.Join("..", "..", "claims", "testdata", "good")},
 	"backup":             {"--to", filepath.Join(os.TempDir(), "portal-cli-test-backup-never-written")},
 	"restore":            {"--from", filepath.Join(os.TempDir(), "portal-cli-test-no-backup"), "--data-dir", filepath.Join(os.TempDir(), "portal-cli-test-no-restore")},
+	"migrate-store":      {"--from", "sqlite:" + filepath.Join(os.TempDir(), "portal-cli-test-no-db", "portal.db"), "--to", "postgres://127.0.0.1:1/none"},
 }
 
 func TestHelpForEveryCommand(t *testing.T) {
