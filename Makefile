@@ -42,11 +42,16 @@ test: tools test-deps test-go test-lighthouse fuzz bench-smoke dist-check
 # would otherwise measure the test binaries running beside it.
 LIGHTHOUSE_PKG := ./site/lighthouse
 
+# The packages whose tests run a second time on PostgreSQL (storetest,
+# portaltest); the store's own tests run on both engines in the first run.
+PG_PKGS := ./account ./research ./training ./api
+
 test-go: lint
 	$(GO) vet ./...
 	$(GO) run ./cmd/portal training lint
 	$(GO) run ./cmd/portal content lint
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/site/lighthouse$$')
+	PORTAL_TEST_STORE=postgres $(GO) test -race -count=1 -timeout 20m $(PG_PKGS)
 
 ## test-lighthouse: Lighthouse (pinned in package-lock.json) with Debian's
 ## Chromium on every template in English and Arabic; fails below 100
