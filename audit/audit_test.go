@@ -2,36 +2,31 @@ package audit_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"log/slog"
-	"path/filepath"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	_ "modernc.org/sqlite"
-
 	"portal/audit"
 	"portal/store"
+	"portal/store/storetest"
 )
+
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 
 type fakeClock struct{ t time.Time }
 
 func (c *fakeClock) now() time.Time { return c.t }
 
 // newLog returns a log with n entries, one second apart, and the database
-// path for tampering.
-func newLog(t *testing.T, n int) (*audit.Log, *fakeClock, string) {
+// for tampering.
+func newLog(t *testing.T, n int) (*audit.Log, *fakeClock, *store.DB) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "audit.db")
-	db, err := store.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t)
 	clock := &fakeClock{t: time.Date(2025, 3, 1, 12, 0, 0, 123456789, time.UTC)}
 	log := audit.New(db, clock.now)
 	for i := range n {
@@ -45,22 +40,20 @@ func newLog(t *testing.T, n int) (*audit.Log, *fakeClock, string) {
 			t.Fatal(err)
 		}
 	}
-	return log, clock, path
+	return log, clock, db
 }
 
-// tamper runs statements directly on the file, as an attacker with file
-// access would, after dropping the append-only triggers.
-func tamper(t *testing.T, path string, stmts ...string) {
+// tamper runs statements directly on the database, as an attacker with
+// the file (or the PostgreSQL owner's rights) would, after dropping the
+// append-only triggers.
+func tamper(t *testing.T, db *store.DB, stmts ...string) {
 	t.Helper()
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
+	drop := []string{`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`}
+	if db.Engine() == store.Postgres {
+		drop = []string{`ALTER TABLE audit_log DISABLE TRIGGER USER`}
 	}
-	defer db.Close()
-	for _, s := range append([]string{
-		`DROP TRIGGER audit_log_no_update`, `DROP TRIGGER audit_log_no_delete`,
-	}, stmts...) {
-		if _, err := db.Exec(s); err != nil {
+	for _, s := range append(drop, stmts...) {
+		if err := db.ExecRaw(t.Context(), s); err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
@@ -135,8 +128,8 @@ func TestVerifyDetectsTampering(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			log, _, path := newLog(t, 10)
-			tamper(t, path, tc.stmts(t, log)...)
+			log, _, db := newLog(t, 10)
+			tamper(t, db, tc.stmts(t, log)...)
 			got, err := log.Verify(context.Background())
 			if err != nil {
 				t.Fatal(err)
@@ -246,12 +239,7 @@ func TestHashCoversEveryField(t *testing.T) {
 // hold the key cannot edit a row and recompute the chain so that it
 // verifies.
 func TestKeyedChainResistsRecomputation(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.db")
-	db, err := store.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.Open(t)
 	keyed := audit.New(db, nil).WithKey(audit.ChainKey([]byte("0123456789abcdef0123456789abcdef")))
 	for _, d := range []string{"one", "two", "three"} {
 		if err := keyed.Record(context.Background(), audit.Entry{Actor: "u", Action: audit.ActionLogout, Outcome: audit.OutcomeSuccess, Detail: d}); err != nil {
@@ -277,7 +265,7 @@ func TestKeyedChainResistsRecomputation(t *testing.T) {
 	e3 := byID[3]
 	e3.PrevHash = e2.Hash
 	e3.Hash = audit.Hash(e3)
-	tamper(t, path,
+	tamper(t, db,
 		`UPDATE audit_log SET detail = 'edited', hash = '`+e2.Hash+`' WHERE id = 2`,
 		`UPDATE audit_log SET prev_hash = '`+e3.PrevHash+`', hash = '`+e3.Hash+`' WHERE id = 3`)
 	if res, err := keyed.Verify(context.Background()); err != nil || res.FirstBad != 2 {
@@ -318,21 +306,23 @@ func TestAsyncClose(t *testing.T) {
 }
 
 // refuseInserts makes the audit table refuse new rows of action, as a full
-// disk or a broken file would, with a trigger in the real SQLite file; the
+// disk or a broken file would, with a trigger in the real database; the
 // returned function lifts it.
-func refuseInserts(t *testing.T, path, action string) func() {
+func refuseInserts(t *testing.T, db *store.DB, action string) func() {
 	t.Helper()
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
+	create := `CREATE TRIGGER audit_log_test_refuse BEFORE INSERT ON audit_log WHEN NEW.action = '` + action + `'
+		BEGIN SELECT RAISE(ABORT, 'audit log refused by the test'); END`
+	drop := `DROP TRIGGER audit_log_test_refuse`
+	if db.Engine() == store.Postgres {
+		create = `CREATE TRIGGER audit_log_test_refuse BEFORE INSERT ON audit_log FOR EACH ROW
+			WHEN (NEW.action = '` + action + `') EXECUTE FUNCTION portal_refuse('audit log refused by the test')`
+		drop += ` ON audit_log`
 	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Exec(`CREATE TRIGGER audit_log_test_refuse BEFORE INSERT ON audit_log WHEN NEW.action = '` + action + `'
-		BEGIN SELECT RAISE(ABORT, 'audit log refused by the test'); END`); err != nil {
+	if err := db.ExecRaw(t.Context(), create); err != nil {
 		t.Fatal(err)
 	}
 	return func() {
-		if _, err := db.Exec(`DROP TRIGGER audit_log_test_refuse`); err != nil {
+		if err := db.ExecRaw(context.Background(), drop); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -343,13 +333,13 @@ func refuseInserts(t *testing.T, path, action string) func() {
 // then refuses its request), and once the log takes writes again every
 // entry accepted before is there, in a chain that verifies.
 func TestAsyncRetriesAndRefusesWhenStalled(t *testing.T) {
-	log, _, path := newLog(t, 2)
+	log, _, db := newLog(t, 2)
 	q := audit.NewAsyncWith(log, slog.New(slog.DiscardHandler), nil, audit.AsyncOptions{Stall: 300 * time.Millisecond, QueueWait: 50 * time.Millisecond})
 	defer q.Close()
 	entry := func(target string) audit.Entry {
 		return audit.Entry{Actor: "u", ActorEmail: "a@example.org", Action: "research.search", Target: target, Outcome: audit.OutcomeSuccess}
 	}
-	lift := refuseInserts(t, path, "research.search")
+	lift := refuseInserts(t, db, "research.search")
 	if err := q.Record(t.Context(), entry("accepted")); err != nil {
 		t.Fatalf("first entry, before any failure: %v", err)
 	}
@@ -386,7 +376,7 @@ func TestAsyncRetriesAndRefusesWhenStalled(t *testing.T) {
 // An entry rewritten at the head's position is caught too, and a log that
 // grew after the head is fine.
 func TestVerifyHeadCatchesTruncation(t *testing.T) {
-	log, clock, path := newLog(t, 10)
+	log, clock, db := newLog(t, 10)
 	res, err := log.Verify(t.Context())
 	if err != nil || !res.OK() || res.LastID != 10 {
 		t.Fatalf("Verify = %+v, %v", res, err)
@@ -407,7 +397,7 @@ func TestVerifyHeadCatchesTruncation(t *testing.T) {
 		t.Errorf("a log grown past the head: %+v, %v; want OK", res, err)
 	}
 
-	tamper(t, path, `DELETE FROM audit_log WHERE id > 8`)
+	tamper(t, db, `DELETE FROM audit_log WHERE id > 8`)
 	res, err = log.Verify(t.Context())
 	if err != nil || !res.OK() || res.Entries != 8 {
 		t.Fatalf("the chain alone after truncation: %+v, %v; want intact (that is the gap)", res, err)
