@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -100,7 +101,7 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("store: PostgreSQL URL: %w", err)
 	}
 	open := func(conns int) *sql.DB {
-		d := sql.OpenDB(rebinder{stdlib.GetConnector(*cfg)})
+		d := sql.OpenDB(&rebinder{Connector: stdlib.GetConnector(*cfg), cache: map[string]string{}})
 		d.SetMaxOpenConns(conns)
 		d.SetMaxIdleConns(conns)
 		d.SetConnMaxIdleTime(5 * time.Minute)
@@ -321,40 +322,73 @@ func isTag(s string) bool {
 // rebinder is pgx's connector with the store's dialect applied on the
 // way in: every query's placeholders are rebound, and booleans become the
 // 0/1 integers the schema stores them as (as the SQLite driver does).
-type rebinder struct{ driver.Connector }
+// Every query text reaches the driver (the store prepares only its hot
+// paths by hand, pgx the rest by its statement cache), so the rebinding is
+// done here, once per text: the pool's texts are few (the store's
+// constants, a few built filters), and the cache stops growing at
+// maxRebound, after which texts are rebound at each use.
+type rebinder struct {
+	driver.Connector
+	mu    sync.Mutex
+	cache map[string]string
+}
 
-func (r rebinder) Connect(ctx context.Context) (driver.Conn, error) {
+const maxRebound = 2000
+
+func (r *rebinder) Connect(ctx context.Context) (driver.Conn, error) {
 	c, err := r.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return rebindConn{c.(*stdlib.Conn)}, nil
+	return rebindConn{c.(*stdlib.Conn), r}, nil
+}
+
+func (r *rebinder) rebind(query string) string {
+	r.mu.Lock()
+	q, ok := r.cache[query]
+	r.mu.Unlock()
+	if ok {
+		return q
+	}
+	q = rebind(query)
+	r.mu.Lock()
+	if len(r.cache) < maxRebound {
+		r.cache[query] = q
+	}
+	r.mu.Unlock()
+	return q
 }
 
 // rebindConn is a pgx connection; the methods below are the ways a query
 // reaches it, and everything else (transactions, pings, resets) is pgx's.
-type rebindConn struct{ *stdlib.Conn }
+type rebindConn struct {
+	*stdlib.Conn
+	r *rebinder
+}
 
 func (c rebindConn) Prepare(query string) (driver.Stmt, error) {
-	return c.Conn.Prepare(rebind(query))
+	return c.Conn.Prepare(c.r.rebind(query))
 }
 
 func (c rebindConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.Conn.PrepareContext(ctx, rebind(query))
+	return c.Conn.PrepareContext(ctx, c.r.rebind(query))
 }
 
+// ExecContext and QueryContext leave a query without arguments as it is:
+// it has no placeholders, and pgx sends it as a simple query, several
+// statements at once (the migrations).
 func (c rebindConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if len(args) == 0 {
 		return c.Conn.ExecContext(ctx, query, args)
 	}
-	return c.Conn.ExecContext(ctx, rebind(query), args)
+	return c.Conn.ExecContext(ctx, c.r.rebind(query), args)
 }
 
 func (c rebindConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	if len(args) == 0 {
 		return c.Conn.QueryContext(ctx, query, args)
 	}
-	return c.Conn.QueryContext(ctx, rebind(query), args)
+	return c.Conn.QueryContext(ctx, c.r.rebind(query), args)
 }
 
 // CheckNamedValue turns booleans into 0/1; database/sql passes every
