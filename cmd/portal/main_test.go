@@ -10,8 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"portal/portaltest/pgtest"
 	"portal/search"
 	"portal/search/meilitest"
+	"portal/store"
 )
 
 func runCmd(t *testing.T, env map[string]string, args ...string) (string, error) {
@@ -21,18 +23,35 @@ func runCmd(t *testing.T, env map[string]string, args ...string) (string, error)
 	return out.String() + errOut.String(), err
 }
 
+// The one-off commands run on either engine: SQLite under PORTAL_DATA_DIR,
+// or PostgreSQL when PORTAL_DATABASE_URL is set.
 func TestCommandsAgainstARealDatabase(t *testing.T) {
+	for _, engine := range []store.Engine{store.SQLite, store.Postgres} {
+		t.Run(string(engine), func(t *testing.T) { commandsAgainstARealDatabase(t, engine) })
+	}
+}
+
+func commandsAgainstARealDatabase(t *testing.T, engine store.Engine) {
 	dir := t.TempDir()
 	m := meilitest.Start(t)
 	dev := map[string]string{"PORTAL_ENV": "development", "PORTAL_DATA_DIR": dir, "PORTAL_SITE_DIR": filepath.Join(dir, "no-site"),
 		"MEILI_URL": m.URL, "MEILI_MASTER_KEY": m.MasterKey}
+	var dbURL string
+	if engine == store.Postgres {
+		srv, err := pgtest.Shared()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dbURL = srv.Database(t, "")
+		dev["PORTAL_DATABASE_URL"] = dbURL
+	}
 
 	out, err := runCmd(t, dev, "users", "create-admin", "--email", "First.Admin@Example.org")
 	if err != nil || !strings.Contains(out, "/en/account/accept/#token=") || !strings.Contains(out, "first.admin@example.org") {
 		t.Fatalf("create-admin: %v\n%s", err, out)
 	}
 
-	prod := map[string]string{"PORTAL_DATA_DIR": dir, "PORTAL_SECRET_KEY": strings.Repeat("ab", 32)}
+	prod := map[string]string{"PORTAL_DATA_DIR": dir, "PORTAL_SECRET_KEY": strings.Repeat("ab", 32), "PORTAL_DATABASE_URL": dbURL}
 	if _, err := runCmd(t, prod, "seed", "demo"); err == nil || !strings.Contains(err.Error(), "development") {
 		t.Errorf("seed demo in production: %v, want a refusal", err)
 	}
