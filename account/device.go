@@ -97,6 +97,44 @@ type factorCounter struct {
 	device *Device // nil: an untrusted attempt
 }
 
+// openFactor starts a second-factor attempt on sess (a code or a passkey,
+// at login or at step-up) inside the transaction that judges it, the same
+// way for every factor: it reloads the account, makes sure the session
+// still exists (ErrUnauthenticated when it ended meanwhile), and picks the
+// counter the attempt counts on, the trusted device deviceID names or the
+// account's untrusted counter. A blocked account (factorCounter.blocked)
+// is refused with the reason for the audit log, "account disabled" or
+// "account locked", and a half-authenticated session ends with it; a
+// counter still waiting is a *ThrottleError. The counter comes back in
+// every case but the first two, for the caller to count on and report.
+func (s *Service) openFactor(ctx context.Context, tx Tx, sess *Session, deviceID string, now time.Time) (ctr factorCounter, refused string, err error) {
+	u, err := tx.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return factorCounter{}, "", err
+	}
+	if _, err := tx.SessionByID(ctx, sess.ID); err != nil {
+		return factorCounter{}, "", ErrUnauthenticated
+	}
+	device, err := s.trusted(ctx, tx, deviceID, u.ID, now)
+	if err != nil {
+		return factorCounter{}, "", err
+	}
+	ctr = factorCounter{u: u, device: device}
+	if ctr.blocked() {
+		refused = "account disabled"
+		if !u.Disabled {
+			refused = "account locked"
+		}
+		if sess.Stage != StageFull {
+			if _, err := tx.DeleteSession(ctx, sess.ID); err != nil {
+				return ctr, "", err
+			}
+		}
+		return ctr, refused, nil
+	}
+	return ctr, "", ctr.throttle(now)
+}
+
 // blocked reports whether the account refuses the attempt before any
 // check: disabled, or locked and the attempt untrusted.
 func (f factorCounter) blocked() bool { return f.u.Disabled || (f.u.Locked && f.device == nil) }

@@ -411,28 +411,13 @@ func (s *Service) CompleteLogin(ctx context.Context, sessionToken, code string, 
 		device     *Device // the trusted device whose counter this attempt uses
 	)
 	err = s.st.Update(ctx, func(tx Tx) error {
-		u, err := tx.UserByID(ctx, sess.UserID)
-		if err != nil {
+		ctr, refused, err := s.openFactor(ctx, tx, sess, deviceID, now)
+		device = ctr.device
+		if err != nil || refused != "" {
+			failure = refused
 			return err
 		}
-		if _, err := tx.SessionByID(ctx, sess.ID); err != nil {
-			return ErrUnauthenticated // revoked meanwhile
-		}
-		if device, err = s.trusted(ctx, tx, deviceID, u.ID, now); err != nil {
-			return err
-		}
-		ctr := factorCounter{u: u, device: device}
-		if ctr.blocked() {
-			failure = "account disabled"
-			if !u.Disabled {
-				failure = "account locked"
-			}
-			_, err := tx.DeleteSession(ctx, sess.ID)
-			return err
-		}
-		if err := ctr.throttle(now); err != nil {
-			return err
-		}
+		u := ctr.u
 		if factor == "totp" {
 			seed, err := s.open(u.TOTPSecret, u.ID)
 			if err != nil {
