@@ -14,6 +14,20 @@ import (
 // waits for a second admin's approval.
 const ResetRequestTTL = 24 * time.Hour
 
+// FormerAdminWindow is how long after losing the admin role an account's
+// reset still needs a second admin (SECURITY.md AC-12). Without it, one
+// admin could demote another and reset the account alone. The demotion is
+// itself a step-up act, audited and mailed to the demoted admin; 30 days
+// gives the demoted admin and the other admins time to notice it (a holiday
+// included) before a reset by one admin alone becomes possible.
+const FormerAdminWindow = 30 * 24 * time.Hour
+
+// needsSecondAdmin reports whether a reset of u at now needs a second
+// admin: u is an admin, or lost the role within FormerAdminWindow.
+func needsSecondAdmin(u *UserRecord, now time.Time) bool {
+	return u.Role == RoleAdmin || (!u.RoleLoweredAt.IsZero() && now.Sub(u.RoleLoweredAt) < FormerAdminWindow)
+}
+
 // ResetRequest is a reset of an admin's second factor that waits for the
 // approval of a second admin: one admin session alone must not be able to
 // take over another admin's account (SECURITY.md AC-12).
@@ -44,7 +58,8 @@ type ResetResult struct {
 // ResetMFA resets member id's second factor. For a member who is not an
 // admin, or from the operator's command line, it is done at once (see
 // resetInTx) and the re-enrolment link is mailed to the member's
-// registered address, never handed to the admin. For an admin it creates
+// registered address, never handed to the admin. For an admin, or an
+// account that lost the admin role within FormerAdminWindow, it creates
 // (or returns the already pending) ResetRequest that a second admin must
 // approve with ApproveReset; the admin concerned is told by mail.
 func (s *Service) ResetMFA(ctx context.Context, actor *User, id string, c Client) (ResetResult, error) {
@@ -54,8 +69,9 @@ func (s *Service) ResetMFA(ctx context.Context, actor *User, id string, c Client
 	var res ResetResult
 	target, err := s.adminUpdate(ctx, actor, id, audit.ActionMFAReset, c, func(tx Tx, u *UserRecord) (string, error) {
 		// Decided in the transaction that resets, so that a promotion
-		// meanwhile cannot slip an admin's reset past the second admin.
-		if u.Role == RoleAdmin && actor.ID != audit.ActorSystem {
+		// meanwhile cannot slip an admin's reset past the second admin,
+		// nor a demotion just before it (needsSecondAdmin).
+		if needsSecondAdmin(u, s.now()) && actor.ID != audit.ActorSystem {
 			return "", errNeedsSecondAdmin
 		}
 		var (

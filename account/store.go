@@ -146,6 +146,10 @@ type UserRecord struct {
 	LastTOTPStep  int64  // last accepted TOTP time step; codes at or before it are refused
 	Failures      int    // consecutive failed attempts from untrusted browsers, all factors
 	LastFailureAt time.Time
+	// RoleLoweredAt is when the account last lost the admin role (zero if
+	// it never did): a reset of a recent former admin needs a second admin
+	// like an admin's (needsSecondAdmin).
+	RoleLoweredAt time.Time
 }
 
 // InvitationRecord is a stored invitation. Only the token's hash is kept.

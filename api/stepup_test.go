@@ -225,6 +225,82 @@ func TestResettingAnAdminNeedsASecondAdmin(t *testing.T) {
 	}
 }
 
+// Demoting an admin does not open the way to resetting them alone: the
+// demotion needs a step-up and is mailed to the demoted admin, and a reset
+// of a former admin within account.FormerAdminWindow waits for a second
+// admin like an admin's; after the window one admin may reset them.
+func TestDemotedAdminResetNeedsASecondAdmin(t *testing.T) {
+	p, clock := withAccounts(t)
+	first := p.SeedUser(t, account.RoleAdmin)
+	second := p.SeedUser(t, account.RoleAdmin)
+	target := p.SeedUser(t, account.RoleAdmin)
+	a := p.NewClient(t)
+	a.Login(first.Email, first.Password, first.TOTPSecret, clock.Now())
+
+	demote := map[string]any{"role": "member"}
+	clock.Advance(account.StepUpWindow + time.Second)
+	resp, body := a.Do("PATCH", "/api/admin/users/"+target.ID, demote)
+	if resp.StatusCode != http.StatusUnauthorized || portaltest.ErrorCode(t, body) != "step_up_required" {
+		t.Fatalf("demotion without step-up: %d %s, want 401 step_up_required", resp.StatusCode, body)
+	}
+	var got struct {
+		Role        string
+		MFAEnrolled bool
+	}
+	a.JSON("GET", "/api/admin/users/"+target.ID, nil, 200, &got)
+	if got.Role != "admin" {
+		t.Fatalf("role after the refused demotion: %s", got.Role)
+	}
+	stepUp(t, a, first, clock.Now())
+	a.JSON("PATCH", "/api/admin/users/"+target.ID, demote, 200, &got)
+	if got.Role != "member" {
+		t.Fatalf("role after the demotion: %s", got.Role)
+	}
+	changed := waitMail(t, p, target.Email, "Your role or groups changed")
+	if !strings.Contains(changed[0].Text, "no longer an administrator") {
+		t.Errorf("demotion notice: %q", changed[0].Text)
+	}
+
+	// The reset right after the demotion waits for a second admin: no
+	// link, and the account keeps its second factor.
+	var out struct {
+		Status  string
+		Request struct{ ID, UserID string }
+	}
+	a.JSON("POST", "/api/admin/users/"+target.ID+"/reset-mfa", nil, http.StatusAccepted, &out)
+	if out.Status != "pending" || out.Request.UserID != target.ID {
+		t.Fatalf("reset of a just-demoted admin = %+v, want a pending request", out)
+	}
+	waitMail(t, p, target.Email, "A reset of your second factor was requested")
+	if slices.ContainsFunc(p.Mail(t, target.Email), func(m portaltest.Mail) bool { return tokenLink.MatchString(m.Text) }) {
+		t.Error("a re-enrolment link was mailed before a second admin approved")
+	}
+	a.JSON("GET", "/api/admin/users/"+target.ID, nil, 200, &got)
+	if !got.MFAEnrolled {
+		t.Error("the second factor was removed before a second admin approved")
+	}
+	b := p.NewClient(t)
+	b.Login(second.Email, second.Password, second.TOTPSecret, clock.Now())
+	b.JSON("POST", "/api/admin/reset-requests/"+out.Request.ID+"/approve", nil, 200, nil)
+	if token := mailedToken(t, p, target.Email); token == "" {
+		t.Error("no re-enrolment link after the approval")
+	}
+
+	// Past the window, a former admin is a member like any other.
+	other := p.SeedUser(t, account.RoleAdmin)
+	clock.Advance(time.Minute)
+	stepUp(t, a, first, clock.Now())
+	a.JSON("PATCH", "/api/admin/users/"+other.ID, demote, 200, nil)
+	clock.Advance(account.FormerAdminWindow - time.Hour)
+	a = p.NewClient(t)
+	a.Login(first.Email, first.Password, first.TOTPSecret, clock.Now())
+	a.JSON("POST", "/api/admin/users/"+other.ID+"/reset-mfa", nil, http.StatusAccepted, &out)
+	clock.Advance(time.Hour)
+	a = p.NewClient(t)
+	a.Login(first.Email, first.Password, first.TOTPSecret, clock.Now())
+	a.JSON("POST", "/api/admin/users/"+other.ID+"/reset-mfa", nil, http.StatusOK, nil)
+}
+
 func TestInvitationsListedAndRevoked(t *testing.T) {
 	p, clock := withAccounts(t)
 	admin := p.SeedUser(t, account.RoleAdmin)
