@@ -72,10 +72,11 @@ func (s *Service) reserve(ctx context.Context, userID string, c Client, now time
 			return err
 		}
 		if d != nil {
+			res.device = d
 			if err := throttle(d.Failures, d.LastFailureAt, now); err != nil {
 				return err
 			}
-			res.prevLast, res.device = d.LastFailureAt, d
+			res.prevLast = d.LastFailureAt
 			d.Failures++
 			d.LastFailureAt = now
 			return tx.SaveDevice(ctx, d)
@@ -260,6 +261,9 @@ func (s *Service) BeginLogin(ctx context.Context, email, password string, c Clie
 		return "", ErrInvalidCredentials
 	case errors.Is(err, ErrThrottled):
 		fail(u, "throttled")
+		if res.device == nil {
+			s.offerThrottledLink(ctx, u, c)
+		}
 		return "", err
 	case err != nil:
 		return "", fmt.Errorf("account: login: %w", err)
@@ -455,6 +459,9 @@ func (s *Service) CompleteLogin(ctx context.Context, sessionToken, code string, 
 	if errors.Is(err, ErrThrottled) {
 		s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
 			Action: audit.ActionLoginFailure, Outcome: audit.OutcomeFailure, Detail: factor + ": throttled"}, c)
+		if device == nil {
+			s.offerThrottledLink(ctx, u, c)
+		}
 		return "", err
 	}
 	if err != nil {

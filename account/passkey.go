@@ -480,6 +480,9 @@ func (s *Service) CompletePasskeyLogin(ctx context.Context, token string, rp Rel
 	if errors.Is(err, ErrThrottled) {
 		s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
 			Action: audit.ActionLoginFailure, Outcome: audit.OutcomeFailure, Detail: "passkey: throttled"}, c)
+		if device == nil {
+			s.offerThrottledLink(ctx, u, c)
+		}
 		return "", err
 	}
 	if err != nil {

@@ -109,6 +109,9 @@ type Tx interface {
 	// LastUnlockLinkAt is when the newest unlock link of a user was made
 	// (zero if none is stored).
 	LastUnlockLinkAt(ctx context.Context, userID string) (time.Time, error)
+	// LiveUnlockLinks counts a user's unlock links unused and unexpired
+	// at now.
+	LiveUnlockLinks(ctx context.Context, userID string, now time.Time) (int, error)
 	// ConsumeUnlockLink marks the link used if it is unused and not
 	// expired at now and returns its user; ErrLinkInvalid otherwise.
 	ConsumeUnlockLink(ctx context.Context, tokenHash string, now time.Time) (string, error)
