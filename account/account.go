@@ -177,6 +177,10 @@ var (
 	// ErrInvalidInput: a malformed argument, such as an e-mail address, a
 	// role or a group name (400).
 	ErrInvalidInput = errors.New("account: invalid input")
+	// ErrResetMailNotQueued: a reset was done and committed, but the mail
+	// with its re-enrolment link could not be queued; ResendResetLink
+	// sends a new one.
+	ErrResetMailNotQueued = errors.New("account: the reset is done but its link could not be mailed")
 )
 
 // ThrottleError is returned while an account must wait before the next

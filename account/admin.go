@@ -116,8 +116,11 @@ func lastAdmin(ctx context.Context, tx Tx, u *UserRecord) (bool, error) {
 
 // UpdateUser changes a member's role and/or groups (nil leaves a field
 // alone). Any change ends the member's sessions: new privileges take
-// effect at the next login. Removing the last enabled admin is ErrConflict;
-// an admin adding a group to their own account is ErrForbidden.
+// effect at the next login, and is mailed to the member. Removing the last
+// enabled admin is ErrConflict; an admin adding a group to their own
+// account is ErrForbidden. Taking the admin role away is recorded
+// (UserRecord.RoleLoweredAt): for FormerAdminWindow a reset of the account
+// still needs a second admin.
 func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, role *Role, groups *[]string, c Client) (User, error) {
 	var gs []string
 	if role != nil {
@@ -131,7 +134,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, role *
 			return User{}, err
 		}
 	}
-	changed := false
+	changed, demoted := false, false
 	u, err := s.adminUpdate(ctx, actor, id, audit.ActionUserUpdate, c, func(tx Tx, u *UserRecord) (string, error) {
 		if role != nil && *role != u.Role {
 			last, err := lastAdmin(ctx, tx, u)
@@ -140,6 +143,9 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, role *
 			}
 			if last {
 				return "", fmt.Errorf("%w: the last enabled admin cannot lose the admin role", ErrConflict)
+			}
+			if u.Role == RoleAdmin {
+				u.RoleLoweredAt, demoted = s.now(), true
 			}
 			u.Role, changed = *role, true
 		}
@@ -164,7 +170,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, role *
 		return fmt.Sprintf("role=%s groups=%s; %d sessions ended", u.Role, strings.Join(u.Groups, ","), n), err
 	})
 	if err == nil && changed {
-		s.notify(ctx, noticeUserChanged(u.Email, actor, u.Role, u.Groups))
+		s.notify(ctx, noticeUserChanged(u.Email, actor, u.Role, u.Groups, demoted))
 	}
 	return u, err
 }

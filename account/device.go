@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"portal/audit"
+	"portal/mail"
 )
 
 // Device cookies keep an outsider's guessing from locking a member out
@@ -21,8 +22,8 @@ import (
 // and is not held back by the account's untrusted counter; an attempt
 // without one counts on the account's untrusted counter, and the lock at
 // MaxFailures stops untrusted attempts only. A member on a new browser
-// while that lock is on gets a single-use unlock link by mail, which
-// trusts the browser it is opened in.
+// while that counter waits or is locked gets a single-use unlock link by
+// mail, which trusts the browser it is opened in.
 const (
 	// DeviceMaxFailures locks one trusted device: from then on its
 	// attempts count as untrusted ones. A device is the member's own
@@ -95,6 +96,44 @@ func (s *Service) trusted(ctx context.Context, tx Tx, id, userID string, now tim
 type factorCounter struct {
 	u      *UserRecord
 	device *Device // nil: an untrusted attempt
+}
+
+// openFactor starts a second-factor attempt on sess (a code or a passkey,
+// at login or at step-up) inside the transaction that judges it, the same
+// way for every factor: it reloads the account, makes sure the session
+// still exists (ErrUnauthenticated when it ended meanwhile), and picks the
+// counter the attempt counts on, the trusted device deviceID names or the
+// account's untrusted counter. A blocked account (factorCounter.blocked)
+// is refused with the reason for the audit log, "account disabled" or
+// "account locked", and a half-authenticated session ends with it; a
+// counter still waiting is a *ThrottleError. The counter comes back in
+// every case but the first two, for the caller to count on and report.
+func (s *Service) openFactor(ctx context.Context, tx Tx, sess *Session, deviceID string, now time.Time) (ctr factorCounter, refused string, err error) {
+	u, err := tx.UserByID(ctx, sess.UserID)
+	if err != nil {
+		return factorCounter{}, "", err
+	}
+	if _, err := tx.SessionByID(ctx, sess.ID); err != nil {
+		return factorCounter{}, "", ErrUnauthenticated
+	}
+	device, err := s.trusted(ctx, tx, deviceID, u.ID, now)
+	if err != nil {
+		return factorCounter{}, "", err
+	}
+	ctr = factorCounter{u: u, device: device}
+	if ctr.blocked() {
+		refused = "account disabled"
+		if !u.Disabled {
+			refused = "account locked"
+		}
+		if sess.Stage != StageFull {
+			if _, err := tx.DeleteSession(ctx, sess.ID); err != nil {
+				return ctr, "", err
+			}
+		}
+		return ctr, refused, nil
+	}
+	return ctr, "", ctr.throttle(now)
 }
 
 // blocked reports whether the account refuses the attempt before any
@@ -196,6 +235,34 @@ func (s *Service) newUnlockLink(ctx context.Context, tx Tx, u *UserRecord, now t
 // password, so the attempt learns nothing; the member learns from the mail
 // how to get in.
 func (s *Service) offerUnlockLink(ctx context.Context, u *UserRecord, c Client) {
+	s.mailUnlockLink(ctx, u, c, false, "right password from an untrusted browser while locked", newDeviceNotice)
+}
+
+// offerThrottledLink mails u an unlock link after the account's untrusted
+// counter made an attempt wait (SECURITY.md AU-13). Whoever fails on the
+// account from anywhere keeps that counter waiting, up to about 21 hours
+// before the lock, and with it the member on a new browser; the link lets
+// the member trust that browser (RedeemUnlockLink) and sign in there with
+// password and second factor on its own counter. The throttled attempt's
+// password is not checked, since that would give anyone who knows the
+// address Argon2 work without limit (AU-8), so anyone can cause this mail:
+// it goes out only while the member holds no unused, unexpired link, and
+// no sooner than unlockLinkEvery after the last one, which keeps it to
+// about one a day unless the member spends the links.
+func (s *Service) offerThrottledLink(ctx context.Context, u *UserRecord, c Client) {
+	if u.Disabled || !u.MFAEnrolled {
+		return
+	}
+	s.background.Go(func() {
+		s.mailUnlockLink(context.WithoutCancel(ctx), u, c, true, "untrusted attempts are made to wait", throttledNotice)
+	})
+}
+
+// mailUnlockLink stores a new unlock link for u and mails it with notice,
+// unless one was made within unlockLinkEvery or, when onlyIfNone, u holds
+// an unused one still valid. It audits the link with detail.
+func (s *Service) mailUnlockLink(ctx context.Context, u *UserRecord, c Client, onlyIfNone bool, detail string,
+	notice func(to, link string, expires time.Time) mail.Message) {
 	now := s.now()
 	var link string
 	err := s.st.Update(ctx, func(tx Tx) error {
@@ -205,6 +272,12 @@ func (s *Service) offerUnlockLink(ctx context.Context, u *UserRecord, c Client) 
 		}
 		if !last.IsZero() && now.Sub(last) < unlockLinkEvery {
 			return nil
+		}
+		if onlyIfNone {
+			n, err := tx.LiveUnlockLinks(ctx, u.ID, now)
+			if err != nil || n > 0 {
+				return err
+			}
 		}
 		link, err = s.newUnlockLink(ctx, tx, u, now)
 		return err
@@ -217,8 +290,8 @@ func (s *Service) offerUnlockLink(ctx context.Context, u *UserRecord, c Client) 
 		return
 	}
 	s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID, Action: audit.ActionUnlockLinkSent,
-		Outcome: audit.OutcomeSuccess, Detail: "right password from an untrusted browser while locked"}, c)
-	s.notify(ctx, newDeviceNotice(u.Email, link, now.Add(UnlockLinkTTL)))
+		Outcome: audit.OutcomeSuccess, Detail: detail}, c)
+	s.notify(ctx, notice(u.Email, link, now.Add(UnlockLinkTTL)))
 }
 
 // RedeemUnlockLink spends an unlock link and trusts the browser it is

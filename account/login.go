@@ -72,10 +72,11 @@ func (s *Service) reserve(ctx context.Context, userID string, c Client, now time
 			return err
 		}
 		if d != nil {
+			res.device = d
 			if err := throttle(d.Failures, d.LastFailureAt, now); err != nil {
 				return err
 			}
-			res.prevLast, res.device = d.LastFailureAt, d
+			res.prevLast = d.LastFailureAt
 			d.Failures++
 			d.LastFailureAt = now
 			return tx.SaveDevice(ctx, d)
@@ -260,6 +261,9 @@ func (s *Service) BeginLogin(ctx context.Context, email, password string, c Clie
 		return "", ErrInvalidCredentials
 	case errors.Is(err, ErrThrottled):
 		fail(u, "throttled")
+		if res.device == nil {
+			s.offerThrottledLink(ctx, u, c)
+		}
 		return "", err
 	case err != nil:
 		return "", fmt.Errorf("account: login: %w", err)
@@ -411,28 +415,13 @@ func (s *Service) CompleteLogin(ctx context.Context, sessionToken, code string, 
 		device     *Device // the trusted device whose counter this attempt uses
 	)
 	err = s.st.Update(ctx, func(tx Tx) error {
-		u, err := tx.UserByID(ctx, sess.UserID)
-		if err != nil {
+		ctr, refused, err := s.openFactor(ctx, tx, sess, deviceID, now)
+		device = ctr.device
+		if err != nil || refused != "" {
+			failure = refused
 			return err
 		}
-		if _, err := tx.SessionByID(ctx, sess.ID); err != nil {
-			return ErrUnauthenticated // revoked meanwhile
-		}
-		if device, err = s.trusted(ctx, tx, deviceID, u.ID, now); err != nil {
-			return err
-		}
-		ctr := factorCounter{u: u, device: device}
-		if ctr.blocked() {
-			failure = "account disabled"
-			if !u.Disabled {
-				failure = "account locked"
-			}
-			_, err := tx.DeleteSession(ctx, sess.ID)
-			return err
-		}
-		if err := ctr.throttle(now); err != nil {
-			return err
-		}
+		u := ctr.u
 		if factor == "totp" {
 			seed, err := s.open(u.TOTPSecret, u.ID)
 			if err != nil {
@@ -470,6 +459,9 @@ func (s *Service) CompleteLogin(ctx context.Context, sessionToken, code string, 
 	if errors.Is(err, ErrThrottled) {
 		s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
 			Action: audit.ActionLoginFailure, Outcome: audit.OutcomeFailure, Detail: factor + ": throttled"}, c)
+		if device == nil {
+			s.offerThrottledLink(ctx, u, c)
+		}
 		return "", err
 	}
 	if err != nil {

@@ -43,7 +43,7 @@ func who(actor *User) string {
 func noticeResetRequested(to string, actor *User, expires time.Time) mail.Message {
 	return notice(to, "A reset of your second factor was requested", []string{
 		"A reset of the second factor of your account was requested by " + who(actor) + ".",
-		"Your account is an administrator's, so the reset happens only if a second administrator approves it before " +
+		"Your account is, or was until recently, an administrator's, so the reset happens only if a second administrator approves it before " +
 			expires.UTC().Format(noticeTime) + ". You would then receive a link to set up your access again.",
 	})
 }
@@ -60,12 +60,17 @@ func noticeSessionsEnded(to string, actor *User, n int) mail.Message {
 	})
 }
 
-func noticeUserChanged(to string, actor *User, role Role, groups []string) mail.Message {
-	return notice(to, "Your role or groups changed", []string{
+func noticeUserChanged(to string, actor *User, role Role, groups []string, demoted bool) mail.Message {
+	ps := []string{
 		capital(who(actor)) + " changed your account. Your role is now " + string(role) +
 			" and your groups are " + strings.Join(groups, ", ") + ".",
 		"Your sessions have been ended; the change takes effect when you log in again.",
-	})
+	}
+	if demoted {
+		ps = append(ps, fmt.Sprintf("You are no longer an administrator. For %d days a reset of your password and second factor "+
+			"still needs the approval of two administrators.", int(FormerAdminWindow.Hours()/24)))
+	}
+	return notice(to, "Your role or groups changed", ps)
 }
 
 func noticeDisabled(to string, actor *User, disabled bool) mail.Message {

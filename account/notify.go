@@ -60,6 +60,18 @@ func newDeviceNotice(to, link string, expires time.Time) mail.Message {
 		"tell your admin.\n"}
 }
 
+func throttledNotice(to, link string, expires time.Time) mail.Message {
+	return mail.Message{To: to, Subject: "Sign-in from new browsers is slowed down", Text: noticeIntro +
+		"Sign-in attempts to your account have failed from browsers you have not signed in on\n" +
+		"before, so the portal now makes such attempts wait, up to 15 minutes each. Someone may be\n" +
+		"guessing your password.\n\n" +
+		"Browsers on which you have signed in before are not affected: sign in there as usual.\n\n" +
+		"To sign in from another browser without waiting, open this link in it, then sign in with\n" +
+		"your password and second factor. It works once, until " + expires.UTC().Format(noticeTime) + ":\n\n" +
+		link + "\n\n" +
+		"If you did not make these attempts, you need not do anything; consider changing your password.\n"}
+}
+
 func deviceLockedNotice(to string, at time.Time, c Client) mail.Message {
 	return mail.Message{To: to, Subject: "Sign-in from one of your browsers is locked", Text: noticeIntro +
 		fmt.Sprintf("On %s, after %d failed sign-in attempts%s, the portal stopped\n", at.UTC().Format(noticeTime), DeviceMaxFailures, from(c)) +

@@ -480,6 +480,9 @@ func (s *Service) CompletePasskeyLogin(ctx context.Context, token string, rp Rel
 	if errors.Is(err, ErrThrottled) {
 		s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
 			Action: audit.ActionLoginFailure, Outcome: audit.OutcomeFailure, Detail: "passkey: throttled"}, c)
+		if device == nil {
+			s.offerThrottledLink(ctx, u, c)
+		}
 		return "", err
 	}
 	if err != nil {
@@ -550,31 +553,13 @@ func (s *Service) checkAssertion(ctx context.Context, sess *Session, rp RelyingP
 	}
 	deviceID := s.deviceID(c, sess.UserID)
 	err = s.st.Update(ctx, func(tx Tx) error {
-		u, err := tx.UserByID(ctx, sess.UserID)
-		if err != nil {
+		ctr, refused, err := s.openFactor(ctx, tx, sess, deviceID, now)
+		device = ctr.device
+		if err != nil || refused != "" {
+			failure = refused
 			return err
 		}
-		if _, err := tx.SessionByID(ctx, sess.ID); err != nil {
-			return ErrUnauthenticated // revoked meanwhile
-		}
-		if device, err = s.trusted(ctx, tx, deviceID, u.ID, now); err != nil {
-			return err
-		}
-		ctr := factorCounter{u: u, device: device}
-		if ctr.blocked() {
-			failure = "account disabled"
-			if !u.Disabled {
-				failure = "account locked"
-			}
-			if sess.Stage == StageFull {
-				return nil
-			}
-			_, err := tx.DeleteSession(ctx, sess.ID)
-			return err
-		}
-		if err := ctr.throttle(now); err != nil {
-			return err
-		}
+		u := ctr.u
 		sd, err := takeCeremony(ctx, tx, sess.ID, kind, now)
 		if err != nil && !errors.Is(err, ErrPasskey) {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"portal/audit"
@@ -13,6 +14,20 @@ import (
 // ResetRequestTTL is how long a request to reset an admin's second factor
 // waits for a second admin's approval.
 const ResetRequestTTL = 24 * time.Hour
+
+// FormerAdminWindow is how long after losing the admin role an account's
+// reset still needs a second admin (SECURITY.md AC-12). Without it, one
+// admin could demote another and reset the account alone. The demotion is
+// itself a step-up act, audited and mailed to the demoted admin; 30 days
+// gives the demoted admin and the other admins time to notice it (a holiday
+// included) before a reset by one admin alone becomes possible.
+const FormerAdminWindow = 30 * 24 * time.Hour
+
+// needsSecondAdmin reports whether a reset of u at now needs a second
+// admin: u is an admin, or lost the role within FormerAdminWindow.
+func needsSecondAdmin(u *UserRecord, now time.Time) bool {
+	return u.Role == RoleAdmin || (!u.RoleLoweredAt.IsZero() && now.Sub(u.RoleLoweredAt) < FormerAdminWindow)
+}
 
 // ResetRequest is a reset of an admin's second factor that waits for the
 // approval of a second admin: one admin session alone must not be able to
@@ -44,7 +59,8 @@ type ResetResult struct {
 // ResetMFA resets member id's second factor. For a member who is not an
 // admin, or from the operator's command line, it is done at once (see
 // resetInTx) and the re-enrolment link is mailed to the member's
-// registered address, never handed to the admin. For an admin it creates
+// registered address, never handed to the admin. For an admin, or an
+// account that lost the admin role within FormerAdminWindow, it creates
 // (or returns the already pending) ResetRequest that a second admin must
 // approve with ApproveReset; the admin concerned is told by mail.
 func (s *Service) ResetMFA(ctx context.Context, actor *User, id string, c Client) (ResetResult, error) {
@@ -54,8 +70,9 @@ func (s *Service) ResetMFA(ctx context.Context, actor *User, id string, c Client
 	var res ResetResult
 	target, err := s.adminUpdate(ctx, actor, id, audit.ActionMFAReset, c, func(tx Tx, u *UserRecord) (string, error) {
 		// Decided in the transaction that resets, so that a promotion
-		// meanwhile cannot slip an admin's reset past the second admin.
-		if u.Role == RoleAdmin && actor.ID != audit.ActorSystem {
+		// meanwhile cannot slip an admin's reset past the second admin,
+		// nor a demotion just before it (needsSecondAdmin).
+		if needsSecondAdmin(u, s.now()) && actor.ID != audit.ActorSystem {
 			return "", errNeedsSecondAdmin
 		}
 		var (
@@ -63,7 +80,7 @@ func (s *Service) ResetMFA(ctx context.Context, actor *User, id string, c Client
 			err error
 		)
 		res, n, err = s.resetInTx(ctx, tx, u, actor.ID)
-		return fmt.Sprintf("second factor removed; %d sessions ended; re-enrolment link mailed", n), err
+		return fmt.Sprintf("second factor removed; %d sessions ended; re-enrolment link issued", n), err
 	})
 	if errors.Is(err, errNeedsSecondAdmin) {
 		return s.requestReset(ctx, actor, id, c)
@@ -265,7 +282,7 @@ func (s *Service) ApproveReset(ctx context.Context, approver *User, requestID st
 		return ResetResult{}, fmt.Errorf("account: approve reset: %w", err)
 	}
 	e := actorEntry(approver, audit.ActionMFAResetApprove, target.ID, audit.OutcomeSuccess)
-	e.Detail = fmt.Sprintf("request %s approved; second factor removed; %d sessions ended; re-enrolment link mailed", requestID, n)
+	e.Detail = fmt.Sprintf("request %s approved; second factor removed; %d sessions ended; re-enrolment link issued", requestID, n)
 	if err := s.record(ctx, e, c); err != nil {
 		return ResetResult{}, err
 	}
@@ -273,15 +290,64 @@ func (s *Service) ApproveReset(ctx context.Context, approver *User, requestID st
 }
 
 // mailResetLink queues the re-enrolment link of a done reset for the
-// member's registered address. The reset is committed already: when the
-// mail cannot be queued the admin is told, and resetting again issues a
-// new link.
+// member's registered address. The reset is committed already, so a mail
+// that cannot be queued must not look like a failed reset: the error wraps
+// ErrResetMailNotQueued, is logged here with the account, and
+// ResendResetLink issues a new link.
 func (s *Service) mailResetLink(ctx context.Context, u *User, res ResetResult) error {
 	if !res.Done {
 		return nil
 	}
 	if err := s.send(ctx, mail.MFAReset(u.Email, s.acceptLink(res.Token), res.ExpiresAt)); err != nil {
-		return fmt.Errorf("account: the second factor was reset but the link could not be mailed: %w", err)
+		s.log.ErrorContext(ctx, "account: reset done, re-enrolment link not queued; resend it", "user", u.ID, "error", err)
+		return fmt.Errorf("%w: %w", ErrResetMailNotQueued, err)
 	}
 	return nil
+}
+
+// ActionMFAResetResend is the audit action of ResendResetLink.
+const ActionMFAResetResend = "mfa.reset_resend"
+
+// ResendResetLink replaces the unused re-enrolment link of member id's done
+// reset with a new one and mails it to the member's registered address, as
+// the reset did: for when that mail could not be queued
+// (ErrResetMailNotQueued) or did not arrive. It resets nothing more, so one
+// admin may do it even for an admin whose reset a second admin approved;
+// the new link keeps the creator of the old one, and with it the rule that
+// it stops working when that admin is no longer one (invitationUsable).
+// Without an unused, unexpired re-enrolment link it is ErrConflict: reset
+// the account again.
+func (s *Service) ResendResetLink(ctx context.Context, actor *User, id string, c Client) (ResetResult, error) {
+	var res ResetResult
+	target, err := s.adminUpdate(ctx, actor, id, ActionMFAResetResend, c, func(tx Tx, u *UserRecord) (string, error) {
+		now := s.now()
+		pending, err := tx.PendingInvitations(ctx, now)
+		if err != nil {
+			return "", err
+		}
+		i := slices.IndexFunc(pending, func(r InvitationRecord) bool { return r.Reset && r.UserID == u.ID })
+		if i < 0 || u.MFAEnrolled {
+			return "", fmt.Errorf("%w: no re-enrolment link of this account waits to be used; reset it again", ErrConflict)
+		}
+		old := pending[i]
+		if err := tx.DeleteUserInvitations(ctx, u.ID); err != nil {
+			return "", err
+		}
+		token := newToken()
+		res = ResetResult{Done: true, Token: token, ExpiresAt: now.Add(s.opts.InvitationTTL)}
+		err = tx.InsertInvitation(ctx, &InvitationRecord{
+			ID:        newID(),
+			TokenHash: hashToken(token),
+			Invitation: Invitation{Email: u.Email, Role: u.Role, Groups: u.Groups,
+				ExpiresAt: res.ExpiresAt, Reset: true},
+			UserID:    u.ID,
+			CreatedBy: old.CreatedBy,
+			CreatedAt: now,
+		})
+		return "re-enrolment link " + old.ID + " replaced and sent again", err
+	})
+	if err != nil {
+		return ResetResult{}, err
+	}
+	return res, s.mailResetLink(ctx, &target, res)
 }

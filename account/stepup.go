@@ -35,7 +35,7 @@ func (s *Service) SteppedUp(sess *Session) bool {
 // counter otherwise; an attempt that locks either also ends the session.
 // It returns when the step-up lapses.
 func (s *Service) StepUp(ctx context.Context, user *User, sess *Session, code string, c Client) (time.Time, error) {
-	if user == nil || sess == nil || sess.Stage != StageFull {
+	if user == nil || sess == nil || sess.Stage != StageFull || sess.UserID != user.ID {
 		return time.Time{}, ErrUnauthenticated
 	}
 	now := s.now()
@@ -48,24 +48,15 @@ func (s *Service) StepUp(ctx context.Context, user *User, sess *Session, code st
 		device     *Device // the trusted device whose counter this attempt uses
 	)
 	err := s.st.Update(ctx, func(tx Tx) error {
-		u, err := tx.UserByID(ctx, user.ID)
+		ctr, refused, err := s.openFactor(ctx, tx, sess, deviceID, now)
+		rec, device = ctr.u, ctr.device
 		if err != nil {
 			return err
 		}
-		rec = u
-		if _, err := tx.SessionByID(ctx, sess.ID); err != nil {
-			return ErrUnauthenticated // ended meanwhile
-		}
-		if device, err = s.trusted(ctx, tx, deviceID, u.ID, now); err != nil {
-			return err
-		}
-		ctr := factorCounter{u: u, device: device}
-		if ctr.blocked() || !u.MFAEnrolled {
+		u := ctr.u
+		if refused != "" || !u.MFAEnrolled {
 			failure = "account disabled, locked or without a second factor"
 			return nil
-		}
-		if err := ctr.throttle(now); err != nil {
-			return err
 		}
 		if isTOTPCode(code) {
 			seed, err := s.open(u.TOTPSecret, u.ID)

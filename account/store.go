@@ -109,6 +109,9 @@ type Tx interface {
 	// LastUnlockLinkAt is when the newest unlock link of a user was made
 	// (zero if none is stored).
 	LastUnlockLinkAt(ctx context.Context, userID string) (time.Time, error)
+	// LiveUnlockLinks counts a user's unlock links unused and unexpired
+	// at now.
+	LiveUnlockLinks(ctx context.Context, userID string, now time.Time) (int, error)
 	// ConsumeUnlockLink marks the link used if it is unused and not
 	// expired at now and returns its user; ErrLinkInvalid otherwise.
 	ConsumeUnlockLink(ctx context.Context, tokenHash string, now time.Time) (string, error)
@@ -146,6 +149,10 @@ type UserRecord struct {
 	LastTOTPStep  int64  // last accepted TOTP time step; codes at or before it are refused
 	Failures      int    // consecutive failed attempts from untrusted browsers, all factors
 	LastFailureAt time.Time
+	// RoleLoweredAt is when the account last lost the admin role (zero if
+	// it never did): a reset of a recent former admin needs a second admin
+	// like an admin's (needsSecondAdmin).
+	RoleLoweredAt time.Time
 }
 
 // InvitationRecord is a stored invitation. Only the token's hash is kept.

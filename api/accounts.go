@@ -50,6 +50,10 @@ func accountError(err error) error {
 			Message: "This invitation link has expired or was already used. Ask an administrator for a new one.", Err: err}
 	case errors.Is(err, account.ErrConflict):
 		return &Error{Status: http.StatusConflict, Code: "conflict", Message: "This conflicts with the current state.", Err: err}
+	case errors.Is(err, account.ErrResetMailNotQueued):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "reset_mail_not_queued",
+			Message: "The reset is done, but the mail with the member's re-enrolment link could not be queued. " +
+				"Send the link again (POST /api/admin/users/{id}/reset-mfa/resend) once mail works.", Err: err}
 	case errors.Is(err, account.ErrWeakPassword):
 		return &Error{Status: http.StatusBadRequest, Code: "weak_password", Message: "Choose a longer, less common password.", Err: err}
 	}

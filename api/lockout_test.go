@@ -273,3 +273,85 @@ func TestPasswordChangeAndUnlockMailed(t *testing.T) {
 	clock.Advance(time.Minute)
 	p.NewClient(t).Login(u.Email, next, u.TOTPSecret, clock.Now())
 }
+
+// An outsider who fails on a member's address over and over keeps the
+// account's untrusted counter waiting, and with it the member on a new
+// browser. The member is mailed one link (however many attempts were
+// throttled), follows it from the new browser and signs in there at once;
+// the outsider, and any other browser without the link, still waits.
+func TestThrottledMemberGetsAWayIn(t *testing.T) {
+	p, clock := withAccounts(t)
+	u := p.SeedUser(t, account.RoleMember)
+	const subject = "Sign-in from new browsers is slowed down"
+
+	attacker := p.NewClient(t)
+	attacker.RefreshCSRF()
+	throttled := 0
+	for round := range 3 {
+		if round > 0 {
+			// Past the 15 minutes between two links, within the first
+			// link's 24 hours: no second mail while it is unused.
+			clock.Advance(16 * time.Minute)
+		}
+		for range account.FreeFailures + 5 {
+			resp, _ := attacker.Do("POST", "/api/session", map[string]string{"email": u.Email, "password": "not the password at all"})
+			if resp.StatusCode == http.StatusTooManyRequests {
+				throttled++
+			}
+		}
+		if round == 0 {
+			waitMail(t, p, u.Email, subject)
+		}
+	}
+	if throttled < 10 {
+		t.Fatalf("%d of the outsider's attempts were throttled; the test needs the counter waiting", throttled)
+	}
+
+	// The member on a new browser, right password: made to wait like the
+	// outsider.
+	laptop := p.NewClient(t)
+	laptop.RefreshCSRF()
+	resp, body := laptop.Do("POST", "/api/session", map[string]string{"email": u.Email, "password": u.Password})
+	if resp.StatusCode != http.StatusTooManyRequests || portaltest.ErrorCode(t, body) != "throttled" {
+		t.Fatalf("new browser, right password, while throttled: %d %s, want 429 throttled", resp.StatusCode, body)
+	}
+
+	// One mail, whatever the number of throttled attempts, with a link.
+	var offers []portaltest.Mail
+	for _, m := range p.Mail(t, u.Email) {
+		if m.Subject == subject {
+			offers = append(offers, m)
+		}
+	}
+	if len(offers) != 1 {
+		t.Fatalf("%d mails %q, want 1", len(offers), subject)
+	}
+	m := unlockToken.FindStringSubmatch(offers[0].Text)
+	if m == nil {
+		t.Fatalf("no unlock link in %q", offers[0].Text)
+	}
+	laptop.RefreshCSRF()
+	laptop.JSON("POST", "/api/devices/unlock", map[string]string{"token": m[1]}, http.StatusOK, nil)
+	if laptop.Cookie(deviceCookie) == "" {
+		t.Fatal("no device cookie after the link")
+	}
+	// No wait: the browser counts on its own device counter now.
+	laptop.Login(u.Email, u.Password, u.TOTPSecret, clock.Now())
+	laptop.JSON("GET", "/api/me", nil, http.StatusOK, nil)
+	if n := targetCount(t, p, audit.ActionUnlockLinkSent, u.ID); n != 1 {
+		t.Errorf("%d login.unlock_link entries, want 1", n)
+	}
+
+	// The outsider, and another browser with the right password but not
+	// the mail, still wait.
+	for name, c := range map[string]struct {
+		client   *portaltest.Client
+		password string
+	}{"the outsider": {attacker, "not the password at all"}, "another new browser": {p.NewClient(t), u.Password}} {
+		c.client.RefreshCSRF()
+		resp, body := c.client.Do("POST", "/api/session", map[string]string{"email": u.Email, "password": c.password})
+		if resp.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("%s after the member signed in: %d %s, want 429", name, resp.StatusCode, body)
+		}
+	}
+}

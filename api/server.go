@@ -167,6 +167,7 @@ func (s *Server) routes() []route {
 		{method: http.MethodPost, path: "/admin/users/:id/enable", policy: Admin, handler: s.setDisabled(false), stepUp: true},
 		{method: http.MethodPost, path: "/admin/users/:id/unlock", policy: Admin, handler: s.unlockUser},
 		{method: http.MethodPost, path: "/admin/users/:id/reset-mfa", policy: Admin, handler: s.resetMFA, stepUp: true},
+		{method: http.MethodPost, path: "/admin/users/:id/reset-mfa/resend", policy: Admin, handler: s.resendResetLink, stepUp: true},
 		{method: http.MethodGet, path: "/admin/users/:id/sessions", policy: Admin, handler: s.listUserSessions, stepUp: true},
 		{method: http.MethodDelete, path: "/admin/users/:id/sessions", policy: Admin, handler: s.revokeUserSessions, stepUp: true},
 		{method: http.MethodGet, path: "/admin/reset-requests", policy: Admin, handler: s.listResetRequests},

@@ -75,6 +75,16 @@ func (s *Server) resetMFA(c *echo.Context) error {
 	return resetAnswer(c, res)
 }
 
+// POST /api/admin/users/:id/reset-mfa/resend: a new re-enrolment link for a
+// done reset whose mail could not be queued, mailed to the member.
+func (s *Server) resendResetLink(c *echo.Context) error {
+	res, err := s.accounts.ResendResetLink(c.Request().Context(), currentUser(c), c.Param("id"), client(c))
+	if err != nil {
+		return accountError(err)
+	}
+	return resetAnswer(c, res)
+}
+
 // POST /api/admin/reset-requests/:id/approve: the second admin's approval.
 func (s *Server) approveReset(c *echo.Context) error {
 	res, err := s.accounts.ApproveReset(c.Request().Context(), currentUser(c), c.Param("id"), client(c))

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"database/sql"
 	"net/http"
 	"regexp"
 	"slices"
@@ -20,6 +21,7 @@ func stepUpRoutes(memberID string) []struct{ method, path string } {
 		{"POST", "/api/admin/users/" + memberID + "/disable"},
 		{"POST", "/api/admin/users/" + memberID + "/enable"},
 		{"POST", "/api/admin/users/" + memberID + "/reset-mfa"},
+		{"POST", "/api/admin/users/" + memberID + "/reset-mfa/resend"},
 		{"GET", "/api/admin/users/" + memberID + "/sessions"},
 		{"DELETE", "/api/admin/users/" + memberID + "/sessions"},
 		{"POST", "/api/admin/reset-requests/" + strings.Repeat("0", 32) + "/approve"},
@@ -222,6 +224,183 @@ func TestResettingAnAdminNeedsASecondAdmin(t *testing.T) {
 	}
 	if n := countAudit(t, b, second.ID, "mfa.reset_approve"); n != 1 {
 		t.Errorf("%d mfa.reset_approve entries, want 1", n)
+	}
+}
+
+// Demoting an admin does not open the way to resetting them alone: the
+// demotion needs a step-up and is mailed to the demoted admin, and a reset
+// of a former admin within account.FormerAdminWindow waits for a second
+// admin like an admin's; after the window one admin may reset them.
+func TestDemotedAdminResetNeedsASecondAdmin(t *testing.T) {
+	p, clock := withAccounts(t)
+	first := p.SeedUser(t, account.RoleAdmin)
+	second := p.SeedUser(t, account.RoleAdmin)
+	target := p.SeedUser(t, account.RoleAdmin)
+	a := p.NewClient(t)
+	a.Login(first.Email, first.Password, first.TOTPSecret, clock.Now())
+
+	demote := map[string]any{"role": "member"}
+	clock.Advance(account.StepUpWindow + time.Second)
+	resp, body := a.Do("PATCH", "/api/admin/users/"+target.ID, demote)
+	if resp.StatusCode != http.StatusUnauthorized || portaltest.ErrorCode(t, body) != "step_up_required" {
+		t.Fatalf("demotion without step-up: %d %s, want 401 step_up_required", resp.StatusCode, body)
+	}
+	var got struct {
+		Role        string
+		MFAEnrolled bool
+	}
+	a.JSON("GET", "/api/admin/users/"+target.ID, nil, 200, &got)
+	if got.Role != "admin" {
+		t.Fatalf("role after the refused demotion: %s", got.Role)
+	}
+	stepUp(t, a, first, clock.Now())
+	a.JSON("PATCH", "/api/admin/users/"+target.ID, demote, 200, &got)
+	if got.Role != "member" {
+		t.Fatalf("role after the demotion: %s", got.Role)
+	}
+	changed := waitMail(t, p, target.Email, "Your role or groups changed")
+	if !strings.Contains(changed[0].Text, "no longer an administrator") {
+		t.Errorf("demotion notice: %q", changed[0].Text)
+	}
+
+	// The reset right after the demotion waits for a second admin: no
+	// link, and the account keeps its second factor.
+	var out struct {
+		Status  string
+		Request struct{ ID, UserID string }
+	}
+	a.JSON("POST", "/api/admin/users/"+target.ID+"/reset-mfa", nil, http.StatusAccepted, &out)
+	if out.Status != "pending" || out.Request.UserID != target.ID {
+		t.Fatalf("reset of a just-demoted admin = %+v, want a pending request", out)
+	}
+	waitMail(t, p, target.Email, "A reset of your second factor was requested")
+	if slices.ContainsFunc(p.Mail(t, target.Email), func(m portaltest.Mail) bool { return tokenLink.MatchString(m.Text) }) {
+		t.Error("a re-enrolment link was mailed before a second admin approved")
+	}
+	a.JSON("GET", "/api/admin/users/"+target.ID, nil, 200, &got)
+	if !got.MFAEnrolled {
+		t.Error("the second factor was removed before a second admin approved")
+	}
+	b := p.NewClient(t)
+	b.Login(second.Email, second.Password, second.TOTPSecret, clock.Now())
+	b.JSON("POST", "/api/admin/reset-requests/"+out.Request.ID+"/approve", nil, 200, nil)
+	if token := mailedToken(t, p, target.Email); token == "" {
+		t.Error("no re-enrolment link after the approval")
+	}
+
+	// Past the window, a former admin is a member like any other.
+	other := p.SeedUser(t, account.RoleAdmin)
+	clock.Advance(time.Minute)
+	stepUp(t, a, first, clock.Now())
+	a.JSON("PATCH", "/api/admin/users/"+other.ID, demote, 200, nil)
+	clock.Advance(account.FormerAdminWindow - time.Hour)
+	a = p.NewClient(t)
+	a.Login(first.Email, first.Password, first.TOTPSecret, clock.Now())
+	a.JSON("POST", "/api/admin/users/"+other.ID+"/reset-mfa", nil, http.StatusAccepted, &out)
+	clock.Advance(time.Hour)
+	a = p.NewClient(t)
+	a.Login(first.Email, first.Password, first.TOTPSecret, clock.Now())
+	a.JSON("POST", "/api/admin/users/"+other.ID+"/reset-mfa", nil, http.StatusOK, nil)
+}
+
+// refuseMailTo makes the portal's real SQLite file refuse to queue mail
+// to one address, as a full disk or a damaged file would, with a trigger
+// that raises; the returned function lifts it (and the test's end does).
+func refuseMailTo(t *testing.T, p *portaltest.Portal, to string) func() {
+	t.Helper()
+	db, err := sql.Open("sqlite", p.DB.Path()+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(t.Context(), `CREATE TRIGGER mail_outbox_test_refuse BEFORE INSERT ON mail_outbox
+		WHEN NEW.recipient = '`+strings.ReplaceAll(to, "'", "''")+`'
+		BEGIN SELECT RAISE(ABORT, 'mail outbox refused by the test'); END`); err != nil {
+		t.Fatal(err)
+	}
+	lifted := false
+	lift := func() {
+		if !lifted {
+			lifted = true
+			if _, err := db.Exec(`DROP TRIGGER mail_outbox_test_refuse`); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	t.Cleanup(func() { lift(); db.Close() })
+	return lift
+}
+
+// When the reset's mail cannot be queued, the reset stays done and the
+// admin is told so, with the way to send the link again; sending it again
+// works once mail does, and only while the reset waits to be completed.
+func TestResetMailFailureIsClearAndCanBeResent(t *testing.T) {
+	p, clock := withAccounts(t)
+	admin := p.SeedUser(t, account.RoleAdmin)
+	member := p.SeedUser(t, account.RoleMember)
+	a := p.NewClient(t)
+	a.Login(admin.Email, admin.Password, admin.TOTPSecret, clock.Now())
+	m := p.NewClient(t)
+	m.Login(member.Email, member.Password, member.TOTPSecret, clock.Now())
+
+	lift := refuseMailTo(t, p, member.Email)
+	reset := "/api/admin/users/" + member.ID + "/reset-mfa"
+	resp, body := a.Do("POST", reset, nil)
+	if resp.StatusCode != http.StatusServiceUnavailable || portaltest.ErrorCode(t, body) != "reset_mail_not_queued" ||
+		!strings.Contains(string(body), "reset is done") || !strings.Contains(string(body), "/reset-mfa/resend") {
+		t.Fatalf("reset whose mail cannot be queued: %d %s, want 503 reset_mail_not_queued saying how to resend", resp.StatusCode, body)
+	}
+	if strings.Contains(string(body), "token") || strings.Contains(string(body), "/account/accept") {
+		t.Errorf("the admin's answer carries the link: %s", body)
+	}
+	// The reset itself is done and kept.
+	var got struct{ MFAEnrolled bool }
+	a.JSON("GET", "/api/admin/users/"+member.ID, nil, 200, &got)
+	if got.MFAEnrolled {
+		t.Error("the second factor is still there after the reset")
+	}
+	if resp, _ := m.Do("GET", "/api/me", nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("member's session after the reset: %d, want 401", resp.StatusCode)
+	}
+	// Resending while mail still fails says the same.
+	resend := reset + "/resend"
+	resp, body = a.Do("POST", resend, nil)
+	if resp.StatusCode != http.StatusServiceUnavailable || portaltest.ErrorCode(t, body) != "reset_mail_not_queued" {
+		t.Errorf("resend while mail fails: %d %s", resp.StatusCode, body)
+	}
+	if slices.ContainsFunc(p.Mail(t, member.Email), func(m portaltest.Mail) bool { return tokenLink.MatchString(m.Text) }) {
+		t.Fatal("a link was mailed although the outbox refused it")
+	}
+
+	lift()
+	var out struct{ Status string }
+	a.JSON("POST", resend, nil, 200, &out)
+	if out.Status != "done" {
+		t.Errorf("resend = %+v, want done", out)
+	}
+	links := 0
+	for _, m := range p.Mail(t, member.Email) {
+		if tokenLink.MatchString(m.Text) {
+			links++
+		}
+	}
+	if links != 1 {
+		t.Errorf("%d links mailed, want the one resent", links)
+	}
+	token := mailedToken(t, p, member.Email)
+	r := p.NewClient(t)
+	r.RefreshCSRF()
+	var enrol struct{ Secret string }
+	r.JSON("POST", "/api/invitations/accept", map[string]string{"token": token, "password": "sienna harbour quietly mended"}, 200, &enrol)
+	r.RefreshCSRF()
+	r.JSON("POST", "/api/mfa/totp/confirm", map[string]string{"code": account.TOTPCode(enrol.Secret, clock.Now())}, 200, nil)
+	if n := countAudit(t, a, admin.ID, account.ActionMFAResetResend); n != 2 {
+		t.Errorf("%d %s entries, want 2", n, account.ActionMFAResetResend)
+	}
+
+	// Once the member is back in, there is nothing to resend.
+	resp, body = a.Do("POST", resend, nil)
+	if resp.StatusCode != http.StatusConflict || portaltest.ErrorCode(t, body) != "conflict" {
+		t.Errorf("resend after re-enrolment: %d %s, want 409", resp.StatusCode, body)
 	}
 }
 

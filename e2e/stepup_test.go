@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -134,4 +135,83 @@ func TestApproveAdminResetOnTheMembersPage(t *testing.T) {
 	if !linked {
 		t.Error("no re-enrolment link mailed to the admin concerned after the approval")
 	}
+}
+
+// A reset whose mail the outbox refuses is shown on the members page as
+// done but not mailed, and the page offers to send the link again; once
+// mail works, that sends a link the member can use.
+func TestResendResetLinkOnTheMembersPage(t *testing.T) {
+	p := portal(t)
+	admin := p.SeedUser(t, account.RoleAdmin)
+	member := p.SeedNamedUser(t, "Resend Test Member", account.RoleMember)
+	lift := refuseMailTo(t, p, member.Email)
+	ctx := browser(t)
+	loginInBrowser(t, ctx, p, admin, "/en/admin/members/")
+
+	row := `tr[data-user="` + member.ID + `"]`
+	do(t, ctx,
+		chromedp.WaitVisible(chromedp.CSS(row+` [data-action="manage"]`)),
+		chromedp.Click(chromedp.CSS(row+` [data-action="manage"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-action="reset-mfa"]`)),
+		chromedp.Click(chromedp.CSS(`[data-action="reset-mfa"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#app-confirm [data-confirm="yes"]`)),
+		chromedp.Click(chromedp.CSS(`#app-confirm [data-confirm="yes"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.member-note-error`)),
+	)
+	note := run(t, ctx, chromedp.Text(chromedp.CSS(`.member-note`)))
+	if !strings.Contains(note, "The second factor of Resend Test Member has been reset, but the email") {
+		t.Errorf("note after a reset whose mail failed: %q", note)
+	}
+	if resetLinks(t, p, member.Email) != 0 {
+		t.Fatal("a link was mailed although the outbox refused it")
+	}
+
+	lift()
+	do(t, ctx,
+		chromedp.Click(chromedp.CSS(`[data-action="resend-reset"]`)),
+		chromedp.Poll[chromedp.Void](`(document.querySelector('.member-note') || {}).textContent?.includes("A new link")`),
+	)
+	if n := resetLinks(t, p, member.Email); n != 1 {
+		t.Errorf("%d re-enrolment links mailed after sending again, want 1", n)
+	}
+	checkAxe(t, ctx, "members page after sending a reset link again")
+}
+
+// resetLinks counts the re-enrolment links mailed to email.
+func resetLinks(t *testing.T, p *portaltest.Portal, email string) int {
+	t.Helper()
+	n := 0
+	for _, m := range p.Mail(t, email) {
+		if m.Subject == "Set up your second factor again" && strings.Contains(m.Text, "/en/account/accept/#token=") {
+			n++
+		}
+	}
+	return n
+}
+
+// refuseMailTo makes the portal's real SQLite file refuse to queue mail to
+// one address, as a full disk would; the returned function lifts it (and
+// the test's end does).
+func refuseMailTo(t *testing.T, p *portaltest.Portal, to string) func() {
+	t.Helper()
+	db, err := sql.Open("sqlite", p.DB.Path()+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(t.Context(), `CREATE TRIGGER mail_outbox_test_refuse BEFORE INSERT ON mail_outbox
+		WHEN NEW.recipient = '`+strings.ReplaceAll(to, "'", "''")+`'
+		BEGIN SELECT RAISE(ABORT, 'mail outbox refused by the test'); END`); err != nil {
+		t.Fatal(err)
+	}
+	lifted := false
+	lift := func() {
+		if !lifted {
+			lifted = true
+			if _, err := db.Exec(`DROP TRIGGER mail_outbox_test_refuse`); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	t.Cleanup(func() { lift(); db.Close() })
+	return lift
 }

@@ -25,10 +25,24 @@ var ErrKeyRights = errors.New("meilisearch key rights differ from what portal se
 type keyProbe struct {
 	action string
 	// index is the index the probe touches: "" for an instance-wide route,
-	// "!" for one no key names (so only a key on every index reaches it).
+	// "!" for one no key names (so only a key on every index reaches it),
+	// and an index's name followed by "!" for one that only an index
+	// pattern covering that index reaches (patternProbe).
 	index        string
 	method, path string
 	body         string
+}
+
+// patternProbe probes indexes.delete on index without deleting it. A key
+// whose indexes name index exactly can only be asked by deleting index
+// itself, so that case escapes every probe; but a key that reaches index
+// through a pattern ("research*", "r*", "*") reaches index+"!" too, which
+// is not a valid index uid: Meilisearch checks the key against the raw
+// name first (403 invalid_api_key when the key does not cover it) and only
+// then refuses the name (400 invalid_index_uid), enqueuing no task. Checked
+// against Meilisearch 1.21 in TestCheckKeyAgainstRealMeilisearch.
+func patternProbe(index string) keyProbe {
+	return keyProbe{"indexes.delete", index + "!", http.MethodDelete, "/indexes/" + index + "!", ""}
 }
 
 var keyProbes = []keyProbe{
@@ -41,9 +55,15 @@ var keyProbes = []keyProbe{
 	{"indexes.delete", "!", http.MethodDelete, "/indexes/!", ""},
 	{"indexes.swap", "!", http.MethodPost, "/swap-indexes", `[{"indexes":["!a","!b"]}]`},
 	{"settings.update", "!", http.MethodPatch, "/indexes/!/settings", "{}"},
+	// Deleting the portal's indexes, for keys that reach them through a
+	// pattern.
+	patternProbe(IndexResearch),
+	patternProbe(IndexPages),
+	patternProbe(IndexTraining),
 	// The same rights on the index serve feeds, refused after the key check
 	// by a body of the wrong type. indexes.delete on it has no harmless
-	// probe: a key that held it would delete the index (SECURITY.md MS-2).
+	// probe for a key that names it exactly: such a key would delete the
+	// index (SECURITY.md MS-2).
 	{"indexes.create", IndexResearch, http.MethodPost, "/indexes", `{"uid":"` + IndexResearch + `","primaryKey":1}`},
 	{"indexes.update", IndexResearch, http.MethodPatch, "/indexes/" + IndexResearch, `{"primaryKey":1}`},
 	{"indexes.swap", IndexResearch, http.MethodPost, "/swap-indexes", `[{"indexes":["` + IndexResearch + `","!"]}]`},
@@ -66,15 +86,27 @@ func (p keyProbe) grants(spec KeySpec) bool {
 	if !slices.Contains(spec.Actions, p.action) && !slices.Contains(spec.Actions, "*") {
 		return false
 	}
-	return p.index == "" || slices.Contains(spec.Indexes, "*") || slices.Contains(spec.Indexes, p.index)
+	return p.index == "" || slices.ContainsFunc(spec.Indexes, func(pattern string) bool { return covers(pattern, p.index) })
+}
+
+// covers reports whether a key's index pattern reaches index, as
+// Meilisearch matches them: a trailing "*" matches any rest, and a pattern
+// without one only the index it names.
+func covers(pattern, index string) bool {
+	if prefix, ok := strings.CutSuffix(pattern, "*"); ok {
+		return strings.HasPrefix(index, prefix)
+	}
+	return pattern == index
 }
 
 func (p keyProbe) String() string {
-	switch p.index {
-	case "":
+	switch {
+	case p.index == "":
 		return p.action
-	case "!":
+	case p.index == "!":
 		return p.action + " on indexes beyond its own"
+	case strings.HasSuffix(p.index, "!"):
+		return p.action + " on " + strings.TrimSuffix(p.index, "!") + " (through an index pattern)"
 	}
 	return p.action + " on " + p.index
 }

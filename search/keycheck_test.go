@@ -41,6 +41,15 @@ func TestCheckKeyAgainstRealMeilisearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys[scoped.Name] = k
+	// A key that reaches the research index through a pattern and may
+	// delete indexes: the pattern probe finds it without deleting any.
+	patterned := search.IndexingKey()
+	patterned.UID, patterned.Name = "0d4b8e52-3c1f-4b7a-9a55-6f0b7c2d9e98", "patterned-deleter"
+	patterned.Actions = append(patterned.Actions, "indexes.delete")
+	patterned.Indexes = []string{search.IndexResearch + "*"}
+	if keys[patterned.Name], err = search.ProvisionKey(ctx, master, patterned, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	tasksBefore, err := master.GetTasks(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +70,8 @@ func TestCheckKeyAgainstRealMeilisearch(t *testing.T) {
 		{keys[search.IndexingKey().Name], search.SearchKey(), []string{"documents.add on research", "documents.delete on research", "tasks.get"}},
 		{keys[search.SearchKey().Name], search.IndexingKey(), []string{"search on research", "version"}},
 		{keys[scoped.Name], search.IndexingKey(), []string{"indexes.create on research", "indexes.update on research", "indexes.swap on research", "settings.update on research"}},
+		{keys[patterned.Name], search.IndexingKey(), []string{"indexes.delete on research (through an index pattern)"}},
+		{keys[search.AdminKey().Name], search.SearchKey(), []string{"indexes.delete on research (through an index pattern)", "indexes.delete on pages (through an index pattern)"}},
 	} {
 		err := search.CheckKey(ctx, m.URL, c.key, c.spec)
 		if !errors.Is(err, search.ErrKeyRights) {
@@ -85,7 +96,7 @@ func TestCheckKeyAgainstRealMeilisearch(t *testing.T) {
 	}
 
 	// The serving key may not drop an index; the research index is still there.
-	for _, name := range []string{search.IndexingKey().Name, search.SearchKey().Name} {
+	for _, name := range []string{search.IndexingKey().Name, search.SearchKey().Name, scoped.Name} {
 		_, err := search.NewClient(m.URL, keys[name]).DeleteIndex(ctx, search.IndexResearch)
 		if err == nil || !strings.Contains(err.Error(), "invalid_api_key") {
 			t.Errorf("%s deleting the research index: %v, want invalid_api_key", name, err)

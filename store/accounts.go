@@ -32,7 +32,7 @@ type accountTx struct {
 }
 
 const userColumns = `id, email, display_name, role, access_groups, disabled, mfa_enrolled, locked,
-	password_hash, totp_secret, last_totp_step, failures, last_failure_at, created_at, updated_at`
+	password_hash, totp_secret, last_totp_step, failures, last_failure_at, created_at, updated_at, role_lowered_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -40,12 +40,12 @@ func scanUser(row scanner) (*account.UserRecord, error) {
 	var (
 		u                     account.UserRecord
 		role, groups          string
-		lastFailure           sql.NullString
+		lastFailure, lowered  sql.NullString
 		created, updated      string
 		disabled, mfa, locked bool
 	)
 	err := row.Scan(&u.ID, &u.Email, &u.DisplayName, &role, &groups, &disabled, &mfa, &locked,
-		&u.PasswordHash, &u.TOTPSecret, &u.LastTOTPStep, &u.Failures, &lastFailure, &created, &updated)
+		&u.PasswordHash, &u.TOTPSecret, &u.LastTOTPStep, &u.Failures, &lastFailure, &created, &updated, &lowered)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -54,6 +54,9 @@ func scanUser(row scanner) (*account.UserRecord, error) {
 		return nil, fmt.Errorf("store: user %s groups: %w", u.ID, err)
 	}
 	if u.LastFailureAt, err = parseNullTime(lastFailure); err != nil {
+		return nil, err
+	}
+	if u.RoleLoweredAt, err = parseNullTime(lowered); err != nil {
 		return nil, err
 	}
 	if u.CreatedAt, err = parseTime(created); err != nil {
@@ -82,10 +85,10 @@ func (t accountTx) InsertUser(ctx context.Context, u *account.UserRecord) error 
 		return err
 	}
 	_, err = t.tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Email, u.DisplayName, string(u.Role), groups, u.Disabled, u.MFAEnrolled, u.Locked,
 		u.PasswordHash, u.TOTPSecret, u.LastTOTPStep, u.Failures, nullTime(u.LastFailureAt),
-		fmtTime(u.CreatedAt), fmtTime(u.UpdatedAt))
+		fmtTime(u.CreatedAt), fmtTime(u.UpdatedAt), nullTime(u.RoleLoweredAt))
 	return mapErr(err)
 }
 
@@ -123,11 +126,11 @@ func (t accountTx) SaveUser(ctx context.Context, u *account.UserRecord) error {
 	}
 	res, err := t.tx.ExecContext(ctx, `UPDATE users SET email = ?, display_name = ?, role = ?, access_groups = ?,
 		disabled = ?, mfa_enrolled = ?, locked = ?, password_hash = ?, totp_secret = ?, last_totp_step = ?,
-		failures = ?, last_failure_at = ?, updated_at = ?
+		failures = ?, last_failure_at = ?, updated_at = ?, role_lowered_at = ?
 		WHERE id = ?`,
 		u.Email, u.DisplayName, string(u.Role), groups, u.Disabled, u.MFAEnrolled, u.Locked,
 		u.PasswordHash, u.TOTPSecret, u.LastTOTPStep, u.Failures, nullTime(u.LastFailureAt),
-		fmtTime(u.UpdatedAt), u.ID)
+		fmtTime(u.UpdatedAt), nullTime(u.RoleLoweredAt), u.ID)
 	if err != nil {
 		return mapErr(err)
 	}

@@ -86,6 +86,13 @@ func (t accountTx) LastUnlockLinkAt(ctx context.Context, userID string) (time.Ti
 	return parseNullTime(last)
 }
 
+func (t accountTx) LiveUnlockLinks(ctx context.Context, userID string, now time.Time) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM unlock_links WHERE user_id = ? AND used_at IS NULL AND expires_at > ?`,
+		userID, fmtTime(now)).Scan(&n)
+	return n, mapErr(err)
+}
+
 func (t accountTx) ConsumeUnlockLink(ctx context.Context, tokenHash string, now time.Time) (string, error) {
 	var userID string
 	err := t.tx.QueryRowContext(ctx, `UPDATE unlock_links SET used_at = ?

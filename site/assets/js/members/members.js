@@ -236,6 +236,10 @@ export async function initMembers(root, ui) {
         }
         ui.clear();
         const result = await post("/admin/users/" + seg(user.id) + "/reset-mfa");
+        if (mailFailed(result)) {
+          await resetNotMailed(user, name);
+          return;
+        }
         if (!result.ok) {
           report(result, user, "reset-mfa");
           return;
@@ -252,6 +256,21 @@ export async function initMembers(root, ui) {
       },
       true,
     );
+    // A reset that waits for the member: its link can be sent again, for
+    // when its mail could not be queued or did not arrive.
+    if (!user.mfaEnrolled && !user.disabled) {
+      action("resend-reset", async () => {
+        ui.clear();
+        const result = await post("/admin/users/" + seg(user.id) + "/reset-mfa/resend");
+        if (result.ok) {
+          success(user, t("members_reset_resent", { name }), "resend-reset");
+        } else if (mailFailed(result)) {
+          await resetNotMailed(user, name);
+        } else {
+          report(result, user, "resend-reset");
+        }
+      });
+    }
     action(
       "end-sessions",
       async () => {
@@ -318,6 +337,18 @@ export async function initMembers(root, ui) {
     notes.set(user.id, { error: false, content: message });
     update(user, focusAction);
     ui.status(message);
+  };
+
+  // A reset is done, but the mail with its link could not be queued
+  // (reset_mail_not_queued): the panel shows the member's new state and
+  // says to send the link again.
+  const mailFailed = (result) => !result.ok && result.error && result.error.code === "reset_mail_not_queued";
+  const resetNotMailed = async (user, name) => {
+    const fresh = await get("/admin/users/" + seg(user.id));
+    const message = t("members_reset_mail_failed", { name });
+    notes.set(user.id, { error: true, content: message });
+    update(fresh.ok ? fresh.data : Object.assign({}, user, { mfaEnrolled: false }), "resend-reset");
+    ui.alert(message);
   };
 
   // A refused request: announced, and shown in the member's panel when it
