@@ -36,7 +36,8 @@ const (
 func (db *DB) Engine() Engine { return db.engine }
 
 // writeLock is the key of the transaction-level advisory lock every write
-// transaction on PostgreSQL takes first. SQLite's single writer makes each
+// transaction on PostgreSQL takes first (rebindConn.BeginTx: every
+// transaction that is not read-only, whichever store code begins it). SQLite's single writer makes each
 // write transaction see the previous one's result before it reads; on
 // PostgreSQL, several portals (and several connections of one portal)
 // write at once, and the read-modify-write code of the account, research
@@ -55,25 +56,13 @@ const migrateLock int64 = 0x706f7274616c02
 // update runs fn in a write transaction: on SQLite the single writer's
 // BEGIN IMMEDIATE, on PostgreSQL a transaction that first takes writeLock.
 func (db *DB) update(ctx context.Context, fn func(*sql.Tx) error) error {
-	return inTx(ctx, db.writer, nil, func(tx *sql.Tx) error {
-		if db.engine == Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, writeLock); err != nil {
-				return fmt.Errorf("write lock: %w", err)
-			}
-		}
-		return fn(tx)
-	})
+	return inTx(ctx, db.writer, nil, fn)
 }
 
-// view runs fn in a read-only transaction on the read pool. On PostgreSQL
-// it is REPEATABLE READ, so that its statements see one snapshot as they
-// do in SQLite's WAL (a count and the page it counts agree).
+// view runs fn in a read-only transaction on the read pool: a snapshot,
+// on PostgreSQL as in SQLite's WAL (rebindConn.BeginTx).
 func (db *DB) view(ctx context.Context, fn func(*sql.Tx) error) error {
-	opts := &sql.TxOptions{ReadOnly: true}
-	if db.engine == Postgres {
-		opts.Isolation = sql.LevelRepeatableRead
-	}
-	return inTx(ctx, db.reader, opts, fn)
+	return inTx(ctx, db.reader, &sql.TxOptions{ReadOnly: true}, fn)
 }
 
 // ExecRaw runs one statement on the writer pool, outside the stores'
@@ -372,6 +361,26 @@ func (c rebindConn) Prepare(query string) (driver.Stmt, error) {
 
 func (c rebindConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	return c.Conn.PrepareContext(ctx, c.r.rebind(query))
+}
+
+// BeginTx is where the two engines' transactions are made to mean the
+// same. A transaction that may write takes writeLock before anything else,
+// as SQLite's writer takes its lock at BEGIN IMMEDIATE. A read-only one is
+// REPEATABLE READ unless asked otherwise, so that its statements see one
+// snapshot as in SQLite's WAL (a count and the page it counts agree).
+func (c rebindConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if opts.ReadOnly && sql.IsolationLevel(opts.Isolation) == sql.LevelDefault {
+		opts.Isolation = driver.IsolationLevel(sql.LevelRepeatableRead)
+	}
+	tx, err := c.Conn.BeginTx(ctx, opts)
+	if err != nil || opts.ReadOnly {
+		return tx, err
+	}
+	if _, err := c.Conn.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, []driver.NamedValue{{Ordinal: 1, Value: writeLock}}); err != nil {
+		_ = tx.Rollback()
+		return nil, fmt.Errorf("store: write lock: %w", err)
+	}
+	return tx, nil
 }
 
 // ExecContext and QueryContext leave a query without arguments as it is:
