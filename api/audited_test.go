@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"portal/audit"
 	"portal/portaltest"
 	"portal/research"
-	"portal/store"
 )
 
 // refuseAudit makes the portal's real database refuse audit entries of
@@ -23,34 +21,7 @@ import (
 // any case). Other actions, logins among them, are still written.
 func refuseAudit(t *testing.T, p *portaltest.Portal, actions ...string) func() {
 	t.Helper()
-	quoted := make([]string, len(actions))
-	for i, a := range actions {
-		quoted[i] = "'" + a + "'"
-	}
-	create := `CREATE TRIGGER audit_log_test_refuse BEFORE INSERT ON audit_log
-		WHEN NEW.action IN (` + strings.Join(quoted, ", ") + `)
-		BEGIN SELECT RAISE(ABORT, 'audit log refused by the test'); END`
-	drop := `DROP TRIGGER audit_log_test_refuse`
-	if p.DB.Engine() == store.Postgres {
-		create = `CREATE TRIGGER audit_log_test_refuse BEFORE INSERT ON audit_log
-			FOR EACH ROW WHEN (NEW.action IN (` + strings.Join(quoted, ", ") + `))
-			EXECUTE FUNCTION portal_refuse('audit log refused by the test')`
-		drop += ` ON audit_log`
-	}
-	if err := p.DB.ExecRaw(t.Context(), create); err != nil {
-		t.Fatal(err)
-	}
-	lifted := false
-	lift := func() {
-		if !lifted {
-			lifted = true
-			if err := p.DB.ExecRaw(context.Background(), drop); err != nil {
-				t.Error(err)
-			}
-		}
-	}
-	t.Cleanup(lift)
-	return lift
+	return p.RefuseInserts(t, "audit_log", "action", actions...)
 }
 
 func auditCount(t *testing.T, p *portaltest.Portal, action, actor string) int {

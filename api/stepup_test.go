@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"database/sql"
 	"net/http"
 	"regexp"
 	"slices"
@@ -303,31 +302,12 @@ func TestDemotedAdminResetNeedsASecondAdmin(t *testing.T) {
 	a.JSON("POST", "/api/admin/users/"+other.ID+"/reset-mfa", nil, http.StatusOK, nil)
 }
 
-// refuseMailTo makes the portal's real SQLite file refuse to queue mail
+// refuseMailTo makes the portal's real database refuse to queue mail
 // to one address, as a full disk or a damaged file would, with a trigger
 // that raises; the returned function lifts it (and the test's end does).
 func refuseMailTo(t *testing.T, p *portaltest.Portal, to string) func() {
 	t.Helper()
-	db, err := sql.Open("sqlite", p.DB.Path()+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ExecContext(t.Context(), `CREATE TRIGGER mail_outbox_test_refuse BEFORE INSERT ON mail_outbox
-		WHEN NEW.recipient = '`+strings.ReplaceAll(to, "'", "''")+`'
-		BEGIN SELECT RAISE(ABORT, 'mail outbox refused by the test'); END`); err != nil {
-		t.Fatal(err)
-	}
-	lifted := false
-	lift := func() {
-		if !lifted {
-			lifted = true
-			if _, err := db.Exec(`DROP TRIGGER mail_outbox_test_refuse`); err != nil {
-				t.Error(err)
-			}
-		}
-	}
-	t.Cleanup(func() { lift(); db.Close() })
-	return lift
+	return p.RefuseInserts(t, "mail_outbox", "recipient", to)
 }
 
 // When the reset's mail cannot be queued, the reset stays done and the

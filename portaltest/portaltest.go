@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -408,3 +409,40 @@ func (c *Clock) Advance(d time.Duration) {
 
 // BlobDir is where the portal stores uploaded originals.
 func (p *Portal) BlobDir() string { return filepath.Join(p.dataDir, "blobs") }
+
+// RefuseInserts makes the portal's real database refuse new rows of table
+// whose column holds one of values, as a full disk or a damaged file
+// would, with a trigger that raises; the returned function lifts it (and
+// the test's end does, in any case).
+func (p *Portal) RefuseInserts(t testing.TB, table, column string, values ...string) (lift func()) {
+	t.Helper()
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	}
+	name := table + "_test_refuse"
+	in := column + " IN (" + strings.Join(quoted, ", ") + ")"
+	create := `CREATE TRIGGER ` + name + ` BEFORE INSERT ON ` + table + ` WHEN NEW.` + in +
+		` BEGIN SELECT RAISE(ABORT, '` + table + ` refused by the test'); END`
+	drop := `DROP TRIGGER ` + name
+	if p.DB.Engine() == store.Postgres {
+		// portal_refuse is the migrations' trigger function (0002).
+		create = `CREATE TRIGGER ` + name + ` BEFORE INSERT ON ` + table + ` FOR EACH ROW WHEN (NEW.` + in +
+			`) EXECUTE FUNCTION portal_refuse('` + table + ` refused by the test')`
+		drop += ` ON ` + table
+	}
+	if err := p.DB.ExecRaw(t.Context(), create); err != nil {
+		t.Fatal(err)
+	}
+	lifted := false
+	lift = func() {
+		if !lifted {
+			lifted = true
+			if err := p.DB.ExecRaw(context.Background(), drop); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	t.Cleanup(lift)
+	return lift
+}
