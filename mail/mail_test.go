@@ -5,7 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"path/filepath"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -15,7 +15,10 @@ import (
 	"portal/mail"
 	"portal/mail/mailpit"
 	"portal/store"
+	"portal/store/storetest"
 )
+
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 
 func startMailpit(t *testing.T, opts mailpit.Options) *mailpit.Process {
 	t.Helper()
@@ -35,9 +38,11 @@ func startMailpit(t *testing.T, opts mailpit.Options) *mailpit.Process {
 	return p
 }
 
-func openDB(t *testing.T, path string) *store.DB {
+// openDB opens the database at loc (storetest.Location: SQLite, or
+// PostgreSQL when PORTAL_TEST_STORE=postgres).
+func openDB(t *testing.T, loc string) *store.DB {
 	t.Helper()
-	db, err := store.Open(t.Context(), path)
+	db, err := storetest.OpenAt(t.Context(), loc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +78,7 @@ func run(o *mail.Outbox) (stop func()) {
 
 func TestDeliversThroughRelay(t *testing.T) {
 	mp := startMailpit(t, mailpit.Options{})
-	db := openDB(t, filepath.Join(t.TempDir(), "portal.db"))
+	db := openDB(t, storetest.Location(t))
 	defer db.Close()
 	o, err := mail.New(db.Mail(), mail.Options{RelayURL: mp.SMTPURL, From: "portal@portal.example"})
 	if err != nil {
@@ -110,7 +115,7 @@ func TestQueuedWhileRelayDownSurvivesRestart(t *testing.T) {
 	mpDir := t.TempDir()
 	mp := startMailpit(t, mailpit.Options{DataDir: mpDir})
 	mp.Stop()
-	dbPath := filepath.Join(t.TempDir(), "portal.db")
+	dbPath := storetest.Location(t)
 	opts := mail.Options{RelayURL: mp.SMTPURL, From: "portal@portal.example", MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, MaxAttempts: 1000}
 
 	db := openDB(t, dbPath)
@@ -163,7 +168,7 @@ func TestShutdownHandsBackTheMessage(t *testing.T) {
 			defer c.Close()
 		}
 	}()
-	db := openDB(t, filepath.Join(t.TempDir(), "portal.db"))
+	db := openDB(t, storetest.Location(t))
 	defer db.Close()
 	o, err := mail.New(db.Mail(), mail.Options{RelayURL: "smtp://" + l.Addr().String(), From: "portal@portal.example"})
 	if err != nil {
@@ -207,7 +212,7 @@ func logTo(b *bytes.Buffer) *slog.Logger { return slog.New(slog.NewTextHandler(b
 func TestBackoffAndGivingUp(t *testing.T) {
 	mp := startMailpit(t, mailpit.Options{})
 	mp.Stop()
-	db := openDB(t, filepath.Join(t.TempDir(), "portal.db"))
+	db := openDB(t, storetest.Location(t))
 	defer db.Close()
 	clk := newClock()
 	var logs bytes.Buffer
@@ -248,7 +253,7 @@ func TestBackoffAndGivingUp(t *testing.T) {
 // Without a relay, delivery writes the message to the log, where a
 // developer finds the link.
 func TestWithoutRelayLogs(t *testing.T) {
-	db := openDB(t, filepath.Join(t.TempDir(), "portal.db"))
+	db := openDB(t, storetest.Location(t))
 	defer db.Close()
 	var logs bytes.Buffer
 	o, err := mail.New(db.Mail(), mail.Options{From: "portal@portal.example", Logger: logTo(&logs)})
@@ -271,7 +276,7 @@ func TestWithoutRelayLogs(t *testing.T) {
 }
 
 func TestRefusesBadInput(t *testing.T) {
-	db := openDB(t, filepath.Join(t.TempDir(), "portal.db"))
+	db := openDB(t, storetest.Location(t))
 	defer db.Close()
 	for _, relay := range []string{"http://relay.example", "smtp://", "smtp://relay.example:notaport"} {
 		if _, err := mail.New(db.Mail(), mail.Options{RelayURL: relay, From: "portal@portal.example"}); err == nil {
@@ -305,7 +310,7 @@ func TestRefusesBadInput(t *testing.T) {
 // delivered in clear; a wrong key cannot open it.
 func TestSealedInDatabase(t *testing.T) {
 	mp := startMailpit(t, mailpit.Options{})
-	db := openDB(t, filepath.Join(t.TempDir(), "portal.db"))
+	db := openDB(t, storetest.Location(t))
 	defer db.Close()
 	var logs bytes.Buffer
 	key := mail.SealKey(bytes.Repeat([]byte{9}, 32))

@@ -86,3 +86,26 @@ func Main(m *testing.M) int {
 	pgtest.StopShared()
 	return code
 }
+
+// Location returns where a fresh database for t is: a SQLite file path in
+// t's temporary directory, or the URL of a new PostgreSQL database. OpenAt
+// opens it, again and again, as a restarted portal would.
+func Location(t testing.TB) string {
+	t.Helper()
+	if Engine() == store.SQLite {
+		return filepath.Join(t.TempDir(), "portal.db")
+	}
+	url, err := NewPostgresURL(t.Context(), t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url
+}
+
+// OpenAt opens the database at loc, a path or a PostgreSQL URL.
+func OpenAt(ctx context.Context, loc string) (*store.DB, error) {
+	if store.IsPostgresURL(loc) {
+		return store.OpenPostgres(ctx, loc)
+	}
+	return store.Open(ctx, loc)
+}
