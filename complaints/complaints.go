@@ -311,9 +311,17 @@ func newNumber(t time.Time) string {
 // NormaliseNumber upper-cases a typed case number.
 func NormaliseNumber(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
 
+// systemActor marks the background pass's entries; complainants act as
+// nil, anonymous (their address is not written to the append-only log,
+// which retention could not erase).
+var systemActor = &account.User{}
+
 func (s *Service) record(ctx context.Context, actor *account.User, action, target, outcome, detail, ip string) error {
 	e := audit.Entry{Action: "complaint." + action, Target: target, Outcome: outcome, Detail: detail, IP: ip}
-	if actor != nil {
+	switch {
+	case actor == systemActor:
+		e.Actor = audit.ActorSystem
+	case actor != nil:
 		e.Actor, e.ActorEmail = actor.ID, actor.Email
 	}
 	if err := s.audit.Record(ctx, e); err != nil {

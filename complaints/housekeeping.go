@@ -55,7 +55,7 @@ func (s *Service) Overdue(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
-	if err := s.record(ctx, nil, "overdue", "", "success", fmt.Sprintf("%d overdue, mailed to %d leads", len(lines), len(leads)), ""); err != nil {
+	if err := s.record(ctx, systemActor, "overdue", "", "success", fmt.Sprintf("%d overdue, mailed to %d leads", len(lines), len(leads)), ""); err != nil {
 		return 0, err
 	}
 	return len(lines), nil
@@ -72,7 +72,7 @@ func (s *Service) EraseExpired(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("complaints: erase: %w", err)
 	}
 	if n > 0 {
-		if err := s.record(ctx, nil, "erase", "", "success", strconv.Itoa(n)+" cases", ""); err != nil {
+		if err := s.record(ctx, systemActor, "erase", "", "success", strconv.Itoa(n)+" cases", ""); err != nil {
 			return n, err
 		}
 	}
