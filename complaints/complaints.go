@@ -270,6 +270,9 @@ func (s *Service) leads(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
+// Retention is how long the personal data of a closed case is kept.
+func (s *Service) Retention() time.Duration { return s.opts.Retention }
+
 // HandlingGroup names the group whose members handle complaints.
 func (s *Service) HandlingGroup() string { return s.opts.HandlingGroup }
 

@@ -1,10 +1,10 @@
 package complaints
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -69,8 +69,9 @@ func (s *Service) File(ctx context.Context, f Form, c Client) error {
 // Opened is what confirming returns: the case and its status link, which
 // is also mailed.
 type Opened struct {
-	Case       Case
-	StatusLink string
+	Case        Case
+	StatusLink  string
+	StatusToken string
 }
 
 // Confirm opens the case of the submission the token belongs to and mails
@@ -100,7 +101,7 @@ func (s *Service) Confirm(ctx context.Context, token string) (Opened, error) {
 	if err := s.record(ctx, nil, "open", c.Number, "success", "", ""); err != nil {
 		return Opened{}, err
 	}
-	return Opened{Case: c, StatusLink: link}, nil
+	return Opened{Case: c, StatusLink: link, StatusToken: status}, nil
 }
 
 func (s *Service) statusLink(lang, token string) string {

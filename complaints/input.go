@@ -36,7 +36,9 @@ type Refusal struct {
 
 func (r *Refusal) Error() string { return r.Code + ": " + r.Message }
 
-func refuse(code, field, msg string) *Refusal { return &Refusal{Code: code, Field: field, Message: msg} }
+func refuse(code, field, msg string) *Refusal {
+	return &Refusal{Code: code, Field: field, Message: msg}
+}
 
 // Form is what a complainant submits.
 type Form struct {
