@@ -97,9 +97,9 @@ func openCase(t *testing.T, p *portaltest.Portal, domain, email string) (string,
 
 type caseDetail struct {
 	Number, State, Domain, Email, AssigneeID, Outcome, Reason string
-	Overdue                                                 []string
-	Proposed                                                *struct{ Outcome, Reason, By string }
-	Entries                                                 []struct{ Kind, Text string }
+	Overdue                                                   []string
+	Proposed                                                  *struct{ Outcome, Reason, By string }
+	Entries                                                   []struct{ Kind, Text string }
 }
 
 type complaintStatus struct {
@@ -415,9 +415,9 @@ func TestComplaintStatisticsMatchTheStore(t *testing.T) {
 	}
 	var stats struct {
 		Months []struct {
-			Month                                     string
-			Opened, Decided, Upheld, Rejected         int
-			OpenAtMonthEnd                            int
+			Month                                             string
+			Opened, Decided, Upheld, Rejected                 int
+			OpenAtMonthEnd                                    int
 			MedianDaysToAcknowledgement, MedianDaysToDecision *float64
 		}
 	}
@@ -519,10 +519,9 @@ func TestComplaintRetention(t *testing.T) {
 func TestComplaintOverdue(t *testing.T) {
 	p, clock := withComplaints(t)
 	lead := p.SeedUser(t, account.RoleAdmin)
-	reviewer := loginAs(t, p, clock, p.SeedUser(t, account.RoleMember, "access-blocking"))
 	number, _ := openCase(t, p, "late.example", complainant(t))
 	clock.Advance(5 * 24 * time.Hour) // two working days have passed, whatever today is
-	reviewer = loginAs(t, p, clock, p.SeedUser(t, account.RoleMember, "access-blocking"))
+	reviewer := loginAs(t, p, clock, p.SeedUser(t, account.RoleMember, "access-blocking"))
 	var d caseDetail
 	reviewer.JSON("GET", "/api/complaints/cases/"+number, nil, 200, &d)
 	if !slices.Equal(d.Overdue, []string{"acknowledgement"}) {

@@ -2,6 +2,7 @@ package complaints
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,6 +19,15 @@ func (s *Service) Overdue(ctx context.Context) (int, error) {
 	cases, err := s.store.ListCases(ctx, Filter{Oldest: true})
 	if err != nil {
 		return 0, fmt.Errorf("complaints: overdue: %w", err)
+	}
+	// Without a lead nobody would be told: claim nothing, and fail, so
+	// that the pass tries again and the log says why.
+	leads, err := s.leads(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if len(leads) == 0 {
+		return 0, errors.New("complaints: overdue: no lead to tell (leads are the enabled admins)")
 	}
 	now := s.opts.Now()
 	var lines []string
@@ -43,10 +53,6 @@ func (s *Service) Overdue(ctx context.Context) (int, error) {
 	}
 	if len(lines) == 0 {
 		return 0, nil
-	}
-	leads, err := s.leads(ctx)
-	if err != nil {
-		return 0, err
 	}
 	text := "These complaints have missed a target time:\n\n" + strings.Join(lines, "\n") +
 		"\n\nOpen the review queue on the members' portal to handle them.\n"
