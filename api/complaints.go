@@ -47,7 +47,7 @@ func complaintError(err error) error {
 			status = http.StatusTooManyRequests
 		case "invalid_token":
 			status = http.StatusNotFound
-		case "case_closed", "second_reviewer_required", "nothing_to_confirm":
+		case "case_closed", "second_reviewer_required", "nothing_to_confirm", "decision_pending":
 			status = http.StatusConflict
 		}
 		return &Error{Status: status, Code: ref.Code, Message: ref.Message}

@@ -226,6 +226,9 @@ func (s *Service) Message(ctx context.Context, r Reviewer, number, template, ext
 		if !c.Open() {
 			return "", closedRefusal()
 		}
+		if template == "request-information" && c.State == StateAwaitingConfirm {
+			return "", refuse("decision_pending", "template", "A decision waits for confirmation: withdraw it before asking for information.")
+		}
 		body, ok := templateText(template, c.Lang)
 		if !ok {
 			return "", refuse("invalid_template", "template", "Unknown template; use one of "+strings.Join(TemplateNames(), ", ")+".")
