@@ -51,6 +51,7 @@ func (s *Server) registerComplaintPages(e *echo.Echo) {
 		e.POST(base+"status/", s.complaintStatusPost(lang), limit)
 		e.GET(base+"statistics/", s.complaintStatisticsPage(lang))
 	}
+	s.registerQueuePages(e)
 }
 
 // pageView is what the pages' templates receive; each page reads its part.
@@ -119,7 +120,7 @@ func (s *Server) pageShell(name string) (*searchShell, error) {
 }
 
 // renderPage renders the built page at /lang/complaints/sub/ with view.
-func (s *Server) renderPage(c *echo.Context, lang, sub string, status int, view pageView) error {
+func (s *Server) renderPage(c *echo.Context, lang, sub string, status int, view any) error {
 	if s.complaints == nil {
 		return echo.ErrNotFound
 	}

@@ -542,3 +542,66 @@ func TestComplaintOverdue(t *testing.T) {
 		t.Errorf("the lead was told %d times about %s", found, number)
 	}
 }
+
+// TestComplaintQueuePages: the queue's pages answer the handling group
+// only, highlight late cases, and their forms act with the session's
+// token.
+func TestComplaintQueuePages(t *testing.T) {
+	p, clock := withComplaints(t)
+	number, _ := openCase(t, p, "queue-page.example", complainant(t))
+	clock.Advance(5 * 24 * time.Hour)
+	handler := loginAs(t, p, clock, p.SeedUser(t, account.RoleMember, "access-blocking"))
+	outsider := loginAs(t, p, clock, p.SeedUser(t, account.RoleAdmin, "victim-identification"))
+
+	anon := p.NewClient(t)
+	if resp, _ := anon.Do("GET", "/en/complaints/queue/", nil); resp.StatusCode != http.StatusSeeOther ||
+		!strings.HasPrefix(resp.Header.Get("Location"), "/en/account/login/?next=") {
+		t.Errorf("anonymous queue page: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for _, path := range []string{"/fr/complaints/queue/", "/fr/complaints/case/?number=" + number} {
+		resp, body := outsider.Do("GET", path, nil)
+		if resp.StatusCode != 403 || strings.Contains(string(body), "queue-page.example") || !strings.Contains(string(body), "réservée aux membres du groupe") {
+			t.Errorf("%s for an admin outside the group: %d", path, resp.StatusCode)
+		}
+	}
+	resp, body := handler.Do("GET", "/en/complaints/queue/?state=new", nil)
+	page := string(body)
+	row := regexp.MustCompile(`(?s)<tr class="complaint-overdue">\s*<th scope="row"><a href="/en/complaints/case/\?number=` + number + `"`)
+	if resp.StatusCode != 200 || !row.MatchString(page) {
+		t.Errorf("queue page: %d; the late case %s is not highlighted", resp.StatusCode, number)
+	}
+	resp, body = handler.Do("GET", "/en/complaints/case/?number="+number, nil)
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(body))
+	if resp.StatusCode != 200 || csrf == nil || !strings.Contains(string(body), "queue-page.example") {
+		t.Fatalf("case page: %d", resp.StatusCode)
+	}
+	post := func(values url.Values) (int, string) {
+		req, _ := http.NewRequest("POST", p.URL+"/en/complaints/case/", strings.NewReader(values.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.AddCookie(&http.Cookie{Name: "__Host-portal_session", Value: handler.Cookie("__Host-portal_session")})
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	note := url.Values{"number": {number}, "action": {"note"}, "text": {"Synthetic note from the page."}}
+	if code, _ := post(note); code != 403 {
+		t.Errorf("a note without the token: %d", code)
+	}
+	note.Set("csrf", csrf[1])
+	if code, page := post(note); code != 200 || !strings.Contains(page, "Synthetic note from the page.") {
+		t.Errorf("a note from the page: %d", code)
+	}
+	decide := url.Values{"csrf": {csrf[1]}, "number": {number}, "action": {"decide"}, "decision": {"rejected/criteria-still-met"}}
+	if code, page := post(decide); code != 200 || !strings.Contains(page, "Decision awaiting confirmation") {
+		t.Errorf("a decision from the page: %d", code)
+	}
+	confirm := url.Values{"csrf": {csrf[1]}, "number": {number}, "action": {"confirm"}}
+	if code, page := post(confirm); code != 409 || !strings.Contains(page, "Another member of the group must confirm") {
+		t.Errorf("the same reviewer confirming from the page: %d", code)
+	}
+}

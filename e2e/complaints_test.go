@@ -125,18 +125,19 @@ func TestComplaintInFrenchWithoutJavaScript(t *testing.T) {
 
 // TestComplaintPagesAccessibility runs axe on every complaints page and
 // state, in the four languages: the form empty, refused and sent, the
-// confirmation, the opened case, an open and a decided status page, and
-// the statistics.
+// confirmation, the opened case, an open and a decided status page, a
+// wrong status link, the statistics, and the review queue with an open
+// and a decided case.
 func TestComplaintPagesAccessibility(t *testing.T) {
 	p := portal(t)
 	u := p.SeedUser(t, account.RoleMember, p.Complaints.HandlingGroup())
-	rev := complaints.Reviewer{User: &u.User}
 	for i, lang := range []string{"en", "fr", "es", "ar"} {
-		t.Run(lang, func(t *testing.T) { complaintPagesAxe(t, p, rev, i, lang) })
+		t.Run(lang, func(t *testing.T) { complaintPagesAxe(t, p, u, i, lang) })
 	}
 }
 
-func complaintPagesAxe(t *testing.T, p *portaltest.Portal, rev complaints.Reviewer, i int, lang string) {
+func complaintPagesAxe(t *testing.T, p *portaltest.Portal, reviewerUser portaltest.User, i int, lang string) {
+	rev := complaints.Reviewer{User: &reviewerUser.User}
 	ctx := browser(t)
 	{
 		base := p.URL + "/" + lang + "/complaints/"
@@ -188,6 +189,26 @@ func complaintPagesAxe(t *testing.T, p *portaltest.Portal, rev complaints.Review
 
 		do(t, ctx, chromedp.Navigate(base+"statistics/"), chromedp.WaitVisible(chromedp.CSS(".complaint-chart svg")))
 		checkAxe(t, ctx, lang+" statistics")
+
+		// The review queue and a case, as a member of the handling group.
+		// A reviewer of their own: a TOTP code is accepted once.
+		loginInBrowser(t, ctx, p, p.SeedUser(t, account.RoleMember, p.Complaints.HandlingGroup()), "/"+lang+"/complaints/queue/")
+		do(t, ctx, chromedp.WaitVisible(chromedp.CSS(".complaint-queue")))
+		checkAxe(t, ctx, lang+" queue")
+		open := fmt.Sprintf("axe-open-%s-%d@example.org", lang, time.Now().UnixNano()%1e9)
+		if err := p.Complaints.File(t.Context(), complaints.Form{Lang: lang, Domain: fmt.Sprintf("axe-open-%d.example", i), Name: "Synthetic Owner",
+			Email: open, Relation: "owner", Explanation: "Synthetic explanation for the accessibility check of the queue."},
+			complaints.Client{IP: fmt.Sprintf("192.0.2.%d", 20+i)}); err != nil {
+			t.Fatal(err)
+		}
+		opened, err := p.Complaints.Confirm(t.Context(), strings.TrimPrefix(regexp.MustCompile(`token=\S+`).FindString(mailedLink(t, p, open, confirmLink)), "token="))
+		if err != nil {
+			t.Fatal(err)
+		}
+		do(t, ctx, chromedp.Navigate(base+"case/?number="+opened.Case.Number), chromedp.WaitVisible(chromedp.CSS("#case-decision")))
+		checkAxe(t, ctx, lang+" case")
+		do(t, ctx, chromedp.Navigate(base+"case/?number="+number), chromedp.WaitVisible(chromedp.CSS("#case-heading")))
+		checkAxe(t, ctx, lang+" decided case")
 		for _, page := range []string{"/" + lang + "/access-blocking/", "/" + lang + "/access-blocking/stop-page/"} {
 			do(t, ctx, chromedp.Navigate(p.URL+page), chromedp.WaitVisible(chromedp.CSS(`main a[href="/`+lang+`/complaints/"]`)))
 		}
