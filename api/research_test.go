@@ -285,6 +285,25 @@ func TestLeaks(t *testing.T) {
 			}
 		}
 	}
+	// The complaints queue: a case's personal data reaches the members of
+	// the handling group ("ab") and nobody else, admins included.
+	complaintEmail := fmt.Sprintf("%s@example.org", tag)
+	number, _ := openCase(t, p, tag+".example", complaintEmail)
+	for name, c := range users {
+		for _, path := range []string{"/api/complaints/queue", "/api/complaints/cases/" + number} {
+			resp, body := c.Do("GET", path, nil)
+			if name == "ab" {
+				if resp.StatusCode != 200 || !strings.Contains(string(body), complaintEmail) {
+					t.Errorf("%s GET %s: %d, want the case", name, path, resp.StatusCode)
+				}
+				continue
+			}
+			if resp.StatusCode != 403 || strings.Contains(string(body), tag) {
+				t.Errorf("%s GET %s: %d %s, want 403", name, path, resp.StatusCode, body)
+			}
+		}
+	}
+
 	// Anonymous readers reach no research at all.
 	anon := p.NewClient(t)
 	for _, k := range canaries {
@@ -296,6 +315,16 @@ func TestLeaks(t *testing.T) {
 	anon.JSON("GET", "/api/search?q="+tag, nil, 200, &pub)
 	if pub.Total != 0 {
 		t.Errorf("anonymous search found %d canaries", pub.Total)
+	}
+	for _, path := range []string{"/api/complaints/queue", "/api/complaints/cases/" + number} {
+		if resp, body := anon.Do("GET", path, nil); resp.StatusCode != 401 || strings.Contains(string(body), tag) {
+			t.Errorf("anonymous GET %s: %d, want 401", path, resp.StatusCode)
+		}
+	}
+	for _, path := range []string{"/api/complaints/statistics", "/en/complaints/statistics/"} {
+		if resp, body := anon.Do("GET", path, nil); resp.StatusCode != 200 || strings.Contains(string(body), tag) {
+			t.Errorf("anonymous GET %s: %d; the statistics must hold numbers only", path, resp.StatusCode)
+		}
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"portal/access"
 	"portal/account"
 	"portal/audit"
+	"portal/complaints"
 	"portal/mail"
 	"portal/metrics"
 	"portal/research"
@@ -81,6 +82,9 @@ type Options struct {
 	// Metrics records requests, searches and the audit queue; nil records
 	// nothing.
 	Metrics *metrics.Metrics
+	// Complaints runs the complaints procedure (issue 17); nil serves
+	// neither its routes (503) nor its pages (404).
+	Complaints *complaints.Service
 	// AnchorEvery is how often the audit log's head goes to the log
 	// (default 5 minutes); it also goes there at start, after each admin
 	// act and at Close.
@@ -109,6 +113,9 @@ type Server struct {
 
 	// anchor writes the audit head to the log (see anchor.go).
 	anchor *anchorLoop
+
+	complaints *complaints.Service
+	pages      *complaintPages
 }
 
 // maxBodyBytes caps JSON request bodies (SECURITY.md UP-2).
@@ -131,7 +138,7 @@ type route struct {
 // routes is the API's route table: the one place that says who may call
 // what (SECURITY.md AC-1). Paths are relative to /api.
 func (s *Server) routes() []route {
-	return append([]route{
+	routes := append([]route{
 		{method: http.MethodGet, path: "/health", policy: Public, handler: s.health},
 		{method: http.MethodGet, path: "/health/live", policy: Public, handler: s.live},
 		{method: http.MethodGet, path: "/health/ready", policy: Public, handler: s.ready},
@@ -191,6 +198,8 @@ func (s *Server) routes() []route {
 		{method: http.MethodGet, path: "/training/stats", policy: Trainer, handler: s.trainingStats},
 		{method: http.MethodGet, path: "/training/stats.csv", policy: Trainer, handler: s.trainingStatsCSV},
 	}, s.passkeyRoutes()...)
+	routes = append(routes, s.complaintRoutes()...)
+	return routes
 }
 
 // Policies lists every API route ("METHOD /api/path") with its policy, for
@@ -233,6 +242,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{site: site, members: members, db: opts.Database, search: observedSearcher{opts.Search, opts.Metrics},
 		accounts: opts.Accounts, audit: opts.Audit, research: opts.Research,
 		training: opts.Training, outbox: opts.Outbox, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger}
+	s.complaints = opts.Complaints
 
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           opts.Logger,
@@ -280,6 +290,7 @@ func New(opts Options) (*Server, error) {
 		g.Add(r.method, r.path, r.handler, mw...)
 	}
 
+	s.registerComplaintPages(e)
 	// Members-only pages: the session decides, page by page.
 	e.GET("/members/*", members.serve, s.authenticate)
 	e.HEAD("/members/*", members.serve, s.authenticate)

@@ -57,6 +57,11 @@ type Config struct {
 	// MetricsAddr is where Prometheus metrics and pprof are served; empty
 	// serves neither. Never the public address.
 	MetricsAddr string
+	// ComplaintRetention is how long the personal data of a closed
+	// complaint is kept; ComplaintGroup is the access group that handles
+	// complaints.
+	ComplaintRetention time.Duration
+	ComplaintGroup     string
 }
 
 // Dev reports whether the portal runs in development mode.
@@ -89,9 +94,9 @@ func Options() []Option {
 	// The commands that read a variable, grouped as they share code.
 	var (
 		servers = []string{"serve", "dev"}
-		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit", "backup"}
-		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa", "users unlock"}
-		mailers = []string{"serve", "dev", "users reset-mfa", "users unlock", "users disable", "users enable"}
+		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit", "backup", "complaints"}
+		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa", "users unlock", "complaints"}
+		mailers = []string{"serve", "dev", "users reset-mfa", "users unlock", "users disable", "users enable", "complaints"}
 		indexes = []string{"dev", "index site", "reindex", "seed demo"}
 		sites   = []string{"serve", "dev", "index site", "reindex"}
 		meili   = []string{"serve", "dev", "index site", "reindex", "seed demo", "meili keys"}
@@ -117,6 +122,8 @@ func Options() []Option {
 		{Name: "GOMEMLIMIT", Commands: servers, Help: "the Go runtime's own soft memory limit; when set, it wins over PORTAL_MEMORY_LIMIT"},
 		{Name: "PORTAL_LOG_LEVEL", Default: "info", Commands: state, Help: "debug, info, warn or error"},
 		{Name: "PORTAL_LOG_FORMAT", Default: "json", Commands: state, Help: `"json" or "text"`},
+		{Name: "PORTAL_COMPLAINT_RETENTION", Default: "12mo", Commands: []string{"serve", "dev", "complaints"}, Help: "how long the personal data of a closed complaint (name, e-mail, organisation, messages) is kept before it is erased: months (12mo), days (400d) or a Go duration; the case number, dates, decision and reason code stay for the statistics"},
+		{Name: "PORTAL_COMPLAINT_GROUP", Default: "access-blocking", Commands: []string{"serve", "dev", "complaints"}, Help: "the access group whose members handle complaints (the review queue)"},
 		{Name: "MEILI_URL", Commands: meili, Help: "Meilisearch base URL"},
 		{Name: "MEILI_SEARCH_KEY", Secret: true, Commands: servers, Help: "Meilisearch key with only the search and version actions, used to answer searches"},
 		{Name: "MEILI_SEARCH_KEY_UID", Default: "0d4b8e52-3c1f-4b7a-9a55-6f0b7c2d9e11", Commands: servers, Help: "the search key's uid, named in the tenant tokens every search goes through (the default is the uid `portal meili keys` gives it)"},
@@ -259,6 +266,12 @@ func Load(getenv func(string) string) (Config, error) {
 	} else {
 		c.MaxUploadBytes = int64(n) << 20
 	}
+	if d, err := parseRetention(vals["PORTAL_COMPLAINT_RETENTION"]); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		c.ComplaintRetention = d
+	}
+	c.ComplaintGroup = vals["PORTAL_COMPLAINT_GROUP"]
 	d, err := time.ParseDuration(vals["PORTAL_REQUEST_TIMEOUT"])
 	if err != nil || d <= 0 {
 		problems = append(problems, fmt.Sprintf("PORTAL_REQUEST_TIMEOUT %q is not a positive duration", vals["PORTAL_REQUEST_TIMEOUT"]))
@@ -433,4 +446,35 @@ func LoadOrCreateSecret(path string) (string, error) {
 		return "", fmt.Errorf("sync secret: %w", err)
 	}
 	return key, f.Close()
+}
+
+// parseRetention reads PORTAL_COMPLAINT_RETENTION: months ("12mo", a month
+// being a twelfth of 365 days), days ("400d") or a Go duration; at least a
+// day.
+func parseRetention(v string) (time.Duration, error) {
+	bad := fmt.Errorf("PORTAL_COMPLAINT_RETENTION %q is not a period such as 12mo, 400d or 9600h", v)
+	var d time.Duration
+	switch {
+	case strings.HasSuffix(v, "mo"):
+		n, err := strconv.Atoi(strings.TrimSuffix(v, "mo"))
+		if err != nil || n < 1 || n > 1200 {
+			return 0, bad
+		}
+		d = time.Duration(n) * 365 * 24 * time.Hour / 12
+	case strings.HasSuffix(v, "d"):
+		n, err := strconv.Atoi(strings.TrimSuffix(v, "d"))
+		if err != nil || n < 1 || n > 36500 {
+			return 0, bad
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	default:
+		var err error
+		if d, err = time.ParseDuration(v); err != nil {
+			return 0, bad
+		}
+	}
+	if d < 24*time.Hour {
+		return 0, bad
+	}
+	return d, nil
 }

@@ -22,6 +22,7 @@ import (
 	"portal/api"
 	"portal/audit"
 	"portal/blob"
+	"portal/complaints"
 	"portal/extract"
 	"portal/extract/extracttest"
 	"portal/mail"
@@ -128,6 +129,8 @@ type Portal struct {
 	Accounts   *account.Service
 	Research   *research.Service
 	Training   *training.Service
+	// Complaints runs the complaints procedure on the accounts' clock.
+	Complaints *complaints.Service
 	Indexer    *search.Indexer
 	Searcher   *search.Searcher
 	// Mailpit is the SMTP relay the portal's outbox sends to; Mail reads
@@ -286,6 +289,10 @@ func (p *Portal) setUp(opts Options) error {
 		training.Options{SecretKey: secret, Now: now, Logger: log}); err != nil {
 		return err
 	}
+	if p.Complaints, err = complaints.New(p.DB.Complaints(), p.DB, p.Audit, p.Outbox, complaints.Options{
+		PublicURL: PublicURL, SecretKey: secret, Now: now, Logger: log}); err != nil {
+		return err
+	}
 	p.Searcher = search.NewSearcher(p.Meili.URL, p.SearchKey, search.SearchKey().UID)
 	e, err := api.New(api.Options{
 		Logger:     log,
@@ -300,6 +307,7 @@ func (p *Portal) setUp(opts Options) error {
 		MembersDir: p.MembersDir,
 		SecretRate: opts.SecretRate,
 		Database:   p.DB,
+		Complaints: p.Complaints,
 	})
 	if err != nil {
 		return err

@@ -58,6 +58,8 @@ func commands() []command {
 			help: auditVerifyHelp, defaults: oneOffDefaults(), run: auditCmd},
 		{name: "audit anchor", summary: "print the audit log's head (ID:MAC) to keep off the machine", help: auditAnchorHelp,
 			defaults: oneOffDefaults(), run: auditAnchorCmd},
+		{name: "complaints overdue", summary: "mail overdue complaints to the handling group's leads, erase expired personal data (one pass)",
+			help: complaintsOverdueHelp, defaults: oneOffDefaults(), run: complaintsOverdueCmd},
 		{name: "backup", synopsis: "--to DIR", summary: "take a consistent backup while the portal serves", help: backupHelp,
 			defaults: oneOffDefaults(), run: backupCmd},
 		{name: "restore", synopsis: "--from DIR --data-dir NEW", summary: "restore a backup into a new data directory", help: restoreHelp,

@@ -132,6 +132,15 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		})
 	})
 
+	desk, err := a.complaintDesk(cfg)
+	if err != nil {
+		return err
+	}
+	// One goroutine owns the complaints' background pass: overdue cases
+	// mailed to the leads (once per case, claimed in the database), then
+	// the erasure of expired personal data.
+	a.goLoop("complaints pass", func(ctx context.Context) { desk.Run(ctx, complaintsEvery) })
+
 	srv, err := api.New(api.Options{
 		Logger:         a.log,
 		Search:         searcher,
@@ -148,6 +157,7 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		RequestTimeout: cfg.RequestTimeout,
 		Database:       a.db,
 		Metrics:        a.metrics,
+		Complaints:     desk,
 	})
 	if err != nil {
 		return err

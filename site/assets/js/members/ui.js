@@ -438,7 +438,9 @@ export function safeNext(value) {
     const training = new RegExp(`^/members/(${langs})/training/([a-z0-9-]+/)*$`);
     // The trainers' statistics page of the public training section.
     const stats = new RegExp(`^/(${langs})/training/stats/$`);
-    if (url.origin !== window.location.origin || !(own.test(url.pathname) || training.test(url.pathname) || stats.test(url.pathname))) {
+    // The complaints review queue, which the portal renders.
+    const queue = new RegExp(`^/(${langs})/complaints/queue/$`);
+    if (url.origin !== window.location.origin || !(own.test(url.pathname) || training.test(url.pathname) || stats.test(url.pathname) || queue.test(url.pathname))) {
       return "";
     }
     return url.pathname + url.search;
