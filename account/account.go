@@ -177,7 +177,22 @@ var (
 	// ErrInvalidInput: a malformed argument, such as an e-mail address, a
 	// role or a group name (400).
 	ErrInvalidInput = errors.New("account: invalid input")
+	// ErrSuspended: the password was right but the membership is
+	// suspended (package attest); see SuspendedError.
+	ErrSuspended = errors.New("account: membership suspended")
 )
+
+// SuspendedError refuses the sign-in of a member whose attestation lapsed.
+// It is returned only after the right password, so it tells nothing to
+// someone who knows only the address; UserID lets the caller say whom the
+// member should contact (attest.Service.Contact).
+type SuspendedError struct {
+	UserID string
+}
+
+func (e *SuspendedError) Error() string { return ErrSuspended.Error() }
+
+func (e *SuspendedError) Unwrap() error { return ErrSuspended }
 
 // ThrottleError is returned while an account must wait before the next
 // attempt. It wraps ErrThrottled.

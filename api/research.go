@@ -179,7 +179,11 @@ func (s *Server) upload(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.research.Upload(c.Request().Context(), currentUser(c), meta.metadata(), filename, file, client(c))
+	m := meta.metadata()
+	if err := s.groups.Grantable(c.Request().Context(), m.AccessGroups, nil); err != nil {
+		return accountError(err)
+	}
+	d, err := s.research.Upload(c.Request().Context(), currentUser(c), m, filename, file, client(c))
 	if err != nil {
 		return researchError(err)
 	}
@@ -266,6 +270,17 @@ func (s *Server) updateDocument(c *echo.Context) error {
 	if in.Type != nil {
 		t := research.Type(*in.Type)
 		p.Type = &t
+	}
+	if in.AccessGroups != nil {
+		// Groups the record carries stay on it after they are archived;
+		// Get is the unaudited read the change itself repeats.
+		cur, _, err := s.research.Get(c.Request().Context(), currentUser(c), c.Param("id"))
+		if err != nil {
+			return researchError(err)
+		}
+		if err := s.groups.Grantable(c.Request().Context(), *in.AccessGroups, cur.AccessGroups); err != nil {
+			return accountError(err)
+		}
 	}
 	d, err := s.research.Update(c.Request().Context(), currentUser(c), c.Param("id"), p, client(c))
 	if err != nil {

@@ -20,7 +20,9 @@ import (
 
 	"portal/access"
 	"portal/account"
+	"portal/attest"
 	"portal/audit"
+	"portal/groups"
 	"portal/mail"
 	"portal/metrics"
 	"portal/research"
@@ -85,6 +87,10 @@ type Options struct {
 	// (default 5 minutes); it also goes there at start, after each admin
 	// act and at Close.
 	AnchorEvery time.Duration
+	// Groups is the list of access groups, their names and leads.
+	Groups *groups.Service
+	// Attest is the yearly re-attestation of members.
+	Attest *attest.Service
 }
 
 // Server is the portal's HTTP handler and what its handlers share. It owns
@@ -109,6 +115,9 @@ type Server struct {
 
 	// anchor writes the audit head to the log (see anchor.go).
 	anchor *anchorLoop
+
+	groups *groups.Service
+	attest *attest.Service
 }
 
 // maxBodyBytes caps JSON request bodies (SECURITY.md UP-2).
@@ -131,7 +140,7 @@ type route struct {
 // routes is the API's route table: the one place that says who may call
 // what (SECURITY.md AC-1). Paths are relative to /api.
 func (s *Server) routes() []route {
-	return append([]route{
+	routes := append([]route{
 		{method: http.MethodGet, path: "/health", policy: Public, handler: s.health},
 		{method: http.MethodGet, path: "/health/live", policy: Public, handler: s.live},
 		{method: http.MethodGet, path: "/health/ready", policy: Public, handler: s.ready},
@@ -190,6 +199,9 @@ func (s *Server) routes() []route {
 		{method: http.MethodGet, path: "/training/stats", policy: Trainer, handler: s.trainingStats},
 		{method: http.MethodGet, path: "/training/stats.csv", policy: Trainer, handler: s.trainingStatsCSV},
 	}, s.passkeyRoutes()...)
+	routes = append(routes, s.groupRoutes()...)
+	routes = append(routes, s.attestRoutes()...)
+	return routes
 }
 
 // Policies lists every API route ("METHOD /api/path") with its policy, for
@@ -217,6 +229,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Accounts == nil || opts.Audit == nil || opts.Research == nil || opts.Training == nil || opts.Database == nil {
 		return nil, errors.New("api: Accounts, Audit, Research, Training and Database are required")
 	}
+	if opts.Groups == nil || opts.Attest == nil {
+		return nil, errors.New("api: Groups and Attest are required")
+	}
 	if len(opts.SecretKey) < 32 {
 		return nil, errors.New("api: SecretKey must be at least 32 bytes")
 	}
@@ -232,6 +247,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{site: site, members: members, db: opts.Database, search: observedSearcher{opts.Search, opts.Metrics},
 		accounts: opts.Accounts, audit: opts.Audit, research: opts.Research,
 		training: opts.Training, outbox: opts.Outbox, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger}
+	s.groups, s.attest = opts.Groups, opts.Attest
 
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           opts.Logger,

@@ -24,6 +24,8 @@ import (
 	"portal/blob"
 	"portal/extract"
 	"portal/extract/extracttest"
+	"portal/attest"
+	"portal/groups"
 	"portal/mail"
 	"portal/mail/mailpit"
 	"portal/research"
@@ -128,6 +130,8 @@ type Portal struct {
 	Accounts   *account.Service
 	Research   *research.Service
 	Training   *training.Service
+	Groups     *groups.Service
+	Attest     *attest.Service
 	Indexer    *search.Indexer
 	Searcher   *search.Searcher
 	// Mailpit is the SMTP relay the portal's outbox sends to; Mail reads
@@ -148,6 +152,8 @@ type Options struct {
 	Logs io.Writer
 	// Now is the accounts' clock (default time.Now), for expiry tests.
 	Now func() time.Time
+	// AttestationPeriod is PORTAL_ATTESTATION_PERIOD (default a year).
+	AttestationPeriod time.Duration
 	// SecretRate overrides the per-address limit on secret-checking routes,
 	// for tests that make many attempts on purpose.
 	SecretRate float64
@@ -286,6 +292,13 @@ func (p *Portal) setUp(opts Options) error {
 		training.Options{SecretKey: secret, Now: now, Logger: log}); err != nil {
 		return err
 	}
+	if p.Groups, err = groups.New(p.DB.Groups(), p.Audit, now); err != nil {
+		return err
+	}
+	if p.Attest, err = attest.New(p.DB.Attestations(), p.Groups, p.Audit,
+		attest.Options{Now: now, Mail: p.Outbox, Logger: log, Period: opts.AttestationPeriod, PublicURL: PublicURL}); err != nil {
+		return err
+	}
 	p.Searcher = search.NewSearcher(p.Meili.URL, p.SearchKey, search.SearchKey().UID)
 	e, err := api.New(api.Options{
 		Logger:     log,
@@ -300,6 +313,8 @@ func (p *Portal) setUp(opts Options) error {
 		MembersDir: p.MembersDir,
 		SecretRate: opts.SecretRate,
 		Database:   p.DB,
+		Groups:     p.Groups,
+		Attest:     p.Attest,
 	})
 	if err != nil {
 		return err

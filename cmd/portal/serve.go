@@ -132,6 +132,13 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		})
 	})
 
+	groupList, attestation, err := a.openAttest(cfg)
+	if err != nil {
+		return err
+	}
+	// The one owner of the attestation pass in this process (package
+	// attest); `portal attestation run` runs the same pass once.
+	a.goLoop("attestation", func(ctx context.Context) { attestation.RunEvery(ctx, attestEvery) })
 	srv, err := api.New(api.Options{
 		Logger:         a.log,
 		Search:         searcher,
@@ -148,6 +155,8 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		RequestTimeout: cfg.RequestTimeout,
 		Database:       a.db,
 		Metrics:        a.metrics,
+		Groups:         groupList,
+		Attest:         attestation,
 	})
 	if err != nil {
 		return err

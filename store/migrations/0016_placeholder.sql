@@ -1,0 +1,3 @@
+-- Placeholder on branch groups only, so that its migrations 0017 and 0018
+-- apply in order (store.migrations wants 1, 2, 3, …). The merge drops it
+-- for the branch that owns this number (BRIEF.md).
