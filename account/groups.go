@@ -56,14 +56,9 @@ func (s *Service) SetGroupMember(ctx context.Context, actor *User, who, group st
 	)
 	err := s.st.Update(ctx, func(tx Tx) error {
 		leads, archived, err := tx.GroupLeads(ctx, group)
-		if errors.Is(err, ErrNotFound) {
-			if actor.Role == RoleAdmin {
-				return &InputError{Field: "group", Reason: "there is no such group"}
-			}
-			denied = "not a lead of the group"
-			return ErrForbidden
-		}
 		if err != nil {
+			// ErrNotFound for an unknown group: the groups are listed to
+			// every member (GET /api/groups), so this tells nothing.
 			return err
 		}
 		if actor.Role != RoleAdmin && !slices.Contains(leads, actor.ID) {

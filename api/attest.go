@@ -96,7 +96,7 @@ func (s *Server) suspendedError(c *echo.Context, err error) error {
 	}
 	return &Error{Status: http.StatusForbidden, Code: "membership_suspended",
 		Message: "Your membership is suspended because its yearly attestation lapsed. Your uploads are kept. To be restored, contact " + contact + ".",
-		Err: err}
+		Err:     err}
 }
 
 // GET /api/me/attestation

@@ -25,6 +25,7 @@ import (
 	"portal/groups"
 	"portal/mail"
 	"portal/metrics"
+	"portal/reach"
 	"portal/research"
 	"portal/search"
 	"portal/training"
@@ -91,6 +92,8 @@ type Options struct {
 	Groups *groups.Service
 	// Attest is the yearly re-attestation of members.
 	Attest *attest.Service
+	// Reach answers who can see what.
+	Reach *reach.Service
 }
 
 // Server is the portal's HTTP handler and what its handlers share. It owns
@@ -118,6 +121,7 @@ type Server struct {
 
 	groups *groups.Service
 	attest *attest.Service
+	reach  *reach.Service
 }
 
 // maxBodyBytes caps JSON request bodies (SECURITY.md UP-2).
@@ -201,6 +205,7 @@ func (s *Server) routes() []route {
 	}, s.passkeyRoutes()...)
 	routes = append(routes, s.groupRoutes()...)
 	routes = append(routes, s.attestRoutes()...)
+	routes = append(routes, s.reachRoutes()...)
 	return routes
 }
 
@@ -229,8 +234,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Accounts == nil || opts.Audit == nil || opts.Research == nil || opts.Training == nil || opts.Database == nil {
 		return nil, errors.New("api: Accounts, Audit, Research, Training and Database are required")
 	}
-	if opts.Groups == nil || opts.Attest == nil {
-		return nil, errors.New("api: Groups and Attest are required")
+	if opts.Groups == nil || opts.Attest == nil || opts.Reach == nil {
+		return nil, errors.New("api: Groups, Attest and Reach are required")
 	}
 	if len(opts.SecretKey) < 32 {
 		return nil, errors.New("api: SecretKey must be at least 32 bytes")
@@ -247,7 +252,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{site: site, members: members, db: opts.Database, search: observedSearcher{opts.Search, opts.Metrics},
 		accounts: opts.Accounts, audit: opts.Audit, research: opts.Research,
 		training: opts.Training, outbox: opts.Outbox, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger}
-	s.groups, s.attest = opts.Groups, opts.Attest
+	s.groups, s.attest, s.reach = opts.Groups, opts.Attest, opts.Reach
 
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           opts.Logger,

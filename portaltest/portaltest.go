@@ -20,14 +20,15 @@ import (
 
 	"portal/account"
 	"portal/api"
+	"portal/attest"
 	"portal/audit"
 	"portal/blob"
 	"portal/extract"
 	"portal/extract/extracttest"
-	"portal/attest"
 	"portal/groups"
 	"portal/mail"
 	"portal/mail/mailpit"
+	"portal/reach"
 	"portal/research"
 	"portal/search"
 	"portal/search/meilitest"
@@ -132,6 +133,7 @@ type Portal struct {
 	Training   *training.Service
 	Groups     *groups.Service
 	Attest     *attest.Service
+	Reach      *reach.Service
 	Indexer    *search.Indexer
 	Searcher   *search.Searcher
 	// Mailpit is the SMTP relay the portal's outbox sends to; Mail reads
@@ -299,6 +301,9 @@ func (p *Portal) setUp(opts Options) error {
 		attest.Options{Now: now, Mail: p.Outbox, Logger: log, Period: opts.AttestationPeriod, PublicURL: PublicURL}); err != nil {
 		return err
 	}
+	if p.Reach, err = reach.New(p.DB.Reach(), p.Groups, p.Audit); err != nil {
+		return err
+	}
 	p.Searcher = search.NewSearcher(p.Meili.URL, p.SearchKey, search.SearchKey().UID)
 	e, err := api.New(api.Options{
 		Logger:     log,
@@ -315,6 +320,7 @@ func (p *Portal) setUp(opts Options) error {
 		Database:   p.DB,
 		Groups:     p.Groups,
 		Attest:     p.Attest,
+		Reach:      p.Reach,
 	})
 	if err != nil {
 		return err

@@ -112,7 +112,9 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 func sortMembers(ms []Member) {
-	slices.SortFunc(ms, func(a, b Member) int { return cmp.Or(cmp.Compare(a.DisplayName, b.DisplayName), cmp.Compare(a.ID, b.ID)) })
+	slices.SortFunc(ms, func(a, b Member) int {
+		return cmp.Or(cmp.Compare(a.DisplayName, b.DisplayName), cmp.Compare(a.ID, b.ID))
+	})
 }
 
 // GroupRecord is a record of a group with how many of the group's members

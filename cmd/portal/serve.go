@@ -13,6 +13,7 @@ import (
 	"portal/account"
 	"portal/api"
 	"portal/config"
+	"portal/reach"
 	"portal/search"
 	"portal/training"
 )
@@ -139,6 +140,10 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 	// The one owner of the attestation pass in this process (package
 	// attest); `portal attestation run` runs the same pass once.
 	a.goLoop("attestation", func(ctx context.Context) { attestation.RunEvery(ctx, attestEvery) })
+	reports, err := reach.New(a.db.Reach(), groupList, a.audit)
+	if err != nil {
+		return err
+	}
 	srv, err := api.New(api.Options{
 		Logger:         a.log,
 		Search:         searcher,
@@ -157,6 +162,7 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		Metrics:        a.metrics,
 		Groups:         groupList,
 		Attest:         attestation,
+		Reach:          reports,
 	})
 	if err != nil {
 		return err
