@@ -5,6 +5,7 @@ import { get, post, patch, del, seg, resetCSRF } from "./api.js";
 import { bdi, nodesFrom, MIN_PASSWORD, passwordLength } from "./ui.js";
 import { el } from "../lib/dom.js";
 import { cancelled, createPasskey, passkeysSupported, stepUpWithPasskey } from "./passkey.js";
+import { initAttestationSection } from "./attestation.js";
 
 // A short, readable name for a User-Agent string ("Firefox on Windows").
 // Order matters: Edge and Opera say "Chrome", Chrome says "Safari",
@@ -419,6 +420,8 @@ export function initAccount(root, ui) {
     }
   };
 
+  const loadAttestation = initAttestationSection(root, ui, failed);
+
   const start = async () => {
     ui.status(t("app_loading"));
     const result = await get("/me");
@@ -434,6 +437,7 @@ export function initAccount(root, ui) {
     showUser(user);
     content.hidden = false;
     ui.clear();
+    await loadAttestation();
     await loadSessions();
     await loadPasskeys();
   };

@@ -154,7 +154,7 @@ export async function initResearchDocument(root, ui) {
     set("topics", tags(doc.topics, name.topic));
     set("countries", tags(doc.countries, name.country));
     set("regions", tags(doc.regions, name.region));
-    set("access", tags(doc.access, (g) => g, true));
+    set("access", tags(doc.access, name.group));
     set("createdAt", ui.time(doc.createdAt, { dateStyle: "long" }));
     set("updatedAt", ui.time(doc.updatedAt, { dateStyle: "long", timeStyle: "short" }));
 
