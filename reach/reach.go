@@ -276,7 +276,7 @@ func (s *Service) ForMember(ctx context.Context, viewer *account.User, id string
 	}
 	m := ms[i]
 	ok := isAdmin(viewer)
-	if !ok && viewer.ID != id {
+	if !ok {
 		if ok, err = s.leads(ctx, viewer, m.Groups); err != nil {
 			return MemberReport{}, err
 		}
