@@ -53,6 +53,9 @@ func TestGroupsAndAttestationPages(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS("#attest-form")),
 			chromedp.Poll[chromedp.Void](`document.querySelector('[data-value="attestationDue"]').textContent.trim() !== ""`, chromedp.WithPollingTimeout(5*time.Second)),
 		)
+		if groupsShown := run(t, ctx, chromedp.Text(chromedp.CSS(`#account-details [data-value="groups"]`))); !strings.Contains(groupsShown, g.Name(lang)) {
+			t.Errorf("%s account page shows the groups as %q, want the name %q", lang, groupsShown, g.Name(lang))
+		}
 		checkAxe(t, ctx, lang+" account page with the attestation banner")
 	}
 	do(t, ctx,

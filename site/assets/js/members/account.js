@@ -1,7 +1,7 @@
 // My account: who I am (GET /api/me), my sessions, my passkeys, password
 // change, new recovery codes, log out. Not logged in → the login page.
 
-import { get, post, patch, del, seg, resetCSRF } from "./api.js";
+import { get, post, patch, del, seg, resetCSRF, groupNames } from "./api.js";
 import { bdi, nodesFrom, MIN_PASSWORD, passwordLength } from "./ui.js";
 import { el } from "../lib/dom.js";
 import { cancelled, createPasskey, passkeysSupported, stepUpWithPasskey } from "./passkey.js";
@@ -434,6 +434,7 @@ export function initAccount(root, ui) {
     const user = result.data || {};
     email = String(user.email || "");
     role = String(user.role || "");
+    ui.setGroupNames(await groupNames(ui.lang));
     showUser(user);
     content.hidden = false;
     ui.clear();
