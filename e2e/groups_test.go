@@ -108,6 +108,32 @@ func TestGroupsAndAttestationPages(t *testing.T) {
 		checkAxe(t, lctx, lang+" groups page of a lead")
 	}
 
+	// A suspended member's sign-in says whom to contact: here the lead.
+	suspended := p.SeedNamedUser(t, "Suspended Member (synthetic)", account.RoleMember)
+	if _, err := p.Accounts.SetGroupMember(t.Context(), &admin.User, suspended.ID, g.ID, true, account.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	srec, err := p.DB.Attestations().AttestationRecord(t.Context(), suspended.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srec.SuspendedAt = time.Now()
+	if _, err := p.DB.Attestations().SuspendMember(t.Context(), &srec); err != nil {
+		t.Fatal(err)
+	}
+	sctx := browser(t)
+	do(t, sctx,
+		chromedp.Navigate(p.URL+"/ar/account/login/"),
+		chromedp.WaitVisible(chromedp.CSS("#login-email")),
+		chromedp.SendKeys(chromedp.CSS("#login-email"), suspended.Email),
+		chromedp.SendKeys(chromedp.CSS("#login-password"), suspended.Password+"\n"),
+		chromedp.Poll[chromedp.Void](`document.querySelector("#app-alert").textContent.includes("suspended")`, chromedp.WithPollingTimeout(10*time.Second)),
+	)
+	if alert := run(t, sctx, chromedp.Text(chromedp.CSS("#app-alert"))); !strings.Contains(alert, lead.Email) {
+		t.Errorf("suspended sign-in: %q, want the lead's address", alert)
+	}
+	checkAxe(t, sctx, "ar login page refusing a suspended member")
+
 	actx := browser(t)
 	loginInBrowser(t, actx, p, admin, "/en/account/groups/")
 	for _, lang := range langs {
