@@ -98,9 +98,12 @@ type Store interface {
 	AttestationRecord(ctx context.Context, userID string) (Record, error) // account.ErrNotFound
 	// SaveAttestation writes r's attestation fields.
 	SaveAttestation(ctx context.Context, r *Record) error
-	// SuspendMember sets r.SuspendedAt and ends the member's sessions in
-	// one transaction, returning how many it ended.
-	SuspendMember(ctx context.Context, r *Record) (int, error)
+	// SwapAttestation writes next only if the stored attestation still
+	// has prev's period start, extension, reminders, suspension and
+	// account state, and ends the member's sessions in the same
+	// transaction when next suspends them. It reports whether it wrote and
+	// how many sessions it ended.
+	SwapAttestation(ctx context.Context, prev, next *Record) (bool, int, error)
 }
 
 // Options configures a Service.
@@ -386,7 +389,10 @@ type Summary struct {
 // FirstReminder before the due date, the second SecondReminder before it,
 // and suspension at the due date once the second reminder is a week old.
 // Each act is stored before the next member is looked at, so a pass that
-// stops half-way is finished by the next one, which sends nothing twice.
+// stops half-way is finished by the next one, which sends nothing twice;
+// an act is stored only if the member's attestation has not changed since
+// the pass read it (SwapAttestation), so two passes at once, or a pass and
+// a confirmation, never act twice or on stale state.
 func (s *Service) Run(ctx context.Context, now time.Time) (Summary, error) {
 	now = now.UTC().Round(0)
 	rs, err := s.st.AttestationRecords(ctx)
@@ -402,12 +408,16 @@ func (s *Service) Run(ctx context.Context, now time.Time) (Summary, error) {
 			continue
 		}
 		due := s.DueAt(r)
+		next := r
 		switch {
 		case r.Reminded == 2 && !now.Before(s.suspendAt(r)):
-			r.SuspendedAt = now
-			n, err := s.st.SuspendMember(ctx, &r)
+			next.SuspendedAt = now
+			written, n, err := s.st.SwapAttestation(ctx, &r, &next)
 			if err != nil {
 				return sum, fmt.Errorf("attest: suspend %s: %w", r.UserID, err)
+			}
+			if !written {
+				continue // changed since it was read: the next pass decides
 			}
 			if err := s.record(ctx, nil, ActionSuspend, r.UserID, fmt.Sprintf("due %s; %d sessions ended", due.Format(time.DateOnly), n), account.Client{}); err != nil {
 				return sum, err
@@ -424,9 +434,13 @@ func (s *Service) Run(ctx context.Context, now time.Time) (Summary, error) {
 			if !now.Before(due.Add(-SecondReminder)) {
 				stage = 2
 			}
-			r.Reminded, r.RemindedAt = stage, now
-			if err := s.st.SaveAttestation(ctx, &r); err != nil {
+			next.Reminded, next.RemindedAt = stage, now
+			written, _, err := s.st.SwapAttestation(ctx, &r, &next)
+			if err != nil {
 				return sum, fmt.Errorf("attest: remind %s: %w", r.UserID, err)
+			}
+			if !written {
+				continue
 			}
 			if err := s.record(ctx, nil, ActionRemind, r.UserID, fmt.Sprintf("reminder %d; due %s", stage, due.Format(time.DateOnly)), account.Client{}); err != nil {
 				return sum, err

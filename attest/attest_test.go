@@ -179,3 +179,32 @@ func TestConfirmAndExtendRules(t *testing.T) {
 		t.Errorf("a stranger's list: %+v %v, want none", list, err)
 	}
 }
+
+// A pass acts only on the state it read: a member confirmed after the pass
+// read them is not suspended on that stale reading.
+func TestRunDoesNotActOnStaleState(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	admin := e.seed("admin@example.org", account.RoleAdmin)
+	m := e.seed("member@example.org", account.RoleMember)
+	due := e.now.Add(attest.DefaultPeriod)
+	e.run(due.Add(-7 * 24 * time.Hour))
+	read := e.record(m.ID) // what a pass at the due date would have read
+	e.now = due.Add(-time.Hour)
+	if _, err := e.svc.Confirm(ctx, admin, m.ID, account.Client{}); !errors.Is(err, account.ErrConflict) {
+		t.Fatalf("confirm without a statement: %v", err)
+	}
+	if _, err := e.svc.Extend(ctx, admin, m.ID, "synthetic leave", account.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	next := read
+	next.SuspendedAt = due
+	written, _, err := e.db.Attestations().SwapAttestation(ctx, &read, &next)
+	if err != nil || written {
+		t.Errorf("suspension on a stale reading: written=%t %v", written, err)
+	}
+	e.run(due)
+	if r := e.record(m.ID); !r.SuspendedAt.IsZero() || r.Reminded != 1 {
+		t.Errorf("after a pass at the old due date, past the extension: %+v, want reminded once anew, not suspended", r)
+	}
+}

@@ -117,9 +117,10 @@ func TestGroupsAndAttestationPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srec.SuspendedAt = time.Now()
-	if _, err := p.DB.Attestations().SuspendMember(t.Context(), &srec); err != nil {
-		t.Fatal(err)
+	snext := srec
+	snext.SuspendedAt = time.Now()
+	if ok, _, err := p.DB.Attestations().SwapAttestation(t.Context(), &srec, &snext); err != nil || !ok {
+		t.Fatal(ok, err)
 	}
 	sctx := browser(t)
 	do(t, sctx,

@@ -128,22 +128,40 @@ func saveAttestation(ctx context.Context, tx *sql.Tx, r *attest.Record) error {
 	return nil
 }
 
-// SuspendMember implements attest.Store: the suspension and the end of
-// the member's sessions commit together, so no session outlives it.
-func (s Attestations) SuspendMember(ctx context.Context, r *attest.Record) (int, error) {
-	var n int64
+// SwapAttestation implements attest.Store: in one transaction it reads the
+// member's attestation, writes next only if the fields the pass decides on
+// still hold prev's values, and, when next suspends the member, ends their
+// sessions, so that no session outlives the suspension and two passes (or
+// a pass and a confirmation) never act on the same state twice.
+func (s Attestations) SwapAttestation(ctx context.Context, prev, next *attest.Record) (bool, int, error) {
+	var (
+		written bool
+		n       int64
+	)
 	err := inTx(ctx, s.db.writer, nil, func(tx *sql.Tx) error {
-		if err := saveAttestation(ctx, tx, r); err != nil {
+		cur, err := scanAttestation(tx.QueryRowContext(ctx, attestSelect+` WHERE u.id = ?`, prev.UserID))
+		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, r.UserID)
+		if !cur.Since.Equal(prev.Since) || !cur.ExtendedUntil.Equal(prev.ExtendedUntil) || cur.Reminded != prev.Reminded ||
+			!cur.SuspendedAt.Equal(prev.SuspendedAt) || cur.Disabled != prev.Disabled {
+			return nil
+		}
+		if err := saveAttestation(ctx, tx, next); err != nil {
+			return err
+		}
+		written = true
+		if next.SuspendedAt.IsZero() || !prev.SuspendedAt.IsZero() {
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, next.UserID)
 		if err != nil {
 			return fmt.Errorf("store: end sessions: %w", err)
 		}
 		n, err = res.RowsAffected()
 		return err
 	})
-	return int(n), err
+	return written, int(n), err
 }
 
 // StartAttestation implements account.Tx.
