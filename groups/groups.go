@@ -77,9 +77,10 @@ func (g Group) IsLead(id string) bool { return slices.Contains(g.Leads, id) }
 type Store interface {
 	ListGroups(ctx context.Context) ([]Group, error) // by ID, leads included
 	InsertGroup(ctx context.Context, g *Group) error
-	// SaveGroup writes every field of g but ID and CreatedAt, leads
-	// included.
-	SaveGroup(ctx context.Context, g *Group) error
+	// UpdateGroup reads group id, lets change change it, and writes every
+	// field but ID and CreatedAt, leads included, in one transaction; an
+	// error from change is returned as it is and nothing is written.
+	UpdateGroup(ctx context.Context, id string, change func(*Group) error) (Group, error)
 }
 
 // Service is the groups domain logic.
@@ -226,18 +227,20 @@ func (s *Service) Update(ctx context.Context, actor *account.User, id string, in
 		s.denied(ctx, actor, ActionUpdate, id, c)
 		return Group{}, err
 	}
-	g, err := s.Get(ctx, id)
-	if err != nil {
-		return Group{}, err
-	}
 	if in.Archived != nil && *in.Archived && id == access.Members {
 		return Group{}, fmt.Errorf("%w: the members group cannot be archived", account.ErrConflict)
 	}
-	if err := apply(&g, in, false); err != nil {
+	g, err := s.st.UpdateGroup(ctx, id, func(g *Group) error {
+		if err := apply(g, in, false); err != nil {
+			return err
+		}
+		g.UpdatedAt = s.now()
+		return nil
+	})
+	if errors.Is(err, account.ErrNotFound) || errors.Is(err, account.ErrInvalidInput) {
 		return Group{}, err
 	}
-	g.UpdatedAt = s.now()
-	if err := s.st.SaveGroup(ctx, &g); err != nil {
+	if err != nil {
 		return Group{}, fmt.Errorf("groups: update: %w", err)
 	}
 	if err := s.record(ctx, actor, ActionUpdate, g.ID, describe(g), c); err != nil {

@@ -102,10 +102,24 @@ func (s Groups) InsertGroup(ctx context.Context, g *groups.Group) error {
 	})
 }
 
-// SaveGroup implements groups.Store.
-func (s Groups) SaveGroup(ctx context.Context, g *groups.Group) error {
-	return inTx(ctx, s.db.writer, nil, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE portal_groups SET name_en = ?, name_fr = ?, name_es = ?, name_ar = ?,
+// UpdateGroup implements groups.Store: the read, the change and the write
+// are one transaction, so two admins' changes never overwrite each other.
+func (s Groups) UpdateGroup(ctx context.Context, id string, change func(*groups.Group) error) (groups.Group, error) {
+	var out groups.Group
+	err := inTx(ctx, s.db.writer, nil, func(tx *sql.Tx) error {
+		gs, err := listGroups(ctx, tx)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(gs, func(g groups.Group) bool { return g.ID == id })
+		if i < 0 {
+			return account.ErrNotFound
+		}
+		g := gs[i]
+		if err := change(&g); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE portal_groups SET name_en = ?, name_fr = ?, name_es = ?, name_ar = ?,
 			description_en = ?, description_fr = ?, description_es = ?, description_ar = ?, archived = ?, updated_at = ?
 			WHERE id = ?`,
 			g.Names["en"], g.Names["fr"], g.Names["es"], g.Names["ar"],
@@ -114,11 +128,13 @@ func (s Groups) SaveGroup(ctx context.Context, g *groups.Group) error {
 		if err != nil {
 			return mapErr(err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return account.ErrNotFound
+		if err := replaceLeads(ctx, tx, g.ID, g.Leads); err != nil {
+			return err
 		}
-		return replaceLeads(ctx, tx, g.ID, g.Leads)
+		out = g
+		return nil
 	})
+	return out, err
 }
 
 // replaceLeads makes leads the leads of group id. A lead must be an
