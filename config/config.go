@@ -38,19 +38,16 @@ type Config struct {
 	// SecretKey (32 bytes) encrypts TOTP secrets and signs CSRF tokens. It
 	// is kept outside the database on purpose: a stolen database file alone
 	// yields no second factor.
-	SecretKey   []byte
-	PublicURL   string
-	SMTPURL     string
-	MailFrom    string
-	SessionIdle time.Duration
-	SessionMax  time.Duration
-	// AttestationPeriod is how long a member's attestation lasts (package
-	// attest).
-	AttestationPeriod time.Duration
-	HashLimit         int
-	MaxUploadBytes    int64
-	TrustedProxies    []*net.IPNet
-	RequestTimeout    time.Duration
+	SecretKey      []byte
+	PublicURL      string
+	SMTPURL        string
+	MailFrom       string
+	SessionIdle    time.Duration
+	SessionMax     time.Duration
+	HashLimit      int
+	MaxUploadBytes int64
+	TrustedProxies []*net.IPNet
+	RequestTimeout time.Duration
 	// MemoryLimit is the soft limit, in bytes, on the memory the Go runtime
 	// manages (runtime/debug.SetMemoryLimit); 0 sets none. GOMEMLIMIT, when
 	// set, takes precedence.
@@ -60,6 +57,10 @@ type Config struct {
 	// MetricsAddr is where Prometheus metrics and pprof are served; empty
 	// serves neither. Never the public address.
 	MetricsAddr string
+
+	// AttestationPeriod is how long a member's attestation lasts (package
+	// attest); zero takes attest.DefaultPeriod.
+	AttestationPeriod time.Duration
 }
 
 // Dev reports whether the portal runs in development mode.
