@@ -120,6 +120,12 @@ export async function initGroups(root, ui) {
             el("li", null, [
               bdi(m.displayName),
               document.createTextNode(" "),
+              el("a", {
+                href: "/api/reports/members/" + seg(m.id) + "?format=csv&lang=" + encodeURIComponent(ui.lang),
+                "aria-label": t("groups_member_report") + ": " + String(m.displayName || ""),
+                text: t("groups_member_report"),
+              }),
+              document.createTextNode(" "),
               button(t("groups_remove"), t("groups_remove") + ": " + String(m.displayName || ""), async () => {
                 const r = await del("/groups/" + seg(g.id) + "/members/" + seg(m.id));
                 if (report(r, t("groups_members_changed"))) {
