@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +24,7 @@ func TestGroupsAndAttestationPages(t *testing.T) {
 	admin := p.SeedNamedUser(t, "Pages Admin (synthetic)", account.RoleAdmin)
 	lead := p.SeedNamedUser(t, "Pages Lead (synthetic)", account.RoleMember)
 	member := p.SeedNamedUser(t, "Pages Member (synthetic)", account.RoleMember)
+	colleague := p.SeedNamedUser(t, "Pages Colleague (synthetic)", account.RoleMember)
 	id := fmt.Sprintf("pages-%d", time.Now().UnixNano()%1e9)
 	leads := []string{lead.ID}
 	g, err := p.Groups.Create(t.Context(), &admin.User, groups.Input{ID: id,
@@ -104,6 +107,22 @@ func TestGroupsAndAttestationPages(t *testing.T) {
 			if !strings.Contains(members, member.DisplayName) {
 				t.Errorf("group members: %q", members)
 			}
+			// The lead adds a colleague by address, then removes them.
+			do(t, lctx,
+				chromedp.SendKeys(chromedp.CSS("#group-add-email"), colleague.Email),
+				chromedp.Click(chromedp.CSS(`#group-add-form button[type="submit"]`)),
+				chromedp.Poll[chromedp.Void](`document.querySelector("#group-members-list").textContent.includes(`+jsString(colleague.DisplayName)+`)`,
+					chromedp.WithPollingTimeout(10*time.Second)),
+			)
+			checkAxe(t, lctx, "groups page after the lead added a member")
+			if u, err := p.Accounts.GetUser(t.Context(), &admin.User, colleague.ID); err != nil || !slices.Contains(u.Groups, id) {
+				t.Errorf("after the lead's addition: %v %v", u.Groups, err)
+			}
+			do(t, lctx,
+				chromedp.Click(chromedp.CSS(`#group-members-list button[aria-label$=`+jsString(colleague.DisplayName)+`]`)),
+				chromedp.Poll[chromedp.Void](`!document.querySelector("#group-members-list").textContent.includes(`+jsString(colleague.DisplayName)+`)`,
+					chromedp.WithPollingTimeout(10*time.Second)),
+			)
 		}
 		checkAxe(t, lctx, lang+" groups page of a lead")
 	}
@@ -145,4 +164,10 @@ func TestGroupsAndAttestationPages(t *testing.T) {
 		)
 		checkAxe(t, actx, lang+" groups page of an admin")
 	}
+}
+
+// jsString quotes s for a JavaScript expression or a CSS attribute value.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
