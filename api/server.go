@@ -20,10 +20,13 @@ import (
 
 	"portal/access"
 	"portal/account"
+	"portal/attest"
 	"portal/audit"
 	"portal/complaints"
+	"portal/groups"
 	"portal/mail"
 	"portal/metrics"
+	"portal/reach"
 	"portal/research"
 	"portal/search"
 	"portal/training"
@@ -89,6 +92,12 @@ type Options struct {
 	// (default 5 minutes); it also goes there at start, after each admin
 	// act and at Close.
 	AnchorEvery time.Duration
+	// Groups is the list of access groups, their names and leads.
+	Groups *groups.Service
+	// Attest is the yearly re-attestation of members.
+	Attest *attest.Service
+	// Reach answers who can see what.
+	Reach *reach.Service
 }
 
 // Server is the portal's HTTP handler and what its handlers share. It owns
@@ -116,6 +125,9 @@ type Server struct {
 
 	complaints *complaints.Service
 	pages      *complaintPages
+	groups     *groups.Service
+	attest     *attest.Service
+	reach      *reach.Service
 }
 
 // maxBodyBytes caps JSON request bodies (SECURITY.md UP-2).
@@ -199,6 +211,9 @@ func (s *Server) routes() []route {
 		{method: http.MethodGet, path: "/training/stats.csv", policy: Trainer, handler: s.trainingStatsCSV},
 	}, s.passkeyRoutes()...)
 	routes = append(routes, s.complaintRoutes()...)
+	routes = append(routes, s.groupRoutes()...)
+	routes = append(routes, s.attestRoutes()...)
+	routes = append(routes, s.reachRoutes()...)
 	return routes
 }
 
@@ -227,6 +242,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Accounts == nil || opts.Audit == nil || opts.Research == nil || opts.Training == nil || opts.Database == nil {
 		return nil, errors.New("api: Accounts, Audit, Research, Training and Database are required")
 	}
+	if opts.Groups == nil || opts.Attest == nil || opts.Reach == nil {
+		return nil, errors.New("api: Groups, Attest and Reach are required")
+	}
 	if len(opts.SecretKey) < 32 {
 		return nil, errors.New("api: SecretKey must be at least 32 bytes")
 	}
@@ -243,6 +261,7 @@ func New(opts Options) (*Server, error) {
 		accounts: opts.Accounts, audit: opts.Audit, research: opts.Research,
 		training: opts.Training, outbox: opts.Outbox, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger}
 	s.complaints = opts.Complaints
+	s.groups, s.attest, s.reach = opts.Groups, opts.Attest, opts.Reach
 
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           opts.Logger,

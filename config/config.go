@@ -62,6 +62,10 @@ type Config struct {
 	// complaints.
 	ComplaintRetention time.Duration
 	ComplaintGroup     string
+
+	// AttestationPeriod is how long a member's attestation lasts (package
+	// attest); zero takes attest.DefaultPeriod.
+	AttestationPeriod time.Duration
 }
 
 // Dev reports whether the portal runs in development mode.
@@ -94,9 +98,9 @@ func Options() []Option {
 	// The commands that read a variable, grouped as they share code.
 	var (
 		servers = []string{"serve", "dev"}
-		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit", "backup", "complaints"}
-		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa", "users unlock", "complaints"}
-		mailers = []string{"serve", "dev", "users reset-mfa", "users unlock", "users disable", "users enable", "complaints"}
+		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit", "backup", "complaints", "attestation"}
+		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa", "users unlock", "complaints", "attestation run"}
+		mailers = []string{"serve", "dev", "users reset-mfa", "users unlock", "users disable", "users enable", "complaints", "attestation run"}
 		indexes = []string{"dev", "index site", "reindex", "seed demo"}
 		sites   = []string{"serve", "dev", "index site", "reindex"}
 		meili   = []string{"serve", "dev", "index site", "reindex", "seed demo", "meili keys"}
@@ -114,6 +118,7 @@ func Options() []Option {
 		{Name: "PORTAL_MAIL_FROM", Default: "portal@localhost", Commands: mailers, Help: "sender address of the portal's emails"},
 		{Name: "PORTAL_SESSION_IDLE", Default: "30m", Commands: servers, Help: "a session ends after this long without a request"},
 		{Name: "PORTAL_SESSION_MAX", Default: "12h", Commands: servers, Help: "a session ends this long after login, however active"},
+		{Name: "PORTAL_ATTESTATION_PERIOD", Default: "8760h", Commands: []string{"serve", "dev", "attestation run"}, Help: "how long a member's attestation lasts before it is due again (a year by default; at least 720h): reminders go 30 and 7 days before, and a lapsed member is suspended"},
 		{Name: "PORTAL_HASH_CONCURRENCY", Commands: []string{"serve", "dev", "seed demo"}, Help: "password hashes computed at once (each takes 19 MiB); default the number of CPUs"},
 		{Name: "PORTAL_MAX_UPLOAD_MB", Default: "50", Commands: servers, Help: "largest research file accepted, in MiB"},
 		{Name: "PORTAL_TRUSTED_PROXIES", Commands: servers, Help: "comma-separated CIDRs whose X-Forwarded-For/-Proto headers are trusted; empty trusts none"},
@@ -250,6 +255,13 @@ func Load(getenv func(string) string) (Config, error) {
 			problems = append(problems, fmt.Sprintf("%s %q is not a positive duration", name, vals[name]))
 		}
 		*dst = d
+	}
+	if v := vals["PORTAL_ATTESTATION_PERIOD"]; v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 720*time.Hour {
+			problems = append(problems, fmt.Sprintf("PORTAL_ATTESTATION_PERIOD %q is not a duration of at least 720h (30 days)", v))
+		}
+		c.AttestationPeriod = d
 	}
 	if c.SessionMax > 24*time.Hour || c.SessionIdle > time.Hour {
 		problems = append(problems, "sessions may last at most 24h and idle at most 1h (NIST SP 800-63B AAL2)")

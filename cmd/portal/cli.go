@@ -64,6 +64,8 @@ func commands() []command {
 			defaults: oneOffDefaults(), run: backupCmd},
 		{name: "restore", synopsis: "--from DIR --data-dir NEW", summary: "restore a backup into a new data directory", help: restoreHelp,
 			run: restoreCmd},
+		{name: "attestation run", summary: "remind members whose attestation is due and suspend those whose attestation lapsed, once",
+			help: attestationRunHelp, defaults: oneOffDefaults(), run: attestationRunCmd},
 		{name: "version", summary: "print the version, the commit it was built from and the Go release", help: versionHelp, run: versionCmd},
 	}
 }
