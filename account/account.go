@@ -181,7 +181,22 @@ var (
 	// with its re-enrolment link could not be queued; ResendResetLink
 	// sends a new one.
 	ErrResetMailNotQueued = errors.New("account: the reset is done but its link could not be mailed")
+	// ErrSuspended: the password was right but the membership is
+	// suspended (package attest); see SuspendedError.
+	ErrSuspended = errors.New("account: membership suspended")
 )
+
+// SuspendedError refuses the sign-in of a member whose attestation lapsed.
+// It is returned only after the right password, so it tells nothing to
+// someone who knows only the address; UserID lets the caller say whom the
+// member should contact (attest.Service.Contact).
+type SuspendedError struct {
+	UserID string
+}
+
+func (e *SuspendedError) Error() string { return ErrSuspended.Error() }
+
+func (e *SuspendedError) Unwrap() error { return ErrSuspended }
 
 // ThrottleError is returned while an account must wait before the next
 // attempt. It wraps ErrThrottled.

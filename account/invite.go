@@ -212,6 +212,13 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, displayName, pass
 			if err := tx.InsertUser(ctx, u); err != nil {
 				return err
 			}
+			sponsor := rec.CreatedBy
+			if sponsor == audit.ActorSystem {
+				sponsor = ""
+			}
+			if err := tx.StartAttestation(ctx, userID, sponsor, now); err != nil {
+				return err
+			}
 		} else {
 			u, err := tx.UserByID(ctx, rec.UserID)
 			if err != nil {

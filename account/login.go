@@ -296,6 +296,24 @@ func (s *Service) BeginLogin(ctx context.Context, email, password string, c Clie
 		return "", ErrInvalidCredentials
 	}
 
+	// A suspended member's right password is given back to the counter
+	// and refused with a reason: suspension is no secret from them.
+	suspended := false
+	err = s.st.Update(ctx, func(tx Tx) error {
+		var err error
+		if suspended, err = tx.Suspended(ctx, u.ID); err != nil || !suspended {
+			return err
+		}
+		return unreserve(ctx, tx, u.ID, res)
+	})
+	if err != nil {
+		return "", fmt.Errorf("account: login: %w", err)
+	}
+	if suspended {
+		fail(u, "membership suspended")
+		return "", &SuspendedError{UserID: u.ID}
+	}
+
 	var newHash string
 	if rehash {
 		if newHash, err = s.hashPassword(ctx, password); err != nil {

@@ -125,6 +125,16 @@ type Tx interface {
 	// PurgeGhosts keeps the most recently tried addresses up to the
 	// store's bound and returns how many it deleted.
 	PurgeGhosts(ctx context.Context) (int, error)
+
+	// GroupLeads returns the leads of an access group and whether it is
+	// archived; ErrNotFound when there is no such group (package groups).
+	GroupLeads(ctx context.Context, group string) (leads []string, archived bool, err error)
+	// StartAttestation records a new member's sponsor ("" when unknown)
+	// and the start of their first attestation period (package attest).
+	StartAttestation(ctx context.Context, userID, sponsorID string, since time.Time) error
+	// Suspended reports whether a member's membership is suspended because
+	// their attestation lapsed (package attest).
+	Suspended(ctx context.Context, userID string) (bool, error)
 }
 
 // Device is a browser a member completed a login on, known by its signed

@@ -94,7 +94,7 @@ func (s *Server) beginLogin(c *echo.Context) error {
 	}
 	token, err := s.accounts.BeginLogin(c.Request().Context(), in.Email, in.Password, client(c))
 	if err != nil {
-		return accountError(err)
+		return s.suspendedError(c, accountError(err))
 	}
 	setSessionCookie(c, token)
 	return c.JSON(http.StatusOK, map[string]string{"next": "mfa"})
@@ -147,7 +147,7 @@ func (s *Server) logout(c *echo.Context) error {
 
 // GET /api/me
 func (s *Server) me(c *echo.Context) error {
-	return c.JSON(http.StatusOK, viewUser(*currentUser(c)))
+	return s.meWithAttestation(c)
 }
 
 // POST /api/invitations/lookup {token}: what an invitation is for, so the

@@ -27,6 +27,9 @@ func (s *Server) invite(c *echo.Context) error {
 			return err
 		}
 	}
+	if err := s.groups.Grantable(c.Request().Context(), in.Groups, nil); err != nil {
+		return accountError(err)
+	}
 	token, inv, err := s.accounts.Invite(c.Request().Context(), currentUser(c), in.Email, in.Role, in.Groups, client(c))
 	if err != nil {
 		return accountError(err)
@@ -89,6 +92,16 @@ func (s *Server) updateUser(c *echo.Context) error {
 	}
 	if err := decodeJSON(c, &in); err != nil {
 		return err
+	}
+	if in.Groups != nil {
+		// Groups the member holds stay grantable after they are archived.
+		cur, err := s.accounts.GetUser(c.Request().Context(), currentUser(c), c.Param("id"))
+		if err != nil {
+			return accountError(err)
+		}
+		if err := s.groups.Grantable(c.Request().Context(), *in.Groups, cur.Groups); err != nil {
+			return accountError(err)
+		}
 	}
 	u, err := s.accounts.UpdateUser(c.Request().Context(), currentUser(c), c.Param("id"), in.Role, in.Groups, client(c))
 	if err != nil {

@@ -191,19 +191,29 @@ func (s *Server) csrfToken(c *echo.Context) string {
 // anonymous CSRF cookie.
 func (s *Server) getCSRF(c *echo.Context) error {
 	if currentSession(c) == nil {
-		if ck, err := c.Cookie(csrfCookie); err != nil || len(ck.Value) < 32 {
-			b := make([]byte, 32)
-			if _, err := rand.Read(b); err != nil {
-				return err
-			}
-			ck := &http.Cookie{Name: csrfCookie, Value: base64.RawURLEncoding.EncodeToString(b), Path: "/",
-				Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: 12 * 3600}
-			c.SetCookie(ck)
-			// The token below must see the cookie this response sets.
-			c.Request().AddCookie(ck)
+		if err := setAnonymousCSRFCookie(c); err != nil {
+			return err
 		}
 	}
 	return c.JSON(http.StatusOK, map[string]string{"token": s.csrfToken(c)})
+}
+
+// setAnonymousCSRFCookie sets the anonymous CSRF cookie unless the request
+// has one.
+func setAnonymousCSRFCookie(c *echo.Context) error {
+	if ck, err := c.Cookie(csrfCookie); err == nil && len(ck.Value) >= 32 {
+		return nil
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	ck := &http.Cookie{Name: csrfCookie, Value: base64.RawURLEncoding.EncodeToString(b), Path: "/",
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: 12 * 3600}
+	c.SetCookie(ck)
+	// The token computed next must see the cookie this response sets.
+	c.Request().AddCookie(ck)
+	return nil
 }
 
 func setSessionCookie(c *echo.Context, token string) {

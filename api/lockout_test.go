@@ -220,7 +220,7 @@ func TestRestartKeepsUnknownAddressesLikeKnownOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, err := api.New(api.Options{Search: p.Searcher, Accounts: accounts, Audit: log, Research: p.Research,
-		Training: p.Training, SecretKey: p.SecretKey, SiteDir: p.SiteDir, Database: db, SecretRate: 1000})
+		Training: p.Training, SecretKey: p.SecretKey, SiteDir: p.SiteDir, Database: db, SecretRate: 1000, Groups: p.Groups, Attest: p.Attest, Reach: p.Reach})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -179,7 +179,11 @@ func (s *Server) upload(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.research.Upload(c.Request().Context(), currentUser(c), meta.metadata(), filename, file, client(c))
+	m := meta.metadata()
+	if err := s.groups.Grantable(c.Request().Context(), m.AccessGroups, nil); err != nil {
+		return accountError(err)
+	}
+	d, err := s.research.Upload(c.Request().Context(), currentUser(c), m, filename, file, client(c))
 	if err != nil {
 		return researchError(err)
 	}
@@ -267,6 +271,17 @@ func (s *Server) updateDocument(c *echo.Context) error {
 		t := research.Type(*in.Type)
 		p.Type = &t
 	}
+	if in.AccessGroups != nil {
+		// Groups the record carries stay on it after they are archived;
+		// Get is the unaudited read the change itself repeats.
+		cur, _, err := s.research.Get(c.Request().Context(), currentUser(c), c.Param("id"))
+		if err != nil {
+			return researchError(err)
+		}
+		if err := s.groups.Grantable(c.Request().Context(), *in.AccessGroups, cur.AccessGroups); err != nil {
+			return accountError(err)
+		}
+	}
 	d, err := s.research.Update(c.Request().Context(), currentUser(c), c.Param("id"), p, client(c))
 	if err != nil {
 		return researchError(err)
@@ -289,8 +304,9 @@ func (s *Server) withdraw(restore bool) echo.HandlerFunc {
 	}
 }
 
-// GET /api/research/vocabulary: topics (labels in four languages), types,
-// regions, languages and TLP labels, for forms and facet labels.
+// GET /api/research/vocabulary: topics and access groups (labels in four
+// languages), types, regions, languages and TLP labels, for forms and
+// facet labels.
 func (s *Server) vocabulary(c *echo.Context) error {
 	topics, err := research.Topics()
 	if err != nil {
@@ -298,5 +314,21 @@ func (s *Server) vocabulary(c *echo.Context) error {
 	}
 	out := map[string]any{"topics": topics, "types": research.Types(), "regions": research.Regions(),
 		"languages": research.Languages(), "tlp": access.Labels(), "maxUploadBytes": s.research.MaxUploadBytes()}
+	// The access groups, named in every language like the topics: forms
+	// and lists show names, and send IDs.
+	gs, err := s.groups.List(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	type groupTerm struct {
+		ID       string            `json:"id"`
+		Labels   map[string]string `json:"labels"`
+		Archived bool              `json:"archived"`
+	}
+	terms := make([]groupTerm, 0, len(gs))
+	for _, g := range gs {
+		terms = append(terms, groupTerm{ID: g.ID, Labels: g.Names, Archived: g.Archived})
+	}
+	out["groups"] = terms
 	return c.JSON(http.StatusOK, out)
 }

@@ -158,7 +158,8 @@ func TestLeaks(t *testing.T) {
 	}
 	// The canaries come from a member of every group, as in real use: an
 	// admin is not needed to create them.
-	uc := login(p.SeedUser(t, account.RoleMember, "victim-identification", "access-blocking", "trainers"))
+	uploader := p.SeedUser(t, account.RoleMember, "victim-identification", "access-blocking", "trainers")
+	uc := login(uploader)
 	tag := fmt.Sprintf("leakcanary%d", clock.Now().UnixNano()%1e9)
 	type canary struct {
 		id, title string
@@ -219,6 +220,17 @@ func TestLeaks(t *testing.T) {
 					t.Errorf("%s GET %s (%s): %d %s, want %d", name, path, k.title, resp.StatusCode, body, status)
 				}
 			}
+			// Who can read a record is for its uploader, its groups'
+			// leads and admins; the report names it by title only to a
+			// reader who can read it.
+			reportStatus := 404
+			if strings.Contains(name, "admin") {
+				reportStatus = 200
+			}
+			resp, body := c.Do("GET", "/api/reports/records/"+k.id, nil)
+			if resp.StatusCode != reportStatus || strings.Contains(string(body), k.title) != (reportStatus == 200 && status == 200) {
+				t.Errorf("%s GET report of %s: %d %s, want %d with the title only when readable", name, k.title, resp.StatusCode, body, reportStatus)
+			}
 			if status == 200 {
 				continue
 			}
@@ -241,6 +253,38 @@ func TestLeaks(t *testing.T) {
 			}
 		}
 		sort.Strings(want)
+		// What the uploader can read: admins see the list, with titles
+		// only of what they read themselves; others are refused.
+		resp, body := c.Do("GET", "/api/reports/members/"+uploader.ID, nil)
+		switch {
+		case strings.Contains(name, "admin"):
+			if resp.StatusCode != 200 {
+				t.Errorf("%s GET the uploader's report: %d %s", name, resp.StatusCode, body)
+			}
+			for _, k := range canaries {
+				if strings.Contains(string(body), k.title) != access.CanSee(subjects[name], k.obj) {
+					t.Errorf("%s GET the uploader's report: title of %s shown=%t", name, k.title, strings.Contains(string(body), k.title))
+				}
+			}
+		case resp.StatusCode != 403 || strings.Contains(string(body), tag):
+			t.Errorf("%s GET the uploader's report: %d %s, want 403", name, resp.StatusCode, body)
+		}
+		// A group's report, likewise: admins see its records, with titles
+		// only of what they read; nobody here leads the group.
+		resp, body = c.Do("GET", "/api/reports/groups/victim-identification", nil)
+		switch {
+		case strings.Contains(name, "admin"):
+			for _, k := range canaries {
+				inGroup := slices.Contains(k.obj.Groups, "victim-identification")
+				if resp.StatusCode != 200 || strings.Contains(string(body), k.id) != inGroup ||
+					strings.Contains(string(body), k.title) != (inGroup && access.CanSee(subjects[name], k.obj)) {
+					t.Errorf("%s GET the group report: %d, %s listed=%t titled=%t", name, resp.StatusCode, k.title,
+						strings.Contains(string(body), k.id), strings.Contains(string(body), k.title))
+				}
+			}
+		case resp.StatusCode != 403 || strings.Contains(string(body), tag):
+			t.Errorf("%s GET the group report: %d %s, want 403", name, resp.StatusCode, body)
+		}
 		queries := []url.Values{
 			{"q": {tag}}, {"q": {tag}, "scope": {"research"}}, {"q": {tag}, "sort": {"newest"}},
 			{"q": {tag}, "topics": {"victim-identification"}}, {"q": {tag}, "countries": {"FR"}},
@@ -284,6 +328,25 @@ func TestLeaks(t *testing.T) {
 			}
 		}
 	}
+	// The complaints queue: a case's personal data reaches the members of
+	// the handling group ("ab") and nobody else, admins included.
+	complaintEmail := fmt.Sprintf("%s@example.org", tag)
+	number, _ := openCase(t, p, tag+".example", complaintEmail)
+	for name, c := range users {
+		for _, path := range []string{"/api/complaints/queue", "/api/complaints/cases/" + number} {
+			resp, body := c.Do("GET", path, nil)
+			if name == "ab" {
+				if resp.StatusCode != 200 || !strings.Contains(string(body), complaintEmail) {
+					t.Errorf("%s GET %s: %d, want the case", name, path, resp.StatusCode)
+				}
+				continue
+			}
+			if resp.StatusCode != 403 || strings.Contains(string(body), tag) {
+				t.Errorf("%s GET %s: %d %s, want 403", name, path, resp.StatusCode, body)
+			}
+		}
+	}
+
 	// Anonymous readers reach no research at all.
 	anon := p.NewClient(t)
 	for _, k := range canaries {
@@ -295,6 +358,16 @@ func TestLeaks(t *testing.T) {
 	anon.JSON("GET", "/api/search?q="+tag, nil, 200, &pub)
 	if pub.Total != 0 {
 		t.Errorf("anonymous search found %d canaries", pub.Total)
+	}
+	for _, path := range []string{"/api/complaints/queue", "/api/complaints/cases/" + number} {
+		if resp, body := anon.Do("GET", path, nil); resp.StatusCode != 401 || strings.Contains(string(body), tag) {
+			t.Errorf("anonymous GET %s: %d, want 401", path, resp.StatusCode)
+		}
+	}
+	for _, path := range []string{"/api/complaints/statistics", "/en/complaints/statistics/"} {
+		if resp, body := anon.Do("GET", path, nil); resp.StatusCode != 200 || strings.Contains(string(body), tag) {
+			t.Errorf("anonymous GET %s: %d; the statistics must hold numbers only", path, resp.StatusCode)
+		}
 	}
 }
 

@@ -20,9 +20,13 @@ import (
 
 	"portal/access"
 	"portal/account"
+	"portal/attest"
 	"portal/audit"
+	"portal/complaints"
+	"portal/groups"
 	"portal/mail"
 	"portal/metrics"
+	"portal/reach"
 	"portal/research"
 	"portal/search"
 	"portal/training"
@@ -81,10 +85,19 @@ type Options struct {
 	// Metrics records requests, searches and the audit queue; nil records
 	// nothing.
 	Metrics *metrics.Metrics
+	// Complaints runs the complaints procedure (issue 17); nil serves
+	// neither its routes (503) nor its pages (404).
+	Complaints *complaints.Service
 	// AnchorEvery is how often the audit log's head goes to the log
 	// (default 5 minutes); it also goes there at start, after each admin
 	// act and at Close.
 	AnchorEvery time.Duration
+	// Groups is the list of access groups, their names and leads.
+	Groups *groups.Service
+	// Attest is the yearly re-attestation of members.
+	Attest *attest.Service
+	// Reach answers who can see what.
+	Reach *reach.Service
 }
 
 // Server is the portal's HTTP handler and what its handlers share. It owns
@@ -109,6 +122,12 @@ type Server struct {
 
 	// anchor writes the audit head to the log (see anchor.go).
 	anchor *anchorLoop
+
+	complaints *complaints.Service
+	pages      *complaintPages
+	groups     *groups.Service
+	attest     *attest.Service
+	reach      *reach.Service
 }
 
 // maxBodyBytes caps JSON request bodies (SECURITY.md UP-2).
@@ -131,7 +150,7 @@ type route struct {
 // routes is the API's route table: the one place that says who may call
 // what (SECURITY.md AC-1). Paths are relative to /api.
 func (s *Server) routes() []route {
-	return append([]route{
+	routes := append([]route{
 		{method: http.MethodGet, path: "/health", policy: Public, handler: s.health},
 		{method: http.MethodGet, path: "/health/live", policy: Public, handler: s.live},
 		{method: http.MethodGet, path: "/health/ready", policy: Public, handler: s.ready},
@@ -191,6 +210,11 @@ func (s *Server) routes() []route {
 		{method: http.MethodGet, path: "/training/stats", policy: Trainer, handler: s.trainingStats},
 		{method: http.MethodGet, path: "/training/stats.csv", policy: Trainer, handler: s.trainingStatsCSV},
 	}, s.passkeyRoutes()...)
+	routes = append(routes, s.complaintRoutes()...)
+	routes = append(routes, s.groupRoutes()...)
+	routes = append(routes, s.attestRoutes()...)
+	routes = append(routes, s.reachRoutes()...)
+	return routes
 }
 
 // Policies lists every API route ("METHOD /api/path") with its policy, for
@@ -218,6 +242,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Accounts == nil || opts.Audit == nil || opts.Research == nil || opts.Training == nil || opts.Database == nil {
 		return nil, errors.New("api: Accounts, Audit, Research, Training and Database are required")
 	}
+	if opts.Groups == nil || opts.Attest == nil || opts.Reach == nil {
+		return nil, errors.New("api: Groups, Attest and Reach are required")
+	}
 	if len(opts.SecretKey) < 32 {
 		return nil, errors.New("api: SecretKey must be at least 32 bytes")
 	}
@@ -233,6 +260,8 @@ func New(opts Options) (*Server, error) {
 	s := &Server{site: site, members: members, db: opts.Database, search: observedSearcher{opts.Search, opts.Metrics},
 		accounts: opts.Accounts, audit: opts.Audit, research: opts.Research,
 		training: opts.Training, outbox: opts.Outbox, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger}
+	s.complaints = opts.Complaints
+	s.groups, s.attest, s.reach = opts.Groups, opts.Attest, opts.Reach
 
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           opts.Logger,
@@ -280,6 +309,7 @@ func New(opts Options) (*Server, error) {
 		g.Add(r.method, r.path, r.handler, mw...)
 	}
 
+	s.registerComplaintPages(e)
 	// Members-only pages: the session decides, page by page.
 	e.GET("/members/*", members.serve, s.authenticate)
 	e.HEAD("/members/*", members.serve, s.authenticate)

@@ -258,6 +258,12 @@ func (s *site) shell(lang string) (*searchShell, error) {
 }
 
 func parseShell(page []byte) (*searchShell, error) {
+	return parseShellAt(page, resultsMarker, templateOpenTag)
+}
+
+// parseShellAt splits a page rendered by the server at its marker and
+// parses the Go template that follows the template's opening tag.
+func parseShellAt(page []byte, resultsMarker, templateOpenTag string) (*searchShell, error) {
 	marker := bytes.Index(page, []byte(resultsMarker))
 	open := bytes.Index(page, []byte(templateOpenTag))
 	if marker < 0 || open < 0 {

@@ -24,6 +24,12 @@ func stepUpRoutes(memberID string) []struct{ method, path string } {
 		{"GET", "/api/admin/users/" + memberID + "/sessions"},
 		{"DELETE", "/api/admin/users/" + memberID + "/sessions"},
 		{"POST", "/api/admin/reset-requests/" + strings.Repeat("0", 32) + "/approve"},
+		{"POST", "/api/admin/groups"},
+		{"PATCH", "/api/admin/groups/victim-identification"},
+		{"POST", "/api/groups/victim-identification/members"},
+		{"DELETE", "/api/groups/victim-identification/members/" + memberID},
+		{"POST", "/api/attestations/" + memberID + "/confirm"},
+		{"POST", "/api/attestations/" + memberID + "/extend"},
 	}
 }
 

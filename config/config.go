@@ -60,6 +60,15 @@ type Config struct {
 	// MetricsAddr is where Prometheus metrics and pprof are served; empty
 	// serves neither. Never the public address.
 	MetricsAddr string
+	// ComplaintRetention is how long the personal data of a closed
+	// complaint is kept; ComplaintGroup is the access group that handles
+	// complaints.
+	ComplaintRetention time.Duration
+	ComplaintGroup     string
+
+	// AttestationPeriod is how long a member's attestation lasts (package
+	// attest); zero takes attest.DefaultPeriod.
+	AttestationPeriod time.Duration
 }
 
 // Dev reports whether the portal runs in development mode.
@@ -92,9 +101,9 @@ func Options() []Option {
 	// The commands that read a variable, grouped as they share code.
 	var (
 		servers = []string{"serve", "dev"}
-		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit", "backup", "migrate-store"}
-		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa", "users unlock"}
-		mailers = []string{"serve", "dev", "users reset-mfa", "users unlock", "users disable", "users enable"}
+		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit", "backup", "complaints", "attestation", "migrate-store"}
+		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa", "users unlock", "complaints", "attestation run"}
+		mailers = []string{"serve", "dev", "users reset-mfa", "users unlock", "users disable", "users enable", "complaints", "attestation run"}
 		indexes = []string{"dev", "index site", "reindex", "seed demo"}
 		sites   = []string{"serve", "dev", "index site", "reindex"}
 		meili   = []string{"serve", "dev", "index site", "reindex", "seed demo", "meili keys"}
@@ -113,6 +122,7 @@ func Options() []Option {
 		{Name: "PORTAL_MAIL_FROM", Default: "portal@localhost", Commands: mailers, Help: "sender address of the portal's emails"},
 		{Name: "PORTAL_SESSION_IDLE", Default: "30m", Commands: servers, Help: "a session ends after this long without a request"},
 		{Name: "PORTAL_SESSION_MAX", Default: "12h", Commands: servers, Help: "a session ends this long after login, however active"},
+		{Name: "PORTAL_ATTESTATION_PERIOD", Default: "8760h", Commands: []string{"serve", "dev", "attestation run"}, Help: "how long a member's attestation lasts before it is due again (a year by default; at least 720h): reminders go 30 and 7 days before, and a lapsed member is suspended"},
 		{Name: "PORTAL_HASH_CONCURRENCY", Commands: []string{"serve", "dev", "seed demo"}, Help: "password hashes computed at once (each takes 19 MiB); default the number of CPUs"},
 		{Name: "PORTAL_MAX_UPLOAD_MB", Default: "50", Commands: servers, Help: "largest research file accepted, in MiB"},
 		{Name: "PORTAL_TRUSTED_PROXIES", Commands: servers, Help: "comma-separated CIDRs whose X-Forwarded-For/-Proto headers are trusted; empty trusts none"},
@@ -121,6 +131,8 @@ func Options() []Option {
 		{Name: "GOMEMLIMIT", Commands: servers, Help: "the Go runtime's own soft memory limit; when set, it wins over PORTAL_MEMORY_LIMIT"},
 		{Name: "PORTAL_LOG_LEVEL", Default: "info", Commands: state, Help: "debug, info, warn or error"},
 		{Name: "PORTAL_LOG_FORMAT", Default: "json", Commands: state, Help: `"json" or "text"`},
+		{Name: "PORTAL_COMPLAINT_RETENTION", Default: "12mo", Commands: []string{"serve", "dev", "complaints"}, Help: "how long the personal data of a closed complaint (name, e-mail, organisation, messages) is kept before it is erased: months (12mo), days (400d) or a Go duration; the case number, dates, decision and reason code stay for the statistics"},
+		{Name: "PORTAL_COMPLAINT_GROUP", Default: "access-blocking", Commands: []string{"serve", "dev", "complaints"}, Help: "the access group whose members handle complaints (the review queue)"},
 		{Name: "MEILI_URL", Commands: meili, Help: "Meilisearch base URL"},
 		{Name: "MEILI_SEARCH_KEY", Secret: true, Commands: servers, Help: "Meilisearch key with only the search and version actions, used to answer searches"},
 		{Name: "MEILI_SEARCH_KEY_UID", Default: "0d4b8e52-3c1f-4b7a-9a55-6f0b7c2d9e11", Commands: servers, Help: "the search key's uid, named in the tenant tokens every search goes through (the default is the uid `portal meili keys` gives it)"},
@@ -253,6 +265,13 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		*dst = d
 	}
+	if v := vals["PORTAL_ATTESTATION_PERIOD"]; v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 720*time.Hour {
+			problems = append(problems, fmt.Sprintf("PORTAL_ATTESTATION_PERIOD %q is not a duration of at least 720h (30 days)", v))
+		}
+		c.AttestationPeriod = d
+	}
 	if c.SessionMax > 24*time.Hour || c.SessionIdle > time.Hour {
 		problems = append(problems, "sessions may last at most 24h and idle at most 1h (NIST SP 800-63B AAL2)")
 	}
@@ -268,6 +287,12 @@ func Load(getenv func(string) string) (Config, error) {
 	} else {
 		c.MaxUploadBytes = int64(n) << 20
 	}
+	if d, err := parseRetention(vals["PORTAL_COMPLAINT_RETENTION"]); err != nil {
+		problems = append(problems, err.Error())
+	} else {
+		c.ComplaintRetention = d
+	}
+	c.ComplaintGroup = vals["PORTAL_COMPLAINT_GROUP"]
 	d, err := time.ParseDuration(vals["PORTAL_REQUEST_TIMEOUT"])
 	if err != nil || d <= 0 {
 		problems = append(problems, fmt.Sprintf("PORTAL_REQUEST_TIMEOUT %q is not a positive duration", vals["PORTAL_REQUEST_TIMEOUT"]))
@@ -442,4 +467,35 @@ func LoadOrCreateSecret(path string) (string, error) {
 		return "", fmt.Errorf("sync secret: %w", err)
 	}
 	return key, f.Close()
+}
+
+// parseRetention reads PORTAL_COMPLAINT_RETENTION: months ("12mo", a month
+// being a twelfth of 365 days), days ("400d") or a Go duration; at least a
+// day.
+func parseRetention(v string) (time.Duration, error) {
+	bad := fmt.Errorf("PORTAL_COMPLAINT_RETENTION %q is not a period such as 12mo, 400d or 9600h", v)
+	var d time.Duration
+	switch {
+	case strings.HasSuffix(v, "mo"):
+		n, err := strconv.Atoi(strings.TrimSuffix(v, "mo"))
+		if err != nil || n < 1 || n > 1200 {
+			return 0, bad
+		}
+		d = time.Duration(n) * 365 * 24 * time.Hour / 12
+	case strings.HasSuffix(v, "d"):
+		n, err := strconv.Atoi(strings.TrimSuffix(v, "d"))
+		if err != nil || n < 1 || n > 36500 {
+			return 0, bad
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	default:
+		var err error
+		if d, err = time.ParseDuration(v); err != nil {
+			return 0, bad
+		}
+	}
+	if d < 24*time.Hour {
+		return 0, bad
+	}
+	return d, nil
 }

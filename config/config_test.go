@@ -218,3 +218,16 @@ func TestHelpListsTheCommandsVariables(t *testing.T) {
 		}
 	}
 }
+
+func TestComplaintRetention(t *testing.T) {
+	for v, want := range map[string]time.Duration{"12mo": 365 * 24 * time.Hour, "400d": 400 * 24 * time.Hour, "48h": 48 * time.Hour} {
+		if got, err := parseRetention(v); err != nil || got != want {
+			t.Errorf("parseRetention(%q) = %s, %v; want %s", v, got, err, want)
+		}
+	}
+	for _, v := range []string{"", "0mo", "-1d", "12", "1h", "twelve months"} {
+		if got, err := parseRetention(v); err == nil {
+			t.Errorf("parseRetention(%q) = %s, want a refusal", v, got)
+		}
+	}
+}

@@ -21,13 +21,17 @@ import (
 
 	"portal/account"
 	"portal/api"
+	"portal/attest"
 	"portal/audit"
 	"portal/blob"
+	"portal/complaints"
 	"portal/extract"
 	"portal/extract/extracttest"
+	"portal/groups"
 	"portal/mail"
 	"portal/mail/mailpit"
 	"portal/portaltest/pgtest"
+	"portal/reach"
 	"portal/research"
 	"portal/search"
 	"portal/search/meilitest"
@@ -133,6 +137,11 @@ type Portal struct {
 	Accounts   *account.Service
 	Research   *research.Service
 	Training   *training.Service
+	// Complaints runs the complaints procedure on the accounts' clock.
+	Complaints *complaints.Service
+	Groups     *groups.Service
+	Attest     *attest.Service
+	Reach      *reach.Service
 	Indexer    *search.Indexer
 	Searcher   *search.Searcher
 	// Mailpit is the SMTP relay the portal's outbox sends to; Mail reads
@@ -163,6 +172,8 @@ type Options struct {
 	Logs io.Writer
 	// Now is the accounts' clock (default time.Now), for expiry tests.
 	Now func() time.Time
+	// AttestationPeriod is PORTAL_ATTESTATION_PERIOD (default a year).
+	AttestationPeriod time.Duration
 	// SecretRate overrides the per-address limit on secret-checking routes,
 	// for tests that make many attempts on purpose.
 	SecretRate float64
@@ -311,6 +322,20 @@ func (p *Portal) setUp(opts Options) error {
 		training.Options{SecretKey: secret, Now: now, Logger: log}); err != nil {
 		return err
 	}
+	if p.Complaints, err = complaints.New(p.DB.Complaints(), p.DB, p.Audit, p.Outbox, complaints.Options{
+		PublicURL: PublicURL, SecretKey: secret, Now: now, Logger: log}); err != nil {
+		return err
+	}
+	if p.Groups, err = groups.New(p.DB.Groups(), p.Audit, now); err != nil {
+		return err
+	}
+	if p.Attest, err = attest.New(p.DB.Attestations(), p.Groups, p.Audit,
+		attest.Options{Now: now, Mail: p.Outbox, Logger: log, Period: opts.AttestationPeriod, PublicURL: PublicURL}); err != nil {
+		return err
+	}
+	if p.Reach, err = reach.New(p.DB.Reach(), p.Groups, p.Audit); err != nil {
+		return err
+	}
 	p.Searcher = search.NewSearcher(p.Meili.URL, p.SearchKey, search.SearchKey().UID)
 	e, err := api.New(api.Options{
 		Logger:     log,
@@ -325,6 +350,10 @@ func (p *Portal) setUp(opts Options) error {
 		MembersDir: p.MembersDir,
 		SecretRate: opts.SecretRate,
 		Database:   p.DB,
+		Complaints: p.Complaints,
+		Groups:     p.Groups,
+		Attest:     p.Attest,
+		Reach:      p.Reach,
 	})
 	if err != nil {
 		return err

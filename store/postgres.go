@@ -408,10 +408,3 @@ func (c rebindConn) CheckNamedValue(v *driver.NamedValue) error {
 	}
 	return nil
 }
-
-func boolInt(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
-}

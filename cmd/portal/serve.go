@@ -13,6 +13,7 @@ import (
 	"portal/account"
 	"portal/api"
 	"portal/config"
+	"portal/reach"
 	"portal/search"
 	"portal/training"
 )
@@ -132,6 +133,26 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		})
 	})
 
+	desk, err := a.complaintDesk(cfg)
+	if err != nil {
+		return err
+	}
+	// One goroutine owns the complaints' background pass: overdue cases
+	// mailed to the leads (once per case, claimed in the database), then
+	// the erasure of expired personal data.
+	a.goLoop("complaints pass", func(ctx context.Context) { desk.Run(ctx, complaintsEvery) })
+
+	groupList, attestation, err := a.openAttest(cfg)
+	if err != nil {
+		return err
+	}
+	// The one owner of the attestation pass in this process (package
+	// attest); `portal attestation run` runs the same pass once.
+	a.goLoop("attestation", func(ctx context.Context) { attestation.RunEvery(ctx, attestEvery) })
+	reports, err := reach.New(a.db.Reach(), groupList, a.audit)
+	if err != nil {
+		return err
+	}
 	srv, err := api.New(api.Options{
 		Logger:         a.log,
 		Search:         searcher,
@@ -148,6 +169,10 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		RequestTimeout: cfg.RequestTimeout,
 		Database:       a.db,
 		Metrics:        a.metrics,
+		Complaints:     desk,
+		Groups:         groupList,
+		Attest:         attestation,
+		Reach:          reports,
 	})
 	if err != nil {
 		return err

@@ -1,10 +1,11 @@
 // My account: who I am (GET /api/me), my sessions, my passkeys, password
 // change, new recovery codes, log out. Not logged in → the login page.
 
-import { get, post, patch, del, seg, resetCSRF } from "./api.js";
+import { get, post, patch, del, seg, resetCSRF, groupNames } from "./api.js";
 import { bdi, nodesFrom, MIN_PASSWORD, passwordLength } from "./ui.js";
 import { el } from "../lib/dom.js";
 import { cancelled, createPasskey, passkeysSupported, stepUpWithPasskey } from "./passkey.js";
+import { initAttestationSection } from "./attestation.js";
 
 // A short, readable name for a User-Agent string ("Firefox on Windows").
 // Order matters: Edge and Opera say "Chrome", Chrome says "Safari",
@@ -419,6 +420,8 @@ export function initAccount(root, ui) {
     }
   };
 
+  const loadAttestation = initAttestationSection(root, ui, failed);
+
   const start = async () => {
     ui.status(t("app_loading"));
     const result = await get("/me");
@@ -431,9 +434,11 @@ export function initAccount(root, ui) {
     const user = result.data || {};
     email = String(user.email || "");
     role = String(user.role || "");
+    ui.setGroupNames(await groupNames(ui.lang));
     showUser(user);
     content.hidden = false;
     ui.clear();
+    await loadAttestation();
     await loadSessions();
     await loadPasskeys();
   };

@@ -102,3 +102,14 @@ export const del = (path) => request("DELETE", path);
 
 // Path segment for an ID from the API.
 export const seg = (value) => encodeURIComponent(String(value));
+
+// The access groups' names in lang (GET /api/groups), by ID; null when the
+// list cannot be read, and pages then show IDs.
+export async function groupNames(lang) {
+  const result = await get("/groups?lang=" + encodeURIComponent(lang));
+  const groups = result.ok && result.data && Array.isArray(result.data.groups) ? result.data.groups : null;
+  if (!groups) {
+    return null;
+  }
+  return new Map(groups.filter((g) => g && typeof g.id === "string").map((g) => [g.id, String(g.name || g.id)]));
+}

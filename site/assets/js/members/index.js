@@ -19,6 +19,8 @@ import { initResearchDocument } from "../research/document.js";
 import { initResearchUpload } from "../research/upload.js";
 import { initTrainingVerify } from "../training/verify.js";
 import { initTrainingStats } from "../training/stats.js";
+import { initGroups } from "./groups.js";
+import { attestationBanner } from "./attestation.js";
 
 const APPS = {
   login: initLogin,
@@ -32,7 +34,11 @@ const APPS = {
   "research-upload": initResearchUpload,
   "training-verify": initTrainingVerify,
   "training-stats": initTrainingStats,
+  groups: initGroups,
 };
+
+// The pages before a login ends show no attestation banner.
+const SIGNED_OUT = ["login", "accept", "unlock", "training-verify"];
 
 export function initMembers() {
   const root = document.querySelector("[data-app]");
@@ -46,4 +52,7 @@ export function initMembers() {
   const ui = createUI(root);
   root.hidden = false;
   start(root, ui);
+  if (!SIGNED_OUT.includes(root.getAttribute("data-app"))) {
+    attestationBanner(root, ui);
+  }
 }

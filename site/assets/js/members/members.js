@@ -6,7 +6,7 @@
 // sessions. Destructive actions are confirmed first; acts that need a fresh
 // second factor ask for one (stepup.js) and are then repeated.
 
-import { get, post, patch, del, seg } from "./api.js";
+import { get, post, patch, del, seg, groupNames } from "./api.js";
 import { bdi, looksLikeEmail, nodesFrom } from "./ui.js";
 import { installStepUp } from "./stepup.js";
 import { el } from "../lib/dom.js";
@@ -366,6 +366,7 @@ export async function initMembers(root, ui) {
   };
 
   const loadUsers = async () => {
+    ui.setGroupNames(await groupNames(ui.lang));
     const result = await get("/admin/users");
     if (!result.ok) {
       report(result);

@@ -78,6 +78,10 @@ export function createUI(root) {
     }, 50);
   };
 
+  // Group names in the page's language, once a page has loaded them
+  // (setGroupNames); until then groups show as their IDs.
+  let groupNames = null;
+
   const ui = {
     t,
     lang,
@@ -225,7 +229,8 @@ export function createUI(root) {
         return t("app_error_forbidden");
       }
       // Other refusals explain themselves; the API words them in English.
-      if ((result.status === 400 || result.status === 409) && result.error.message) {
+      // A suspended member's sign-in names whom to contact (package attest).
+      if ((result.status === 400 || result.status === 409 || code === "membership_suspended") && result.error.message) {
         return ui.serverText(result.error.message);
       }
       return t("app_error_generic");
@@ -255,10 +260,16 @@ export function createUI(root) {
     roleLabel(role) {
       return t("app_role_" + role) || String(role || "");
     },
+    setGroupNames(names) {
+      groupNames = names instanceof Map ? names : null;
+    },
     groupsNode(groups) {
       const list = Array.isArray(groups) ? groups.filter((g) => typeof g === "string" && g) : [];
       if (list.length === 0) {
         return document.createTextNode(t("app_groups_none"));
+      }
+      if (groupNames) {
+        return el("span", { dir: "auto", class: "groups", text: list.map((g) => groupNames.get(g) || g).join(", ") });
       }
       return el("span", { dir: "ltr", class: "groups", text: list.join(", ") });
     },
@@ -438,7 +449,9 @@ export function safeNext(value) {
     const training = new RegExp(`^/members/(${langs})/training/([a-z0-9-]+/)*$`);
     // The trainers' statistics page of the public training section.
     const stats = new RegExp(`^/(${langs})/training/stats/$`);
-    if (url.origin !== window.location.origin || !(own.test(url.pathname) || training.test(url.pathname) || stats.test(url.pathname))) {
+    // The complaints review queue, which the portal renders.
+    const queue = new RegExp(`^/(${langs})/complaints/queue/$`);
+    if (url.origin !== window.location.origin || !(own.test(url.pathname) || training.test(url.pathname) || stats.test(url.pathname) || queue.test(url.pathname))) {
       return "";
     }
     return url.pathname + url.search;

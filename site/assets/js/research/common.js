@@ -80,8 +80,14 @@ export async function loadVocabulary(root, ui) {
   const topics = Array.isArray(data.topics)
     ? data.topics.filter((x) => x && typeof x.id === "string").map((x) => ({ id: x.id, labels: x.labels && typeof x.labels === "object" ? x.labels : {} }))
     : [];
+  const groups = Array.isArray(data.groups)
+    ? data.groups
+        .filter((x) => x && typeof x.id === "string")
+        .map((x) => ({ id: x.id, labels: x.labels && typeof x.labels === "object" ? x.labels : {}, archived: x.archived === true }))
+    : [];
   return {
     topics,
+    groups,
     types: list(data.types),
     regions: list(data.regions),
     languages: list(data.languages),
@@ -105,11 +111,18 @@ export function labels(ui, vocab) {
     regionNames = null;
   }
   const topicMap = new Map((vocab ? vocab.topics : []).map((x) => [x.id, x.labels]));
+  const groupMap = new Map((vocab ? vocab.groups : []).map((x) => [x.id, x.labels]));
   return {
     topic(id) {
       const names = topicMap.get(id);
       return (names && (names[ui.lang] || names.en)) || String(id || "");
     },
+    // An access group's name in the page's language; its ID when unknown.
+    group(id) {
+      const names = groupMap.get(id);
+      return (names && (names[ui.lang] || names.en)) || String(id || "");
+    },
+    archivedGroup: (id) => (vocab ? vocab.groups : []).some((x) => x.id === id && x.archived),
     type: (id) => t("research_type_" + key(id)) || String(id || ""),
     region: (id) => t("research_region_" + key(id)) || String(id || ""),
     language(code) {

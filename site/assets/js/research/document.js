@@ -154,7 +154,7 @@ export async function initResearchDocument(root, ui) {
     set("topics", tags(doc.topics, name.topic));
     set("countries", tags(doc.countries, name.country));
     set("regions", tags(doc.regions, name.region));
-    set("access", tags(doc.access, (g) => g, true));
+    set("access", tags(doc.access, name.group));
     set("createdAt", ui.time(doc.createdAt, { dateStyle: "long" }));
     set("updatedAt", ui.time(doc.updatedAt, { dateStyle: "long", timeStyle: "short" }));
 
@@ -191,6 +191,10 @@ export async function initResearchDocument(root, ui) {
     // when the API tells (canEdit), the tools are offered only to those.
     const manage = root.querySelector("#document-manage");
     manage.hidden = doc.canEdit === false;
+    // Who can read the record: its uploader, its groups' leads and admins
+    // (GET /api/reports/records/{id}).
+    root.querySelector("#document-readers").href =
+      "/api/reports/records/" + encodeURIComponent(String(doc.id || "")) + "?format=csv&lang=" + encodeURIComponent(ui.lang);
     withdrawButton.hidden = Boolean(doc.withdrawn);
     restoreButton.hidden = !doc.withdrawn;
   };

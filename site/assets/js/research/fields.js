@@ -145,10 +145,12 @@ export function metadataFields(form, p, ui, vocab, user) {
   // Access: the reader's own groups (and, when editing, the groups the
   // document already has, which may be kept). Administrators may also type
   // other groups.
+  // Archived groups are offered only where the document has them already;
+  // each is shown by its name in the page's language and sent by its ID.
   const setGroups = (extra) => {
-    const groups = Array.from(new Set(userGroups.concat(extra || []))).sort();
+    const groups = Array.from(new Set(userGroups.filter((g) => !name.archivedGroup(g)).concat(extra || []))).sort();
     const list = f.access.querySelector(".check-list");
-    list.replaceChildren(...groups.map((g) => checkbox(p + "-group-" + idPart(g), "access", g, el("bdi", { dir: "ltr", text: g }), false)));
+    list.replaceChildren(...groups.map((g) => checkbox(p + "-group-" + idPart(g), "access", g, el("bdi", { dir: "auto", text: name.group(g) }), false)));
     if (groups.length === 0 && !isAdmin) {
       list.replaceChildren(el("p", { class: "field-hint", text: t("research_access_none") }));
     }
