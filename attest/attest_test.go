@@ -3,7 +3,7 @@ package attest_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
+	"os"
 	"testing"
 	"time"
 
@@ -12,6 +12,7 @@ import (
 	"portal/audit"
 	"portal/groups"
 	"portal/store"
+	"portal/store/storetest"
 )
 
 type env struct {
@@ -25,14 +26,11 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t)
 	e := &env{t: t, db: db, now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return e.now }
 	log := audit.New(db, clock)
+	var err error
 	if e.accounts, err = account.New(db, log, account.Options{Now: clock, SecretKey: make([]byte, 32), Argon2: account.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}}); err != nil {
 		t.Fatal(err)
 	}
@@ -208,3 +206,5 @@ func TestRunDoesNotActOnStaleState(t *testing.T) {
 		t.Errorf("after a pass at the old due date, past the extension: %+v, want reminded once anew, not suspended", r)
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }

@@ -3,14 +3,14 @@ package groups_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
+	"os"
 	"testing"
 	"time"
 
 	"portal/account"
 	"portal/audit"
 	"portal/groups"
-	"portal/store"
+	"portal/store/storetest"
 )
 
 func names(s string) map[string]string {
@@ -22,11 +22,7 @@ func names(s string) map[string]string {
 // those already held; names fall back to the source language.
 func TestGroupsAsRecords(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.Open(t)
 	svc, err := groups.New(db.Groups(), audit.New(db, time.Now), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -84,3 +80,5 @@ func TestGroupsAsRecords(t *testing.T) {
 		t.Errorf("keep an archived group already held: %v", err)
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }

@@ -2,11 +2,10 @@ package reach_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"portal/groups"
 	"portal/reach"
 	"portal/store"
+	"portal/store/storetest"
 )
 
 // world is a random membership and library, as the test generated it:
@@ -68,14 +68,9 @@ func generate(t *testing.T, db *store.DB, r *rand.Rand) world {
 		slices.Sort(gs)
 		return slices.Compact(gs)
 	}
-	raw, err := sql.Open("sqlite", db.Path()+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
 	exec := func(q string, args ...any) {
 		t.Helper()
-		if _, err := raw.ExecContext(ctx, q, args...); err != nil {
+		if err := db.ExecRaw(ctx, q, args...); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
@@ -132,11 +127,7 @@ func TestReportsAgreeWithCanSee(t *testing.T) {
 	for round := range 12 {
 		t.Run(fmt.Sprint(round), func(t *testing.T) {
 			ctx := t.Context()
-			db, err := store.Open(ctx, filepath.Join(t.TempDir(), "portal.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db := storetest.Open(t)
 			w := generate(t, db, r)
 			log := audit.New(db, time.Now)
 			gs, err := groups.New(db.Groups(), log, nil)
@@ -266,3 +257,5 @@ func checkReports(ctx context.Context, t *testing.T, svc *reach.Service, admin *
 		}
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }

@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"portal/portaltest/pgtest"
 )
@@ -47,6 +51,31 @@ func postgresTestURL(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return srv.Database(t, "store_template")
+}
+
+// emptyPostgresURL returns the URL of a new, empty PostgreSQL database
+// for t (sorted by bytes, as OpenPostgres wants).
+func emptyPostgresURL(t *testing.T) string {
+	t.Helper()
+	srv, err := pgtest.Shared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv.Database(t, "")
+}
+
+// rawPostgres is a connection pool on url that takes the store's ?
+// placeholders but none of its migrations, locks or checks: for tests that
+// build a database by hand.
+func rawPostgres(t *testing.T, url string) *sql.DB {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(&rebinder{Connector: stdlib.GetConnector(*cfg), cache: map[string]string{}})
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 func openPostgresTest(t *testing.T) *DB {

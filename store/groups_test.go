@@ -17,15 +17,31 @@ import (
 // "public" is no group, and every member gets an attestation that runs
 // from joining, sponsored by whoever invited them while that is known.
 func TestGroupsAndAttestationsMigrateExistingData(t *testing.T) {
+	for _, engine := range []Engine{SQLite, Postgres} {
+		t.Run(string(engine), func(t *testing.T) { groupsAndAttestationsMigrateExistingData(t, engine) })
+	}
+}
+
+func groupsAndAttestationsMigrateExistingData(t *testing.T, engine Engine) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "portal.db")
-	ms, err := migrations(SQLite)
+	ms, err := migrations(engine)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := sql.Open("sqlite", dsn(path, connWriter))
-	if err != nil {
-		t.Fatal(err)
+	var (
+		raw    *sql.DB
+		reopen func() (*DB, error)
+	)
+	if engine == SQLite {
+		path := filepath.Join(t.TempDir(), "portal.db")
+		if raw, err = sql.Open("sqlite", dsn(path, connWriter)); err != nil {
+			t.Fatal(err)
+		}
+		reopen = func() (*DB, error) { return Open(ctx, path) }
+	} else {
+		url := emptyPostgresURL(t)
+		raw = rawPostgres(t, url)
+		reopen = func() (*DB, error) { return OpenPostgres(ctx, url) }
 	}
 	exec := func(q string, args ...any) {
 		t.Helper()
@@ -33,7 +49,11 @@ func TestGroupsAndAttestationsMigrateExistingData(t *testing.T) {
 			t.Fatalf("%.60s: %v", q, err)
 		}
 	}
-	exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`)
+	if engine == SQLite {
+		exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`)
+	} else {
+		exec(`CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`)
+	}
 	// By name, not number: the numbers change when branches merge.
 	before := slices.IndexFunc(ms, func(m migration) bool { return strings.HasSuffix(m.name, "_groups.sql") })
 	for _, m := range ms[:before] {
@@ -56,7 +76,7 @@ func TestGroupsAndAttestationsMigrateExistingData(t *testing.T) {
 		'old', ?, ?, 1, 1, 'indexed')`, "0123456789abcdef0123456789abcdef", fmtTime(joined), fmtTime(joined))
 	raw.Close()
 
-	db, err := Open(ctx, path)
+	db, err := reopen()
 	if err != nil {
 		t.Fatal(err)
 	}
