@@ -70,6 +70,9 @@ const (
 	keyCheckEvery = 10 * time.Second
 	// purgeEvery removes ended sessions and spent invitations.
 	purgeEvery = 10 * time.Minute
+	// collectEvery removes the stored files and temporary keys that dead
+	// or failed uploads left (research.Service.Collect).
+	collectEvery = 10 * time.Minute
 	// drainTimeout bounds the wait for requests in flight at shutdown; an
 	// upload may take a while, a search does not.
 	drainTimeout = 15 * time.Second
@@ -113,6 +116,9 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 			a.log.Warn("research: resume", "error", err)
 		}
 		a.research.RunResume(ctx, resumeEvery)
+	})
+	a.goLoop("blob collection", func(ctx context.Context) {
+		a.research.RunCollect(ctx, collectEvery)
 	})
 	// Mail goes out from here only: `portal users` and the API queue it in
 	// the database. Started before the API server, the loop stops after
