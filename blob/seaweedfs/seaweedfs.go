@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,6 +78,10 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 		"-s3.port.iceberg=0", "-s3.port.lance=0",
 		"-master.telemetry=false",
 		"-s3.autoCreateBucket=false",
+		// The filer's and S3's local sockets in the data directory rather
+		// than /tmp; weed removes its other sockets from /tmp when it stops.
+		"-filer.localSocket=" + filepath.Join(opts.DataDir, "filer.sock"),
+		"-s3.localSocket=" + filepath.Join(opts.DataDir, "s3.sock"),
 	}
 	for i, name := range ports {
 		args = append(args, fmt.Sprintf("-%s=%d", name, free[i]))
