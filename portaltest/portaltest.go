@@ -156,6 +156,8 @@ type Options struct {
 	// SecretRate overrides the per-address limit on secret-checking routes,
 	// for tests that make many attempts on purpose.
 	SecretRate float64
+	// SecretBurst is that limit's burst (default: as api.Options).
+	SecretBurst int
 	// MaxUploadBytes overrides the research upload limit (default 50 MiB).
 	MaxUploadBytes int64
 	// S3 keeps the research originals in a new bucket of the test
@@ -300,18 +302,20 @@ func (p *Portal) setUp(opts Options) error {
 	}
 	p.Searcher = search.NewSearcher(p.Meili.URL, p.SearchKey, search.SearchKey().UID)
 	e, err := api.New(api.Options{
-		Logger:     log,
-		Search:     p.Searcher,
-		Research:   p.Research,
-		Training:   p.Training,
-		Accounts:   p.Accounts,
-		Audit:      p.Audit,
-		Outbox:     p.Outbox,
-		SecretKey:  secret,
-		SiteDir:    p.SiteDir,
-		MembersDir: p.MembersDir,
-		SecretRate: opts.SecretRate,
-		Database:   p.DB,
+		Logger:      log,
+		Search:      p.Searcher,
+		Research:    p.Research,
+		Training:    p.Training,
+		Accounts:    p.Accounts,
+		Audit:       p.Audit,
+		Outbox:      p.Outbox,
+		SecretKey:   secret,
+		SiteDir:     p.SiteDir,
+		MembersDir:  p.MembersDir,
+		SecretRate:  opts.SecretRate,
+		SecretBurst: opts.SecretBurst,
+		Database:    p.DB,
+		RateLimits:  p.DB,
 	})
 	if err != nil {
 		return err

@@ -34,9 +34,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
-	"sync"
 	"time"
 
 	"portal/access"
@@ -256,9 +254,6 @@ type Service struct {
 	log   *slog.Logger
 
 	uploads chan struct{} // semaphore of MaxConcurrentUploads
-	// docLocks serialise the index pushes of each record (striped by ID),
-	// so that an older state can never reach Meilisearch after a newer one.
-	docLocks [64]sync.Mutex
 }
 
 // New returns a Service. All dependencies are required.
@@ -350,15 +345,6 @@ func validID(id string) bool {
 		}
 	}
 	return true
-}
-
-// lockDoc serialises index pushes for one record.
-func (s *Service) lockDoc(id string) func() {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	m := &s.docLocks[h.Sum32()%uint32(len(s.docLocks))]
-	m.Lock()
-	return m.Unlock
 }
 
 // record writes an audit entry for u. The entry is written even if the

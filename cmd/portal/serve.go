@@ -13,6 +13,7 @@ import (
 	"portal/account"
 	"portal/api"
 	"portal/config"
+	"portal/lease"
 	"portal/search"
 	"portal/training"
 )
@@ -111,32 +112,31 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 
+	// The work that must run once across instances runs under leases:
+	// each loop on whichever instance holds its lease, taken over within a
+	// minute when that instance dies (package lease).
+	leases := lease.New(a.db, lease.Options{Logger: a.log})
 	a.goLoop("research re-push", func(ctx context.Context) {
-		if err := a.research.Resume(ctx); err != nil && ctx.Err() == nil {
-			a.log.Warn("research: resume", "error", err)
-		}
-		a.research.RunResume(ctx, resumeEvery)
+		leases.Run(ctx, "research re-push", func(ctx context.Context) {
+			if err := a.research.Resume(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("research: resume", "error", err)
+			}
+			a.research.RunResume(ctx, resumeEvery)
+		})
 	})
 	a.goLoop("blob collection", func(ctx context.Context) {
-		a.research.RunCollect(ctx, collectEvery)
+		leases.Run(ctx, "blob collection", func(ctx context.Context) { a.research.RunCollect(ctx, collectEvery) })
+	})
+	a.goLoop("audit head export", func(ctx context.Context) {
+		leases.Run(ctx, "audit head export", func(ctx context.Context) {
+			a.audit.RunAnchor(ctx, a.log, api.DefaultAnchorEvery, nil)
+		})
 	})
 	// Mail goes out from here only: `portal users` and the API queue it in
 	// the database. Started before the API server, the loop stops after
 	// it, so that what the last requests queued is at least tried.
 	a.goLoop("mail delivery", a.outbox.Run)
-	a.goLoop("purge", func(ctx context.Context) {
-		a.accounts.RunPurge(ctx, purgeEvery, func(p account.Purged) {
-			a.metrics.Purged("sessions", p.Sessions)
-			a.metrics.Purged("invitations", p.Invitations)
-			a.metrics.Purged("unlock_links", p.UnlockLinks)
-			a.metrics.Purged("login_ghosts", p.Ghosts)
-			a.metrics.Purged("mfa_reset_requests", p.ResetRequests)
-			if p != (account.Purged{}) {
-				a.log.Info("purged", "sessions", p.Sessions, "invitations", p.Invitations,
-					"unlockLinks", p.UnlockLinks, "loginGhosts", p.Ghosts, "resetRequests", p.ResetRequests)
-			}
-		})
-	})
+	a.goLoop("purge", func(ctx context.Context) { leases.Run(ctx, "purge", a.purge) })
 
 	srv, err := api.New(api.Options{
 		Logger:         a.log,
@@ -154,6 +154,8 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		RequestTimeout: cfg.RequestTimeout,
 		Database:       a.db,
 		Metrics:        a.metrics,
+		RateLimits:     a.db,
+		AnchorEvery:    -1, // under the "audit head export" lease above
 	})
 	if err != nil {
 		return err
@@ -282,4 +284,26 @@ func (a *app) checkServingKeys(ctx context.Context, cfg config.Config) error {
 		}
 	})
 	return nil
+}
+
+// purge removes, every purgeEvery, ended sessions, spent invitations and
+// links, and the rate-limit counts of ended windows, until ctx ends.
+func (a *app) purge(ctx context.Context) {
+	a.accounts.RunPurge(ctx, purgeEvery, func(p account.Purged) {
+		a.metrics.Purged("sessions", p.Sessions)
+		a.metrics.Purged("invitations", p.Invitations)
+		a.metrics.Purged("unlock_links", p.UnlockLinks)
+		a.metrics.Purged("login_ghosts", p.Ghosts)
+		a.metrics.Purged("mfa_reset_requests", p.ResetRequests)
+		if p != (account.Purged{}) {
+			a.log.Info("purged", "sessions", p.Sessions, "invitations", p.Invitations,
+				"unlockLinks", p.UnlockLinks, "loginGhosts", p.Ghosts, "resetRequests", p.ResetRequests)
+		}
+		// The rate-limit counts go with the same beat.
+		if n, err := a.db.PurgeRateLimits(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.log.Warn("purge rate-limit counts", "error", err)
+		} else if n > 0 {
+			a.metrics.Purged("rate_limit_counts", int(n))
+		}
+	})
 }
