@@ -54,8 +54,9 @@ type Store interface {
 	// List calls fn with every committed blob, in no particular order.
 	List(ctx context.Context, fn func(Info) error) error
 	// CleanTemp removes the temporary keys, and with S3 the unfinished
-	// uploads, last written before before: leftovers of Puts whose
-	// process died.
+	// uploads, last written (started) before before: leftovers of Puts
+	// whose process died. The caller picks a cut-off beyond the longest a
+	// Put may stream.
 	CleanTemp(ctx context.Context, before time.Time) (int, error)
 	Close() error
 }

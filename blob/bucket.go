@@ -246,10 +246,9 @@ func (b *Bucket) List(ctx context.Context, fn func(Info) error) error {
 	return nil
 }
 
-// CleanTemp removes temporary objects last written before before, and
+// CleanTemp removes temporary objects last written before before, and the
 // unfinished multipart uploads under the temporary prefix started before
-// before minus UploadMaxDuration, since a slow client may still be sending
-// those.
+// it: the caller picks a cut-off beyond the longest an upload may stream.
 func (b *Bucket) CleanTemp(ctx context.Context, before time.Time) (int, error) {
 	var (
 		n    int
@@ -268,13 +267,12 @@ func (b *Bucket) CleanTemp(ctx context.Context, before time.Time) (int, error) {
 		}
 		n++
 	}
-	started := before.Add(-UploadMaxDuration)
 	for u := range b.c.ListIncompleteUploads(ctx, b.bucket, b.tempPrefix(), true) {
 		if u.Err != nil {
 			errs = append(errs, u.Err)
 			break
 		}
-		if !u.Initiated.Before(started) {
+		if !u.Initiated.Before(before) {
 			continue
 		}
 		if err := b.c.RemoveIncompleteUpload(ctx, b.bucket, u.Key); err != nil {
@@ -288,11 +286,6 @@ func (b *Bucket) CleanTemp(ctx context.Context, before time.Time) (int, error) {
 	}
 	return n, nil
 }
-
-// UploadMaxDuration bounds how long an upload may stream before an
-// unfinished one counts as abandoned: far above what a client of the
-// portal's upload limit needs.
-const UploadMaxDuration = time.Hour
 
 // limitReader fails with ErrTooLarge on the byte after its limit, so that
 // the upload in progress is aborted rather than completed and removed.

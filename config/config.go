@@ -32,9 +32,12 @@ type Config struct {
 	// S3 bucket.
 	BlobURL                      string
 	BlobAccessKey, BlobSecretKey string
-	MeiliURL                     string
-	MeiliSearchKey               string
-	MeiliKeyUID                  string
+	// BlobHold is how long an upload's hold protects its stored file from
+	// collection, and how often unused files are collected.
+	BlobHold       time.Duration
+	MeiliURL       string
+	MeiliSearchKey string
+	MeiliKeyUID    string
 	// MeiliIndexingKey feeds the research index from `portal serve`;
 	// MeiliAdminKey manages the indexes and is never given to serve.
 	MeiliIndexingKey string
@@ -111,6 +114,7 @@ func Options() []Option {
 		{Name: "PORTAL_MEMBERS_SITE_DIR", Commands: append(sites[:len(sites):len(sites)], "backup"), Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
 		{Name: "PORTAL_DATA_DIR", Default: "var", Commands: state, Help: "local state: database, uploads, development Meilisearch"},
 		{Name: "PORTAL_BLOB_URL", Commands: research, Help: "where research originals live: empty for PORTAL_DATA_DIR/blobs, a directory (or file:///path), or an S3-compatible bucket s3://bucket/prefix?endpoint=host:port&region=…&tls=false (default endpoint AWS S3, tls true; the bucket must exist and stay private: downloads go through the portal)"},
+		{Name: "PORTAL_BLOB_HOLD", Default: "10m", Commands: research, Help: "how long an upload may take from storing its file to recording it, and how often the files of failed or killed uploads are collected (on one instance at a time)"},
 		{Name: "AWS_ACCESS_KEY_ID", Commands: research, Help: "access key of the PORTAL_BLOB_URL bucket (never in the URL)"},
 		{Name: "AWS_SECRET_ACCESS_KEY", Secret: true, Commands: research, Help: "secret key of the PORTAL_BLOB_URL bucket"},
 		{Name: "PORTAL_SECRET_KEY", Secret: true, Commands: append(state[:len(state):len(state)], "restore"), Help: "64 hex digits (32 bytes): encrypts TOTP secrets and signs CSRF tokens; keep it outside the database and its backups"},
@@ -250,7 +254,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.SecretKey = b
 	}
-	for name, dst := range map[string]*time.Duration{"PORTAL_SESSION_IDLE": &c.SessionIdle, "PORTAL_SESSION_MAX": &c.SessionMax} {
+	for name, dst := range map[string]*time.Duration{"PORTAL_SESSION_IDLE": &c.SessionIdle, "PORTAL_SESSION_MAX": &c.SessionMax, "PORTAL_BLOB_HOLD": &c.BlobHold} {
 		d, err := time.ParseDuration(vals[name])
 		if err != nil || d <= 0 {
 			problems = append(problems, fmt.Sprintf("%s %q is not a positive duration", name, vals[name]))

@@ -160,7 +160,9 @@ type Collected struct {
 
 // Collect removes what uploads left behind on any instance: stored files
 // that no version names and no live hold protects, the files of holds and
-// deletions that expired, and temporary keys older than the hold period.
+// deletions that expired, and temporary keys and unfinished uploads older
+// than the hold period (which exceeds the two minutes the server's
+// timeouts, api.ServerTimeouts, give any upload).
 // It is safe while other instances upload; it runs under a lease so that
 // only one instance lists the store at a time.
 func (s *Service) Collect(ctx context.Context) (Collected, error) {

@@ -195,7 +195,7 @@ func (a *app) openResearch(ctx context.Context, cfg config.Config, ix *search.In
 	}
 	a.onClose("PDF sandbox", func(context.Context) error { return a.extractor.Close() })
 	a.research, err = research.New(a.db.Research(), blobs, a.extractor, idx, a.audit, research.Options{
-		MaxUploadBytes: cfg.MaxUploadBytes, Logger: a.log, Metrics: a.metrics})
+		MaxUploadBytes: cfg.MaxUploadBytes, BlobHold: cfg.BlobHold, Logger: a.log, Metrics: a.metrics})
 	if err != nil {
 		return err
 	}

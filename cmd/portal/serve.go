@@ -71,9 +71,6 @@ const (
 	keyCheckEvery = 10 * time.Second
 	// purgeEvery removes ended sessions and spent invitations.
 	purgeEvery = 10 * time.Minute
-	// collectEvery removes the stored files and temporary keys that dead
-	// or failed uploads left (research.Service.Collect).
-	collectEvery = 10 * time.Minute
 	// drainTimeout bounds the wait for requests in flight at shutdown; an
 	// upload may take a while, a search does not.
 	drainTimeout = 15 * time.Second
@@ -125,7 +122,7 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		})
 	})
 	a.goLoop("blob collection", func(ctx context.Context) {
-		leases.Run(ctx, "blob collection", func(ctx context.Context) { a.research.RunCollect(ctx, collectEvery) })
+		leases.Run(ctx, "blob collection", func(ctx context.Context) { a.research.RunCollect(ctx, cfg.BlobHold) })
 	})
 	a.goLoop("audit head export", func(ctx context.Context) {
 		leases.Run(ctx, "audit head export", func(ctx context.Context) {
