@@ -112,7 +112,7 @@ func Options() []Option {
 		{Name: "PORTAL_METRICS_ADDR", Commands: servers, Help: "address of a separate listener for Prometheus metrics (/metrics) and Go profiling (/debug/pprof/), for operators only: keep it on loopback or a private network (e.g. 127.0.0.1:9090); empty serves neither"},
 		{Name: "PORTAL_SITE_DIR", Default: "site/public", Commands: sites, Help: "the public site built by Hugo"},
 		{Name: "PORTAL_MEMBERS_SITE_DIR", Commands: append(sites[:len(sites):len(sites)], "backup"), Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
-		{Name: "PORTAL_DATA_DIR", Default: "var", Commands: state, Help: "local state: database, uploads, development Meilisearch"},
+		{Name: "PORTAL_DATA_DIR", Default: "var", Commands: append(state[:len(state):len(state)], "index site"), Help: "local state: database, uploads, development Meilisearch"},
 		{Name: "PORTAL_BLOB_URL", Commands: research, Help: "where research originals live: empty for PORTAL_DATA_DIR/blobs, a directory (or file:///path), or an S3-compatible bucket s3://bucket/prefix?endpoint=host:port&region=…&tls=false (default endpoint AWS S3, tls true; the bucket must exist and stay private: downloads go through the portal)"},
 		{Name: "PORTAL_BLOB_HOLD", Default: "10m", Commands: research, Help: "how long an upload may take from storing its file to recording it, and how often the files of failed or killed uploads are collected (on one instance at a time)"},
 		{Name: "AWS_ACCESS_KEY_ID", Commands: research, Help: "access key of the PORTAL_BLOB_URL bucket (never in the URL)"},

@@ -85,6 +85,11 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	searcher := search.NewSearcher(cfg.MeiliURL, cfg.MeiliSearchKey, cfg.MeiliKeyUID)
+	// Cached public answers go when `portal index site` bumps the counter,
+	// on every instance.
+	searcher.WatchGeneration(func(ctx context.Context) (int64, error) {
+		return a.db.Generation(ctx, search.PublicGeneration)
+	})
 	if err := openResearchForServing(ctx, cfg, a); err != nil {
 		return err
 	}
