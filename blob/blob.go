@@ -84,12 +84,6 @@ type File interface {
 	io.Closer
 }
 
-// TempMaxAge is how long a temporary key may go unwritten before it is
-// taken for a leftover. A local Put writes its file continuously, and an
-// S3 one shows its temporary object only once complete, to commit it a
-// moment later; a minute is far longer than either waits.
-const TempMaxAge = time.Minute
-
 // checkHash reports whether hash is a lower-case hex SHA-256, which also
 // keeps it a plain name in a path or key.
 func checkHash(hash string) error {
