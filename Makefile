@@ -18,6 +18,7 @@ BIN      := $(CURDIR)/bin
 export MEILI_BIN := $(TOOLS)/meilisearch
 export HUGO      := $(BIN)/hugo
 export MAILPIT_BIN := $(TOOLS)/mailpit
+export WEED_BIN := $(TOOLS)/weed
 
 # Hugo, staticcheck and govulncheck are pinned in their own module
 # (tools/go.mod), so that their dependencies stay out of the portal's go.mod.
@@ -99,8 +100,16 @@ $(HUGO): tools/go.mod tools/go.sum
 $(MAILPIT_BIN): tools/mailpit/go.mod tools/mailpit/go.sum
 	$(GO) build -modfile=tools/mailpit/go.mod -o $@ github.com/axllent/mailpit
 
-test-deps:
+test-deps: $(WEED_BIN)
 	scripts/install-test-deps
+
+# SeaweedFS, the real S3-compatible server of the blob, research and
+# two-instance tests, built from its Go module at the version the script
+# pins (checked against the Go checksum database and the hash pinned there).
+# Its replace directives rule out `go install` and a tools module; the
+# build takes minutes on 2 cores, once.
+$(WEED_BIN): scripts/install-weed
+	GO="$(GO)" scripts/install-weed $@
 
 # The benchmark harness is its own module (bench/go.mod) so that its load
 # tool, vegeta, stays out of the portal's dependencies.

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -28,7 +29,11 @@ type anchorLoop struct {
 }
 
 func startAnchor(log *audit.Log, logger *slog.Logger, every time.Duration) *anchorLoop {
-	if every <= 0 {
+	switch {
+	case every < 0:
+		// No periodic head from here; a tick in centuries keeps one loop.
+		every = math.MaxInt64
+	case every == 0:
 		every = DefaultAnchorEvery
 	}
 	ctx, cancel := context.WithCancel(context.Background())

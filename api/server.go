@@ -80,6 +80,9 @@ type Options struct {
 	// 10).
 	SecretRate  float64
 	SecretBurst int
+	// RateLimits, when set, counts that limit in the database every
+	// instance shares; nil counts in this process's memory.
+	RateLimits RateCounter
 	// Database is checked by GET /api/health/ready.
 	Database Database
 	// Metrics records requests, searches and the audit queue; nil records
@@ -90,7 +93,8 @@ type Options struct {
 	Complaints *complaints.Service
 	// AnchorEvery is how often the audit log's head goes to the log
 	// (default 5 minutes); it also goes there at start, after each admin
-	// act and at Close.
+	// act and at Close. Negative leaves the periodic head to the caller:
+	// serve writes it under a lease, from one instance.
 	AnchorEvery time.Duration
 	// Groups is the list of access groups, their names and leads.
 	Groups *groups.Service
@@ -279,8 +283,7 @@ func New(opts Options) (*Server, error) {
 	// A coarse per-address limit on the routes that check secrets; the
 	// per-account counters in the account package are what stop password
 	// guessing from many addresses (SECURITY.md RL-2, AU-8).
-	limiter := middleware.RateLimiter(middleware.NewRateLimiterMemoryStoreWithConfig(
-		middleware.RateLimiterMemoryStoreConfig{Rate: opts.SecretRate, Burst: opts.SecretBurst, ExpiresIn: 3 * time.Minute}))
+	limiter := rateLimiter(opts.RateLimits, opts.SecretRate, opts.SecretBurst, opts.Logger)
 	jsonLimit := middleware.BodyLimit(maxBodyBytes)
 	// The multipart envelope around the file needs a little room.
 	uploadLimit := middleware.BodyLimit(opts.Research.MaxUploadBytes() + 1<<20)

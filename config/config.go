@@ -29,7 +29,15 @@ type Config struct {
 	DataDir        string
 	// DatabaseURL selects PostgreSQL (postgres://…) instead of the SQLite
 	// file in DataDir.
-	DatabaseURL    string
+	DatabaseURL string
+	// BlobURL is where research originals live (blob.OpenURL): empty for
+	// DataDir/blobs. BlobAccessKey and BlobSecretKey sign requests to an
+	// S3 bucket.
+	BlobURL                      string
+	BlobAccessKey, BlobSecretKey string
+	// BlobHold is how long an upload's hold protects its stored file from
+	// collection, and how often unused files are collected.
+	BlobHold       time.Duration
 	MeiliURL       string
 	MeiliSearchKey string
 	MeiliKeyUID    string
@@ -105,8 +113,10 @@ func Options() []Option {
 		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa", "users unlock", "complaints", "attestation run"}
 		mailers = []string{"serve", "dev", "users reset-mfa", "users unlock", "users disable", "users enable", "complaints", "attestation run"}
 		indexes = []string{"dev", "index site", "reindex", "seed demo"}
-		sites   = []string{"serve", "dev", "index site", "reindex"}
-		meili   = []string{"serve", "dev", "index site", "reindex", "seed demo", "meili keys"}
+		// research opens the research library and its originals.
+		research = []string{"serve", "dev", "reindex", "seed demo"}
+		sites    = []string{"serve", "dev", "index site", "reindex"}
+		meili    = []string{"serve", "dev", "index site", "reindex", "seed demo", "meili keys"}
 	)
 	return []Option{
 		{Name: "PORTAL_ENV", Default: "production", Commands: state, Help: `"production" or "development" (development allows demo data and a local Meilisearch, and keeps a generated PORTAL_SECRET_KEY in PORTAL_DATA_DIR/secret.key)`},
@@ -114,8 +124,12 @@ func Options() []Option {
 		{Name: "PORTAL_METRICS_ADDR", Commands: servers, Help: "address of a separate listener for Prometheus metrics (/metrics) and Go profiling (/debug/pprof/), for operators only: keep it on loopback or a private network (e.g. 127.0.0.1:9090); empty serves neither"},
 		{Name: "PORTAL_SITE_DIR", Default: "site/public", Commands: sites, Help: "the public site built by Hugo"},
 		{Name: "PORTAL_MEMBERS_SITE_DIR", Commands: append(sites[:len(sites):len(sites)], "backup"), Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
-		{Name: "PORTAL_DATA_DIR", Default: "var", Commands: state, Help: "local state: database, uploads, development Meilisearch"},
+		{Name: "PORTAL_DATA_DIR", Default: "var", Commands: append(state[:len(state):len(state)], "index site"), Help: "local state: database, uploads, development Meilisearch"},
 		{Name: "PORTAL_DATABASE_URL", Secret: true, Commands: append(state[:len(state):len(state)], "db migrate"), Help: "postgres://ROLE@HOST/DB: keep the portal's records in PostgreSQL (15 or newer, a database with LC_COLLATE 'C') instead of SQLite under PORTAL_DATA_DIR, so that several portals can share them; give serve the runtime role, and `portal db migrate --grant ROLE` the owner's URL"},
+		{Name: "PORTAL_BLOB_URL", Commands: research, Help: "where research originals live: empty for PORTAL_DATA_DIR/blobs, a directory (or file:///path), or an S3-compatible bucket s3://bucket/prefix?endpoint=host:port&region=…&tls=false (default endpoint AWS S3, tls true; the bucket must exist and stay private: downloads go through the portal)"},
+		{Name: "PORTAL_BLOB_HOLD", Default: "10m", Commands: research, Help: "how long an upload may take from storing its file to recording it, and how often the files of failed or killed uploads are collected (on one instance at a time)"},
+		{Name: "AWS_ACCESS_KEY_ID", Commands: research, Help: "access key of the PORTAL_BLOB_URL bucket (never in the URL)"},
+		{Name: "AWS_SECRET_ACCESS_KEY", Secret: true, Commands: research, Help: "secret key of the PORTAL_BLOB_URL bucket"},
 		{Name: "PORTAL_SECRET_KEY", Secret: true, Commands: append(state[:len(state):len(state)], "restore"), Help: "64 hex digits (32 bytes): encrypts TOTP secrets and signs CSRF tokens; keep it outside the database and its backups"},
 		{Name: "PORTAL_PUBLIC_URL", Commands: links, Help: "the portal's public origin (https://portal.example), used in mailed links and as the passkeys' site, and by portal dev as the site's base URL (canonical links, sitemap); required by serve in production"},
 		{Name: "PORTAL_SMTP_URL", Secret: true, Commands: mailers, Help: "SMTP relay of the portal's mail (queued in the database, sent by serve with retries): smtp://user:pass@host:587 (STARTTLS required except on loopback) or smtps://…:465; required by serve in production; empty (development only) logs the mail and shows invitation links to the admin instead"},
@@ -202,6 +216,9 @@ func Load(getenv func(string) string) (Config, error) {
 		SiteDir:          vals["PORTAL_SITE_DIR"],
 		MembersSiteDir:   vals["PORTAL_MEMBERS_SITE_DIR"],
 		DataDir:          vals["PORTAL_DATA_DIR"],
+		BlobURL:          vals["PORTAL_BLOB_URL"],
+		BlobAccessKey:    vals["AWS_ACCESS_KEY_ID"],
+		BlobSecretKey:    vals["AWS_SECRET_ACCESS_KEY"],
 		MeiliURL:         strings.TrimRight(vals["MEILI_URL"], "/"),
 		MeiliSearchKey:   vals["MEILI_SEARCH_KEY"],
 		MeiliKeyUID:      vals["MEILI_SEARCH_KEY_UID"],
@@ -258,7 +275,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.SecretKey = b
 	}
-	for name, dst := range map[string]*time.Duration{"PORTAL_SESSION_IDLE": &c.SessionIdle, "PORTAL_SESSION_MAX": &c.SessionMax} {
+	for name, dst := range map[string]*time.Duration{"PORTAL_SESSION_IDLE": &c.SessionIdle, "PORTAL_SESSION_MAX": &c.SessionMax, "PORTAL_BLOB_HOLD": &c.BlobHold} {
 		d, err := time.ParseDuration(vals[name])
 		if err != nil || d <= 0 {
 			problems = append(problems, fmt.Sprintf("%s %q is not a positive duration", name, vals[name]))

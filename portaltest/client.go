@@ -43,6 +43,10 @@ func NewClientAt(t testing.TB, base string) *Client {
 // Cookie returns the value of a cookie the portal set, or "".
 func (c *Client) Cookie(name string) string { return c.cookies[name] }
 
+// CSRF returns the CSRF token RefreshCSRF fetched, for a request the test
+// builds itself.
+func (c *Client) CSRF() string { return c.csrf }
+
 // SetCookie replaces a cookie, to replay an old one.
 func (c *Client) SetCookie(name, value string) { c.cookies[name] = value }
 

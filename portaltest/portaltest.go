@@ -24,6 +24,7 @@ import (
 	"portal/attest"
 	"portal/audit"
 	"portal/blob"
+	"portal/blob/seaweedfs"
 	"portal/complaints"
 	"portal/extract"
 	"portal/extract/extracttest"
@@ -110,9 +111,10 @@ func BuildMembersSite() (string, error) {
 }
 
 // RemoveSite deletes the sites BuildSite and BuildMembersSite made, and
-// stops the test binary's PostgreSQL if it started one. Call it from
-// TestMain.
+// stops the SeaweedFS that portals with S3 storage share and the test
+// binary's PostgreSQL, if they were started. Call it from TestMain.
 func RemoveSite() {
+	Weed.Stop()
 	pgtest.StopShared()
 	if built.dir != "" {
 		os.RemoveAll(filepath.Dir(built.dir))
@@ -151,6 +153,8 @@ type Portal struct {
 	// SecretKey is the portal's PORTAL_SECRET_KEY, for a test that starts
 	// a second server over the same database, as a restart would.
 	SecretKey []byte
+	// Bucket is the portal's bucket on Weed when Options.S3 is set.
+	Bucket    string
 	stopMail  func()
 	extractor *extract.Extractor
 	dataDir   string
@@ -177,9 +181,18 @@ type Options struct {
 	// SecretRate overrides the per-address limit on secret-checking routes,
 	// for tests that make many attempts on purpose.
 	SecretRate float64
+	// SecretBurst is that limit's burst (default: as api.Options).
+	SecretBurst int
 	// MaxUploadBytes overrides the research upload limit (default 50 MiB).
 	MaxUploadBytes int64
+	// S3 keeps the research originals in a new bucket of the test
+	// binary's SeaweedFS (Weed) instead of a local directory.
+	S3 bool
 }
+
+// Weed is the SeaweedFS of the test binary, started by the first portal
+// that keeps its originals in S3 and stopped by RemoveSite.
+var Weed seaweedfs.Once
 
 // TestArgon2 are cheaper hash parameters for tests that are not about
 // hashing; the account package's own tests check the production ones.
@@ -301,7 +314,7 @@ func (p *Portal) setUp(opts Options) error {
 	if err != nil {
 		return err
 	}
-	blobs, err := blob.Open(filepath.Join(p.dataDir, "blobs"))
+	blobs, err := p.openBlobs(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -338,22 +351,24 @@ func (p *Portal) setUp(opts Options) error {
 	}
 	p.Searcher = search.NewSearcher(p.Meili.URL, p.SearchKey, search.SearchKey().UID)
 	e, err := api.New(api.Options{
-		Logger:     log,
-		Search:     p.Searcher,
-		Research:   p.Research,
-		Training:   p.Training,
-		Accounts:   p.Accounts,
-		Audit:      p.Audit,
-		Outbox:     p.Outbox,
-		SecretKey:  secret,
-		SiteDir:    p.SiteDir,
-		MembersDir: p.MembersDir,
-		SecretRate: opts.SecretRate,
-		Database:   p.DB,
-		Complaints: p.Complaints,
-		Groups:     p.Groups,
-		Attest:     p.Attest,
-		Reach:      p.Reach,
+		Logger:      log,
+		Search:      p.Searcher,
+		Research:    p.Research,
+		Training:    p.Training,
+		Accounts:    p.Accounts,
+		Audit:       p.Audit,
+		Outbox:      p.Outbox,
+		SecretKey:   secret,
+		SiteDir:     p.SiteDir,
+		MembersDir:  p.MembersDir,
+		SecretRate:  opts.SecretRate,
+		SecretBurst: opts.SecretBurst,
+		Database:    p.DB,
+		RateLimits:  p.DB,
+		Complaints:  p.Complaints,
+		Groups:      p.Groups,
+		Attest:      p.Attest,
+		Reach:       p.Reach,
 	})
 	if err != nil {
 		return err
@@ -362,6 +377,21 @@ func (p *Portal) setUp(opts Options) error {
 	p.Server = httptest.NewServer(e)
 	p.URL = p.Server.URL
 	return nil
+}
+
+// openBlobs opens the local blob directory, or with opts.S3 a new bucket.
+func (p *Portal) openBlobs(ctx context.Context, opts Options) (blob.Store, error) {
+	if !opts.S3 {
+		return blob.OpenDir(p.BlobDir())
+	}
+	weed, err := Weed.Get()
+	if err != nil {
+		return nil, fmt.Errorf("SeaweedFS: %w", err)
+	}
+	if p.Bucket, err = weed.MakeBucket(ctx); err != nil {
+		return nil, err
+	}
+	return blob.OpenBucket(ctx, weed.Config(p.Bucket))
 }
 
 // Close stops the server and Meilisearch and removes Meilisearch's data.

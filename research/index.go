@@ -11,17 +11,58 @@ import (
 // push brings record id's index entry up to date with the store: it adds
 // the current version's text, or removes the entry of a withdrawn record,
 // and once the index confirms, marks the revision it read indexed or
-// deleted. Pushes of one record are serialised and each reads the record
-// afresh, so the last push always sends the latest state; a confirmation
-// for a revision that has since changed is not recorded, so the newer
-// revision stays pending until its own push succeeds. Unless force is set,
-// a record whose state is already confirmed is left alone. push reports
-// whether it recorded the state, which it does not when the record has
-// changed meanwhile or needed nothing.
+// deleted. Unless force is set, a record whose state is already confirmed
+// is left alone. push reports whether it recorded the state.
+//
+// Pushes of one record may run at once, on this instance or on others
+// sharing the database, and reach the index in any order; the record's
+// revision in the database orders them. A push whose confirmation finds
+// the revision moved on may have overwritten a newer push in the index, so
+// it pushes again what the store holds now, until a push confirms the
+// revision it read: the last confirmed push is always of the latest
+// revision, whichever instance made it.
 func (s *Service) push(ctx context.Context, id string, force bool) (Document, bool, error) {
-	unlock := s.lockDoc(id)
-	defer unlock()
+	// first is what this call read and answers with: a later revision,
+	// pushed by the retries, is another change's to report.
+	var first *Document
+	for attempt := 0; ; attempt++ {
+		d, applied, err := s.pushOnce(ctx, id, force)
+		if d == nil {
+			return Document{}, false, err
+		}
+		if first == nil {
+			first = d
+		}
+		if err != nil || applied {
+			if d != first {
+				return *first, false, err
+			}
+			return *d, applied, err
+		}
+		var now *Document
+		if err := s.st.View(ctx, func(tx Tx) error {
+			var err error
+			now, err = tx.Document(ctx, id)
+			return err
+		}); err != nil {
+			return *first, false, fmt.Errorf("research: read %s for the index: %w", id, err)
+		}
+		if now.Revision == d.Revision || attempt == maxPushAttempts {
+			// Confirmed by an earlier push, or changing faster than it can
+			// be pushed: the record stays pending for Resume.
+			return *first, false, nil
+		}
+		force = true
+	}
+}
 
+// maxPushAttempts bounds the pushes one call makes while the record keeps
+// changing under it.
+const maxPushAttempts = 5
+
+// pushOnce is one push of the record's current state. It returns a nil
+// Document only with an error.
+func (s *Service) pushOnce(ctx context.Context, id string, force bool) (*Document, bool, error) {
 	var (
 		d  *Document
 		ps []Passage
@@ -38,10 +79,10 @@ func (s *Service) push(ctx context.Context, id string, force bool) (Document, bo
 		return err
 	})
 	if err != nil {
-		return Document{}, false, fmt.Errorf("research: read %s for the index: %w", id, err)
+		return nil, false, fmt.Errorf("research: read %s for the index: %w", id, err)
 	}
 	if !force && confirmed(d.IndexState) {
-		return *d, false, nil // confirmed by an earlier push
+		return d, false, nil // confirmed by an earlier push
 	}
 
 	ictx, cancel := context.WithTimeout(ctx, s.opts.IndexTimeout)
@@ -55,7 +96,7 @@ func (s *Service) push(ctx context.Context, id string, force bool) (Document, bo
 	}
 	if err != nil {
 		s.opts.Metrics.IndexPushFailed()
-		return *d, false, fmt.Errorf("research: index %s (revision %d): %w", id, d.Revision, err)
+		return d, false, fmt.Errorf("research: index %s (revision %d): %w", id, d.Revision, err)
 	}
 
 	var applied bool
@@ -65,12 +106,12 @@ func (s *Service) push(ctx context.Context, id string, force bool) (Document, bo
 		return err
 	})
 	if err != nil {
-		return *d, false, fmt.Errorf("research: record index state of %s: %w", id, err)
+		return d, false, fmt.Errorf("research: record index state of %s: %w", id, err)
 	}
 	if applied {
 		d.IndexState = state
 	}
-	return *d, applied, nil
+	return d, applied, nil
 }
 
 // pushAfterCommit pushes a committed change to the index and returns the

@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strconv"
 
 	"portal/access"
 	"portal/account"
 	"portal/audit"
+	"portal/blob"
 )
 
 // Get returns a record and its versions, oldest first. It returns
@@ -67,7 +67,7 @@ func (s *Service) audited(ctx context.Context, u *account.User, id, action strin
 // the current one) after the same check as Get, and audits the download.
 // The caller closes the file and must serve it as an attachment with
 // Version.Kind's content type and Version.Filename.
-func (s *Service) OpenVersion(ctx context.Context, u *account.User, id string, version int, c account.Client) (Document, Version, *os.File, error) {
+func (s *Service) OpenVersion(ctx context.Context, u *account.User, id string, version int, c account.Client) (Document, Version, blob.File, error) {
 	d, vs, err := s.load(ctx, u, id)
 	if err != nil {
 		return Document{}, Version{}, nil, s.readErr(ctx, u, ActionDownload, id, err, c)
@@ -80,7 +80,7 @@ func (s *Service) OpenVersion(ctx context.Context, u *account.User, id string, v
 		return Document{}, Version{}, nil, ErrNotFound
 	}
 	v := vs[i]
-	f, err := s.blobs.Open(v.SHA256)
+	f, err := s.blobs.Open(ctx, v.SHA256)
 	if err != nil {
 		s.log.ErrorContext(ctx, "research: stored file missing or unreadable",
 			"doc", d.ID, "version", v.Number, "sha256", v.SHA256, "err", err)

@@ -34,9 +34,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
-	"sync"
 	"time"
 
 	"portal/access"
@@ -228,9 +226,13 @@ type Options struct {
 	// if the caller's context ends: the record is already saved, and the
 	// index should follow it now rather than at the next Resume.
 	IndexTimeout time.Duration
-	Now          func() time.Time // default time.Now
-	Logger       *slog.Logger     // default slog.Default()
-	Metrics      *metrics.Metrics // counts failed index pushes; nil counts nothing
+	// BlobHold is how long an upload's hold on its stored file protects
+	// the file from collection (default DefaultBlobHold): longer than any
+	// upload takes from storing the file to recording it.
+	BlobHold time.Duration
+	Now      func() time.Time // default time.Now
+	Logger   *slog.Logger     // default slog.Default()
+	Metrics  *metrics.Metrics // counts failed index pushes; nil counts nothing
 }
 
 // Defaults for Options.
@@ -244,7 +246,7 @@ const (
 // Service is the research library. It is safe for concurrent use.
 type Service struct {
 	st    Store
-	blobs *blob.Store
+	blobs blob.Store
 	x     *extract.Extractor
 	idx   Indexer
 	audit *audit.Log
@@ -252,18 +254,10 @@ type Service struct {
 	log   *slog.Logger
 
 	uploads chan struct{} // semaphore of MaxConcurrentUploads
-	// docLocks serialise the index pushes of each record (striped by ID),
-	// so that an older state can never reach Meilisearch after a newer one.
-	docLocks [64]sync.Mutex
-	// inflight counts, per blob hash, the uploads between blob.Put and
-	// the end of their transaction. A failed upload removes its blob only
-	// when no other upload holds it and no version refers to it.
-	inflightMu sync.Mutex
-	inflight   map[string]inflightBlob
 }
 
 // New returns a Service. All dependencies are required.
-func New(st Store, blobs *blob.Store, x *extract.Extractor, idx Indexer, log *audit.Log, opts Options) (*Service, error) {
+func New(st Store, blobs blob.Store, x *extract.Extractor, idx Indexer, log *audit.Log, opts Options) (*Service, error) {
 	if st == nil || blobs == nil || x == nil || idx == nil || log == nil {
 		return nil, errors.New("research: store, blob store, extractor, indexer and audit log are required")
 	}
@@ -279,6 +273,9 @@ func New(st Store, blobs *blob.Store, x *extract.Extractor, idx Indexer, log *au
 	if opts.IndexTimeout <= 0 {
 		opts.IndexTimeout = DefaultIndexTimeout
 	}
+	if opts.BlobHold <= 0 {
+		opts.BlobHold = DefaultBlobHold
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -292,15 +289,14 @@ func New(st Store, blobs *blob.Store, x *extract.Extractor, idx Indexer, log *au
 		return nil, err
 	}
 	return &Service{
-		st:       st,
-		blobs:    blobs,
-		x:        x,
-		idx:      idx,
-		audit:    log,
-		opts:     opts,
-		log:      opts.Logger,
-		uploads:  make(chan struct{}, opts.MaxConcurrentUploads),
-		inflight: make(map[string]inflightBlob),
+		st:      st,
+		blobs:   blobs,
+		x:       x,
+		idx:     idx,
+		audit:   log,
+		opts:    opts,
+		log:     opts.Logger,
+		uploads: make(chan struct{}, opts.MaxConcurrentUploads),
 	}, nil
 }
 
@@ -349,15 +345,6 @@ func validID(id string) bool {
 		}
 	}
 	return true
-}
-
-// lockDoc serialises index pushes for one record.
-func (s *Service) lockDoc(id string) func() {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	m := &s.docLocks[h.Sum32()%uint32(len(s.docLocks))]
-	m.Lock()
-	return m.Unlock
 }
 
 // record writes an audit entry for u. The entry is written even if the

@@ -56,6 +56,21 @@ type Tx interface {
 	// BlobReferenced reports whether any version's file has this SHA-256.
 	BlobReferenced(ctx context.Context, sha256 string) (bool, error)
 
+	// The holds on stored files by uploads in progress, shared by every
+	// instance (see collect.go for the protocol). HoldBlob adds a holder
+	// until until unless the file is being deleted; RenewBlobHold extends
+	// a live hold and reports whether there is one; ReleaseBlob removes a
+	// holder. MarkBlobDeleting marks the hash deleting when no version
+	// names it and no live hold protects it (or an earlier deletion
+	// expired), and reports whether it did; ForgetBlob drops the mark.
+	// ExpiredBlobHolds lists hashes whose hold or deletion expired.
+	HoldBlob(ctx context.Context, sha256 string, now, until time.Time) (bool, error)
+	RenewBlobHold(ctx context.Context, sha256 string, until time.Time) (bool, error)
+	ReleaseBlob(ctx context.Context, sha256 string) error
+	MarkBlobDeleting(ctx context.Context, sha256 string, now, until time.Time) (bool, error)
+	ForgetBlob(ctx context.Context, sha256 string) error
+	ExpiredBlobHolds(ctx context.Context, now time.Time, limit int) ([]string, error)
+
 	InsertPassages(ctx context.Context, docID string, version int, ps []Passage) error
 	Passages(ctx context.Context, docID string, version int) ([]Passage, error) // by number
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"time"
 
 	"portal/account"
@@ -56,7 +55,8 @@ func (s *Service) Upload(ctx context.Context, u *account.User, meta Metadata, fi
 	}
 	// Released after the transaction, committed or not: a committed version
 	// keeps the blob; otherwise the blob goes unless someone else holds it.
-	defer in.release()
+	committed := false
+	defer func() { in.release(committed) }()
 
 	now := s.now()
 	d := Document{
@@ -65,6 +65,9 @@ func (s *Service) Upload(ctx context.Context, u *account.User, meta Metadata, fi
 	}
 	v := in.version(1, u.ID, now)
 	err = s.st.Update(ctx, func(tx Tx) error {
+		if err := s.confirmHold(ctx, tx, in); err != nil {
+			return err
+		}
 		if err := tx.InsertDocument(ctx, &d); err != nil {
 			return err
 		}
@@ -73,10 +76,15 @@ func (s *Service) Upload(ctx context.Context, u *account.User, meta Metadata, fi
 		}
 		return tx.InsertPassages(ctx, d.ID, v.Number, in.passages)
 	})
+	if errors.Is(err, ErrBusy) {
+		s.Audit(ctx, u, ActionUpload, "", audit.OutcomeFailure, "not saved: file being removed", c)
+		return Document{}, err
+	}
 	if err != nil {
 		s.Audit(ctx, u, ActionUpload, "", audit.OutcomeFailure, "not saved", c)
 		return Document{}, fmt.Errorf("research: save upload: %w", err)
 	}
+	committed = true
 	detail := fmt.Sprintf("version 1; %s; groups %v; %s", v.describe(), d.AccessGroups, d.TLP)
 	if err := s.record(ctx, u, ActionUpload, d.ID, audit.OutcomeSuccess, detail, c); err != nil {
 		return d, err
@@ -108,7 +116,8 @@ func (s *Service) Replace(ctx context.Context, u *account.User, id, filename str
 		s.Audit(ctx, u, ActionReplace, id, audit.OutcomeFailure, err.Error(), c)
 		return Document{}, err
 	}
-	defer in.release()
+	committed := false
+	defer func() { in.release(committed) }()
 
 	var (
 		d *Document
@@ -117,6 +126,9 @@ func (s *Service) Replace(ctx context.Context, u *account.User, id, filename str
 	err = s.st.Update(ctx, func(tx Tx) error {
 		var err error
 		if d, err = s.changeable(ctx, tx, u, id); err != nil {
+			return err
+		}
+		if err := s.confirmHold(ctx, tx, in); err != nil {
 			return err
 		}
 		now := s.now()
@@ -134,6 +146,7 @@ func (s *Service) Replace(ctx context.Context, u *account.User, id, filename str
 	if err != nil {
 		return Document{}, s.refused(ctx, u, ActionReplace, id, err, c)
 	}
+	committed = true
 	detail := fmt.Sprintf("version %d; %s%s", v.Number, v.describe(), asAdmin(u, d))
 	if err := s.record(ctx, u, ActionReplace, d.ID, audit.OutcomeSuccess, detail, c); err != nil {
 		return *d, err
@@ -157,11 +170,13 @@ func (s *Service) acquireUpload(ctx context.Context) (func(), error) {
 
 // ingested is a stored, detected and extracted file, not yet recorded.
 type ingested struct {
-	ref      blob.Ref
+	ref      blob.Temp // its temporary key is gone once committed
 	kind     extract.Kind
 	filename string
 	passages []Passage
-	release  func()
+	// release ends the upload's hold on the file once its transaction has
+	// ended; committed says whether a version now names the file.
+	release func(committed bool)
 }
 
 func (in *ingested) version(n int, by string, at time.Time) Version {
@@ -176,21 +191,26 @@ func (v Version) describe() string {
 	return fmt.Sprintf("%s, %d bytes, sha256 %s…", v.Kind, v.Size, v.SHA256[:min(12, len(v.SHA256))])
 }
 
-// ingest streams body into the blob store, detects its kind from the stored
-// bytes and extracts its text. On success the caller must call release
-// once the version is committed or abandoned; on failure nothing remains.
+// ingest streams body into the blob store under a temporary key, holds
+// its hash in the database, gives it its final name, then detects its kind
+// from the stored bytes and extracts its text. On success the caller must
+// call release once the version's transaction has ended; on failure
+// nothing remains that a later collection would not remove.
 func (s *Service) ingest(ctx context.Context, filename string, body io.Reader) (*ingested, error) {
-	ref, err := s.blobs.Put(ctx, body, s.opts.MaxUploadBytes)
+	tmp, err := s.blobs.Put(ctx, body, s.opts.MaxUploadBytes)
 	if err != nil {
 		if errors.Is(err, blob.ErrTooLarge) {
 			return nil, fmt.Errorf("%w: the limit is %d bytes", ErrTooLarge, s.opts.MaxUploadBytes)
 		}
 		return nil, fmt.Errorf("research: store file: %w", err)
 	}
-	release := s.hold(ref)
-	in, err := s.parse(ctx, ref, filename)
+	release, err := s.hold(ctx, tmp)
 	if err != nil {
-		release()
+		return nil, err
+	}
+	in, err := s.parse(ctx, tmp, filename)
+	if err != nil {
+		release(false)
 		return nil, err
 	}
 	in.release = release
@@ -198,13 +218,8 @@ func (s *Service) ingest(ctx context.Context, filename string, body io.Reader) (
 }
 
 // parse detects and extracts the stored file ref.
-func (s *Service) parse(ctx context.Context, ref blob.Ref, filename string) (*ingested, error) {
-	f, err := s.blobs.Open(ref.SHA256)
-	if errors.Is(err, fs.ErrNotExist) {
-		// A failed identical upload removed the file between our Put and
-		// hold; the bytes are gone, so the client has to send them again.
-		return nil, fmt.Errorf("%w: the same file was being processed; try again", ErrBusy)
-	}
+func (s *Service) parse(ctx context.Context, ref blob.Temp, filename string) (*ingested, error) {
+	f, err := s.blobs.Open(ctx, ref.SHA256)
 	if err != nil {
 		return nil, fmt.Errorf("research: open stored file: %w", err)
 	}
@@ -245,60 +260,4 @@ func fileErr(ctx context.Context, err error) error {
 		return fmt.Errorf("%w (took too long to read: %w)", ErrUnparsable, err)
 	}
 	return fmt.Errorf("research: extract: %w", err)
-}
-
-// inflightBlob is one blob held by uploads in progress.
-type inflightBlob struct {
-	n       int
-	created bool // some holder's Put wrote the file
-}
-
-// hold registers an upload holding ref and returns its release. The last
-// holder to release removes the file if one of the holders' Put created it
-// and no version refers to it, so that a failed upload leaves nothing, a
-// file that was there before is never touched, and a concurrent identical
-// upload never loses its file.
-func (s *Service) hold(ref blob.Ref) func() {
-	s.inflightMu.Lock()
-	e := s.inflight[ref.SHA256]
-	e.n++
-	e.created = e.created || ref.Created
-	s.inflight[ref.SHA256] = e
-	s.inflightMu.Unlock()
-
-	return func() {
-		s.inflightMu.Lock()
-		defer s.inflightMu.Unlock()
-		e := s.inflight[ref.SHA256]
-		e.n--
-		if e.n > 0 {
-			s.inflight[ref.SHA256] = e
-			return
-		}
-		delete(s.inflight, ref.SHA256)
-		if !e.created {
-			return
-		}
-		// The lock stays held through the check and the removal, so that no
-		// other upload can register the file in between.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		var used bool
-		err := s.st.View(ctx, func(tx Tx) error {
-			var err error
-			used, err = tx.BlobReferenced(ctx, ref.SHA256)
-			return err
-		})
-		if err != nil {
-			s.log.Error("research: cannot tell whether an uploaded file is in use; keeping it",
-				"sha256", ref.SHA256, "err", err)
-			return
-		}
-		if used {
-			return
-		}
-		if err := s.blobs.Remove(ref.SHA256); err != nil {
-			s.log.Error("research: remove unused uploaded file", "sha256", ref.SHA256, "err", err)
-		}
-	}
 }

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -54,4 +55,42 @@ func (c *publicCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.entries)
+}
+
+// PublicGeneration names the counter that `portal index site` bumps after
+// changing the public indexes, and that every instance's Searcher watches
+// to drop its cached public answers (migration 0012, generations).
+const PublicGeneration = "public-search"
+
+// generationCheck is how often a Searcher reads the counter at most.
+const generationCheck = time.Second
+
+// generation watches a counter shared by the instances: when it moves,
+// the public indexes changed and the cache is stale.
+type generation struct {
+	read func(ctx context.Context) (int64, error)
+	now  func() time.Time
+
+	mu      sync.Mutex
+	checked time.Time
+	value   int64
+}
+
+// changed reports whether the counter moved since the last read; it reads
+// at most once every generationCheck, and a failed read changes nothing
+// (the cache's own expiry still bounds staleness).
+func (g *generation) changed(ctx context.Context) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	if now.Sub(g.checked) < generationCheck {
+		return false
+	}
+	g.checked = now
+	v, err := g.read(ctx)
+	if err != nil || v == g.value {
+		return false
+	}
+	g.value = v
+	return true
 }

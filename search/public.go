@@ -66,6 +66,7 @@ type Searcher struct {
 	meili  transport
 	tokens *tokens
 	cache  *publicCache
+	gen    *generation // nil: no other instance to hear from
 }
 
 // Public answers are cached this long. The public indexes change when the
@@ -87,6 +88,25 @@ func NewSearcher(url, key, keyUID string) *Searcher {
 // ClearCache forgets cached public answers; call it after reindexing.
 func (s *Searcher) ClearCache() { s.cache.clear() }
 
+// WatchGeneration makes s drop its cached public answers when the counter
+// read returns moves (PublicGeneration, bumped by `portal index site`),
+// reading it at most once a second: so that every instance, not only the
+// one that reindexed, stops answering from the old indexes. Call it before
+// s serves.
+func (s *Searcher) WatchGeneration(read func(ctx context.Context) (int64, error)) {
+	s.gen = &generation{read: read, now: time.Now}
+	// The first read sets the baseline: nothing is cached yet.
+	s.gen.changed(context.Background())
+}
+
+// dropStale forgets the cached public answers if another instance (or
+// this one) changed the public indexes since they were cached.
+func (s *Searcher) dropStale(ctx context.Context) {
+	if s.gen != nil && s.gen.changed(ctx) {
+		s.cache.clear()
+	}
+}
+
 // Highlight markers: private-use characters that cannot come from page text
 // (Hugo's feed is plain text of Markdown), replaced after escaping.
 const (
@@ -99,6 +119,7 @@ const (
 // Public searches public pages and training in one language, federated so
 // that both indexes rank in one list.
 func (s *Searcher) Public(ctx context.Context, q PublicQuery) (*Results, error) {
+	s.dropStale(ctx)
 	if res, ok := s.cache.get(q); ok {
 		return res, nil
 	}

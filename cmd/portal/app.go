@@ -181,14 +181,11 @@ func (a *app) openResearch(ctx context.Context, cfg config.Config, ix *search.In
 	if err != nil {
 		return err
 	}
-	blobs, err := blob.Open(filepath.Join(cfg.DataDir, "blobs"))
+	blobs, err := blob.OpenURL(ctx, cfg.BlobURL, filepath.Join(cfg.DataDir, "blobs"), cfg.BlobAccessKey, cfg.BlobSecretKey)
 	if err != nil {
 		return err
 	}
 	a.onClose("blob store", func(context.Context) error { return blobs.Close() })
-	if err := blobs.CleanTemp(); err != nil {
-		a.log.Warn("clean upload temp files", "error", err)
-	}
 	// The PDF sandbox starts on the first PDF and stops after a few idle
 	// minutes, to keep its tens of MiB only while uploads come in; its
 	// compiled code is kept between starts and runs, so that a start takes
@@ -198,7 +195,7 @@ func (a *app) openResearch(ctx context.Context, cfg config.Config, ix *search.In
 	}
 	a.onClose("PDF sandbox", func(context.Context) error { return a.extractor.Close() })
 	a.research, err = research.New(a.db.Research(), blobs, a.extractor, idx, a.audit, research.Options{
-		MaxUploadBytes: cfg.MaxUploadBytes, Logger: a.log, Metrics: a.metrics})
+		MaxUploadBytes: cfg.MaxUploadBytes, BlobHold: cfg.BlobHold, Logger: a.log, Metrics: a.metrics})
 	if err != nil {
 		return err
 	}

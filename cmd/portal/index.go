@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 
 	"portal/config"
 	"portal/search"
+	"portal/store"
 )
 
 const indexHelp = `Indexes the built site's search feeds (PORTAL_SITE_DIR/<lang>/search-feed.json)
@@ -36,7 +39,29 @@ func indexCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if err := search.NewIndexer(client, nil).EnsureIndexes(ctx); err != nil {
 		return err
 	}
-	return indexSite(ctx, client, cfg.SiteDir, cfg.MembersSiteDir, stdout)
+	if err := indexSite(ctx, client, cfg.SiteDir, cfg.MembersSiteDir, stdout); err != nil {
+		return err
+	}
+	return bumpPublicGeneration(ctx, cfg)
+}
+
+// bumpPublicGeneration tells the running instances, through the database
+// they share, that the public indexes changed, so that each drops its
+// cached public answers within a second. Without a database yet (the site
+// indexed before the first start) there is no instance to tell.
+func bumpPublicGeneration(ctx context.Context, cfg config.Config) error {
+	if _, err := os.Stat(dbPath(cfg)); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	db, err := store.Open(ctx, dbPath(cfg))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.BumpGeneration(ctx, search.PublicGeneration); err != nil {
+		return err
+	}
+	return nil
 }
 
 // indexSite indexes the public build's pages and, when membersDir is set,

@@ -13,6 +13,7 @@ import (
 	"portal/account"
 	"portal/api"
 	"portal/config"
+	"portal/lease"
 	"portal/reach"
 	"portal/search"
 	"portal/training"
@@ -85,6 +86,11 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	searcher := search.NewSearcher(cfg.MeiliURL, cfg.MeiliSearchKey, cfg.MeiliKeyUID)
+	// Cached public answers go when `portal index site` bumps the counter,
+	// on every instance.
+	searcher.WatchGeneration(func(ctx context.Context) (int64, error) {
+		return a.db.Generation(ctx, search.PublicGeneration)
+	})
 	if err := openResearchForServing(ctx, cfg, a); err != nil {
 		return err
 	}
@@ -109,29 +115,31 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 
+	// The work that must run once across instances runs under leases:
+	// each loop on whichever instance holds its lease, taken over within a
+	// minute when that instance dies (package lease).
+	leases := lease.New(a.db, lease.Options{Logger: a.log})
 	a.goLoop("research re-push", func(ctx context.Context) {
-		if err := a.research.Resume(ctx); err != nil && ctx.Err() == nil {
-			a.log.Warn("research: resume", "error", err)
-		}
-		a.research.RunResume(ctx, resumeEvery)
+		leases.Run(ctx, "research re-push", func(ctx context.Context) {
+			if err := a.research.Resume(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("research: resume", "error", err)
+			}
+			a.research.RunResume(ctx, resumeEvery)
+		})
+	})
+	a.goLoop("blob collection", func(ctx context.Context) {
+		leases.Run(ctx, "blob collection", func(ctx context.Context) { a.research.RunCollect(ctx, cfg.BlobHold) })
+	})
+	a.goLoop("audit head export", func(ctx context.Context) {
+		leases.Run(ctx, "audit head export", func(ctx context.Context) {
+			a.audit.RunAnchor(ctx, a.log, api.DefaultAnchorEvery, nil)
+		})
 	})
 	// Mail goes out from here only: `portal users` and the API queue it in
 	// the database. Started before the API server, the loop stops after
 	// it, so that what the last requests queued is at least tried.
 	a.goLoop("mail delivery", a.outbox.Run)
-	a.goLoop("purge", func(ctx context.Context) {
-		a.accounts.RunPurge(ctx, purgeEvery, func(p account.Purged) {
-			a.metrics.Purged("sessions", p.Sessions)
-			a.metrics.Purged("invitations", p.Invitations)
-			a.metrics.Purged("unlock_links", p.UnlockLinks)
-			a.metrics.Purged("login_ghosts", p.Ghosts)
-			a.metrics.Purged("mfa_reset_requests", p.ResetRequests)
-			if p != (account.Purged{}) {
-				a.log.Info("purged", "sessions", p.Sessions, "invitations", p.Invitations,
-					"unlockLinks", p.UnlockLinks, "loginGhosts", p.Ghosts, "resetRequests", p.ResetRequests)
-			}
-		})
-	})
+	a.goLoop("purge", func(ctx context.Context) { leases.Run(ctx, "purge", a.purge) })
 
 	desk, err := a.complaintDesk(cfg)
 	if err != nil {
@@ -139,16 +147,20 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 	}
 	// One goroutine owns the complaints' background pass: overdue cases
 	// mailed to the leads (once per case, claimed in the database), then
-	// the erasure of expired personal data.
-	a.goLoop("complaints pass", func(ctx context.Context) { desk.Run(ctx, complaintsEvery) })
+	// the erasure of expired personal data; one instance at a time.
+	a.goLoop("complaints pass", func(ctx context.Context) {
+		leases.Run(ctx, "complaints pass", func(ctx context.Context) { desk.Run(ctx, complaintsEvery) })
+	})
 
 	groupList, attestation, err := a.openAttest(cfg)
 	if err != nil {
 		return err
 	}
-	// The one owner of the attestation pass in this process (package
-	// attest); `portal attestation run` runs the same pass once.
-	a.goLoop("attestation", func(ctx context.Context) { attestation.RunEvery(ctx, attestEvery) })
+	// The one owner of the attestation pass (package attest), on one
+	// instance at a time; `portal attestation run` runs the same pass once.
+	a.goLoop("attestation", func(ctx context.Context) {
+		leases.Run(ctx, "attestation", func(ctx context.Context) { attestation.RunEvery(ctx, attestEvery) })
+	})
 	reports, err := reach.New(a.db.Reach(), groupList, a.audit)
 	if err != nil {
 		return err
@@ -173,6 +185,8 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		Groups:         groupList,
 		Attest:         attestation,
 		Reach:          reports,
+		RateLimits:     a.db,
+		AnchorEvery:    -1, // under the "audit head export" lease above
 	})
 	if err != nil {
 		return err
@@ -301,4 +315,26 @@ func (a *app) checkServingKeys(ctx context.Context, cfg config.Config) error {
 		}
 	})
 	return nil
+}
+
+// purge removes, every purgeEvery, ended sessions, spent invitations and
+// links, and the rate-limit counts of ended windows, until ctx ends.
+func (a *app) purge(ctx context.Context) {
+	a.accounts.RunPurge(ctx, purgeEvery, func(p account.Purged) {
+		a.metrics.Purged("sessions", p.Sessions)
+		a.metrics.Purged("invitations", p.Invitations)
+		a.metrics.Purged("unlock_links", p.UnlockLinks)
+		a.metrics.Purged("login_ghosts", p.Ghosts)
+		a.metrics.Purged("mfa_reset_requests", p.ResetRequests)
+		if p != (account.Purged{}) {
+			a.log.Info("purged", "sessions", p.Sessions, "invitations", p.Invitations,
+				"unlockLinks", p.UnlockLinks, "loginGhosts", p.Ghosts, "resetRequests", p.ResetRequests)
+		}
+		// The rate-limit counts go with the same beat.
+		if n, err := a.db.PurgeRateLimits(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			a.log.Warn("purge rate-limit counts", "error", err)
+		} else if n > 0 {
+			a.metrics.Purged("rate_limit_counts", int(n))
+		}
+	})
 }

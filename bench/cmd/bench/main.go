@@ -502,6 +502,11 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 
+	// 8b. Originals into the local directory and into an S3 bucket.
+	if err := blobFigure(ctx, st); err != nil {
+		return fmt.Errorf("blob figure: %w", err)
+	}
+
 	st.loadAvg = append(st.loadAvg, loadAvg())
 	// 9. The login bursts: a tenth first, then all at once. Memory bounded
 	// by the Argon2 concurrency does not grow with the size of the burst.
