@@ -20,10 +20,12 @@ import (
 
 	"portal/mail/mailpit"
 	"portal/portaltest"
+	"portal/portaltest/pgtest"
 	"portal/research"
 	"portal/search"
 	"portal/search/meilitest"
 	"portal/store"
+	"portal/store/storetest"
 )
 
 // instance is one `portal serve` of a multi-instance test.
@@ -114,10 +116,15 @@ func researchMeta(title string) map[string]any {
 
 // TestTwoInstances runs two `portal serve` processes on one database, one
 // Meilisearch and one bucket, as behind a load balancer (issue 13,
-// "Several portals at once"). The database is the SQLite file of a shared
-// PORTAL_DATA_DIR; with PORTAL_DATABASE_URL set, the instances use that
-// instead.
+// "Several portals at once"): on one PostgreSQL (the test binary's,
+// pgtest), and on the SQLite file of a shared PORTAL_DATA_DIR.
 func TestTwoInstances(t *testing.T) {
+	for _, engine := range []store.Engine{store.Postgres, store.SQLite} {
+		t.Run(string(engine), func(t *testing.T) { twoInstances(t, engine) })
+	}
+}
+
+func twoInstances(t *testing.T, engine store.Engine) {
 	siteDir, err := portaltest.BuildSite()
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +148,15 @@ func TestTwoInstances(t *testing.T) {
 		secret[i] = byte(i + 7)
 	}
 	dataDir := t.TempDir()
-	member := seedMember(t, dataDir, secret)
+	dbLoc := filepath.Join(dataDir, "portal.db")
+	if engine == store.Postgres {
+		srv, err := pgtest.Shared()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dbLoc = srv.Database(t, "")
+	}
+	member := seedMemberAt(t, dbLoc, secret)
 	mailpitBin, err := mailpit.FindBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -184,8 +199,8 @@ func TestTwoInstances(t *testing.T) {
 		"MEILI_INDEXING_KEY=" + keys.indexing,
 	}
 	env = append(env, weed.Env(bucket)...)
-	if u := os.Getenv("PORTAL_DATABASE_URL"); u != "" {
-		env = append(env, "PORTAL_DATABASE_URL="+u)
+	if engine == store.Postgres {
+		env = append(env, "PORTAL_DATABASE_URL="+dbLoc)
 	}
 	a := startInstance(t, "a", env)
 	b := startInstance(t, "b", env)
@@ -343,7 +358,7 @@ func TestTwoInstances(t *testing.T) {
 	if !within(2*time.Minute, func() bool { return unfinished() == 0 }) {
 		t.Fatalf("the killed upload's unfinished upload was never collected; objects %q", objects())
 	}
-	db, err := store.Open(ctx, filepath.Join(dataDir, "portal.db"))
+	db, err := storetest.OpenAt(ctx, dbLoc)
 	if err != nil {
 		t.Fatal(err)
 	}

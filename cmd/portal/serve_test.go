@@ -30,7 +30,7 @@ import (
 	"portal/research"
 	"portal/search"
 	"portal/search/meilitest"
-	"portal/store"
+	"portal/store/storetest"
 )
 
 // These tests run the portal binary as an operator would: `portal serve`
@@ -206,7 +206,14 @@ func startServe(t *testing.T) *served {
 // as `portal users` and an invitation would, before the server opens it.
 func seedMember(t *testing.T, dataDir string, secret []byte) portaltest.User {
 	t.Helper()
-	db, err := store.Open(t.Context(), filepath.Join(dataDir, "portal.db"))
+	return seedMemberAt(t, filepath.Join(dataDir, "portal.db"), secret)
+}
+
+// seedMemberAt is seedMember on the database at loc, a SQLite path or a
+// PostgreSQL URL.
+func seedMemberAt(t *testing.T, loc string, secret []byte) portaltest.User {
+	t.Helper()
+	db, err := storetest.OpenAt(t.Context(), loc)
 	if err != nil {
 		t.Fatal(err)
 	}
