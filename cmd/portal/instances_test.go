@@ -18,6 +18,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"portal/audit"
 	"portal/mail/mailpit"
 	"portal/portaltest"
 	"portal/portaltest/pgtest"
@@ -386,5 +387,11 @@ func twoInstances(t *testing.T, engine store.Engine) {
 	got := objects()
 	if len(hashes) != 1 || len(got) != 1 || !strings.HasSuffix(got[0], hashes[0]) {
 		t.Fatalf("versions name %q, the bucket holds %q: want the one recorded file and nothing else", hashes, got)
+	}
+	// Both instances appended to the audit log, each under the write lock:
+	// one chain, which verifies under the portals' key.
+	chain, err := audit.New(db, nil).WithKey(audit.ChainKey(secret)).Verify(ctx)
+	if err != nil || !chain.OK() || chain.Entries < 5 {
+		t.Errorf("audit chain after two instances: %+v, %v; want one intact chain of their entries", chain, err)
 	}
 }
