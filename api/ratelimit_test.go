@@ -9,7 +9,6 @@ import (
 	"portal/api"
 	"portal/audit"
 	"portal/portaltest"
-	"portal/store"
 )
 
 // TestRateLimitAcrossInstances: the per-address limit on the routes that
@@ -20,7 +19,7 @@ func TestRateLimitAcrossInstances(t *testing.T) {
 	// A burst of 10 and one request a minute after it, so that the
 	// window (10 minutes) outlasts the test's requests.
 	p := portaltest.Start(t, portaltest.Options{SecretRate: 1.0 / 60, SecretBurst: 10})
-	db, err := store.Open(t.Context(), p.DB.Path())
+	db, err := p.ReopenDB(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +27,7 @@ func TestRateLimitAcrossInstances(t *testing.T) {
 	log := audit.New(db, time.Now).WithKey(audit.ChainKey(p.SecretKey))
 	srv, err := api.New(api.Options{Search: p.Searcher, Accounts: p.Accounts, Audit: log, Research: p.Research,
 		Training: p.Training, SecretKey: p.SecretKey, SiteDir: p.SiteDir, Database: db,
-		SecretRate: 1.0 / 60, SecretBurst: 10, RateLimits: db})
+		SecretRate: 1.0 / 60, SecretBurst: 10, RateLimits: db, Groups: p.Groups, Attest: p.Attest, Reach: p.Reach})
 	if err != nil {
 		t.Fatal(err)
 	}

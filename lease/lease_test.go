@@ -3,7 +3,7 @@ package lease_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +11,7 @@ import (
 
 	"portal/lease"
 	"portal/store"
+	"portal/store/storetest"
 )
 
 // cutStore is the real database behind a switch that, once cut, fails
@@ -97,11 +98,7 @@ func (w *watch) waitFor(who string, within time.Duration) time.Duration {
 }
 
 func TestOneHolderAndTakeOver(t *testing.T) {
-	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.Open(t)
 	opts := lease.Options{TTL: 2 * time.Second, Renew: 300 * time.Millisecond, Retry: 200 * time.Millisecond}
 	w := &watch{t: t, running: map[string]bool{}}
 	stores := map[string]*cutStore{"a": {db: db}, "b": {db: db}, "c": {db: db}}
@@ -163,3 +160,5 @@ func TestOneHolderAndTakeOver(t *testing.T) {
 		t.Fatalf("LeaseHolder = %q, %v", holder, err)
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }

@@ -2,23 +2,18 @@ package search
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"portal/store"
+	"portal/store/storetest"
 )
 
 // TestPublicCacheFollowsGeneration: an instance's cached public answers go
 // within a second of another instance bumping the shared counter, and the
 // counter is read at most once a second however many searches come in.
 func TestPublicCacheFollowsGeneration(t *testing.T) {
-	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storetest.Open(t)
 	var (
 		mu    sync.Mutex
 		now   = time.Now()

@@ -18,6 +18,7 @@ import (
 	"portal/access"
 	"portal/search"
 	"portal/search/meilitest"
+	"portal/store/storetest"
 )
 
 // library is a real Meilisearch holding one canary document for every pair
@@ -88,7 +89,7 @@ func newLibrary(tb testing.TB) (*library, error) {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := storetest.Main(m)
 	if lib.m != nil {
 		_ = lib.m.Process.Stop()
 	}
