@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"portal/extract"
-	"portal/extract/gen"
 	"portal/extract/extracttest"
+	"portal/extract/gen"
 )
 
 // darkPixels counts pixels darker than mid-grey: the ink on a page.
