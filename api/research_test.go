@@ -237,6 +237,13 @@ func TestLeaks(t *testing.T) {
 					t.Errorf("%s %s %s (%s): %d %s, want 404", name, ch.method, ch.path, k.title, resp.StatusCode, body)
 				}
 			}
+			// A page image is no capability: any page or width guessed
+			// answers as for a record that does not exist.
+			for _, path := range []string{"/pages/1/preview?width=800", "/pages/1/preview?width=1234", "/pages/7/preview?width=1600"} {
+				if resp, body := c.Do("GET", "/api/research/"+k.id+path, nil); resp.StatusCode != 404 {
+					t.Errorf("%s GET %s (%s): %d %s, want 404", name, path, k.title, resp.StatusCode, body)
+				}
+			}
 			if resp, body := c.Upload("POST", "/api/research/"+k.id+"/versions", nil, "v2.txt", []byte("Synthetic replacement.")); resp.StatusCode != 404 {
 				t.Errorf("%s POST versions (%s): %d %s, want 404", name, k.title, resp.StatusCode, body)
 			}

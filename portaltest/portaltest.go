@@ -275,7 +275,8 @@ func (p *Portal) setUp(opts Options) error {
 		return err
 	}
 	if p.Research, err = research.New(p.DB.Research(), blobs, p.extractor, idx, p.Audit,
-		research.Options{Now: now, Logger: log, MaxUploadBytes: opts.MaxUploadBytes}); err != nil {
+		research.Options{Now: now, Logger: log, MaxUploadBytes: opts.MaxUploadBytes,
+			PreviewDir: filepath.Join(p.dataDir, "previews")}); err != nil {
 		return err
 	}
 	catalogue, err := training.OpenCatalogue(p.SiteDir, p.MembersDir, log)

@@ -45,6 +45,7 @@ import (
 	"portal/blob"
 	"portal/extract"
 	"portal/metrics"
+	"portal/preview"
 )
 
 // Metadata describes a record. Lists are kept sorted and without
@@ -231,6 +232,9 @@ type Options struct {
 	Now          func() time.Time // default time.Now
 	Logger       *slog.Logger     // default slog.Default()
 	Metrics      *metrics.Metrics // counts failed index pushes; nil counts nothing
+	// PreviewDir keeps the page images of PDFs (package preview); empty
+	// serves none.
+	PreviewDir string
 }
 
 // Defaults for Options.
@@ -260,6 +264,8 @@ type Service struct {
 	// when no other upload holds it and no version refers to it.
 	inflightMu sync.Mutex
 	inflight   map[string]inflightBlob
+	// previews keeps page images; nil without Options.PreviewDir.
+	previews *preview.Cache
 }
 
 // New returns a Service. All dependencies are required.
@@ -291,7 +297,15 @@ func New(st Store, blobs *blob.Store, x *extract.Extractor, idx Indexer, log *au
 	if _, err := loadCountries(); err != nil {
 		return nil, err
 	}
+	var previews *preview.Cache
+	if opts.PreviewDir != "" {
+		var err error
+		if previews, err = preview.Open(opts.PreviewDir); err != nil {
+			return nil, err
+		}
+	}
 	return &Service{
+		previews: previews,
 		st:       st,
 		blobs:    blobs,
 		x:        x,

@@ -198,7 +198,8 @@ func (a *app) openResearch(ctx context.Context, cfg config.Config, ix *search.In
 	}
 	a.onClose("PDF sandbox", func(context.Context) error { return a.extractor.Close() })
 	a.research, err = research.New(a.db.Research(), blobs, a.extractor, idx, a.audit, research.Options{
-		MaxUploadBytes: cfg.MaxUploadBytes, Logger: a.log, Metrics: a.metrics})
+		MaxUploadBytes: cfg.MaxUploadBytes, Logger: a.log, Metrics: a.metrics,
+		PreviewDir: filepath.Join(cfg.DataDir, "previews")})
 	if err != nil {
 		return err
 	}

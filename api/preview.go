@@ -1,0 +1,35 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v5"
+)
+
+// readingRoutes are the routes of reading research where search found it:
+// page images (issue 15).
+func (s *Server) readingRoutes() []route {
+	return []route{
+		{method: http.MethodGet, path: "/research/:id/pages/:n/preview", policy: Member, handler: s.pagePreview},
+	}
+}
+
+// GET /api/research/:id/pages/:n/preview?width=W: the page as a PNG. The
+// URL is no capability: access is decided on every request, before the
+// page and width are looked at, so a record the reader may not see is 404
+// whatever they guess. Not cached by the browser beyond the session
+// (private, short), since access can change.
+func (s *Server) pagePreview(c *echo.Context) error {
+	// Unparsable numbers go to the service as 0, which refuses them only
+	// after the access check.
+	n, _ := strconv.Atoi(c.Param("n"))
+	width, _ := strconv.Atoi(c.QueryParam("width"))
+	b, err := s.research.Preview(c.Request().Context(), currentUser(c), c.Param("id"), n, width, client(c))
+	if err != nil {
+		return researchError(err)
+	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", "private, no-store")
+	return c.Blob(http.StatusOK, "image/png", b)
+}
