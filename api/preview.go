@@ -8,9 +8,10 @@ import (
 )
 
 // readingRoutes are the routes of reading research where search found it:
-// page images (issue 15).
+// page text and page images (issue 15).
 func (s *Server) readingRoutes() []route {
 	return []route{
+		{method: http.MethodGet, path: "/research/:id/pages/:n", policy: Member, handler: s.pageText},
 		{method: http.MethodGet, path: "/research/:id/pages/:n/preview", policy: Member, handler: s.pagePreview},
 	}
 }
@@ -32,4 +33,16 @@ func (s *Server) pagePreview(c *echo.Context) error {
 	h := c.Response().Header()
 	h.Set("Cache-Control", "private, no-store")
 	return c.Blob(http.StatusOK, "image/png", b)
+}
+
+// GET /api/research/:id/pages/:n: the text of one page (PDF) or passage
+// (other kinds), to read beside the page's image.
+func (s *Server) pageText(c *echo.Context) error {
+	n, _ := strconv.Atoi(c.Param("n"))
+	p, err := s.research.Page(c.Request().Context(), currentUser(c), c.Param("id"), n, client(c))
+	if err != nil {
+		return researchError(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"number": p.Number, "pages": p.Pages, "kind": string(p.Kind),
+		"text": p.Text, "recognised": p.Recognised})
 }

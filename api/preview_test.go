@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/png"
 	"net/http"
+	"strings"
 	"testing"
 
 	"portal/access"
@@ -67,7 +68,7 @@ func TestPagePreview(t *testing.T) {
 	// Another group's member: 404 for every guess, the same as for a
 	// record that does not exist.
 	for _, id := range []string{amber, green} {
-		for _, path := range []string{url(id, 1, 800), url(id, 2, 1600), url(id, 1, 1234), url(id, 99, 800), url(id, "x", "y"), url(id, 1, "")} {
+		for _, path := range []string{"/api/research/" + id + "/pages/2", url(id, 1, 800), url(id, 2, 1600), url(id, 1, 1234), url(id, 99, 800), url(id, "x", "y"), url(id, 1, "")} {
 			resp, body := xc.Do("GET", path, nil)
 			if resp.StatusCode != 404 || resp.Header.Get("Content-Type") == "image/png" {
 				t.Errorf("other group GET %s: %d %s, want 404", path, resp.StatusCode, body)
@@ -86,6 +87,15 @@ func TestPagePreview(t *testing.T) {
 			t.Fatalf("GET %s: not a PNG: %v", path, err)
 		}
 		return img
+	}
+	var text struct {
+		Number, Pages int
+		Kind, Text    string
+		Recognised    bool
+	}
+	oc.JSON("GET", "/api/research/"+amber+"/pages/2", nil, 200, &text)
+	if text.Number != 2 || text.Pages != 2 || text.Kind != "pdf" || !strings.Contains(text.Text, "second page") || text.Recognised {
+		t.Errorf("page 2 text: %+v", text)
 	}
 	img := get(url(amber, 2, 800))
 	if w := img.Bounds().Dx(); w != 800 {

@@ -239,7 +239,7 @@ func TestLeaks(t *testing.T) {
 			}
 			// A page image is no capability: any page or width guessed
 			// answers as for a record that does not exist.
-			for _, path := range []string{"/pages/1/preview?width=800", "/pages/1/preview?width=1234", "/pages/7/preview?width=1600"} {
+			for _, path := range []string{"/pages/1", "/pages/1/preview?width=800", "/pages/1/preview?width=1234", "/pages/7/preview?width=1600"} {
 				if resp, body := c.Do("GET", "/api/research/"+k.id+path, nil); resp.StatusCode != 404 {
 					t.Errorf("%s GET %s (%s): %d %s, want 404", name, path, k.title, resp.StatusCode, body)
 				}

@@ -126,3 +126,47 @@ func (s *Service) versionHashes(ctx context.Context, id string) ([]string, error
 	}
 	return shas, nil
 }
+
+// ActionPage is audited for each page or passage text shown beside a
+// preview, like a view.
+const ActionPage = "research.page"
+
+// PageText is one page (PDF) or passage (other kinds) of a record's
+// current version, for reading beside its image.
+type PageText struct {
+	Number int
+	Pages  int // pages or passages in the version
+	Kind   extract.Kind
+	Text   string
+	// Recognised says the text was read from the page's image by OCR,
+	// the page having no text layer.
+	Recognised bool
+}
+
+// Page returns page or passage n (from 1) of record id's current version
+// for u, after the same check as View, and audits it (ActionPage), failing
+// closed. A page the version does not have is ErrNotFound.
+func (s *Service) Page(ctx context.Context, u *account.User, id string, n int, c account.Client) (PageText, error) {
+	d, vs, err := s.load(ctx, u, id)
+	if err != nil {
+		return PageText{}, s.readErr(ctx, u, ActionPage, id, err, c)
+	}
+	i := slices.IndexFunc(vs, func(v Version) bool { return v.Number == d.CurrentVersion })
+	if i < 0 || n < 1 || n > vs[i].Pages {
+		return PageText{}, ErrNotFound
+	}
+	v := vs[i]
+	ps, err := s.Passages(ctx, d.ID, v.Number)
+	if err != nil {
+		return PageText{}, err
+	}
+	j := slices.IndexFunc(ps, func(p Passage) bool { return p.Number == n })
+	if j < 0 {
+		return PageText{}, ErrNotFound
+	}
+	detail := fmt.Sprintf("version %d; page %d; %s", v.Number, n, d.TLP)
+	if err := s.record(ctx, u, ActionPage, d.ID, audit.OutcomeSuccess, detail, c); err != nil {
+		return PageText{}, err
+	}
+	return PageText{Number: n, Pages: v.Pages, Kind: v.Kind, Text: ps[j].Text, Recognised: ps[j].Recognised}, nil
+}

@@ -125,6 +125,9 @@ type Version struct {
 type Passage struct {
 	Number int
 	Text   string
+	// Recognised says Text was read by OCR from the image of a page
+	// without a text layer (see recognise.go).
+	Recognised bool
 }
 
 // Indexer is what the service needs of the search index. IndexDocument and
