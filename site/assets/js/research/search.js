@@ -304,9 +304,12 @@ export async function initResearchSearch(root, ui) {
     if (research && page > 1) {
       item.append(
         el("p", { class: "research-hit-page" }, [
-          el("a", { href: documentURL(documentBase, hit.id, page), text: t("research_match_page", { page: number(page) }) }),
+          el("a", { href: documentURL(documentBase, hit.id, page, state.q), text: t("research_match_page", { page: number(page) }) }),
         ]),
       );
+    }
+    if (research && hit.recognised) {
+      item.append(el("p", { class: "research-hit-page muted", text: t("research_hit_recognised") }));
     }
     return item;
   };
