@@ -100,6 +100,9 @@ type Document struct {
 	WithdrawnBy    string    // user ID; "" unless Withdrawn
 	WithdrawnAt    time.Time // zero unless Withdrawn
 	CurrentVersion int
+	// Recognition is the state of the recognition of the current
+	// version's scanned pages ("" when it has none), as read by View.
+	Recognition RecognitionState
 	// Revision counts the changes to the record, starting at 1. IndexState
 	// refers to it: a confirmation for an older revision does not mark a
 	// newer one indexed.
@@ -238,6 +241,9 @@ type Options struct {
 	// PreviewDir keeps the page images of PDFs (package preview); empty
 	// serves none.
 	PreviewDir string
+	// Recogniser reads the PDF pages that have no text layer
+	// (RunRecognition); nil leaves them without text.
+	Recogniser Recogniser
 }
 
 // Defaults for Options.
@@ -269,6 +275,10 @@ type Service struct {
 	inflight   map[string]inflightBlob
 	// previews keeps page images; nil without Options.PreviewDir.
 	previews *preview.Cache
+	// ocr reads scanned pages (nil: none are read); wake tells
+	// RunRecognition that pages are queued.
+	ocr  Recogniser
+	wake chan struct{}
 }
 
 // New returns a Service. All dependencies are required.
@@ -309,6 +319,8 @@ func New(st Store, blobs *blob.Store, x *extract.Extractor, idx Indexer, log *au
 	}
 	return &Service{
 		previews: previews,
+		ocr:      opts.Recogniser,
+		wake:     make(chan struct{}, 1),
 		st:       st,
 		blobs:    blobs,
 		x:        x,

@@ -89,6 +89,7 @@ type hitDoc struct {
 	DocID        string   `json:"doc_id"`
 	TextOriginal string   `json:"text_original"`
 	Page         int      `json:"page"`
+	Recognised   bool     `json:"recognised"`
 	Summary      string   `json:"summary"`
 	Authors      []string `json:"authors"`
 	Year         int      `json:"year"`
