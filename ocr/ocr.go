@@ -35,7 +35,7 @@ type Options struct {
 	// Tesseract and Prlimit are the programs' paths (default: found on
 	// PATH).
 	Tesseract, Prlimit string
-	Logger            *slog.Logger
+	Logger             *slog.Logger
 }
 
 // Defaults for Options.
