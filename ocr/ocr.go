@@ -68,15 +68,18 @@ func New(opts Options) (*Reader, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	for _, p := range []*string{&opts.Tesseract, &opts.Prlimit} {
-		name := map[*string]string{&opts.Tesseract: "tesseract", &opts.Prlimit: "prlimit"}[p]
-		if *p == "" {
-			path, err := exec.LookPath(name)
-			if err != nil {
-				return nil, fmt.Errorf("%w (%s: %v)", ErrUnavailable, name, err)
-			}
-			*p = path
+	for _, prog := range []struct {
+		path *string
+		name string
+	}{{&opts.Tesseract, "tesseract"}, {&opts.Prlimit, "prlimit"}} {
+		if *prog.path != "" {
+			continue
 		}
+		path, err := exec.LookPath(prog.name)
+		if err != nil {
+			return nil, fmt.Errorf("%w (%s: %v)", ErrUnavailable, prog.name, err)
+		}
+		*prog.path = path
 	}
 	return &Reader{opts: opts, log: opts.Logger}, nil
 }
