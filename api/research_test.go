@@ -282,6 +282,25 @@ func TestLeaks(t *testing.T) {
 				}
 			}
 		}
+		// Typeahead: every research title suggested is one the user may
+		// see (at most eight are suggested, of more canaries).
+		for _, typed := range []string{tag, tag[:len(tag)-1]} {
+			var sug suggestResp
+			c.JSON("GET", "/api/suggest?"+url.Values{"q": {typed}}.Encode(), nil, 200, &sug)
+			n := 0
+			for _, s := range sug.Suggestions {
+				if s.Kind != "research" {
+					continue
+				}
+				n++
+				if !slices.Contains(want, s.Title) {
+					t.Errorf("%s suggest %q: %q, which the user may not see", name, typed, s.Title)
+				}
+			}
+			if n != min(len(want), 8) {
+				t.Errorf("%s suggest %q: %d research titles, want %d", name, typed, n, min(len(want), 8))
+			}
+		}
 		for _, tlp := range access.Labels() {
 			var res memberSearch
 			c.JSON("GET", "/api/search?"+url.Values{"q": {tag}, "tlp": {string(tlp)}}.Encode(), nil, 200, &res)
@@ -303,6 +322,11 @@ func TestLeaks(t *testing.T) {
 	anon.JSON("GET", "/api/search?q="+tag, nil, 200, &pub)
 	if pub.Total != 0 {
 		t.Errorf("anonymous search found %d canaries", pub.Total)
+	}
+	var sug suggestResp
+	anon.JSON("GET", "/api/suggest?q="+tag, nil, 200, &sug)
+	if len(sug.Suggestions) != 0 {
+		t.Errorf("anonymous suggestions for the canaries: %v", sug.Suggestions)
 	}
 }
 

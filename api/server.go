@@ -33,6 +33,8 @@ type Searcher interface {
 	Public(ctx context.Context, q search.PublicQuery) (*search.Results, error)
 	Member(ctx context.Context, subj access.Subject, q search.MemberQuery) (*search.MemberResults, error)
 	Health(ctx context.Context) (search.Status, error)
+	SuggestPublic(ctx context.Context, q search.SuggestQuery) (*search.Suggestions, error)
+	SuggestMember(ctx context.Context, subj access.Subject, q search.SuggestQuery) (*search.Suggestions, error)
 }
 
 // Database is what the readiness probe asks of the database.
@@ -191,6 +193,7 @@ func (s *Server) routes() []route {
 		{method: http.MethodGet, path: "/training/stats.csv", policy: Trainer, handler: s.trainingStatsCSV},
 	}, s.passkeyRoutes()...)
 	routes = append(routes, s.readingRoutes()...)
+	routes = append(routes, s.suggestRoutes()...)
 	return routes
 }
 

@@ -40,6 +40,7 @@ type searchRequest struct {
 	Page                  int      `json:"page,omitempty"`
 	Limit                 int      `json:"limit,omitempty"`
 	Locales               []string `json:"locales,omitempty"`
+	AttributesToSearchOn  []string `json:"attributesToSearchOn,omitempty"`
 }
 
 // multiSearchRequest is a federated multi-search: one ranked list over

@@ -65,7 +65,9 @@ type Searcher struct {
 	key    string // the search key: health and version
 	meili  transport
 	tokens *tokens
-	cache  *publicCache
+	cache  *publicCache[PublicQuery, Results]
+	// suggestCache keeps anonymous readers' suggestions (suggest.go).
+	suggestCache *publicCache[SuggestQuery, Suggestions]
 }
 
 // Public answers are cached this long. The public indexes change when the
@@ -77,15 +79,16 @@ const publicCacheTTL = 30 * time.Second
 // key that can only search (it signs the tenant tokens) and keyUID its UID.
 func NewSearcher(url, key, keyUID string) *Searcher {
 	return &Searcher{
-		key:    key,
-		meili:  transport{url: url, http: newHTTPClient()},
-		tokens: newTokens(key, keyUID),
-		cache:  newPublicCache(publicCacheTTL, 10000, time.Now),
+		key:          key,
+		meili:        transport{url: url, http: newHTTPClient()},
+		tokens:       newTokens(key, keyUID),
+		cache:        newPublicCache[PublicQuery, Results](publicCacheTTL, 10000, time.Now),
+		suggestCache: newPublicCache[SuggestQuery, Suggestions](publicCacheTTL, 10000, time.Now),
 	}
 }
 
 // ClearCache forgets cached public answers; call it after reindexing.
-func (s *Searcher) ClearCache() { s.cache.clear() }
+func (s *Searcher) ClearCache() { s.cache.clear(); s.suggestCache.clear() }
 
 // Highlight markers: private-use characters that cannot come from page text
 // (Hugo's feed is plain text of Markdown), replaced after escaping.
