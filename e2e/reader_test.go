@@ -16,17 +16,26 @@ import (
 	"portal/portaltest"
 )
 
-// uploadPDF uploads a synthetic PDF of the given pages as u and returns the
-// record's ID.
+// uploadPDF uploads a synthetic PDF of the given pages as u, for u's named
+// group (not every member), and returns the record's ID.
 func uploadPDF(t *testing.T, p *portaltest.Portal, u portaltest.User, title string, tlp access.TLP, pages []string) string {
 	t.Helper()
 	c := p.NewClient(t)
 	c.Login(u.Email, u.Password, u.TOTPSecret, time.Now())
+	group := ""
+	for _, g := range u.Groups {
+		if g != "members" {
+			group = g
+		}
+	}
+	if group == "" {
+		t.Fatal("uploadPDF needs a member of a named group")
+	}
 	meta := map[string]any{
 		"title": title, "authors": []string{"Synthetic Author"}, "organisation": "Test Organisation (synthetic)",
 		"abstract": "Synthetic record for the reader test.", "year": 2024, "language": "en", "type": "study",
 		"topics": []string{"victim-identification"}, "countries": []string{"FR"}, "regions": []string{"europe"},
-		"access": u.Groups[len(u.Groups)-1:], "tlp": tlp,
+		"access": []string{group}, "tlp": tlp,
 	}
 	resp, body := c.Upload("POST", "/api/research", meta, "reader.pdf", extracttest.PDF(t, pages))
 	if resp.StatusCode != 201 {
