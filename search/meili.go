@@ -41,6 +41,7 @@ type searchRequest struct {
 	Limit                 int      `json:"limit,omitempty"`
 	Locales               []string `json:"locales,omitempty"`
 	AttributesToSearchOn  []string `json:"attributesToSearchOn,omitempty"`
+	MatchingStrategy      string   `json:"matchingStrategy,omitempty"`
 }
 
 // multiSearchRequest is a federated multi-search: one ranked list over

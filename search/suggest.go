@@ -74,10 +74,13 @@ func (s *Searcher) suggest(ctx context.Context, subj access.Subject, research bo
 		return nil, err
 	}
 	text := queryText(q.Text)
+	// Every word typed must be in the title ("all"): a suggestion that
+	// drops the words being typed would not be what the reader is after.
 	site := func(index string) searchRequest {
 		return searchRequest{
 			IndexUID: index, Q: text, Filter: siteFilter,
 			AttributesToSearchOn: []string{"title"},
+			MatchingStrategy:     "all",
 			AttributesToRetrieve: []string{"id", "kind", "title", "url", "original"},
 			Locales:              []string{localeFor(q.Lang)},
 		}
@@ -91,6 +94,7 @@ func (s *Searcher) suggest(ctx context.Context, subj access.Subject, research bo
 		queries = append(queries, searchRequest{
 			IndexUID: IndexResearch, Q: text, Filter: researchFilter,
 			AttributesToSearchOn: []string{"title", "title_n"},
+			MatchingStrategy:     "all",
 			AttributesToRetrieve: []string{"doc_id", "title"},
 		})
 	}
