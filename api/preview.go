@@ -19,8 +19,8 @@ func (s *Server) readingRoutes() []route {
 // GET /api/research/:id/pages/:n/preview?width=W: the page as a PNG. The
 // URL is no capability: access is decided on every request, before the
 // page and width are looked at, so a record the reader may not see is 404
-// whatever they guess. Not cached by the browser beyond the session
-// (private, short), since access can change.
+// whatever they guess. Like every API answer it is no-store, since access
+// can change.
 func (s *Server) pagePreview(c *echo.Context) error {
 	// Unparsable numbers go to the service as 0, which refuses them only
 	// after the access check.
@@ -30,8 +30,6 @@ func (s *Server) pagePreview(c *echo.Context) error {
 	if err != nil {
 		return researchError(err)
 	}
-	h := c.Response().Header()
-	h.Set("Cache-Control", "private, no-store")
 	return c.Blob(http.StatusOK, "image/png", b)
 }
 

@@ -79,7 +79,7 @@ func TestPagePreview(t *testing.T) {
 	get := func(path string) image.Image {
 		t.Helper()
 		resp, body := oc.Do("GET", path, nil)
-		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" {
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" || resp.Header.Get("Cache-Control") != "no-store" {
 			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body[:min(len(body), 300)])
 		}
 		img, err := png.Decode(bytes.NewReader(body))

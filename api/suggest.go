@@ -26,8 +26,9 @@ func (s *Server) suggestRoutes() []route {
 const minSuggestRunes = 2
 
 // GET /api/suggest?q=&lang=: titles that match what the reader has typed.
-// Anonymous readers get public page and lesson titles, from a cache and
-// cacheable for 30 seconds; members also the titles of research records
+// Anonymous readers get public page and lesson titles, from the server's
+// cache of public answers (like every API answer, the response itself is
+// no-store: SECURITY.md MS-10); members also the titles of research records
 // and members-only pages they may see, through the same access filter and
 // tenant token as their searches, with each research title re-checked
 // against the store and the request audited like a search.
@@ -44,13 +45,6 @@ func (s *Server) suggest(c *echo.Context) error {
 	q := search.SuggestQuery{Text: pub.Text, Lang: pub.Lang}
 	u, sess := currentUser(c), currentSession(c)
 	member := u != nil && sess.Stage == account.StageFull
-	h := c.Response().Header()
-	h.Add("Vary", "Cookie")
-	if member {
-		h.Set("Cache-Control", "private, no-store")
-	} else {
-		h.Set("Cache-Control", "public, max-age=30")
-	}
 	if utf8.RuneCountInString(q.Text) < minSuggestRunes {
 		return c.JSON(http.StatusOK, search.Suggestions{Query: q.Text, Lang: q.Lang, Suggestions: []search.Suggestion{}})
 	}
