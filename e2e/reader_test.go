@@ -125,4 +125,32 @@ func TestDocumentReader(t *testing.T) {
 	}
 	checkAxe(t, ctx, "Arabic document reader")
 	screenshot(t, ctx, "research-reader-ar")
+
+	// A text document: the passage, no image.
+	c := p.NewClient(t)
+	c.Login(uploader.Email, uploader.Password, uploader.TOTPSecret, time.Now().Add(30*time.Second))
+	meta := map[string]any{
+		"title": "Synthetic notes " + word, "authors": []string{"Synthetic Author"}, "organisation": "Test Organisation (synthetic)",
+		"abstract": "Synthetic record for the reader test.", "year": 2024, "language": "en", "type": "study",
+		"topics": []string{"victim-identification"}, "countries": []string{"FR"}, "regions": []string{"europe"},
+		"access": []string{"victim-identification"}, "tlp": access.Green,
+	}
+	resp, body := c.Upload("POST", "/api/research", meta, "notes.txt", []byte("Synthetic notes: the "+word+" procedure in a text file."))
+	if resp.StatusCode != 201 {
+		t.Fatalf("upload text: %d %s", resp.StatusCode, body)
+	}
+	var d struct{ ID string }
+	if err := json.Unmarshal(body, &d); err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx,
+		chromedp.Navigate(p.URL+"/en/research/document/?id="+d.ID+"&page=1&q="+word),
+		chromedp.Poll[chromedp.Void](`document.querySelector("#document-reader-text mark") !== null`, chromedp.WithPollingTimeout(15*time.Second)),
+	)
+	figure := run(t, ctx, chromedp.Evaluate[bool](`document.querySelector("#document-reader-figure").hidden`))
+	position = run(t, ctx, chromedp.Text(chromedp.CSS("#document-reader-position")))
+	if !figure || position != "Passage 1 of 1" {
+		t.Errorf("text document reader: figure hidden %v, position %q", figure, position)
+	}
+	checkAxe(t, ctx, "text document reader")
 }

@@ -47,6 +47,14 @@ func (s *Service) Preview(ctx context.Context, u *account.User, id string, n, wi
 		return nil, err
 	}
 	b, err := s.previews.Page(ctx, v.SHA256, n, width, func(ctx context.Context) (image.Image, error) {
+		// One page is drawn at a time, so that readers paging through
+		// documents never hold every PDF worker and keep uploads waiting.
+		select {
+		case s.rendering <- struct{}{}:
+			defer func() { <-s.rendering }()
+		case <-ctx.Done():
+			return nil, fmt.Errorf("research: wait to draw a page: %w", context.Cause(ctx))
+		}
 		f, err := s.blobs.Open(v.SHA256)
 		if err != nil {
 			return nil, fmt.Errorf("research: open %s for a preview: %w", d.ID, err)

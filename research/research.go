@@ -274,7 +274,9 @@ type Service struct {
 	inflightMu sync.Mutex
 	inflight   map[string]inflightBlob
 	// previews keeps page images; nil without Options.PreviewDir.
-	previews *preview.Cache
+	// rendering lets one preview be drawn at a time.
+	previews  *preview.Cache
+	rendering chan struct{}
 	// ocr reads scanned pages (nil: none are read); wake tells
 	// RunRecognition that pages are queued.
 	ocr  Recogniser
@@ -318,18 +320,19 @@ func New(st Store, blobs *blob.Store, x *extract.Extractor, idx Indexer, log *au
 		}
 	}
 	return &Service{
-		previews: previews,
-		ocr:      opts.Recogniser,
-		wake:     make(chan struct{}, 1),
-		st:       st,
-		blobs:    blobs,
-		x:        x,
-		idx:      idx,
-		audit:    log,
-		opts:     opts,
-		log:      opts.Logger,
-		uploads:  make(chan struct{}, opts.MaxConcurrentUploads),
-		inflight: make(map[string]inflightBlob),
+		previews:  previews,
+		rendering: make(chan struct{}, 1),
+		ocr:       opts.Recogniser,
+		wake:      make(chan struct{}, 1),
+		st:        st,
+		blobs:     blobs,
+		x:         x,
+		idx:       idx,
+		audit:     log,
+		opts:      opts,
+		log:       opts.Logger,
+		uploads:   make(chan struct{}, opts.MaxConcurrentUploads),
+		inflight:  make(map[string]inflightBlob),
 	}, nil
 }
 
