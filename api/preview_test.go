@@ -128,4 +128,12 @@ func TestPagePreview(t *testing.T) {
 	if n, err := p.Research.PreviewsCached(t.Context(), amber); err != nil || n != 0 {
 		t.Errorf("cached images after withdrawal: %d, %v; want 0", n, err)
 	}
+	// Its uploader still reads it, and nothing is kept again.
+	get(url(amber, 1, 800))
+	if n, err := p.Research.PreviewsCached(t.Context(), amber); err != nil || n != 0 {
+		t.Errorf("cached images after the uploader read the withdrawn record: %d, %v; want 0", n, err)
+	}
+	if resp, body := xc.Do("GET", url(amber, 1, 800), nil); resp.StatusCode != 404 {
+		t.Errorf("other group, withdrawn record: %d %s, want 404", resp.StatusCode, body)
+	}
 }

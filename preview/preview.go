@@ -73,6 +73,18 @@ func (c *Cache) Page(ctx context.Context, sha256 string, page, width int, render
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("preview: read cached page: %w", err)
 	}
+	b, err := Draw(ctx, render)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeAtomic(name, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Draw returns the PNG of what render draws, without keeping it.
+func Draw(ctx context.Context, render Render) ([]byte, error) {
 	img, err := render(ctx)
 	if err != nil {
 		return nil, err
@@ -80,9 +92,6 @@ func (c *Cache) Page(ctx context.Context, sha256 string, page, width int, render
 	var buf bytes.Buffer
 	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img); err != nil {
 		return nil, fmt.Errorf("preview: encode page: %w", err)
-	}
-	if err := writeAtomic(name, buf.Bytes()); err != nil {
-		return nil, err
 	}
 	return buf.Bytes(), nil
 }

@@ -46,7 +46,7 @@ func (s *Service) Preview(ctx context.Context, u *account.User, id string, n, wi
 	if err := s.record(ctx, u, ActionPreview, d.ID, audit.OutcomeSuccess, detail, c); err != nil {
 		return nil, err
 	}
-	b, err := s.previews.Page(ctx, v.SHA256, n, width, func(ctx context.Context) (image.Image, error) {
+	render := func(ctx context.Context) (image.Image, error) {
 		// One page is drawn at a time, so that readers paging through
 		// documents never hold every PDF worker and keep uploads waiting.
 		select {
@@ -61,7 +61,15 @@ func (s *Service) Preview(ctx context.Context, u *account.User, id string, n, wi
 		}
 		defer f.Close()
 		return s.x.RenderPage(ctx, f, v.Size, n, width)
-	})
+	}
+	var b []byte
+	if d.Withdrawn {
+		// Its uploader and admins still see it, but nothing of a
+		// withdrawn record is kept (clearPreviews).
+		b, err = preview.Draw(ctx, render)
+	} else {
+		b, err = s.previews.Page(ctx, v.SHA256, n, width, render)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("research: preview of %s page %d: %w", d.ID, n, err)
 	}
