@@ -3,7 +3,6 @@ package research
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"image/draw"
@@ -119,6 +118,13 @@ func (s *Service) recognisePending(ctx context.Context) error {
 				return nil // stays pending for the next run
 			}
 			s.log.ErrorContext(ctx, "research: recognition of a version failed", "doc", j.DocID, "version", j.Version, "err", err)
+			// Not tried again every minute for ever: the record keeps the
+			// text it has, and its state says recognition failed.
+			if err := s.st.Update(ctx, func(tx Tx) error {
+				return tx.SaveRecognised(ctx, j.DocID, j.Version, nil, RecognitionFailed, s.now())
+			}); err != nil {
+				s.log.ErrorContext(ctx, "research: record a failed recognition", "doc", j.DocID, "err", err)
+			}
 		}
 	}
 	return nil
@@ -230,11 +236,7 @@ func (s *Service) recognisePage(ctx context.Context, f io.ReaderAt, size int64, 
 	if err != nil {
 		return "", err
 	}
-	text = cleanRecognised(text)
-	if errors.Is(ctx.Err(), context.Canceled) {
-		return "", ctx.Err()
-	}
-	return text, nil
+	return cleanRecognised(text), nil
 }
 
 // cleanRecognised drops the form feed Tesseract ends a page with and the
