@@ -95,6 +95,9 @@ func TestDocumentReader(t *testing.T) {
 	if disabled := run(t, ctx, chromedp.Evaluate[bool](`document.querySelector("#document-reader-next").disabled`)); !disabled {
 		t.Error("next is enabled on the last page")
 	}
+	if focused := run(t, ctx, chromedp.Evaluate[string](`document.activeElement.id`)); focused != "document-reader-position" {
+		t.Errorf("on the last page the focus is on %q, want the reader's position", focused)
+	}
 	do(t, ctx,
 		chromedp.SetValue(chromedp.CSS("#document-reader-page"), "9"),
 		chromedp.Focus(chromedp.CSS("#document-reader-page")),

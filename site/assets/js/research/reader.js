@@ -90,8 +90,14 @@ export function initReader(root, ui, doc, start, q, failed) {
     page = n;
     const mine = ++loading;
     position.textContent = t(pdf ? "research_reader_page" : "research_reader_passage", { page: n, pages });
+    const had = document.activeElement;
     prev.disabled = n <= 1;
     next.disabled = n >= pages;
+    // A button disabled under the focus (the first or last page reached)
+    // would drop it to the page's start: keep it in the reader.
+    if ((had === prev && prev.disabled) || (had === next && next.disabled)) {
+      ui.focus(position);
+    }
     input.value = String(n);
     match.hidden = n !== matchPage;
     const params = new URLSearchParams(window.location.search);
