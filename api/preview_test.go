@@ -60,14 +60,14 @@ func TestPagePreview(t *testing.T) {
 		decode(t, body, &d)
 		return d.ID
 	}
-	amber, green := upload(access.Amber), upload(access.Green)
+	amber, green, red := upload(access.Amber), upload(access.Green), upload(access.Red)
 	url := func(id string, page any, width any) string {
 		return fmt.Sprintf("/api/research/%s/pages/%v/preview?width=%v", id, page, width)
 	}
 
 	// Another group's member: 404 for every guess, the same as for a
 	// record that does not exist.
-	for _, id := range []string{amber, green} {
+	for _, id := range []string{amber, green, red} {
 		for _, path := range []string{"/api/research/" + id + "/pages/2", url(id, 1, 800), url(id, 2, 1600), url(id, 1, 1234), url(id, 99, 800), url(id, "x", "y"), url(id, 1, "")} {
 			resp, body := xc.Do("GET", path, nil)
 			if resp.StatusCode != 404 || resp.Header.Get("Content-Type") == "image/png" {
@@ -110,13 +110,16 @@ func TestPagePreview(t *testing.T) {
 	if fill, _ := bandPixels(get(url(green, 1, 800)), access.Amber); fill != 0 {
 		t.Errorf("TLP:GREEN preview has %d band pixels, want none", fill)
 	}
+	if fill, ink := bandPixels(get(url(red, 1, 800)), access.Red); fill < 800*preview.BandHeight(800)/2 || ink < 100 {
+		t.Errorf("TLP:RED preview band: %d red and %d dark pixels", fill, ink)
+	}
 	for path, want := range map[string]int{url(amber, 1, 1234): 400, url(amber, 3, 800): 404, url(amber, 0, 800): 404} {
 		if resp, body := oc.Do("GET", path, nil); resp.StatusCode != want {
 			t.Errorf("owner GET %s: %d %s, want %d", path, resp.StatusCode, body, want)
 		}
 	}
-	if n := auditCount(t, p, research.ActionPreview, owner.ID); n != 3 {
-		t.Errorf("%d preview entries for 3 images shown, want 3", n)
+	if n := auditCount(t, p, research.ActionPreview, owner.ID); n != 4 {
+		t.Errorf("%d preview entries for 4 images shown, want 4", n)
 	}
 
 	if n, err := p.Research.PreviewsCached(t.Context(), amber); err != nil || n != 2 {
