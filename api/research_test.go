@@ -249,6 +249,13 @@ func TestLeaks(t *testing.T) {
 					t.Errorf("%s %s %s (%s): %d %s, want 404", name, ch.method, ch.path, k.title, resp.StatusCode, body)
 				}
 			}
+			// A page image is no capability: any page or width guessed
+			// answers as for a record that does not exist.
+			for _, path := range []string{"/pages/1", "/pages/1/preview?width=800", "/pages/1/preview?width=1234", "/pages/7/preview?width=1600"} {
+				if resp, body := c.Do("GET", "/api/research/"+k.id+path, nil); resp.StatusCode != 404 {
+					t.Errorf("%s GET %s (%s): %d %s, want 404", name, path, k.title, resp.StatusCode, body)
+				}
+			}
 			if resp, body := c.Upload("POST", "/api/research/"+k.id+"/versions", nil, "v2.txt", []byte("Synthetic replacement.")); resp.StatusCode != 404 {
 				t.Errorf("%s POST versions (%s): %d %s, want 404", name, k.title, resp.StatusCode, body)
 			}
@@ -319,6 +326,25 @@ func TestLeaks(t *testing.T) {
 				}
 			}
 		}
+		// Typeahead: every research title suggested is one the user may
+		// see (at most eight are suggested, of more canaries).
+		for _, typed := range []string{tag, tag[:len(tag)-1]} {
+			var sug suggestResp
+			c.JSON("GET", "/api/suggest?"+url.Values{"q": {typed}}.Encode(), nil, 200, &sug)
+			n := 0
+			for _, s := range sug.Suggestions {
+				if s.Kind != "research" {
+					continue
+				}
+				n++
+				if !slices.Contains(want, s.Title) {
+					t.Errorf("%s suggest %q: %q, which the user may not see", name, typed, s.Title)
+				}
+			}
+			if n != min(len(want), 8) {
+				t.Errorf("%s suggest %q: %d research titles, want %d", name, typed, n, min(len(want), 8))
+			}
+		}
 		for _, tlp := range access.Labels() {
 			var res memberSearch
 			c.JSON("GET", "/api/search?"+url.Values{"q": {tag}, "tlp": {string(tlp)}}.Encode(), nil, 200, &res)
@@ -369,6 +395,11 @@ func TestLeaks(t *testing.T) {
 		if resp, body := anon.Do("GET", path, nil); resp.StatusCode != 200 || strings.Contains(string(body), tag) {
 			t.Errorf("anonymous GET %s: %d; the statistics must hold numbers only", path, resp.StatusCode)
 		}
+	}
+	var sug suggestResp
+	anon.JSON("GET", "/api/suggest?q="+tag, nil, 200, &sug)
+	if len(sug.Suggestions) != 0 {
+		t.Errorf("anonymous suggestions for the canaries: %v", sug.Suggestions)
 	}
 }
 

@@ -37,6 +37,8 @@ type Searcher interface {
 	Public(ctx context.Context, q search.PublicQuery) (*search.Results, error)
 	Member(ctx context.Context, subj access.Subject, q search.MemberQuery) (*search.MemberResults, error)
 	Health(ctx context.Context) (search.Status, error)
+	SuggestPublic(ctx context.Context, q search.SuggestQuery) (*search.Suggestions, error)
+	SuggestMember(ctx context.Context, subj access.Subject, q search.SuggestQuery) (*search.Suggestions, error)
 }
 
 // Database is what the readiness probe asks of the database.
@@ -218,6 +220,8 @@ func (s *Server) routes() []route {
 	routes = append(routes, s.groupRoutes()...)
 	routes = append(routes, s.attestRoutes()...)
 	routes = append(routes, s.reachRoutes()...)
+	routes = append(routes, s.readingRoutes()...)
+	routes = append(routes, s.suggestRoutes()...)
 	return routes
 }
 

@@ -31,6 +31,7 @@ import (
 	"portal/mail"
 	"portal/mail/mailpit"
 	"portal/reach"
+	"portal/ocr"
 	"portal/research"
 	"portal/search"
 	"portal/search/meilitest"
@@ -152,8 +153,10 @@ type Portal struct {
 	// Bucket is the portal's bucket on Weed when Options.S3 is set.
 	Bucket    string
 	stopMail  func()
-	extractor *extract.Extractor
-	dataDir   string
+	// stopRecognition stops the research library's recognition loop.
+	stopRecognition func()
+	extractor       *extract.Extractor
+	dataDir         string
 }
 
 // Options adjusts Start.
@@ -299,10 +302,21 @@ func (p *Portal) setUp(opts Options) error {
 	if p.extractor, err = extract.New(ctx, extract.Options{Logger: log, CacheDir: extracttest.CacheDir()}); err != nil {
 		return err
 	}
+	// Scanned pages are read as serve reads them, when Tesseract is
+	// installed (make test-deps installs it; the OCR test requires it).
+	var recogniser research.Recogniser
+	if r, err := ocr.New(ocr.Options{Logger: log}); err == nil {
+		recogniser = r
+	}
 	if p.Research, err = research.New(p.DB.Research(), blobs, p.extractor, idx, p.Audit,
-		research.Options{Now: now, Logger: log, MaxUploadBytes: opts.MaxUploadBytes}); err != nil {
+		research.Options{Now: now, Logger: log, MaxUploadBytes: opts.MaxUploadBytes,
+			PreviewDir: filepath.Join(p.dataDir, "previews"), Recogniser: recogniser}); err != nil {
 		return err
 	}
+	recCtx, stopRec := context.WithCancel(context.Background())
+	recDone := make(chan struct{})
+	go func() { defer close(recDone); p.Research.RunRecognition(recCtx) }()
+	p.stopRecognition = func() { stopRec(); <-recDone }
 	catalogue, err := training.OpenCatalogue(p.SiteDir, p.MembersDir, log)
 	if err != nil {
 		return err
@@ -383,6 +397,9 @@ func (p *Portal) Close() {
 	}
 	if p.stopMail != nil {
 		p.stopMail()
+	}
+	if p.stopRecognition != nil {
+		p.stopRecognition()
 	}
 	if p.Mailpit != nil {
 		_ = p.Mailpit.Stop()

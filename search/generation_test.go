@@ -26,7 +26,8 @@ func TestPublicCacheFollowsGeneration(t *testing.T) {
 	)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
-	s := &Searcher{cache: newPublicCache(time.Hour, 100, clock)}
+	s := &Searcher{cache: newPublicCache[PublicQuery, Results](time.Hour, 100, clock),
+		suggestCache: newPublicCache[SuggestQuery, Suggestions](time.Hour, 100, clock)}
 	s.gen = &generation{now: clock, read: func(ctx context.Context) (int64, error) {
 		reads++
 		return db.Generation(ctx, PublicGeneration)

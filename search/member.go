@@ -126,13 +126,15 @@ func researchFacets() []string {
 // research document.
 type MemberHit struct {
 	Hit
-	Access  []string `json:"access,omitempty"`
-	TLP     string   `json:"tlp,omitempty"`
-	Page    int      `json:"page,omitempty"` // the PDF page or passage of the best match
-	Year    int      `json:"year,omitempty"`
-	Type    string   `json:"type,omitempty"`
-	Authors []string `json:"authors,omitempty"`
-	Topics  []string `json:"topics,omitempty"`
+	Access []string `json:"access,omitempty"`
+	TLP    string   `json:"tlp,omitempty"`
+	Page   int      `json:"page,omitempty"` // the PDF page or passage of the best match
+	// Recognised says the best match is in text read by OCR from a scan.
+	Recognised bool     `json:"recognised,omitempty"`
+	Year       int      `json:"year,omitempty"`
+	Type       string   `json:"type,omitempty"`
+	Authors    []string `json:"authors,omitempty"`
+	Topics     []string `json:"topics,omitempty"`
 }
 
 // MemberResults is one page of a member's search.
@@ -217,7 +219,7 @@ func researchRequest(text string, filter []any) searchRequest {
 		IndexUID: IndexResearch,
 		Q:        text,
 		Filter:   filter,
-		AttributesToRetrieve: []string{"doc_id", "page", "title", "summary", "text_original", "authors", "year", "type",
+		AttributesToRetrieve: []string{"doc_id", "page", "recognised", "title", "summary", "text_original", "authors", "year", "type",
 			"topics", "access_groups", "tlp"},
 		AttributesToCrop:      []string{"text:30"},
 		AttributesToHighlight: []string{"text"},
@@ -332,7 +334,7 @@ func researchHit(h *hitDoc, lang string) MemberHit {
 	return MemberHit{
 		Hit: Hit{ID: h.DocID, Kind: "research", Lang: lang, Title: h.Title,
 			URL: "/" + lang + "/research/document/?id=" + h.DocID, Snippet: snippetHTML(snippet)},
-		Access: h.Access, TLP: h.TLP, Page: h.Page, Year: h.Year, Type: h.Type,
+		Access: h.Access, TLP: h.TLP, Page: h.Page, Recognised: h.Recognised, Year: h.Year, Type: h.Type,
 		Authors: h.Authors, Topics: h.Topics,
 	}
 }

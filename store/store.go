@@ -209,11 +209,11 @@ func migrations() ([]migration, error) {
 		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
 	}
 	slices.SortFunc(out, func(a, b migration) int { return a.version - b.version })
-	// Numbers are unique and increasing; branches hold numbers of their
-	// own until the merge makes them contiguous, so gaps are allowed.
+	// Numbers rise and never repeat. Gaps are allowed while branches hold
+	// numbers of their own (BRIEF.md: the lead renumbers at merge).
 	for i, m := range out {
 		if i > 0 && m.version == out[i-1].version {
-			return nil, fmt.Errorf("store: two migrations numbered %d: %s and %s", m.version, out[i-1].name, m.name)
+			return nil, fmt.Errorf("store: migrations %s and %s share a number", out[i-1].name, m.name)
 		}
 	}
 	return out, nil
@@ -252,7 +252,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: read schema_migrations: %w", err)
 	}
-	byVersion := map[int]string{}
+	byVersion := make(map[int]string, len(ms))
 	for _, m := range ms {
 		byVersion[m.version] = m.name
 	}

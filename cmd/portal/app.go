@@ -18,6 +18,7 @@ import (
 	"portal/extract"
 	"portal/mail"
 	"portal/metrics"
+	"portal/ocr"
 	"portal/research"
 	"portal/search"
 	"portal/store"
@@ -194,8 +195,17 @@ func (a *app) openResearch(ctx context.Context, cfg config.Config, ix *search.In
 		return err
 	}
 	a.onClose("PDF sandbox", func(context.Context) error { return a.extractor.Close() })
+	// Tesseract reads scanned PDF pages; without it they stay without text.
+	var recogniser research.Recogniser
+	if r, err := ocr.New(ocr.Options{Logger: a.log}); err != nil {
+		a.log.Warn("scanned PDF pages will not be recognised", "error", err)
+	} else {
+		recogniser = r
+	}
 	a.research, err = research.New(a.db.Research(), blobs, a.extractor, idx, a.audit, research.Options{
-		MaxUploadBytes: cfg.MaxUploadBytes, BlobHold: cfg.BlobHold, Logger: a.log, Metrics: a.metrics})
+		Recogniser:     recogniser,
+		MaxUploadBytes: cfg.MaxUploadBytes, BlobHold: cfg.BlobHold, Logger: a.log, Metrics: a.metrics,
+		PreviewDir: filepath.Join(cfg.DataDir, "previews")})
 	if err != nil {
 		return err
 	}
