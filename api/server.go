@@ -20,6 +20,7 @@ import (
 
 	"portal/access"
 	"portal/account"
+	"portal/alerts"
 	"portal/audit"
 	"portal/mail"
 	"portal/metrics"
@@ -85,6 +86,9 @@ type Options struct {
 	// (default 5 minutes); it also goes there at start, after each admin
 	// act and at Close.
 	AnchorEvery time.Duration
+	// Alerts keeps saved searches, followed records and the notifications
+	// inbox.
+	Alerts *alerts.Service
 }
 
 // Server is the portal's HTTP handler and what its handlers share. It owns
@@ -109,6 +113,7 @@ type Server struct {
 
 	// anchor writes the audit head to the log (see anchor.go).
 	anchor *anchorLoop
+	alerts *alerts.Service
 }
 
 // maxBodyBytes caps JSON request bodies (SECURITY.md UP-2).
@@ -131,7 +136,7 @@ type route struct {
 // routes is the API's route table: the one place that says who may call
 // what (SECURITY.md AC-1). Paths are relative to /api.
 func (s *Server) routes() []route {
-	return append([]route{
+	routes := append([]route{
 		{method: http.MethodGet, path: "/health", policy: Public, handler: s.health},
 		{method: http.MethodGet, path: "/health/live", policy: Public, handler: s.live},
 		{method: http.MethodGet, path: "/health/ready", policy: Public, handler: s.ready},
@@ -190,6 +195,8 @@ func (s *Server) routes() []route {
 		{method: http.MethodGet, path: "/training/stats", policy: Trainer, handler: s.trainingStats},
 		{method: http.MethodGet, path: "/training/stats.csv", policy: Trainer, handler: s.trainingStatsCSV},
 	}, s.passkeyRoutes()...)
+	routes = append(routes, s.alertRoutes()...)
+	return routes
 }
 
 // Policies lists every API route ("METHOD /api/path") with its policy, for
@@ -220,6 +227,9 @@ func New(opts Options) (*Server, error) {
 	if len(opts.SecretKey) < 32 {
 		return nil, errors.New("api: SecretKey must be at least 32 bytes")
 	}
+	if opts.Alerts == nil {
+		return nil, errors.New("api: Alerts is required")
+	}
 	site, err := newSite(opts.SiteDir, opts.Search, opts.Logger)
 	if err != nil {
 		return nil, err
@@ -232,6 +242,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{site: site, members: members, db: opts.Database, search: observedSearcher{opts.Search, opts.Metrics},
 		accounts: opts.Accounts, audit: opts.Audit, research: opts.Research,
 		training: opts.Training, outbox: opts.Outbox, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger}
+	s.alerts = opts.Alerts
 
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           opts.Logger,

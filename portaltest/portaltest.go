@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"portal/account"
+	"portal/alerts"
 	"portal/api"
 	"portal/audit"
 	"portal/blob"
@@ -130,6 +131,9 @@ type Portal struct {
 	Training   *training.Service
 	Indexer    *search.Indexer
 	Searcher   *search.Searcher
+	// Alerts holds saved searches, follows and the inbox; a test runs a
+	// digest pass with Alerts.Send.
+	Alerts *alerts.Service
 	// Mailpit is the SMTP relay the portal's outbox sends to; Mail reads
 	// what it received.
 	Mailpit *mailpit.Process
@@ -287,6 +291,10 @@ func (p *Portal) setUp(opts Options) error {
 		return err
 	}
 	p.Searcher = search.NewSearcher(p.Meili.URL, p.SearchKey, search.SearchKey().UID)
+	if p.Alerts, err = alerts.New(p.DB.Alerts(), p.Searcher, p.Outbox,
+		alerts.Options{PublicURL: PublicURL, SecretKey: secret, Now: now, Logger: log}); err != nil {
+		return err
+	}
 	e, err := api.New(api.Options{
 		Logger:     log,
 		Search:     p.Searcher,
@@ -300,6 +308,7 @@ func (p *Portal) setUp(opts Options) error {
 		MembersDir: p.MembersDir,
 		SecretRate: opts.SecretRate,
 		Database:   p.DB,
+		Alerts:     p.Alerts,
 	})
 	if err != nil {
 		return err

@@ -62,6 +62,8 @@ func commands() []command {
 			defaults: oneOffDefaults(), run: backupCmd},
 		{name: "restore", synopsis: "--from DIR --data-dir NEW", summary: "restore a backup into a new data directory", help: restoreHelp,
 			run: restoreCmd},
+		{name: "alerts send", summary: "make one digest pass of saved-search alerts and followed records now", help: alertsSendHelp,
+			defaults: oneOffDefaults(), run: alertsSendCmd},
 		{name: "version", summary: "print the version, the commit it was built from and the Go release", help: versionHelp, run: versionCmd},
 	}
 }

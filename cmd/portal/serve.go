@@ -132,6 +132,13 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		})
 	})
 
+	if err := a.openAlerts(cfg, searcher); err != nil {
+		return err
+	}
+	// One goroutine makes the digest passes (a database lease can wrap
+	// alerts.Service.Send when several portals serve).
+	a.goLoop("alert digests", a.runDigests)
+
 	srv, err := api.New(api.Options{
 		Logger:         a.log,
 		Search:         searcher,
@@ -148,6 +155,7 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		RequestTimeout: cfg.RequestTimeout,
 		Database:       a.db,
 		Metrics:        a.metrics,
+		Alerts:         a.alerts,
 	})
 	if err != nil {
 		return err
