@@ -220,6 +220,11 @@ func TestLeaks(t *testing.T) {
 					t.Errorf("%s GET %s (%s): %d %s, want %d", name, path, k.title, resp.StatusCode, body, status)
 				}
 			}
+			// Following a record shows it exists: only for who may see it.
+			follow := map[int]int{200: http.StatusCreated, 404: http.StatusNotFound}[status]
+			if resp, body := c.Do("POST", "/api/me/follows", map[string]string{"docId": k.id}); resp.StatusCode != follow || strings.Contains(string(body), tag) {
+				t.Errorf("%s POST /api/me/follows (%s): %d %s, want %d", name, k.title, resp.StatusCode, body, follow)
+			}
 			if status == 200 {
 				continue
 			}
