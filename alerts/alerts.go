@@ -116,6 +116,9 @@ type Follow struct {
 	DocID     string    `json:"docId"`
 	CreatedAt time.Time `json:"createdAt"`
 	CheckedAt time.Time `json:"-"`
+	// Title is the record's, filled by Service.Follows while the member
+	// may see the record, empty otherwise.
+	Title string `json:"title,omitempty"`
 }
 
 // Kind is what a notification tells.

@@ -239,6 +239,20 @@ func (s *Service) Follows(ctx context.Context, u *account.User) ([]Follow, error
 	if err != nil {
 		return nil, fmt.Errorf("alerts: follows: %w", err)
 	}
+	ids := make([]string, len(out))
+	for i, f := range out {
+		ids[i] = f.DocID
+	}
+	recs, err := s.st.Records(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: follows: %w", err)
+	}
+	subj := u.Subject()
+	for i, f := range out {
+		if r, ok := recs[f.DocID]; ok && visibleNow(subj, r) {
+			out[i].Title = r.Title
+		}
+	}
 	return out, nil
 }
 

@@ -19,6 +19,7 @@ import { el, format, formatNodes } from "./lib/dom.js";
 import { appendSnippet, safeURL } from "./lib/snippet.js";
 import { initMembers } from "./members/index.js";
 import { initTraining } from "./training/index.js";
+import { initBell } from "./alerts/bell.js";
 
 const ESCAPE_WINDOW_MS = 1500;
 
@@ -314,6 +315,7 @@ function init() {
   initSearch();
   initMembers();
   initTraining();
+  initBell();
 }
 
 if (document.readyState === "loading") {
