@@ -19,10 +19,12 @@
 //   - The inbox holds every notification, written without an access check
 //     and checked when read: a row whose record the member may no longer
 //     see is not shown (see Service.Notifications).
-//   - Every alert mail carries a link that turns that one search's alert
-//     off without signing in. The link's token is an HMAC of the search ID
-//     under a key derived from the portal's secret key: nothing to store,
-//     and it dies with the search.
+//   - Every alert mail carries, for each search it reports on, a link that
+//     turns off that one search's alert without signing in, and for each
+//     followed record a link that stops following it. A link's token is an
+//     HMAC of what it stops (search or follow) and its ID under a key
+//     derived from the portal's secret key: nothing to store, and it dies
+//     with the search or follow.
 //   - Send is one pass, safe to run at any time and from one process at a
 //     time (a database lease may wrap it): it handles the searches whose
 //     period has elapsed and the follows, and moves each one's window only
@@ -199,6 +201,9 @@ type Store interface {
 	CreateFollow(ctx context.Context, f *Follow) error // ErrConflict if already followed
 	Follows(ctx context.Context, userID string) ([]Follow, error)
 	DeleteFollow(ctx context.Context, userID, docID string) error
+	// DeleteFollowByID removes a follow whoever owns it, for the links in
+	// mails.
+	DeleteFollowByID(ctx context.Context, id string) error
 	// FollowStates returns every follow with its record's state up to until.
 	FollowStates(ctx context.Context, until time.Time) ([]FollowState, error)
 

@@ -143,9 +143,14 @@ func TestUnsubscribeToken(t *testing.T) {
 			t.Errorf("token %q: %v, want ErrNotFound", bad, err)
 		}
 	}
-	name, err := f.p.Alerts.Unsubscribe(ctx, tok)
-	if err != nil || name != "Synthetic a" {
-		t.Fatalf("unsubscribe: %q, %v", name, err)
+	done, err := f.p.Alerts.Unsubscribe(ctx, tok)
+	if err != nil || done.Kind != "search" || done.Name != "Synthetic a" {
+		t.Fatalf("unsubscribe: %+v, %v", done, err)
+	}
+	// A search's token is not a follow's, though both are IDs signed
+	// with the same key.
+	if _, err := f.p.Alerts.Unsubscribe(ctx, f.p.Alerts.UnfollowToken(b.ID)); err != alerts.ErrNotFound {
+		t.Errorf("a follow token for a search ID: %v, want ErrNotFound", err)
 	}
 	list, err := f.p.Alerts.Searches(ctx, &m.User)
 	if err != nil {

@@ -230,10 +230,16 @@ func (s *Service) digestMail(to string, sections []section, events []FollowState
 			} else {
 				fmt.Fprintf(&b, "- A record you follow, labelled %s, %s. Sign in to see it:\n  %s\n", f.Record.Object.TLP, what, inbox)
 			}
+			fmt.Fprintf(&b, "  To stop following this record (no sign-in needed):\n  %s/en/account/unsubscribe/#token=%s\n",
+				base, s.UnfollowToken(f.ID))
 		}
 	}
 	b.WriteString("\nYour saved searches, alerts and followed records are on your notifications page:\n" + inbox + "\n")
-	return mail.Message{To: to, Subject: "New research in your saved searches", Text: b.String()}
+	subject := "New research in your saved searches"
+	if len(sections) == 0 {
+		subject = "Records you follow have changed"
+	}
+	return mail.Message{To: to, Subject: subject, Text: b.String()}
 }
 
 func plural(n int, word string) string {

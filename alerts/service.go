@@ -336,28 +336,59 @@ func (s *Service) MarkRead(ctx context.Context, u *account.User, id int64) error
 	return s.st.MarkRead(ctx, u.ID, id, s.now())
 }
 
-// UnsubscribeToken returns the token of a search's unsubscribe link.
-func (s *Service) UnsubscribeToken(searchID string) string {
+// What an unsubscribe token stops: a saved search's alert, or a follow.
+const (
+	tokenSearch = "search"
+	tokenFollow = "follow"
+)
+
+// token signs kind and id: the link of a mail that stops one search's
+// alert, or one follow.
+func (s *Service) token(kind, id string) string {
 	mac := hmac.New(sha256.New, s.key)
-	mac.Write([]byte(searchID))
-	return searchID + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	mac.Write([]byte(kind + ":" + id))
+	return id + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// Unsubscribe turns off the alert of the search a token names, without a
-// session: the token is the credential. It returns the search's name.
-// A bad token, or one of a deleted search, gives ErrNotFound.
-func (s *Service) Unsubscribe(ctx context.Context, token string) (string, error) {
+// UnsubscribeToken returns the token of a search's unsubscribe link.
+func (s *Service) UnsubscribeToken(searchID string) string { return s.token(tokenSearch, searchID) }
+
+// UnfollowToken returns the token of a follow's link in a mail.
+func (s *Service) UnfollowToken(followID string) string { return s.token(tokenFollow, followID) }
+
+// Unsubscribed says what an unsubscribe link stopped. Name is the saved
+// search's; a follow's record is not named, since the link works without
+// a session.
+type Unsubscribed struct {
+	Kind string `json:"kind"` // "search" or "follow"
+	Name string `json:"name,omitempty"`
+}
+
+// Unsubscribe stops what a mailed token names, without a session (the
+// token is the credential): the alert of one saved search, which stays
+// saved, or one follow. A bad token, or one of a search or follow that
+// no longer exists, gives ErrNotFound.
+func (s *Service) Unsubscribe(ctx context.Context, token string) (Unsubscribed, error) {
 	id, _, ok := strings.Cut(token, ".")
-	if !ok || !validID(id) || !hmac.Equal([]byte(token), []byte(s.UnsubscribeToken(id))) {
-		return "", ErrNotFound
+	if !ok || !validID(id) {
+		return Unsubscribed{}, ErrNotFound
 	}
-	ss, err := s.st.SearchByID(ctx, id)
-	if err != nil {
-		return "", err
+	switch {
+	case hmac.Equal([]byte(token), []byte(s.UnsubscribeToken(id))):
+		ss, err := s.st.SearchByID(ctx, id)
+		if err != nil {
+			return Unsubscribed{}, err
+		}
+		ss.Alert, ss.UpdatedAt = Off, s.now()
+		if err := s.st.UpdateSearch(ctx, ss); err != nil {
+			return Unsubscribed{}, fmt.Errorf("alerts: unsubscribe: %w", err)
+		}
+		return Unsubscribed{Kind: tokenSearch, Name: ss.Name}, nil
+	case hmac.Equal([]byte(token), []byte(s.UnfollowToken(id))):
+		if err := s.st.DeleteFollowByID(ctx, id); err != nil {
+			return Unsubscribed{}, err
+		}
+		return Unsubscribed{Kind: tokenFollow}, nil
 	}
-	ss.Alert, ss.UpdatedAt = Off, s.now()
-	if err := s.st.UpdateSearch(ctx, ss); err != nil {
-		return "", fmt.Errorf("alerts: unsubscribe: %w", err)
-	}
-	return ss.Name, nil
+	return Unsubscribed{}, ErrNotFound
 }

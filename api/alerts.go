@@ -247,7 +247,7 @@ func (s *Server) markNotificationsRead(c *echo.Context) error {
 
 // POST /api/alerts/unsubscribe {"token"}: the mailed link's page sends the
 // token from the link; no session is needed, and the token turns off the
-// alert of its one search only.
+// alert of its one search only, or ends its one follow.
 func (s *Server) unsubscribe(c *echo.Context) error {
 	var body struct {
 		Token string `json:"token"`
@@ -255,13 +255,13 @@ func (s *Server) unsubscribe(c *echo.Context) error {
 	if err := decodeJSON(c, &body); err != nil {
 		return err
 	}
-	name, err := s.alerts.Unsubscribe(c.Request().Context(), body.Token)
+	done, err := s.alerts.Unsubscribe(c.Request().Context(), body.Token)
 	if errors.Is(err, alerts.ErrNotFound) {
 		return &Error{Status: http.StatusNotFound, Code: "invalid_token",
-			Message: "This link is not valid, or its saved search was deleted.", Err: err}
+			Message: "This link is not valid, or what it stops no longer exists.", Err: err}
 	}
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{"name": name, "alert": string(alerts.Off)})
+	return c.JSON(http.StatusOK, done)
 }

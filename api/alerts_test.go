@@ -116,7 +116,7 @@ func (f *alertsFixture) send(t *testing.T, days int) {
 func (f *alertsFixture) digests(t *testing.T, u portaltest.User) []portaltest.Mail {
 	var out []portaltest.Mail
 	for _, m := range f.p.Mail(t, u.Email) {
-		if m.Subject == "New research in your saved searches" {
+		if m.Subject == "New research in your saved searches" || m.Subject == "Records you follow have changed" {
 			out = append(out, m)
 		}
 	}
@@ -254,9 +254,9 @@ func TestUnsubscribeWithoutLogin(t *testing.T) {
 			t.Errorf("token %q: %d %s, want 404 invalid_token", bad, resp.StatusCode, body)
 		}
 	}
-	var out struct{ Name, Alert string }
+	var out struct{ Kind, Name string }
 	anon.JSON("POST", "/api/alerts/unsubscribe", map[string]string{"token": token}, http.StatusOK, &out)
-	if out.Name != "Synthetic first" || out.Alert != "off" {
+	if out.Name != "Synthetic first" || out.Kind != "search" {
 		t.Errorf("unsubscribe answered %+v", out)
 	}
 	var list struct{ Searches []savedSearchResp }
@@ -332,8 +332,23 @@ func TestInboxRecheckedAfterWithdrawal(t *testing.T) {
 		t.Errorf("inbox after the followed record's withdrawal: %v", got)
 	}
 	mails := f.digests(t, m)
-	if last := mails[len(mails)-1].Text; !strings.Contains(last, f.tag+" kept (TLP:GREEN) was withdrawn") {
-		t.Errorf("the last mail does not tell the withdrawal:\n%s", last)
+	last := mails[len(mails)-1]
+	if !strings.Contains(last.Text, f.tag+" kept (TLP:GREEN) was withdrawn") || last.Subject != "Records you follow have changed" {
+		t.Errorf("the last mail does not tell the withdrawal: %s\n%s", last.Subject, last.Text)
+	}
+	// Its link stops the follow without a session.
+	tok := regexp.MustCompile(`/en/account/unsubscribe/#token=(\S+)`).FindStringSubmatch(last.Text)
+	if tok == nil {
+		t.Fatalf("no unfollow link:\n%s", last.Text)
+	}
+	anon := f.p.NewClient(t)
+	anon.RefreshCSRF()
+	var out struct{ Kind, Name string }
+	anon.JSON("POST", "/api/alerts/unsubscribe", map[string]string{"token": tok[1]}, http.StatusOK, &out)
+	var follows struct{ Follows []struct{ DocID string } }
+	c.JSON("GET", "/api/me/follows", nil, http.StatusOK, &follows)
+	if out.Kind != "follow" || out.Name != "" || len(follows.Follows) != 0 {
+		t.Errorf("unfollow link: %+v, follows left %v", out, follows.Follows)
 	}
 }
 

@@ -41,8 +41,8 @@ func alertsErr(err error) error {
 	return err
 }
 
-// placeholders returns "?, ?, …" for n values and the values as []any.
-func placeholders(ids []string) (string, []any) {
+// alertsIn returns "?, ?, …" for n values and the values as []any.
+func alertsIn(ids []string) (string, []any) {
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
@@ -206,6 +206,15 @@ func (a Alerts) DeleteFollow(ctx context.Context, userID, docID string) error {
 	return alertsRow(res)
 }
 
+// DeleteFollowByID implements alerts.Store.
+func (a Alerts) DeleteFollowByID(ctx context.Context, id string) error {
+	res, err := a.db.writer.ExecContext(ctx, `DELETE FROM record_follows WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("store: delete follow: %w", err)
+	}
+	return alertsRow(res)
+}
+
 // recordColumns are what alerts.Record holds, from research_documents d.
 const recordColumns = `d.id, d.title, d.access_groups, d.tlp, d.withdrawn, d.withdrawn_at, d.current_version`
 
@@ -294,7 +303,7 @@ func (a Alerts) Records(ctx context.Context, ids []string) (map[string]alerts.Re
 	if len(ids) == 0 {
 		return out, nil
 	}
-	in, args := placeholders(ids)
+	in, args := alertsIn(ids)
 	rows, err := a.db.reader.QueryContext(ctx, `SELECT `+recordColumns+` FROM research_documents d WHERE d.id IN (`+in+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: research records: %w", err)
@@ -316,7 +325,7 @@ func (a Alerts) Users(ctx context.Context, ids []string) (map[string]account.Use
 	if len(ids) == 0 {
 		return out, nil
 	}
-	in, args := placeholders(ids)
+	in, args := alertsIn(ids)
 	rows, err := a.db.reader.QueryContext(ctx, `SELECT id, email, access_groups, disabled FROM users WHERE id IN (`+in+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: users: %w", err)

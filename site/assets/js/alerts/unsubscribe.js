@@ -2,7 +2,8 @@
 // mail (alerts/digest.go). The fragment never reaches a server; the token
 // is read once and removed from the address bar, and the reader's press
 // of the button sends it to POST /api/alerts/unsubscribe, which turns off
-// the alert of that one saved search. No sign-in is needed.
+// the alert of that one saved search, or ends that one follow. No sign-in
+// is needed.
 
 import { post } from "../members/api.js";
 
@@ -31,7 +32,9 @@ export function initUnsubscribe(root, ui) {
     const result = await post("/alerts/unsubscribe", { token });
     if (result.ok) {
       actions.hidden = true;
-      doneText.textContent = t("alerts_unsub_done", { name: String((result.data && result.data.name) || "") });
+      const data = result.data || {};
+      doneText.textContent =
+        data.kind === "follow" ? t("alerts_unsub_follow_done") : t("alerts_unsub_done", { name: String(data.name || "") });
       done.hidden = false;
       ui.focus(done.querySelector("h2"));
     } else if (result.status === 404) {
