@@ -239,6 +239,8 @@ type ValidationError struct {
 	Field, Reason string
 }
 
-func (e *ValidationError) Error() string { return fmt.Sprintf("%v: %s: %s", ErrInvalid, e.Field, e.Reason) }
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("%v: %s: %s", ErrInvalid, e.Field, e.Reason)
+}
 
 func (e *ValidationError) Unwrap() error { return ErrInvalid }
