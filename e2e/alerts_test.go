@@ -89,6 +89,7 @@ func TestSavedSearchAlertNotification(t *testing.T) {
 		t.Errorf("inbox item %q", item)
 	}
 	checkAxe(t, ctx, "notifications page, unread")
+	screenshot(t, ctx, "alerts-notifications")
 	do(t, ctx,
 		chromedp.Click(chromedp.CSS("#inbox-mark-all")),
 		chromedp.WaitNotPresent(chromedp.CSS("#inbox-list .inbox-unread")),
@@ -108,6 +109,7 @@ func TestSavedSearchAlertNotification(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS("#research-hits li")),
 		)
 		checkAxe(t, ctx, lang+" search page with its save form")
+		screenshot(t, ctx, "alerts-search-"+lang)
 		do(t, ctx,
 			chromedp.Navigate(p.URL+"/"+lang+"/research/document/?id="+string(docID[1])),
 			chromedp.WaitVisible(chromedp.CSS("#document-follow")),
@@ -154,6 +156,7 @@ func TestSavedSearchAlertNotification(t *testing.T) {
 		t.Errorf("unsubscribed: %q", text)
 	}
 	checkAxe(t, anon, "unsubscribe page, done")
+	screenshot(t, anon, "alerts-unsubscribed")
 	do(t, ctx,
 		chromedp.Navigate(p.URL+"/en/account/notifications/"),
 		chromedp.WaitVisible(chromedp.CSS("#saved-list select")),
