@@ -15,7 +15,7 @@ import (
 // alertRoutes are the routes of saved searches, followed records, the
 // notifications inbox and the mailed unsubscribe link (package alerts).
 func (s *Server) alertRoutes() []route {
-	return []route{
+	routes := []route{
 		{method: http.MethodGet, path: "/me/saved-searches", policy: Member, handler: s.listSavedSearches},
 		{method: http.MethodPost, path: "/me/saved-searches", policy: Member, handler: s.saveSearch},
 		{method: http.MethodPatch, path: "/me/saved-searches/:id", policy: Member, handler: s.updateSavedSearch},
@@ -27,6 +27,22 @@ func (s *Server) alertRoutes() []route {
 		{method: http.MethodPost, path: "/me/notifications/read", policy: Member, handler: s.markNotificationsRead},
 		// The token is the credential: it is checked like one.
 		{method: http.MethodPost, path: "/alerts/unsubscribe", policy: Public, handler: s.unsubscribe, throttled: true},
+	}
+	for i := range routes {
+		routes[i].handler = s.withAlerts(routes[i].handler)
+	}
+	return routes
+}
+
+// withAlerts answers 503 while the server has no alerts service (a server
+// built for a test of something else).
+func (s *Server) withAlerts(h echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		if s.alerts == nil {
+			return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable",
+				Message: "Saved searches and notifications are not available on this server."}
+		}
+		return h(c)
 	}
 }
 

@@ -87,7 +87,7 @@ type Options struct {
 	// act and at Close.
 	AnchorEvery time.Duration
 	// Alerts keeps saved searches, followed records and the notifications
-	// inbox.
+	// inbox. Optional: without it their routes answer 503.
 	Alerts *alerts.Service
 }
 
@@ -226,9 +226,6 @@ func New(opts Options) (*Server, error) {
 	}
 	if len(opts.SecretKey) < 32 {
 		return nil, errors.New("api: SecretKey must be at least 32 bytes")
-	}
-	if opts.Alerts == nil {
-		return nil, errors.New("api: Alerts is required")
 	}
 	site, err := newSite(opts.SiteDir, opts.Search, opts.Logger)
 	if err != nil {
