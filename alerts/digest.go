@@ -117,13 +117,17 @@ func (s *Service) digest(ctx context.Context, u *account.User, searches []SavedS
 		}
 	}
 	for _, f := range follows {
-		d.Follows = append(d.Follows, f.ID)
 		rep.Follows++
 		r := f.Record
+		withdrawn := r.Withdrawn && r.WithdrawnAt.After(f.CheckedAt) && !r.WithdrawnAt.After(now)
+		if !withdrawn && f.NewVersion == 0 {
+			continue // nothing happened: the follow's window stays, unwritten
+		}
+		d.Follows = append(d.Follows, f.ID)
 		switch {
 		case !access.CanSee(subj, r.Object):
 			// Access lost since following: nothing to hear of.
-		case r.Withdrawn && r.WithdrawnAt.After(f.CheckedAt) && !r.WithdrawnAt.After(now):
+		case withdrawn:
 			d.Notifications = append(d.Notifications, Notification{UserID: u.ID, Kind: KindWithdrawn, DocID: r.ID,
 				Version: r.CurrentVersion, CreatedAt: now})
 			events = append(events, f)
