@@ -198,6 +198,21 @@ func (s *Service) match(ctx context.Context, u *account.User, subj access.Subjec
 // organisation's walls that mail crosses.
 func mailable(t access.TLP) bool { return t == access.Clear || t == access.Green }
 
+// unmailable names the labels mailable refuses, from access.Labels:
+// "TLP:AMBER, TLP:AMBER+STRICT or TLP:RED".
+func unmailable() string {
+	var l []string
+	for _, t := range access.Labels() {
+		if !mailable(t) {
+			l = append(l, string(t))
+		}
+	}
+	if len(l) < 2 {
+		return strings.Join(l, "")
+	}
+	return strings.Join(l[:len(l)-1], ", ") + " or " + l[len(l)-1]
+}
+
 // digestMail writes the digest to to. Titles and links only for records
 // that mailable allows; the others are counted per search.
 func (s *Service) digestMail(to string, sections []section, events []FollowState) mail.Message {
@@ -216,8 +231,8 @@ func (s *Service) digestMail(to string, sections []section, events []FollowState
 			fmt.Fprintf(&b, "- %s (%s)\n  %s/en/research/document/?id=%s\n", c.Title, c.Object.TLP, base, c.ID)
 		}
 		if restricted > 0 {
-			fmt.Fprintf(&b, "- %d %s labelled TLP:AMBER, TLP:AMBER+STRICT or TLP:RED, not named by mail. Sign in to see %s:\n  %s\n",
-				restricted, plural(restricted, "record"), pronoun(restricted), inbox)
+			fmt.Fprintf(&b, "- %d %s labelled %s, not named by mail. Sign in to see %s:\n  %s\n",
+				restricted, plural(restricted, "record"), unmailable(), pronoun(restricted), inbox)
 		}
 		fmt.Fprintf(&b, "  To stop the alerts of this search (no sign-in needed):\n  %s/en/account/unsubscribe/#token=%s\n",
 			base, s.UnsubscribeToken(sec.search.ID))
