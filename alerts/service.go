@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"portal/access"
 	"portal/account"
@@ -100,17 +99,15 @@ func validID(id string) bool {
 	return err == nil && strings.ToLower(id) == id
 }
 
+// checkName checks a search's name by the rule of every name members type
+// (account.NormText).
 func checkName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > MaxNameRunes {
-		return "", &ValidationError{"name", fmt.Sprintf("must be 1 to %d characters", MaxNameRunes)}
+	name, err := account.NormText("name", MaxNameRunes, name)
+	var invalid *account.InputError
+	if errors.As(err, &invalid) {
+		return "", &ValidationError{invalid.Field, invalid.Reason}
 	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
-			return "", &ValidationError{"name", "must not hold control or direction characters"}
-		}
-	}
-	return name, nil
+	return name, err
 }
 
 // SaveSearch saves q under name for u.

@@ -366,6 +366,8 @@ func TestSavedSearchesValidated(t *testing.T) {
 		{map[string]any{"name": "x", "filters": map[string]any{"year_from": 2020, "year_to": 2010}}, "invalid_parameter"},
 		{map[string]any{"name": "x", "filters": map[string]any{"countries": []string{"France"}}}, "invalid_parameter"},
 		{map[string]any{"name": "", "text": "x"}, "invalid_parameter"},
+		{map[string]any{"name": "bad\u202ename"}, "invalid_parameter"},
+		{map[string]any{"name": strings.Repeat("n", 101)}, "invalid_parameter"},
 		{map[string]any{"name": "x", "alert": "hourly"}, "invalid_parameter"},
 		{map[string]any{"name": "x", "unknown": 1}, "invalid_json"},
 	} {
