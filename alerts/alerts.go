@@ -202,8 +202,8 @@ type Store interface {
 	Follows(ctx context.Context, userID string) ([]Follow, error)
 	DeleteFollow(ctx context.Context, userID, docID string) error
 	// DeleteFollowByID removes a follow whoever owns it, for the links in
-	// mails.
-	DeleteFollowByID(ctx context.Context, id string) error
+	// mails, and returns its owner's ID.
+	DeleteFollowByID(ctx context.Context, id string) (userID string, err error)
 	// FollowStates returns every follow with its record's state up to until.
 	FollowStates(ctx context.Context, until time.Time) ([]FollowState, error)
 

@@ -10,6 +10,7 @@ import (
 	"portal/access"
 	"portal/account"
 	"portal/alerts"
+	"portal/audit"
 	"portal/portaltest"
 	"portal/research"
 )
@@ -139,17 +140,26 @@ func TestUnsubscribeToken(t *testing.T) {
 	}
 	tok := f.p.Alerts.UnsubscribeToken(a.ID)
 	for _, bad := range []string{"", tok[:len(tok)-1], b.ID + tok[32:], strings.ToUpper(tok[:32]) + tok[32:], tok + "x"} {
-		if _, err := f.p.Alerts.Unsubscribe(ctx, bad); err != alerts.ErrNotFound {
+		if _, err := f.p.Alerts.Unsubscribe(ctx, bad, account.Client{}); err != alerts.ErrNotFound {
 			t.Errorf("token %q: %v, want ErrNotFound", bad, err)
 		}
 	}
-	done, err := f.p.Alerts.Unsubscribe(ctx, tok)
+	done, err := f.p.Alerts.Unsubscribe(ctx, tok, account.Client{IP: "192.0.2.7"})
 	if err != nil || done.Kind != "search" || done.Name != "Synthetic a" {
 		t.Fatalf("unsubscribe: %+v, %v", done, err)
 	}
+	// No session did it: the audit log names the member the link was
+	// mailed to, the search and the address.
+	entries, _, err := f.p.Audit.List(ctx, audit.Filter{Actor: m.ID, Action: alerts.ActionUnsubscribe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Target != a.ID || entries[0].IP != "192.0.2.7" {
+		t.Errorf("audit entries of the unsubscribe: %+v", entries)
+	}
 	// A search's token is not a follow's, though both are IDs signed
 	// with the same key.
-	if _, err := f.p.Alerts.Unsubscribe(ctx, f.p.Alerts.UnfollowToken(b.ID)); err != alerts.ErrNotFound {
+	if _, err := f.p.Alerts.Unsubscribe(ctx, f.p.Alerts.UnfollowToken(b.ID), account.Client{}); err != alerts.ErrNotFound {
 		t.Errorf("a follow token for a search ID: %v, want ErrNotFound", err)
 	}
 	list, err := f.p.Alerts.Searches(ctx, &m.User)

@@ -15,6 +15,7 @@ import (
 
 	"portal/access"
 	"portal/account"
+	"portal/audit"
 	"portal/mail"
 	"portal/search"
 )
@@ -36,9 +37,17 @@ type Options struct {
 	// SecretKey is the portal's secret key; unsubscribe tokens are signed
 	// under a key derived from it. At least 32 bytes.
 	SecretKey []byte
-	Now       func() time.Time // default time.Now
-	Logger    *slog.Logger     // default slog.Default()
+	// Audit records what a mailed link stops, since no session does it.
+	// Optional.
+	Audit  *audit.Log
+	Now    func() time.Time // default time.Now
+	Logger *slog.Logger     // default slog.Default()
 }
+
+// ActionUnsubscribe is the audit action of a mailed link that stopped a
+// saved search's alert or a follow; its actor is the member the link was
+// mailed to.
+const ActionUnsubscribe = "alerts.unsubscribe"
 
 // Limits.
 const (
@@ -365,11 +374,15 @@ type Unsubscribed struct {
 // token is the credential): the alert of one saved search, which stays
 // saved, or one follow. A bad token, or one of a search or follow that
 // no longer exists, gives ErrNotFound.
-func (s *Service) Unsubscribe(ctx context.Context, token string) (Unsubscribed, error) {
+func (s *Service) Unsubscribe(ctx context.Context, token string, c account.Client) (Unsubscribed, error) {
 	id, _, ok := strings.Cut(token, ".")
 	if !ok || !validID(id) {
 		return Unsubscribed{}, ErrNotFound
 	}
+	var (
+		done  Unsubscribed
+		owner string
+	)
 	switch {
 	case hmac.Equal([]byte(token), []byte(s.UnsubscribeToken(id))):
 		ss, err := s.st.SearchByID(ctx, id)
@@ -380,12 +393,23 @@ func (s *Service) Unsubscribe(ctx context.Context, token string) (Unsubscribed, 
 		if err := s.st.UpdateSearch(ctx, ss); err != nil {
 			return Unsubscribed{}, fmt.Errorf("alerts: unsubscribe: %w", err)
 		}
-		return Unsubscribed{Kind: tokenSearch, Name: ss.Name}, nil
+		done, owner = Unsubscribed{Kind: tokenSearch, Name: ss.Name}, ss.UserID
 	case hmac.Equal([]byte(token), []byte(s.UnfollowToken(id))):
-		if err := s.st.DeleteFollowByID(ctx, id); err != nil {
+		var err error
+		if owner, err = s.st.DeleteFollowByID(ctx, id); err != nil {
 			return Unsubscribed{}, err
 		}
-		return Unsubscribed{Kind: tokenFollow}, nil
+		done = Unsubscribed{Kind: tokenFollow}
+	default:
+		return Unsubscribed{}, ErrNotFound
 	}
-	return Unsubscribed{}, ErrNotFound
+	if s.opts.Audit != nil {
+		// Written even if the client has gone: the change is made.
+		err := s.opts.Audit.Record(context.WithoutCancel(ctx), audit.Entry{Actor: owner, Action: ActionUnsubscribe,
+			Target: id, IP: c.IP, Outcome: audit.OutcomeSuccess, Detail: done.Kind + " stopped by a mailed link"})
+		if err != nil {
+			return done, fmt.Errorf("alerts: audit unsubscribe: %w", err)
+		}
+	}
+	return done, nil
 }

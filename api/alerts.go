@@ -271,7 +271,7 @@ func (s *Server) unsubscribe(c *echo.Context) error {
 	if err := decodeJSON(c, &body); err != nil {
 		return err
 	}
-	done, err := s.alerts.Unsubscribe(c.Request().Context(), body.Token)
+	done, err := s.alerts.Unsubscribe(c.Request().Context(), body.Token, client(c))
 	if errors.Is(err, alerts.ErrNotFound) {
 		return &Error{Status: http.StatusNotFound, Code: "invalid_token",
 			Message: "This link is not valid, or what it stops no longer exists.", Err: err}

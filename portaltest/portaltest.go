@@ -292,7 +292,7 @@ func (p *Portal) setUp(opts Options) error {
 	}
 	p.Searcher = search.NewSearcher(p.Meili.URL, p.SearchKey, search.SearchKey().UID)
 	if p.Alerts, err = alerts.New(p.DB.Alerts(), p.Searcher, p.Outbox,
-		alerts.Options{PublicURL: PublicURL, SecretKey: secret, Now: now, Logger: log}); err != nil {
+		alerts.Options{PublicURL: PublicURL, SecretKey: secret, Audit: p.Audit, Now: now, Logger: log}); err != nil {
 		return err
 	}
 	e, err := api.New(api.Options{

@@ -207,12 +207,13 @@ func (a Alerts) DeleteFollow(ctx context.Context, userID, docID string) error {
 }
 
 // DeleteFollowByID implements alerts.Store.
-func (a Alerts) DeleteFollowByID(ctx context.Context, id string) error {
-	res, err := a.db.writer.ExecContext(ctx, `DELETE FROM record_follows WHERE id = ?`, id)
+func (a Alerts) DeleteFollowByID(ctx context.Context, id string) (string, error) {
+	var userID string
+	err := a.db.writer.QueryRowContext(ctx, `DELETE FROM record_follows WHERE id = ? RETURNING user_id`, id).Scan(&userID)
 	if err != nil {
-		return fmt.Errorf("store: delete follow: %w", err)
+		return "", alertsErr(err)
 	}
-	return alertsRow(res)
+	return userID, nil
 }
 
 // recordColumns are what alerts.Record holds, from research_documents d.

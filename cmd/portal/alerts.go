@@ -28,7 +28,7 @@ func (a *app) openAlerts(cfg config.Config, searcher alerts.Searcher) error {
 	}
 	var err error
 	a.alerts, err = alerts.New(a.db.Alerts(), searcher, a.outbox,
-		alerts.Options{PublicURL: publicBase(cfg), SecretKey: cfg.SecretKey, Logger: a.log})
+		alerts.Options{PublicURL: publicBase(cfg), SecretKey: cfg.SecretKey, Audit: a.audit, Logger: a.log})
 	return err
 }
 
