@@ -204,7 +204,9 @@ type Store interface {
 	// DeleteFollowByID removes a follow whoever owns it, for the links in
 	// mails, and returns its owner's ID.
 	DeleteFollowByID(ctx context.Context, id string) (userID string, err error)
-	// FollowStates returns every follow with its record's state up to until.
+	// FollowStates returns the follows whose record got a new version, or
+	// was withdrawn, after the follow was last checked and up to until,
+	// with the record's state.
 	FollowStates(ctx context.Context, until time.Time) ([]FollowState, error)
 
 	// Changes returns the records, withdrawn or not, created or given a

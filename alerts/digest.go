@@ -16,7 +16,7 @@ import (
 // Report counts what a pass did.
 type Report struct {
 	Searches      int // saved searches whose digest was made
-	Follows       int // follows checked
+	Follows       int // follows whose record changed
 	Notifications int
 	Mails         int
 }

@@ -245,7 +245,10 @@ func (a Alerts) FollowStates(ctx context.Context, until time.Time) ([]alerts.Fol
 		COALESCE((SELECT MAX(v.number) FROM research_versions v WHERE v.doc_id = f.doc_id AND v.number > 1
 			AND v.uploaded_at > f.checked_at AND v.uploaded_at <= ?), 0)
 		FROM record_follows f JOIN research_documents d ON d.id = f.doc_id
-		ORDER BY f.user_id, f.id`, fmtTime(until))
+		WHERE EXISTS (SELECT 1 FROM research_versions v WHERE v.doc_id = f.doc_id AND v.number > 1
+				AND v.uploaded_at > f.checked_at AND v.uploaded_at <= ?)
+			OR (d.withdrawn = 1 AND d.withdrawn_at > f.checked_at AND d.withdrawn_at <= ?)
+		ORDER BY f.user_id, f.id`, fmtTime(until), fmtTime(until), fmtTime(until))
 	if err != nil {
 		return nil, fmt.Errorf("store: follow states: %w", err)
 	}

@@ -70,7 +70,7 @@ func alertsSendCmd(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	rep, err := a.alerts.Send(ctx, time.Now())
-	fmt.Fprintf(stdout, "%d saved searches and %d follows checked: %d notifications, %d mails queued.\n",
+	fmt.Fprintf(stdout, "%d saved searches due, %d followed records changed: %d notifications, %d mails queued.\n",
 		rep.Searches, rep.Follows, rep.Notifications, rep.Mails)
 	return err
 }
