@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"portal/account"
+	"portal/alerts"
 	"portal/api"
 	"portal/attest"
 	"portal/audit"
@@ -30,8 +31,8 @@ import (
 	"portal/groups"
 	"portal/mail"
 	"portal/mail/mailpit"
-	"portal/reach"
 	"portal/ocr"
+	"portal/reach"
 	"portal/research"
 	"portal/search"
 	"portal/search/meilitest"
@@ -143,6 +144,9 @@ type Portal struct {
 	Reach      *reach.Service
 	Indexer    *search.Indexer
 	Searcher   *search.Searcher
+	// Alerts holds saved searches, follows and the inbox; a test runs a
+	// digest pass with Alerts.Send.
+	Alerts *alerts.Service
 	// Mailpit is the SMTP relay the portal's outbox sends to; Mail reads
 	// what it received.
 	Mailpit *mailpit.Process
@@ -151,8 +155,8 @@ type Portal struct {
 	// a second server over the same database, as a restart would.
 	SecretKey []byte
 	// Bucket is the portal's bucket on Weed when Options.S3 is set.
-	Bucket    string
-	stopMail  func()
+	Bucket   string
+	stopMail func()
 	// stopRecognition stops the research library's recognition loop.
 	stopRecognition func()
 	extractor       *extract.Extractor
@@ -340,6 +344,10 @@ func (p *Portal) setUp(opts Options) error {
 		return err
 	}
 	p.Searcher = search.NewSearcher(p.Meili.URL, p.SearchKey, search.SearchKey().UID)
+	if p.Alerts, err = alerts.New(p.DB.Alerts(), p.Searcher, p.Outbox,
+		alerts.Options{PublicURL: PublicURL, SecretKey: secret, Audit: p.Audit, Now: now, Logger: log}); err != nil {
+		return err
+	}
 	e, err := api.New(api.Options{
 		Logger:      log,
 		Search:      p.Searcher,
@@ -359,6 +367,7 @@ func (p *Portal) setUp(opts Options) error {
 		Groups:      p.Groups,
 		Attest:      p.Attest,
 		Reach:       p.Reach,
+		Alerts:      p.Alerts,
 	})
 	if err != nil {
 		return err

@@ -112,6 +112,10 @@ type MemberQuery struct {
 	YearTo    int
 	Sort      string // "relevance", "newest" or "oldest"
 	Page      int
+	// IDs, when set, limits the research hits to these records: the
+	// digest of saved searches (package alerts) matches a search against
+	// the records that changed. Members' own searches never set it.
+	IDs []string
 }
 
 // MemberPageSize is the number of hits per page of a member's search.
@@ -152,14 +156,14 @@ type MemberResults struct {
 
 // HasFilters reports whether q narrows the research results.
 func (q MemberQuery) HasFilters() bool {
-	return len(q.Topics)+len(q.Countries)+len(q.Regions)+len(q.Types)+len(q.Languages)+len(q.TLPs) > 0 ||
+	return len(q.Topics)+len(q.Countries)+len(q.Regions)+len(q.Types)+len(q.Languages)+len(q.TLPs)+len(q.IDs) > 0 ||
 		q.YearFrom != 0 || q.YearTo != 0
 }
 
 func (q MemberQuery) userClauses() ([]Clause, error) {
 	var out []Clause
 	for field, vals := range map[string][]string{"topics": q.Topics, "countries": q.Countries, "regions": q.Regions,
-		"type": q.Types, "language": q.Languages, "tlp": q.TLPs} {
+		"type": q.Types, "language": q.Languages, "tlp": q.TLPs, "doc_id": q.IDs} {
 		if len(vals) == 0 {
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"portal/account"
+	"portal/alerts"
 	"portal/audit"
 	"portal/blob"
 	"portal/config"
@@ -40,6 +41,8 @@ type app struct {
 	outbox    *mail.Outbox
 	research  *research.Service
 	extractor *extract.Extractor
+	// alerts is nil except for serve and `portal alerts send`.
+	alerts *alerts.Service
 	// metrics is nil unless PORTAL_METRICS_ADDR is set.
 	metrics *metrics.Metrics
 	log     *slog.Logger

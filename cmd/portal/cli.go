@@ -66,6 +66,8 @@ func commands() []command {
 			run: restoreCmd},
 		{name: "attestation run", summary: "remind members whose attestation is due and suspend those whose attestation lapsed, once",
 			help: attestationRunHelp, defaults: oneOffDefaults(), run: attestationRunCmd},
+		{name: "alerts send", summary: "make one digest pass of saved-search alerts and followed records now", help: alertsSendHelp,
+			defaults: oneOffDefaults(), run: alertsSendCmd},
 		{name: "version", summary: "print the version, the commit it was built from and the Go release", help: versionHelp, run: versionCmd},
 	}
 }

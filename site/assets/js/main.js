@@ -22,6 +22,7 @@ import { appendSnippet, safeURL } from "./lib/snippet.js";
 import { initMembers } from "./members/index.js";
 import { initTraining } from "./training/index.js";
 import { initTypeaheads } from "./lib/combobox.js";
+import { initBell } from "./alerts/bell.js";
 
 const ESCAPE_WINDOW_MS = 1500;
 
@@ -318,6 +319,7 @@ function init() {
   initTypeaheads();
   initMembers();
   initTraining();
+  initBell();
 }
 
 if (document.readyState === "loading") {

@@ -24,6 +24,7 @@ import { TLP_LABELS } from "../lib/vocabulary.js";
 import { metadataFields, showErrors, clearErrors, fileErrors, fileServerError } from "./fields.js";
 import { uploadForm, progressBar } from "./upload-request.js";
 import { initReader } from "./reader.js";
+import { initFollow } from "../alerts/follow.js";
 
 export async function initResearchDocument(root, ui) {
   const t = ui.t;
@@ -351,5 +352,6 @@ export async function initResearchDocument(root, ui) {
 
   if (await load()) {
     ui.clear();
+    initFollow(root, ui, id);
   }
 }

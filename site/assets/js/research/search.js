@@ -21,6 +21,7 @@ import {
 } from "./common.js";
 import { TLP_LABELS } from "../lib/vocabulary.js";
 import { checkbox, idPart } from "./fields.js";
+import { initSaveSearch } from "../alerts/save.js";
 
 const MAX_QUERY = 200;
 const MAX_VALUES = 20;
@@ -499,5 +500,6 @@ export async function initResearchSearch(root, ui) {
   // The address as this page writes it (invalid values dropped).
   history.replaceState(null, "", pageURL(state));
   content.hidden = false;
+  initSaveSearch(root, ui, () => state);
   await load(false);
 }
