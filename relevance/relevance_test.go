@@ -160,6 +160,9 @@ func TestJudgedRelevance(t *testing.T) {
 	var b strings.Builder
 	rep.WriteText(&b)
 	t.Log("\n" + b.String())
+	if path := os.Getenv("PORTAL_RELEVANCE_REPORT"); path != "" {
+		writeReport(t, path, rep)
+	}
 	if rep.All.NDCG < minNDCG || rep.All.Success < minSuccess {
 		t.Errorf("nDCG@10 %.3f (floor %.2f), success@3 %.3f (floor %.2f)", rep.All.NDCG, minNDCG, rep.All.Success, minSuccess)
 	}
@@ -186,4 +189,28 @@ func uploadCorpus(c *portaltest.Client) (map[string]string, error) {
 		ids[d.ID] = r.Key
 	}
 	return ids, nil
+}
+
+// writeReport leaves the figures for `make bench` (bench.Relevance).
+func writeReport(t *testing.T, path string, rep relevance.Report) {
+	out := map[string]any{"queries": rep.All.Queries, "ndcg10": rep.All.NDCG, "success3": rep.All.Success}
+	byLang := map[string]float64{}
+	for l, s := range rep.ByLang {
+		byLang[l] = s.NDCG
+	}
+	out["ndcg10_by_lang"] = byLang
+	misses := []string{}
+	for _, r := range rep.Results {
+		if !r.Success {
+			misses = append(misses, r.Query.ID)
+		}
+	}
+	out["misses"] = misses
+	raw, err := json.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
