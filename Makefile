@@ -27,11 +27,11 @@ TOOL     := $(GO) tool -modfile=$(CURDIR)/tools/go.mod
 # module (the database's own site is out of reach here).
 VULNDB   := $(TOOLS)/vulndb
 
-.PHONY: run test test-go test-lighthouse lint fuzz tools test-deps clean bench bench-smoke dist dist-check
+.PHONY: run test test-go test-lighthouse lint fuzz tools test-deps ocr-deps clean bench bench-smoke dist dist-check
 
 ## run: the whole portal on http://127.0.0.1:8080 (site, API, local
 ## Meilisearch, and Mailpit as the inbox of the mail it sends)
-run: tools
+run: tools ocr-deps
 	$(GO) build -o $(BIN)/portal ./cmd/portal
 	$(BIN)/portal dev
 
@@ -110,6 +110,10 @@ test-deps: $(WEED_BIN)
 # build takes minutes on 2 cores, once.
 $(WEED_BIN): scripts/install-weed
 	GO="$(GO)" scripts/install-weed $@
+## ocr-deps: Debian's Tesseract with English, French, Spanish and Arabic,
+## which reads scanned PDF pages (installed when missing)
+ocr-deps:
+	scripts/install-ocr-deps
 
 # The benchmark harness is its own module (bench/go.mod) so that its load
 # tool, vegeta, stays out of the portal's dependencies.

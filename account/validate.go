@@ -106,3 +106,8 @@ func clip(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// NormText is normText for the names members type in other packages (a
+// saved search's, package alerts), so that every typed name follows one
+// rule. The error is an *InputError naming field.
+func NormText(field string, max int, s string) (string, error) { return normText(field, max, s) }

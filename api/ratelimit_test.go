@@ -27,7 +27,8 @@ func TestRateLimitAcrossInstances(t *testing.T) {
 	log := audit.New(db, time.Now).WithKey(audit.ChainKey(p.SecretKey))
 	srv, err := api.New(api.Options{Search: p.Searcher, Accounts: p.Accounts, Audit: log, Research: p.Research,
 		Training: p.Training, SecretKey: p.SecretKey, SiteDir: p.SiteDir, Database: db,
-		SecretRate: 1.0 / 60, SecretBurst: 10, RateLimits: db, Groups: p.Groups, Attest: p.Attest, Reach: p.Reach})
+		SecretRate: 1.0 / 60, SecretBurst: 10, RateLimits: db,
+		Complaints: p.Complaints, Groups: p.Groups, Attest: p.Attest, Reach: p.Reach})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,18 +86,26 @@ type documentView struct {
 	IndexState     string    `json:"indexState"`
 	// CanEdit says whether the reader may change the record (its uploader
 	// or an admin), so pages offer only what the API will accept.
-	CanEdit  bool          `json:"canEdit"`
-	Versions []versionView `json:"versions,omitempty"`
+	CanEdit bool `json:"canEdit"`
+	// Recognition is the state of the OCR of scanned pages: pending,
+	// done, failed, or absent when there are none.
+	Recognition string        `json:"recognition,omitempty"`
+	Versions    []versionView `json:"versions,omitempty"`
 }
 
 func viewDocument(u *account.User, d research.Document, versions []research.Version) documentView {
 	m := d.Metadata
 	v := documentView{ID: d.ID, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Withdrawn: d.Withdrawn,
 		CanEdit:        u != nil && (u.ID == d.UploaderID || u.Role == account.RoleAdmin),
-		CurrentVersion: d.CurrentVersion, IndexState: string(d.IndexState),
+		CurrentVersion: d.CurrentVersion, IndexState: string(d.IndexState), Recognition: string(d.Recognition),
 		metadataView: metadataView{Title: m.Title, Authors: m.Authors, Organisation: m.Organisation, Abstract: m.Abstract,
 			Year: m.Year, Language: m.Language, Type: string(m.Type), Topics: m.Topics, Countries: m.Countries,
 			Regions: m.Regions, AccessGroups: m.AccessGroups, TLP: m.TLP}}
+	if d.Recognition == research.RecognitionPending && !d.Withdrawn {
+		// Scanned pages are not yet in the index: the record is not
+		// wholly searchable yet.
+		v.IndexState = "recognising"
+	}
 	for _, x := range versions {
 		v.Versions = append(v.Versions, versionView{Number: x.Number, SHA256: x.SHA256, Size: x.Size, Kind: string(x.Kind),
 			Filename: x.Filename, Pages: x.Pages, UploadedAt: x.UploadedAt})

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"portal/access"
 	"portal/account"
@@ -183,6 +184,7 @@ func TestLeaks(t *testing.T) {
 	}
 	users := map[string]*portaltest.Client{}
 	subjects := map[string]access.Subject{}
+	emails := map[string]string{}
 	for name, who := range map[string]struct {
 		role   account.Role
 		groups []string
@@ -195,6 +197,7 @@ func TestLeaks(t *testing.T) {
 	} {
 		u := p.SeedUser(t, who.role, who.groups...)
 		users[name], subjects[name] = login(u), access.Subject{Groups: u.Groups}
+		emails[name] = u.Email
 	}
 	// The rows the issue names, stated outright rather than only through
 	// CanSee: the admin without a group sees no RED canary and nothing of a
@@ -231,6 +234,11 @@ func TestLeaks(t *testing.T) {
 			if resp.StatusCode != reportStatus || strings.Contains(string(body), k.title) != (reportStatus == 200 && status == 200) {
 				t.Errorf("%s GET report of %s: %d %s, want %d with the title only when readable", name, k.title, resp.StatusCode, body, reportStatus)
 			}
+			// Following a record shows it exists: only for who may see it.
+			follow := map[int]int{200: http.StatusCreated, 404: http.StatusNotFound}[status]
+			if resp, body := c.Do("POST", "/api/me/follows", map[string]string{"docId": k.id}); resp.StatusCode != follow || strings.Contains(string(body), tag) {
+				t.Errorf("%s POST /api/me/follows (%s): %d %s, want %d", name, k.title, resp.StatusCode, body, follow)
+			}
 			if status == 200 {
 				continue
 			}
@@ -246,6 +254,13 @@ func TestLeaks(t *testing.T) {
 			} {
 				if resp, body := c.Do(ch.method, ch.path, ch.body); resp.StatusCode != 404 || strings.Contains(string(body), tag) {
 					t.Errorf("%s %s %s (%s): %d %s, want 404", name, ch.method, ch.path, k.title, resp.StatusCode, body)
+				}
+			}
+			// A page image is no capability: any page or width guessed
+			// answers as for a record that does not exist.
+			for _, path := range []string{"/pages/1", "/pages/1/preview?width=800", "/pages/1/preview?width=1234", "/pages/7/preview?width=1600"} {
+				if resp, body := c.Do("GET", "/api/research/"+k.id+path, nil); resp.StatusCode != 404 {
+					t.Errorf("%s GET %s (%s): %d %s, want 404", name, path, k.title, resp.StatusCode, body)
 				}
 			}
 			if resp, body := c.Upload("POST", "/api/research/"+k.id+"/versions", nil, "v2.txt", []byte("Synthetic replacement.")); resp.StatusCode != 404 {
@@ -318,6 +333,25 @@ func TestLeaks(t *testing.T) {
 				}
 			}
 		}
+		// Typeahead: every research title suggested is one the user may
+		// see (at most eight are suggested, of more canaries).
+		for _, typed := range []string{tag, tag[:len(tag)-1]} {
+			var sug suggestResp
+			c.JSON("GET", "/api/suggest?"+url.Values{"q": {typed}}.Encode(), nil, 200, &sug)
+			n := 0
+			for _, s := range sug.Suggestions {
+				if s.Kind != "research" {
+					continue
+				}
+				n++
+				if !slices.Contains(want, s.Title) {
+					t.Errorf("%s suggest %q: %q, which the user may not see", name, typed, s.Title)
+				}
+			}
+			if n != min(len(want), 8) {
+				t.Errorf("%s suggest %q: %d research titles, want %d", name, typed, n, min(len(want), 8))
+			}
+		}
 		for _, tlp := range access.Labels() {
 			var res memberSearch
 			c.JSON("GET", "/api/search?"+url.Values{"q": {tag}, "tlp": {string(tlp)}}.Encode(), nil, 200, &res)
@@ -346,6 +380,56 @@ func TestLeaks(t *testing.T) {
 			}
 		}
 	}
+	// Every user follows what they may see (above); a new version of every
+	// canary then reaches each follower's inbox for exactly those, and
+	// their mail names only the TLP:CLEAR and TLP:GREEN ones among them.
+	clock.Advance(time.Second)
+	for _, k := range canaries {
+		if resp, body := uc.Upload("POST", "/api/research/"+k.id+"/versions", nil, "v2.txt", []byte("Synthetic canary text, second version "+tag+".")); resp.StatusCode != 200 {
+			t.Fatalf("new version of %s: %d %s", k.title, resp.StatusCode, body)
+		}
+	}
+	if _, err := p.Alerts.Send(t.Context(), clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range users {
+		var want, named []string
+		for _, k := range canaries {
+			if access.CanSee(subjects[name], k.obj) {
+				want = append(want, k.title)
+				if k.obj.TLP == access.Clear || k.obj.TLP == access.Green {
+					named = append(named, k.title)
+				}
+			}
+		}
+		var in struct {
+			Items []struct {
+				Kind   string
+				Record struct{ Title string }
+			}
+		}
+		c.JSON("GET", "/api/me/notifications", nil, 200, &in)
+		var got []string
+		for _, it := range in.Items {
+			if it.Kind == "version" && strings.HasPrefix(it.Record.Title, tag) {
+				got = append(got, it.Record.Title)
+			}
+		}
+		sort.Strings(got)
+		sort.Strings(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s inbox:\n got  %v\n want %v", name, got, want)
+		}
+		var text string
+		for _, m := range p.Mail(t, emails[name]) {
+			text += m.Text
+		}
+		for _, k := range canaries {
+			if strings.Contains(text, k.title) != slices.Contains(named, k.title) {
+				t.Errorf("%s mail names %s: %v, want %v", name, k.title, !slices.Contains(named, k.title), slices.Contains(named, k.title))
+			}
+		}
+	}
 
 	// Anonymous readers reach no research at all.
 	anon := p.NewClient(t)
@@ -368,6 +452,11 @@ func TestLeaks(t *testing.T) {
 		if resp, body := anon.Do("GET", path, nil); resp.StatusCode != 200 || strings.Contains(string(body), tag) {
 			t.Errorf("anonymous GET %s: %d; the statistics must hold numbers only", path, resp.StatusCode)
 		}
+	}
+	var sug suggestResp
+	anon.JSON("GET", "/api/suggest?q="+tag, nil, 200, &sug)
+	if len(sug.Suggestions) != 0 {
+		t.Errorf("anonymous suggestions for the canaries: %v", sug.Suggestions)
 	}
 }
 

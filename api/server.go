@@ -20,6 +20,7 @@ import (
 
 	"portal/access"
 	"portal/account"
+	"portal/alerts"
 	"portal/attest"
 	"portal/audit"
 	"portal/complaints"
@@ -37,6 +38,8 @@ type Searcher interface {
 	Public(ctx context.Context, q search.PublicQuery) (*search.Results, error)
 	Member(ctx context.Context, subj access.Subject, q search.MemberQuery) (*search.MemberResults, error)
 	Health(ctx context.Context) (search.Status, error)
+	SuggestPublic(ctx context.Context, q search.SuggestQuery) (*search.Suggestions, error)
+	SuggestMember(ctx context.Context, subj access.Subject, q search.SuggestQuery) (*search.Suggestions, error)
 }
 
 // Database is what the readiness probe asks of the database.
@@ -102,6 +105,9 @@ type Options struct {
 	Attest *attest.Service
 	// Reach answers who can see what.
 	Reach *reach.Service
+	// Alerts keeps saved searches, followed records and the notifications
+	// inbox. Optional: without it their routes answer 503.
+	Alerts *alerts.Service
 }
 
 // Server is the portal's HTTP handler and what its handlers share. It owns
@@ -132,6 +138,7 @@ type Server struct {
 	groups     *groups.Service
 	attest     *attest.Service
 	reach      *reach.Service
+	alerts     *alerts.Service
 }
 
 // maxBodyBytes caps JSON request bodies (SECURITY.md UP-2).
@@ -218,6 +225,9 @@ func (s *Server) routes() []route {
 	routes = append(routes, s.groupRoutes()...)
 	routes = append(routes, s.attestRoutes()...)
 	routes = append(routes, s.reachRoutes()...)
+	routes = append(routes, s.readingRoutes()...)
+	routes = append(routes, s.suggestRoutes()...)
+	routes = append(routes, s.alertRoutes()...)
 	return routes
 }
 
@@ -266,6 +276,7 @@ func New(opts Options) (*Server, error) {
 		training: opts.Training, outbox: opts.Outbox, secretKey: opts.SecretKey, publicURL: opts.PublicURL, log: opts.Logger}
 	s.complaints = opts.Complaints
 	s.groups, s.attest, s.reach = opts.Groups, opts.Attest, opts.Reach
+	s.alerts = opts.Alerts
 
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           opts.Logger,

@@ -118,6 +118,10 @@ func Options() []Option {
 		sites    = []string{"serve", "dev", "index site", "reindex"}
 		meili    = []string{"serve", "dev", "index site", "reindex", "seed demo", "meili keys"}
 	)
+	// `portal alerts send` reads the state, mails links and runs members'
+	// searches, as serve's digest pass does.
+	state, links, mailers, meili = append(state, "alerts"), append(links, "alerts"), append(mailers, "alerts"), append(meili, "alerts")
+	searchers := append(servers[:len(servers):len(servers)], "alerts")
 	return []Option{
 		{Name: "PORTAL_ENV", Default: "production", Commands: state, Help: `"production" or "development" (development allows demo data and a local Meilisearch, and keeps a generated PORTAL_SECRET_KEY in PORTAL_DATA_DIR/secret.key)`},
 		{Name: "PORTAL_ADDR", Default: "127.0.0.1:8080", Commands: links, Help: "address the HTTP server listens on; invitation links point at it when PORTAL_PUBLIC_URL is empty"},
@@ -148,8 +152,8 @@ func Options() []Option {
 		{Name: "PORTAL_COMPLAINT_RETENTION", Default: "12mo", Commands: []string{"serve", "dev", "complaints"}, Help: "how long the personal data of a closed complaint (name, e-mail, organisation, messages) is kept before it is erased: months (12mo), days (400d) or a Go duration; the case number, dates, decision and reason code stay for the statistics"},
 		{Name: "PORTAL_COMPLAINT_GROUP", Default: "access-blocking", Commands: []string{"serve", "dev", "complaints"}, Help: "the access group whose members handle complaints (the review queue)"},
 		{Name: "MEILI_URL", Commands: meili, Help: "Meilisearch base URL"},
-		{Name: "MEILI_SEARCH_KEY", Secret: true, Commands: servers, Help: "Meilisearch key with only the search and version actions, used to answer searches"},
-		{Name: "MEILI_SEARCH_KEY_UID", Default: "0d4b8e52-3c1f-4b7a-9a55-6f0b7c2d9e11", Commands: servers, Help: "the search key's uid, named in the tenant tokens every search goes through (the default is the uid `portal meili keys` gives it)"},
+		{Name: "MEILI_SEARCH_KEY", Secret: true, Commands: searchers, Help: "Meilisearch key with only the search and version actions, used to answer searches"},
+		{Name: "MEILI_SEARCH_KEY_UID", Default: "0d4b8e52-3c1f-4b7a-9a55-6f0b7c2d9e11", Commands: searchers, Help: "the search key's uid, named in the tenant tokens every search goes through (the default is the uid `portal meili keys` gives it)"},
 		{Name: "MEILI_INDEXING_KEY", Secret: true, Commands: servers, Help: "Meilisearch key with only documents.add, documents.delete and tasks.get on the research index: `portal serve` indexes uploads with it, and refuses a key that may do more"},
 		{Name: "MEILI_ADMIN_KEY", Secret: true, Commands: indexes, Help: "Meilisearch key that creates, configures, swaps and deletes the portal's indexes: `portal index` and `portal reindex`; never `portal serve`"},
 		{Name: "MEILI_MASTER_KEY", Secret: true, Commands: meili, Help: "Meilisearch master key; only `portal meili keys` and development use it (the other commands in place of MEILI_ADMIN_KEY), never `portal serve`, which refuses it"},

@@ -180,8 +180,10 @@ func TestResearchLibrary(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
-	if len(hrefs) != 1 || hrefs[0] != docHref {
-		t.Fatalf("search for %s: %v, want %s", word, hrefs, docHref)
+	// The hit opens the document at the page of its best match, with the
+	// search's words to mark there.
+	if want := docHref + "&page=1&q=" + word; len(hrefs) != 1 || hrefs[0] != want {
+		t.Fatalf("search for %s: %v, want %s", word, hrefs, want)
 	}
 	tlpChecked := run(t, ctx, chromedp.Evaluate[bool](`document.querySelector("#facet-tlp-tlp-amber").checked`))
 	topicChecked := run(t, ctx, chromedp.Evaluate[bool](`document.querySelector("#facet-topics-victim-identification").checked`))

@@ -505,35 +505,14 @@ func (x *Extractor) Extract(ctx context.Context, kind Kind, r io.ReaderAt, size 
 	if size < 0 {
 		return nil, fmt.Errorf("extract %s: negative size %d", kind, size)
 	}
-	x.mu.Lock()
-	if x.closed {
-		x.mu.Unlock()
-		return nil, fmt.Errorf("extract %s: %w", kind, ErrClosed)
+	ctx, done, err := x.begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("extract %s: %w", kind, err)
 	}
-	x.inflight.Add(1)
-	x.mu.Unlock()
-	defer x.inflight.Done()
-
-	// Close ends the extraction too.
-	ctx, cancelCause := context.WithCancelCause(ctx)
-	defer cancelCause(nil)
-	stopOnClose := context.AfterFunc(x.life, func() { cancelCause(context.Cause(x.life)) })
-	defer stopOnClose()
-	ctx, cancel := context.WithTimeout(ctx, x.opts.Timeout)
-	defer cancel()
-
-	select {
-	case x.sem <- struct{}{}:
-		defer func() { <-x.sem }()
-	case <-ctx.Done():
-		return nil, fmt.Errorf("extract %s: wait for a worker: %w", kind, context.Cause(ctx))
-	}
+	defer done()
 
 	start := time.Now()
-	var (
-		doc *Document
-		err error
-	)
+	var doc *Document
 	switch kind {
 	case KindPDF:
 		doc, err = x.extractPDF(ctx, r, size)
@@ -552,6 +531,39 @@ func (x *Extractor) Extract(ctx context.Context, kind Kind, r io.ReaderAt, size 
 	doc.Title = cleanTitle(doc.Title)
 	x.log.Debug("extracted", "kind", kind, "bytes", size, "pages", len(doc.Pages), "duration", time.Since(start))
 	return doc, nil
+}
+
+// begin starts a call that parses a document: it counts the call for
+// Close, bounds it by Options.Timeout and by Close, and waits for a free
+// worker. The caller runs done when the call ends, and uses the context
+// begin returns.
+func (x *Extractor) begin(ctx context.Context) (context.Context, func(), error) {
+	x.mu.Lock()
+	if x.closed {
+		x.mu.Unlock()
+		return nil, nil, ErrClosed
+	}
+	x.inflight.Add(1)
+	x.mu.Unlock()
+
+	// Close ends the call too.
+	ctx, cancelCause := context.WithCancelCause(ctx)
+	stopOnClose := context.AfterFunc(x.life, func() { cancelCause(context.Cause(x.life)) })
+	ctx, cancel := context.WithTimeout(ctx, x.opts.Timeout)
+	end := func() {
+		cancel()
+		stopOnClose()
+		cancelCause(nil)
+		x.inflight.Done()
+	}
+	select {
+	case x.sem <- struct{}{}:
+		return ctx, func() { <-x.sem; end() }, nil
+	case <-ctx.Done():
+		err := context.Cause(ctx)
+		end()
+		return nil, nil, fmt.Errorf("wait for a worker: %w", err)
+	}
 }
 
 // budget counts extracted text against Options.MaxTextBytes.

@@ -38,9 +38,50 @@ func (x *Extractor) extractPDF(ctx context.Context, r io.ReaderAt, size int64) (
 		return nil, fmt.Errorf("%w: no PDF header", ErrUnsupported)
 	}
 
-	pool, err := x.acquirePool(ctx)
+	doc := &Document{}
+	err = x.withPDF(ctx, data, func(inst pdfium.Pdfium, docRef references.FPDF_DOCUMENT, pages int, fail failFunc) error {
+		if pages > x.opts.MaxPages {
+			return fmt.Errorf("%w: %d pages, limit %d", ErrTooLarge, pages, x.opts.MaxPages)
+		}
+		doc.Pages = make([]Page, 0, pages)
+		if meta, err := inst.FPDF_GetMetaText(&requests.FPDF_GetMetaText{Document: docRef, Tag: "Title"}); err == nil {
+			doc.Title = meta.Value
+		}
+		text := &budget{left: x.opts.MaxTextBytes}
+		for i := range pages {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("pdf: %w", context.Cause(ctx))
+			}
+			s, err := pageText(inst, docRef, i)
+			if err != nil {
+				return fail(err, "page %d", i+1)
+			}
+			if err := text.take(len(s)); err != nil {
+				return err
+			}
+			doc.Pages = append(doc.Pages, Page{Number: i + 1, Text: s})
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
+	}
+	return doc, nil
+}
+
+// failFunc turns an error from PDFium into ErrUnparsable with detail, or
+// into the context's error when the context ended (a killed instance only
+// reports that it was closed).
+type failFunc func(err error, format string, args ...any) error
+
+// withPDF opens data in a fresh sandboxed PDFium instance and calls fn with
+// it, the document and its page count (at least 1). The instance is killed
+// when ctx ends, even inside a PDFium call, and discarded afterwards.
+func (x *Extractor) withPDF(ctx context.Context, data []byte,
+	fn func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, pages int, fail failFunc) error) error {
+	pool, err := x.acquirePool(ctx)
+	if err != nil {
+		return err
 	}
 	// Released after the instance is closed or killed (deferred below), so
 	// that an idle stop never closes the pool under a running instance.
@@ -48,9 +89,9 @@ func (x *Extractor) extractPDF(ctx context.Context, r io.ReaderAt, size int64) (
 	inst, err := pool.GetInstanceWithContext(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("wait for pdfium: %w", context.Cause(ctx))
+			return fmt.Errorf("wait for pdfium: %w", context.Cause(ctx))
 		}
-		return nil, fmt.Errorf("get pdfium instance: %w", err)
+		return fmt.Errorf("get pdfium instance: %w", err)
 	}
 	// When ctx ends, Kill cancels the instance's own context, which stops
 	// PDFium even inside a call (one page of a hostile file can take any
@@ -71,8 +112,6 @@ func (x *Extractor) extractPDF(ctx context.Context, r io.ReaderAt, size int64) (
 			x.log.Warn("close pdfium instance", "err", err)
 		}
 	}()
-	// fail turns an error from PDFium into the context's error when ctx
-	// ended, since a killed instance only reports that it was closed.
 	fail := func(err error, format string, args ...any) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("pdf: %w", context.Cause(ctx))
@@ -84,46 +123,24 @@ func (x *Extractor) extractPDF(ctx context.Context, r io.ReaderAt, size int64) (
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
-		return nil, fail(err, "open")
+		return fail(err, "open")
 	case errors.Is(err, pdfiumerrors.ErrPassword):
-		return nil, fmt.Errorf("%w: the PDF is encrypted and needs a password", ErrUnparsable)
+		return fmt.Errorf("%w: the PDF is encrypted and needs a password", ErrUnparsable)
 	case errors.Is(err, pdfiumerrors.ErrSecurity):
-		return nil, fmt.Errorf("%w: the PDF uses an unsupported encryption", ErrUnparsable)
+		return fmt.Errorf("%w: the PDF uses an unsupported encryption", ErrUnparsable)
 	default:
-		return nil, fail(err, "not a readable PDF (truncated or corrupt)")
+		return fail(err, "not a readable PDF (truncated or corrupt)")
 	}
 	docRef := opened.Document
 
 	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: docRef})
 	switch {
 	case err != nil:
-		return nil, fail(err, "count pages")
+		return fail(err, "count pages")
 	case count.PageCount <= 0:
-		return nil, fmt.Errorf("%w: the PDF has no pages", ErrUnparsable)
-	case count.PageCount > x.opts.MaxPages:
-		return nil, fmt.Errorf("%w: %d pages, limit %d", ErrTooLarge, count.PageCount, x.opts.MaxPages)
+		return fmt.Errorf("%w: the PDF has no pages", ErrUnparsable)
 	}
-
-	doc := &Document{Pages: make([]Page, 0, count.PageCount)}
-	if meta, err := inst.FPDF_GetMetaText(&requests.FPDF_GetMetaText{Document: docRef, Tag: "Title"}); err == nil {
-		doc.Title = meta.Value
-	}
-
-	text := &budget{left: x.opts.MaxTextBytes}
-	for i := range count.PageCount {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("pdf: %w", context.Cause(ctx))
-		}
-		s, err := pageText(inst, docRef, i)
-		if err != nil {
-			return nil, fail(err, "page %d", i+1)
-		}
-		if err := text.take(len(s)); err != nil {
-			return nil, err
-		}
-		doc.Pages = append(doc.Pages, Page{Number: i + 1, Text: s})
-	}
-	return doc, nil
+	return fn(inst, docRef, count.PageCount, fail)
 }
 
 // pageText returns the text of page i (from 0) in one FPDFText_GetText

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"portal/account"
+	"portal/alerts"
 	"portal/api"
 	"portal/attest"
 	"portal/audit"
@@ -31,6 +32,7 @@ import (
 	"portal/groups"
 	"portal/mail"
 	"portal/mail/mailpit"
+	"portal/ocr"
 	"portal/portaltest/pgtest"
 	"portal/reach"
 	"portal/research"
@@ -146,6 +148,9 @@ type Portal struct {
 	Reach      *reach.Service
 	Indexer    *search.Indexer
 	Searcher   *search.Searcher
+	// Alerts holds saved searches, follows and the inbox; a test runs a
+	// digest pass with Alerts.Send.
+	Alerts *alerts.Service
 	// Mailpit is the SMTP relay the portal's outbox sends to; Mail reads
 	// what it received.
 	Mailpit *mailpit.Process
@@ -154,11 +159,13 @@ type Portal struct {
 	// a second server over the same database, as a restart would.
 	SecretKey []byte
 	// Bucket is the portal's bucket on Weed when Options.S3 is set.
-	Bucket    string
-	stopMail  func()
-	extractor *extract.Extractor
-	dataDir   string
-	dbURL     string // PostgreSQL's, or "" on SQLite
+	Bucket   string
+	stopMail func()
+	// stopRecognition stops the research library's recognition loop.
+	stopRecognition func()
+	extractor       *extract.Extractor
+	dataDir         string
+	dbURL           string // PostgreSQL's, or "" on SQLite
 }
 
 // ReopenDB opens the portal's database again, as a restarted portal
@@ -323,10 +330,21 @@ func (p *Portal) setUp(opts Options) error {
 	if p.extractor, err = extract.New(ctx, extract.Options{Logger: log, CacheDir: extracttest.CacheDir()}); err != nil {
 		return err
 	}
+	// Scanned pages are read as serve reads them, when Tesseract is
+	// installed (make test-deps installs it; the OCR test requires it).
+	var recogniser research.Recogniser
+	if r, err := ocr.New(ocr.Options{Logger: log}); err == nil {
+		recogniser = r
+	}
 	if p.Research, err = research.New(p.DB.Research(), blobs, p.extractor, idx, p.Audit,
-		research.Options{Now: now, Logger: log, MaxUploadBytes: opts.MaxUploadBytes}); err != nil {
+		research.Options{Now: now, Logger: log, MaxUploadBytes: opts.MaxUploadBytes,
+			PreviewDir: filepath.Join(p.dataDir, "previews"), Recogniser: recogniser}); err != nil {
 		return err
 	}
+	recCtx, stopRec := context.WithCancel(context.Background())
+	recDone := make(chan struct{})
+	go func() { defer close(recDone); p.Research.RunRecognition(recCtx) }()
+	p.stopRecognition = func() { stopRec(); <-recDone }
 	catalogue, err := training.OpenCatalogue(p.SiteDir, p.MembersDir, log)
 	if err != nil {
 		return err
@@ -350,6 +368,10 @@ func (p *Portal) setUp(opts Options) error {
 		return err
 	}
 	p.Searcher = search.NewSearcher(p.Meili.URL, p.SearchKey, search.SearchKey().UID)
+	if p.Alerts, err = alerts.New(p.DB.Alerts(), p.Searcher, p.Outbox,
+		alerts.Options{PublicURL: PublicURL, SecretKey: secret, Audit: p.Audit, Now: now, Logger: log}); err != nil {
+		return err
+	}
 	e, err := api.New(api.Options{
 		Logger:      log,
 		Search:      p.Searcher,
@@ -369,6 +391,7 @@ func (p *Portal) setUp(opts Options) error {
 		Groups:      p.Groups,
 		Attest:      p.Attest,
 		Reach:       p.Reach,
+		Alerts:      p.Alerts,
 	})
 	if err != nil {
 		return err
@@ -407,6 +430,9 @@ func (p *Portal) Close() {
 	}
 	if p.stopMail != nil {
 		p.stopMail()
+	}
+	if p.stopRecognition != nil {
+		p.stopRecognition()
 	}
 	if p.Mailpit != nil {
 		_ = p.Mailpit.Stop()

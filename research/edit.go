@@ -174,6 +174,9 @@ func (s *Service) change(ctx context.Context, u *account.User, id, action string
 	if detail == "" {
 		return *d, nil
 	}
+	if action == ActionWithdraw {
+		s.clearPreviews(ctx, d.ID)
+	}
 	if err := s.record(ctx, u, action, d.ID, audit.OutcomeSuccess, detail+asAdmin(u, d), c); err != nil {
 		return *d, err
 	}

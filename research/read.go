@@ -114,7 +114,10 @@ func (s *Service) load(ctx context.Context, u *account.User, id string) (*Docume
 		if !visible(u, d) {
 			return ErrNotFound
 		}
-		vs, err = tx.Versions(ctx, id)
+		if vs, err = tx.Versions(ctx, id); err != nil {
+			return err
+		}
+		d.Recognition, err = tx.RecognitionState(ctx, id, d.CurrentVersion)
 		return err
 	})
 	return d, vs, err

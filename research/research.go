@@ -43,6 +43,7 @@ import (
 	"portal/blob"
 	"portal/extract"
 	"portal/metrics"
+	"portal/preview"
 )
 
 // Metadata describes a record. Lists are kept sorted and without
@@ -97,6 +98,9 @@ type Document struct {
 	WithdrawnBy    string    // user ID; "" unless Withdrawn
 	WithdrawnAt    time.Time // zero unless Withdrawn
 	CurrentVersion int
+	// Recognition is the state of the recognition of the current
+	// version's scanned pages ("" when it has none), as read by View.
+	Recognition RecognitionState
 	// Revision counts the changes to the record, starting at 1. IndexState
 	// refers to it: a confirmation for an older revision does not mark a
 	// newer one indexed.
@@ -122,6 +126,9 @@ type Version struct {
 type Passage struct {
 	Number int
 	Text   string
+	// Recognised says Text was read by OCR from the image of a page
+	// without a text layer (see recognise.go).
+	Recognised bool
 }
 
 // Indexer is what the service needs of the search index. IndexDocument and
@@ -233,6 +240,12 @@ type Options struct {
 	Now      func() time.Time // default time.Now
 	Logger   *slog.Logger     // default slog.Default()
 	Metrics  *metrics.Metrics // counts failed index pushes; nil counts nothing
+	// PreviewDir keeps the page images of PDFs (package preview); empty
+	// serves none.
+	PreviewDir string
+	// Recogniser reads the PDF pages that have no text layer
+	// (RunRecognition); nil leaves them without text.
+	Recogniser Recogniser
 }
 
 // Defaults for Options.
@@ -254,6 +267,14 @@ type Service struct {
 	log   *slog.Logger
 
 	uploads chan struct{} // semaphore of MaxConcurrentUploads
+	// previews keeps page images; nil without Options.PreviewDir.
+	// rendering lets one preview be drawn at a time.
+	previews  *preview.Cache
+	rendering chan struct{}
+	// ocr reads scanned pages (nil: none are read); wake tells
+	// RunRecognition that pages are queued.
+	ocr  Recogniser
+	wake chan struct{}
 }
 
 // New returns a Service. All dependencies are required.
@@ -288,15 +309,26 @@ func New(st Store, blobs blob.Store, x *extract.Extractor, idx Indexer, log *aud
 	if _, err := loadCountries(); err != nil {
 		return nil, err
 	}
+	var previews *preview.Cache
+	if opts.PreviewDir != "" {
+		var err error
+		if previews, err = preview.Open(opts.PreviewDir); err != nil {
+			return nil, err
+		}
+	}
 	return &Service{
-		st:      st,
-		blobs:   blobs,
-		x:       x,
-		idx:     idx,
-		audit:   log,
-		opts:    opts,
-		log:     opts.Logger,
-		uploads: make(chan struct{}, opts.MaxConcurrentUploads),
+		previews:  previews,
+		rendering: make(chan struct{}, 1),
+		ocr:       opts.Recogniser,
+		wake:      make(chan struct{}, 1),
+		st:        st,
+		blobs:     blobs,
+		x:         x,
+		idx:       idx,
+		audit:     log,
+		opts:      opts,
+		log:       opts.Logger,
+		uploads:   make(chan struct{}, opts.MaxConcurrentUploads),
 	}, nil
 }
 

@@ -72,7 +72,22 @@ type Tx interface {
 	ExpiredBlobHolds(ctx context.Context, now time.Time, limit int) ([]string, error)
 
 	InsertPassages(ctx context.Context, docID string, version int, ps []Passage) error
-	Passages(ctx context.Context, docID string, version int) ([]Passage, error) // by number
+	// Passages returns a version's passages by number, with the text
+	// recognised on a page (Recognised set) in place of its empty text.
+	Passages(ctx context.Context, docID string, version int) ([]Passage, error)
+
+	// QueueRecognition records that a version has pages pages without a
+	// text layer, to recognise (RecognitionPending).
+	QueueRecognition(ctx context.Context, docID string, version, pages int, at time.Time) error
+	// PendingRecognition returns the versions waiting for recognition,
+	// oldest first.
+	PendingRecognition(ctx context.Context) ([]RecognitionJob, error)
+	// RecognitionState returns a version's recognition state, "" when it
+	// has no page to recognise.
+	RecognitionState(ctx context.Context, docID string, version int) (RecognitionState, error)
+	// SaveRecognised stores the text recognised on a version's pages and
+	// sets its state.
+	SaveRecognised(ctx context.Context, docID string, version int, ps []Passage, state RecognitionState, at time.Time) error
 }
 
 // Reindex is the record of a reindex under way, from just before it brings

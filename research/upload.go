@@ -64,6 +64,7 @@ func (s *Service) Upload(ctx context.Context, u *account.User, meta Metadata, fi
 		CurrentVersion: 1, Revision: 1, IndexState: IndexPending,
 	}
 	v := in.version(1, u.ID, now)
+	queued := false
 	err = s.st.Update(ctx, func(tx Tx) error {
 		if err := s.confirmHold(ctx, tx, in); err != nil {
 			return err
@@ -74,7 +75,12 @@ func (s *Service) Upload(ctx context.Context, u *account.User, meta Metadata, fi
 		if err := tx.InsertVersion(ctx, d.ID, &v); err != nil {
 			return err
 		}
-		return tx.InsertPassages(ctx, d.ID, v.Number, in.passages)
+		if err := tx.InsertPassages(ctx, d.ID, v.Number, in.passages); err != nil {
+			return err
+		}
+		var err error
+		queued, err = s.queueRecognition(ctx, tx, d.ID, v, in.passages)
+		return err
 	})
 	if errors.Is(err, ErrBusy) {
 		s.Audit(ctx, u, ActionUpload, "", audit.OutcomeFailure, "not saved: file being removed", c)
@@ -85,11 +91,17 @@ func (s *Service) Upload(ctx context.Context, u *account.User, meta Metadata, fi
 		return Document{}, fmt.Errorf("research: save upload: %w", err)
 	}
 	committed = true
+	if queued {
+		d.Recognition = RecognitionPending
+		s.wakeRecognition()
+	}
 	detail := fmt.Sprintf("version 1; %s; groups %v; %s", v.describe(), d.AccessGroups, d.TLP)
 	if err := s.record(ctx, u, ActionUpload, d.ID, audit.OutcomeSuccess, detail, c); err != nil {
 		return d, err
 	}
-	return s.pushAfterCommit(ctx, d), nil
+	pushed := s.pushAfterCommit(ctx, d)
+	pushed.Recognition = d.Recognition
+	return pushed, nil
 }
 
 // Replace adds a new version of a record's file and makes it current; the
@@ -120,8 +132,9 @@ func (s *Service) Replace(ctx context.Context, u *account.User, id, filename str
 	defer func() { in.release(committed) }()
 
 	var (
-		d *Document
-		v Version
+		d      *Document
+		v      Version
+		queued bool
 	)
 	err = s.st.Update(ctx, func(tx Tx) error {
 		var err error
@@ -139,6 +152,9 @@ func (s *Service) Replace(ctx context.Context, u *account.User, id, filename str
 		if err := tx.InsertPassages(ctx, d.ID, v.Number, in.passages); err != nil {
 			return err
 		}
+		if queued, err = s.queueRecognition(ctx, tx, d.ID, v, in.passages); err != nil {
+			return err
+		}
 		d.CurrentVersion = v.Number
 		d.touch(now)
 		return tx.SaveDocument(ctx, d)
@@ -147,11 +163,17 @@ func (s *Service) Replace(ctx context.Context, u *account.User, id, filename str
 		return Document{}, s.refused(ctx, u, ActionReplace, id, err, c)
 	}
 	committed = true
+	if queued {
+		d.Recognition = RecognitionPending
+		s.wakeRecognition()
+	}
 	detail := fmt.Sprintf("version %d; %s%s", v.Number, v.describe(), asAdmin(u, d))
 	if err := s.record(ctx, u, ActionReplace, d.ID, audit.OutcomeSuccess, detail, c); err != nil {
 		return *d, err
 	}
-	return s.pushAfterCommit(ctx, *d), nil
+	pushed := s.pushAfterCommit(ctx, *d)
+	pushed.Recognition = d.Recognition
+	return pushed, nil
 }
 
 // acquireUpload takes an upload slot, waiting at most Options.UploadWait.

@@ -10,26 +10,28 @@ import (
 // readers ask the same few questions over and over, and their answers depend
 // only on the query, so one answer serves all of them. Members' results are
 // never cached: they depend on who asks (SECURITY.md MS-10).
-type publicCache struct {
+// Typeahead suggestions for anonymous readers are kept the same way, keyed
+// by their own query type.
+type publicCache[Q comparable, R any] struct {
 	ttl time.Duration
 	max int
 	now func() time.Time
 
 	mu      sync.Mutex
-	entries map[PublicQuery]cacheEntry
+	entries map[Q]cacheEntry[R]
 }
 
-type cacheEntry struct {
-	res     *Results
+type cacheEntry[R any] struct {
+	res     *R
 	expires time.Time
 }
 
-func newPublicCache(ttl time.Duration, max int, now func() time.Time) *publicCache {
-	return &publicCache{ttl: ttl, max: max, now: now, entries: make(map[PublicQuery]cacheEntry)}
+func newPublicCache[Q comparable, R any](ttl time.Duration, max int, now func() time.Time) *publicCache[Q, R] {
+	return &publicCache[Q, R]{ttl: ttl, max: max, now: now, entries: make(map[Q]cacheEntry[R])}
 }
 
 // get returns a cached answer. Callers must not modify it.
-func (c *publicCache) get(q PublicQuery) (*Results, bool) {
+func (c *publicCache[Q, R]) get(q Q) (*R, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[q]
@@ -39,7 +41,7 @@ func (c *publicCache) get(q PublicQuery) (*Results, bool) {
 	return e.res, true
 }
 
-func (c *publicCache) put(q PublicQuery, res *Results) {
+func (c *publicCache[Q, R]) put(q Q, res *R) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.entries) >= c.max {
@@ -47,11 +49,11 @@ func (c *publicCache) put(q PublicQuery, res *Results) {
 		// of a skewed query mix refills with its head within seconds.
 		clear(c.entries)
 	}
-	c.entries[q] = cacheEntry{res: res, expires: c.now().Add(c.ttl)}
+	c.entries[q] = cacheEntry[R]{res: res, expires: c.now().Add(c.ttl)}
 }
 
 // Clear forgets every answer, after the public indexes change.
-func (c *publicCache) clear() {
+func (c *publicCache[Q, R]) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.entries)

@@ -1,4 +1,4 @@
-package search
+package search_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"portal/search"
 	"portal/store/storetest"
 )
 
@@ -21,37 +22,36 @@ func TestPublicCacheFollowsGeneration(t *testing.T) {
 	)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
-	s := &Searcher{cache: newPublicCache(time.Hour, 100, clock)}
-	s.gen = &generation{now: clock, read: func(ctx context.Context) (int64, error) {
+	s := search.NewWatchingSearcher(clock, func(ctx context.Context) (int64, error) {
 		reads++
-		return db.Generation(ctx, PublicGeneration)
-	}}
-	s.dropStale(t.Context()) // the baseline, as WatchGeneration reads it
+		return db.Generation(ctx, search.PublicGeneration)
+	})
+	s.DropStale(t.Context()) // the baseline, as WatchGeneration reads it
 
-	q := PublicQuery{Text: "synthetic", Lang: "en", Page: 1}
-	s.cache.put(q, &Results{Query: q.Text})
-	if _, err := db.BumpGeneration(t.Context(), PublicGeneration); err != nil {
+	q := search.PublicQuery{Text: "synthetic", Lang: "en", Page: 1}
+	s.CachePut(q, &search.Results{Query: q.Text})
+	if _, err := db.BumpGeneration(t.Context(), search.PublicGeneration); err != nil {
 		t.Fatal(err)
 	}
 	for range 100 {
-		s.dropStale(t.Context())
+		s.DropStale(t.Context())
 	}
-	if _, ok := s.cache.get(q); !ok {
+	if !s.Cached(q) {
 		t.Fatal("the answer went before a second had passed")
 	}
 	if reads != 1 {
 		t.Fatalf("the counter was read %d times within a second, want once", reads)
 	}
-	advance(generationCheck)
-	s.dropStale(t.Context())
-	if _, ok := s.cache.get(q); ok {
+	advance(search.GenerationCheck)
+	s.DropStale(t.Context())
+	if s.Cached(q) {
 		t.Fatal("the cached answer outlived the generation it was cached under")
 	}
 	// Cached again under the new generation, it stays while nothing moves.
-	s.cache.put(q, &Results{Query: q.Text})
-	advance(generationCheck)
-	s.dropStale(t.Context())
-	if _, ok := s.cache.get(q); !ok {
+	s.CachePut(q, &search.Results{Query: q.Text})
+	advance(search.GenerationCheck)
+	s.DropStale(t.Context())
+	if !s.Cached(q) {
 		t.Fatal("an answer went although the generation did not move")
 	}
 }

@@ -40,6 +40,8 @@ type searchRequest struct {
 	Page                  int      `json:"page,omitempty"`
 	Limit                 int      `json:"limit,omitempty"`
 	Locales               []string `json:"locales,omitempty"`
+	AttributesToSearchOn  []string `json:"attributesToSearchOn,omitempty"`
+	MatchingStrategy      string   `json:"matchingStrategy,omitempty"`
 }
 
 // multiSearchRequest is a federated multi-search: one ranked list over
@@ -89,6 +91,7 @@ type hitDoc struct {
 	DocID        string   `json:"doc_id"`
 	TextOriginal string   `json:"text_original"`
 	Page         int      `json:"page"`
+	Recognised   bool     `json:"recognised"`
 	Summary      string   `json:"summary"`
 	Authors      []string `json:"authors"`
 	Year         int      `json:"year"`

@@ -112,6 +112,10 @@ type MemberQuery struct {
 	YearTo    int
 	Sort      string // "relevance", "newest" or "oldest"
 	Page      int
+	// IDs, when set, limits the research hits to these records: the
+	// digest of saved searches (package alerts) matches a search against
+	// the records that changed. Members' own searches never set it.
+	IDs []string
 }
 
 // MemberPageSize is the number of hits per page of a member's search.
@@ -126,13 +130,15 @@ func researchFacets() []string {
 // research document.
 type MemberHit struct {
 	Hit
-	Access  []string `json:"access,omitempty"`
-	TLP     string   `json:"tlp,omitempty"`
-	Page    int      `json:"page,omitempty"` // the PDF page or passage of the best match
-	Year    int      `json:"year,omitempty"`
-	Type    string   `json:"type,omitempty"`
-	Authors []string `json:"authors,omitempty"`
-	Topics  []string `json:"topics,omitempty"`
+	Access []string `json:"access,omitempty"`
+	TLP    string   `json:"tlp,omitempty"`
+	Page   int      `json:"page,omitempty"` // the PDF page or passage of the best match
+	// Recognised says the best match is in text read by OCR from a scan.
+	Recognised bool     `json:"recognised,omitempty"`
+	Year       int      `json:"year,omitempty"`
+	Type       string   `json:"type,omitempty"`
+	Authors    []string `json:"authors,omitempty"`
+	Topics     []string `json:"topics,omitempty"`
 }
 
 // MemberResults is one page of a member's search.
@@ -150,14 +156,14 @@ type MemberResults struct {
 
 // HasFilters reports whether q narrows the research results.
 func (q MemberQuery) HasFilters() bool {
-	return len(q.Topics)+len(q.Countries)+len(q.Regions)+len(q.Types)+len(q.Languages)+len(q.TLPs) > 0 ||
+	return len(q.Topics)+len(q.Countries)+len(q.Regions)+len(q.Types)+len(q.Languages)+len(q.TLPs)+len(q.IDs) > 0 ||
 		q.YearFrom != 0 || q.YearTo != 0
 }
 
 func (q MemberQuery) userClauses() ([]Clause, error) {
 	var out []Clause
 	for field, vals := range map[string][]string{"topics": q.Topics, "countries": q.Countries, "regions": q.Regions,
-		"type": q.Types, "language": q.Languages, "tlp": q.TLPs} {
+		"type": q.Types, "language": q.Languages, "tlp": q.TLPs, "doc_id": q.IDs} {
 		if len(vals) == 0 {
 			continue
 		}
@@ -217,7 +223,7 @@ func researchRequest(text string, filter []any) searchRequest {
 		IndexUID: IndexResearch,
 		Q:        text,
 		Filter:   filter,
-		AttributesToRetrieve: []string{"doc_id", "page", "title", "summary", "text_original", "authors", "year", "type",
+		AttributesToRetrieve: []string{"doc_id", "page", "recognised", "title", "summary", "text_original", "authors", "year", "type",
 			"topics", "access_groups", "tlp"},
 		AttributesToCrop:      []string{"text:30"},
 		AttributesToHighlight: []string{"text"},
@@ -332,7 +338,7 @@ func researchHit(h *hitDoc, lang string) MemberHit {
 	return MemberHit{
 		Hit: Hit{ID: h.DocID, Kind: "research", Lang: lang, Title: h.Title,
 			URL: "/" + lang + "/research/document/?id=" + h.DocID, Snippet: snippetHTML(snippet)},
-		Access: h.Access, TLP: h.TLP, Page: h.Page, Year: h.Year, Type: h.Type,
+		Access: h.Access, TLP: h.TLP, Page: h.Page, Recognised: h.Recognised, Year: h.Year, Type: h.Type,
 		Authors: h.Authors, Topics: h.Topics,
 	}
 }

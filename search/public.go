@@ -65,8 +65,10 @@ type Searcher struct {
 	key    string // the search key: health and version
 	meili  transport
 	tokens *tokens
-	cache  *publicCache
-	gen    *generation // nil: no other instance to hear from
+	cache  *publicCache[PublicQuery, Results]
+	// suggestCache keeps anonymous readers' suggestions (suggest.go).
+	suggestCache *publicCache[SuggestQuery, Suggestions]
+	gen          *generation // nil: no other instance to hear from
 }
 
 // Public answers are cached this long. The public indexes change when the
@@ -78,15 +80,16 @@ const publicCacheTTL = 30 * time.Second
 // key that can only search (it signs the tenant tokens) and keyUID its UID.
 func NewSearcher(url, key, keyUID string) *Searcher {
 	return &Searcher{
-		key:    key,
-		meili:  transport{url: url, http: newHTTPClient()},
-		tokens: newTokens(key, keyUID),
-		cache:  newPublicCache(publicCacheTTL, 10000, time.Now),
+		key:          key,
+		meili:        transport{url: url, http: newHTTPClient()},
+		tokens:       newTokens(key, keyUID),
+		cache:        newPublicCache[PublicQuery, Results](publicCacheTTL, 10000, time.Now),
+		suggestCache: newPublicCache[SuggestQuery, Suggestions](publicCacheTTL, 10000, time.Now),
 	}
 }
 
 // ClearCache forgets cached public answers; call it after reindexing.
-func (s *Searcher) ClearCache() { s.cache.clear() }
+func (s *Searcher) ClearCache() { s.cache.clear(); s.suggestCache.clear() }
 
 // WatchGeneration makes s drop its cached public answers when the counter
 // read returns moves (PublicGeneration, bumped by `portal index site`),
@@ -103,7 +106,7 @@ func (s *Searcher) WatchGeneration(read func(ctx context.Context) (int64, error)
 // this one) changed the public indexes since they were cached.
 func (s *Searcher) dropStale(ctx context.Context) {
 	if s.gen != nil && s.gen.changed(ctx) {
-		s.cache.clear()
+		s.ClearCache()
 	}
 }
 

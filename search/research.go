@@ -41,6 +41,8 @@ type ResearchDoc struct {
 type ResearchPassage struct {
 	Number int
 	Text   string
+	// Recognised says the text was read by OCR from a scanned page.
+	Recognised bool
 }
 
 // ResearchRecord is a research index record: one passage of a document
@@ -58,7 +60,9 @@ type ResearchRecord struct {
 	// TextOriginal is the passage as written when Text, which is searched,
 	// holds it folded (Arabic): hits show it, with the matches found in
 	// Text marked at the same letters (restoreOriginal). Empty otherwise.
-	TextOriginal string   `json:"text_original,omitempty"`
+	TextOriginal string `json:"text_original,omitempty"`
+	// Recognised marks text read by OCR from a page without a text layer.
+	Recognised   bool     `json:"recognised,omitempty"`
 	Authors      []string `json:"authors"`
 	Organisation string   `json:"organisation"`
 	Year         int      `json:"year"`
@@ -94,7 +98,7 @@ func ResearchRecords(d ResearchDoc, passages []ResearchPassage) []ResearchRecord
 			ID:    fmt.Sprintf("%s-v%d-p%d", d.ID, d.Version, p.Number),
 			DocID: d.ID, Version: d.Version, Page: p.Number,
 			Title: d.Title, TitleN: titleN, Abstract: abstractN, Summary: summary,
-			Text: text, TextOriginal: original, Authors: d.Authors, Organisation: d.Organisation, Year: d.Year,
+			Text: text, TextOriginal: original, Recognised: p.Recognised, Authors: d.Authors, Organisation: d.Organisation, Year: d.Year,
 			Language: d.Language, Type: d.Type, Topics: d.Topics, TopicsText: d.TopicLabels,
 			Countries: d.Countries, Regions: d.Regions, AccessGroups: d.AccessGroups, TLP: d.TLP,
 			UpdatedAt: d.UpdatedAt.Unix(),

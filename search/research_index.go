@@ -79,7 +79,7 @@ func (r *ResearchIndexer) researchDoc(d research.Document, passages []research.P
 	}
 	ps := make([]ResearchPassage, len(passages))
 	for i, p := range passages {
-		ps[i] = ResearchPassage{Number: p.Number, Text: p.Text}
+		ps[i] = ResearchPassage{Number: p.Number, Text: p.Text, Recognised: p.Recognised}
 	}
 	return doc, ps
 }

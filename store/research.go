@@ -429,8 +429,10 @@ func (t researchTx) InsertPassages(ctx context.Context, docID string, version in
 }
 
 func (t researchTx) Passages(ctx context.Context, docID string, version int) ([]research.Passage, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT number, text FROM research_passages
-		WHERE doc_id = ? AND version = ? ORDER BY number`, docID, version)
+	rows, err := t.tx.QueryContext(ctx, `SELECT p.number, COALESCE(r.text, p.text), r.text IS NOT NULL
+		FROM research_passages p LEFT JOIN research_recognised r
+			ON r.doc_id = p.doc_id AND r.version = p.version AND r.number = p.number
+		WHERE p.doc_id = ? AND p.version = ? ORDER BY p.number`, docID, version)
 	if err != nil {
 		return nil, fmt.Errorf("store: research passages: %w", err)
 	}
@@ -438,12 +440,69 @@ func (t researchTx) Passages(ctx context.Context, docID string, version int) ([]
 	var out []research.Passage
 	for rows.Next() {
 		var p research.Passage
-		if err := rows.Scan(&p.Number, &p.Text); err != nil {
+		if err := rows.Scan(&p.Number, &p.Text, &p.Recognised); err != nil {
 			return nil, fmt.Errorf("store: research passages: %w", err)
 		}
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+func (t researchTx) QueueRecognition(ctx context.Context, docID string, version, pages int, at time.Time) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO research_recognition (doc_id, version, state, pages, updated_at)
+		VALUES (?, ?, ?, ?, ?)`, docID, version, string(research.RecognitionPending), pages, fmtTime(at))
+	if err != nil {
+		return fmt.Errorf("store: queue recognition: %w", err)
+	}
+	return nil
+}
+
+func (t researchTx) PendingRecognition(ctx context.Context) ([]research.RecognitionJob, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT doc_id, version, pages FROM research_recognition
+		WHERE state = ? ORDER BY updated_at, doc_id, version`, string(research.RecognitionPending))
+	if err != nil {
+		return nil, fmt.Errorf("store: pending recognition: %w", err)
+	}
+	defer rows.Close()
+	var out []research.RecognitionJob
+	for rows.Next() {
+		var j research.RecognitionJob
+		if err := rows.Scan(&j.DocID, &j.Version, &j.Pages); err != nil {
+			return nil, fmt.Errorf("store: pending recognition: %w", err)
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+func (t researchTx) RecognitionState(ctx context.Context, docID string, version int) (research.RecognitionState, error) {
+	var state string
+	err := t.tx.QueryRowContext(ctx, `SELECT state FROM research_recognition WHERE doc_id = ? AND version = ?`,
+		docID, version).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: recognition state: %w", err)
+	}
+	return research.RecognitionState(state), nil
+}
+
+func (t researchTx) SaveRecognised(ctx context.Context, docID string, version int, ps []research.Passage,
+	state research.RecognitionState, at time.Time) error {
+	for _, p := range ps {
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO research_recognised (doc_id, version, number, text)
+			VALUES (?, ?, ?, ?) ON CONFLICT (doc_id, version, number) DO UPDATE SET text = excluded.text`,
+			docID, version, p.Number, p.Text); err != nil {
+			return fmt.Errorf("store: save recognised page %d: %w", p.Number, err)
+		}
+	}
+	res, err := t.tx.ExecContext(ctx, `UPDATE research_recognition SET state = ?, updated_at = ?
+		WHERE doc_id = ? AND version = ?`, string(state), fmtTime(at), docID, version)
+	if err != nil {
+		return fmt.Errorf("store: set recognition state: %w", err)
+	}
+	return affected(res)
 }
 
 // ReferencedBlobs returns the hash and size of every stored original that a

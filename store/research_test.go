@@ -307,3 +307,75 @@ func TestResearchSchemaGuards(t *testing.T) {
 		}
 	})
 }
+
+// Recognition: a queued version is pending until its text is saved; the
+// recognised text is read in place of the page's empty one, marked, and
+// the extracted passages stay as they were.
+func TestResearchRecognition(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	if err := insertUser(ctx, db, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	r := db.Research()
+	insertDoc(ctx, t, r, testDoc(docA, "u1"))
+	at := time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)
+	state := func() research.RecognitionState {
+		t.Helper()
+		var st research.RecognitionState
+		if err := r.View(ctx, func(tx research.Tx) error {
+			var err error
+			st, err = tx.RecognitionState(ctx, docA, 1)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	if st := state(); st != "" {
+		t.Errorf("state before queueing %q, want none", st)
+	}
+	if err := r.Update(ctx, func(tx research.Tx) error { return tx.QueueRecognition(ctx, docA, 1, 1, at) }); err != nil {
+		t.Fatal(err)
+	}
+	var jobs []research.RecognitionJob
+	if err := r.View(ctx, func(tx research.Tx) error {
+		var err error
+		jobs, err = tx.PendingRecognition(ctx)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if st := state(); st != research.RecognitionPending || len(jobs) != 1 || jobs[0] != (research.RecognitionJob{DocID: docA, Version: 1, Pages: 1}) {
+		t.Errorf("queued: state %q, jobs %+v", st, jobs)
+	}
+	err := r.Update(ctx, func(tx research.Tx) error {
+		return tx.SaveRecognised(ctx, docA, 1, []research.Passage{{Number: 2, Text: "recognised two"}}, research.RecognitionDone, at)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []research.Passage
+	if err := r.View(ctx, func(tx research.Tx) error {
+		var err error
+		ps, err = tx.Passages(ctx, docA, 1)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []research.Passage{{Number: 1, Text: "one"}, {Number: 2, Text: "recognised two", Recognised: true}}
+	if st := state(); st != research.RecognitionDone || !slices.Equal(ps, want) {
+		t.Errorf("after recognition: state %q, passages %+v, want %+v", st, ps, want)
+	}
+	var extracted string
+	if err := db.reader.QueryRowContext(ctx, `SELECT text FROM research_passages WHERE doc_id = ? AND number = 2`, docA).Scan(&extracted); err != nil || extracted != "two" {
+		t.Errorf("extracted passage %q, %v: want it unchanged", extracted, err)
+	}
+	// Recognised text is only ever for a passage that exists.
+	err = r.Update(ctx, func(tx research.Tx) error {
+		return tx.SaveRecognised(ctx, docA, 1, []research.Passage{{Number: 9, Text: "x"}}, research.RecognitionDone, at)
+	})
+	if err == nil {
+		t.Error("recognised text for a page the version does not have was stored")
+	}
+}

@@ -12,12 +12,14 @@ import (
 	"time"
 
 	"portal/account"
+	"portal/alerts"
 	"portal/audit"
 	"portal/blob"
 	"portal/config"
 	"portal/extract"
 	"portal/mail"
 	"portal/metrics"
+	"portal/ocr"
 	"portal/research"
 	"portal/search"
 	"portal/store"
@@ -39,6 +41,8 @@ type app struct {
 	outbox    *mail.Outbox
 	research  *research.Service
 	extractor *extract.Extractor
+	// alerts is nil except for serve and `portal alerts send`.
+	alerts *alerts.Service
 	// metrics is nil unless PORTAL_METRICS_ADDR is set.
 	metrics *metrics.Metrics
 	log     *slog.Logger
@@ -194,8 +198,17 @@ func (a *app) openResearch(ctx context.Context, cfg config.Config, ix *search.In
 		return err
 	}
 	a.onClose("PDF sandbox", func(context.Context) error { return a.extractor.Close() })
+	// Tesseract reads scanned PDF pages; without it they stay without text.
+	var recogniser research.Recogniser
+	if r, err := ocr.New(ocr.Options{Logger: a.log}); err != nil {
+		a.log.Warn("scanned PDF pages will not be recognised", "error", err)
+	} else {
+		recogniser = r
+	}
 	a.research, err = research.New(a.db.Research(), blobs, a.extractor, idx, a.audit, research.Options{
-		MaxUploadBytes: cfg.MaxUploadBytes, BlobHold: cfg.BlobHold, Logger: a.log, Metrics: a.metrics})
+		Recogniser:     recogniser,
+		MaxUploadBytes: cfg.MaxUploadBytes, BlobHold: cfg.BlobHold, Logger: a.log, Metrics: a.metrics,
+		PreviewDir: filepath.Join(cfg.DataDir, "previews")})
 	if err != nil {
 		return err
 	}

@@ -66,6 +66,8 @@ func commands() []command {
 			run: restoreCmd},
 		{name: "attestation run", summary: "remind members whose attestation is due and suspend those whose attestation lapsed, once",
 			help: attestationRunHelp, defaults: oneOffDefaults(), run: attestationRunCmd},
+		{name: "alerts send", summary: "make one digest pass of saved-search alerts and followed records now", help: alertsSendHelp,
+			defaults: oneOffDefaults(), run: alertsSendCmd},
 		{name: "db migrate", synopsis: "[--grant ROLE]", summary: "apply the PostgreSQL migrations as the owner and grant the runtime role",
 			help: dbMigrateHelp, defaults: oneOffDefaults(), run: dbMigrateCmd},
 		{name: "migrate-store", synopsis: "--from sqlite:PATH --to postgres://…", summary: "copy an installation's records from SQLite to an empty PostgreSQL",

@@ -135,6 +135,8 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 			a.audit.RunAnchor(ctx, a.log, api.DefaultAnchorEvery, nil)
 		})
 	})
+	// Scanned pages are read here, one at a time, after their upload.
+	a.goLoop("page recognition", a.research.RunRecognition)
 	// Mail goes out from here only: `portal users` and the API queue it in
 	// the database. Started before the API server, the loop stops after
 	// it, so that what the last requests queued is at least tried.
@@ -165,6 +167,12 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
+	if err := a.openAlerts(cfg, searcher); err != nil {
+		return err
+	}
+	// One goroutine makes the digest passes, on one instance at a time.
+	a.goLoop("alert digests", func(ctx context.Context) { leases.Run(ctx, "alert digests", a.runDigests) })
+
 	srv, err := api.New(api.Options{
 		Logger:         a.log,
 		Search:         searcher,
@@ -187,6 +195,7 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 		Reach:          reports,
 		RateLimits:     a.db,
 		AnchorEvery:    -1, // under the "audit head export" lease above
+		Alerts:         a.alerts,
 	})
 	if err != nil {
 		return err

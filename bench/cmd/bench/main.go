@@ -160,19 +160,20 @@ func findRoot() (string, error) {
 
 // state is what the run gathers for the report.
 type state struct {
-	cfg      config
-	start    time.Time
-	notes    []string
-	figs     []bench.Figure
-	loads    []*bench.LoadResult
-	points   []bench.ScalePoint
-	corpus   bench.Stats
-	mainRecs int
-	hugo     *bench.HugoResult
-	weights  []bench.PageWeight
-	burst    bench.BurstResult
-	hashConc int
-	reindex  struct {
+	cfg       config
+	start     time.Time
+	notes     []string
+	figs      []bench.Figure
+	loads     []*bench.LoadResult
+	points    []bench.ScalePoint
+	corpus    bench.Stats
+	mainRecs  int
+	hugo      *bench.HugoResult
+	relevance *bench.RelevanceResult
+	weights   []bench.PageWeight
+	burst     bench.BurstResult
+	hashConc  int
+	reindex   struct {
 		total, stage, raw1, raw2 time.Duration
 		records, passages        int
 	}
@@ -518,6 +519,15 @@ func run(ctx context.Context, args []string) error {
 		st.notes = append(st.notes, fmt.Sprintf("login burst: %d of %d logins failed; first: %s", st.burst.Failures, st.burst.Logins, st.burst.FirstError))
 	}
 	st.logf("login burst: peak %d MiB (before %d MiB), %s", st.burst.PeakKiB/1024, st.burst.BaselineKiB/1024, st.burst.Duration.Round(time.Millisecond))
+
+	// 10. The judged relevance set, on a portal of its own (its test's):
+	// after the timed loads, so that it measures none of them.
+	st.logf("judged relevance set")
+	rel, log, err := bench.Relevance(ctx, cfg.root, work)
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, log)
+	}
+	st.relevance = rel
 
 	if cfg.smoke {
 		if err := <-hugoErr; err != nil {

@@ -27,6 +27,8 @@ var figureNotes = map[string]string{
 	"hugo_ms_per_page":           "Faster of two full builds (wall time of the hugo process) ÷ HTML pages written.",
 	"page_weight_max_kb":         "Largest first view: gzip (level 6) of the HTML + every stylesheet and script it references.",
 	"render_blocking_scripts":    "Scripts without defer, async or type=module, over all pages.",
+	"relevance_ndcg10":           "Mean nDCG@10 of the judged set (relevance/judged.json: 80 queries in four languages over the public pages and a fixed synthetic library, graded by reading them), run through the API by the relevance package's test on a portal of its own. The floor is the one `make test` enforces.",
+	"relevance_success3":         "Share of the judged queries with an answer that should rank first among the first three.",
 	"equivalence_mismatches":     "Sampled queries whose portal answer and raw answer differ (total, hits, facet counts): must be 0 for the ratios to mean anything.",
 	"blob_upload_ratio_s3":       "Storage step of an upload only (blob.Store Put then Commit, in process): SeaweedFS's weed mini on the same 2 cores ÷ the local directory. Reported, no target: with a remote bucket the network sets it.",
 }
@@ -82,6 +84,15 @@ func figures(st *state) {
 		st.add(bench.NewFigure("hugo_ms_per_page", fmt.Sprintf("Hugo build, public site + %d generated lessons, per page", st.hugo.Lessons),
 			st.hugo.MsPerPage, "ms", "<= 2", fmt.Sprintf("%d pages; builds %s (Hugo's own total: %s)", st.hugo.Pages, durations(st.hugo.Builds), durations(st.hugo.HugoTotal))))
 	}
+	if r := st.relevance; r != nil {
+		var misses string
+		if len(r.Misses) > 0 {
+			misses = "; missed: " + strings.Join(r.Misses, ", ")
+		}
+		st.add(bench.NewFigure("relevance_ndcg10", "judged set: mean nDCG@10", r.NDCG, "", ">= 0.90",
+			fmt.Sprintf("%d queries; by language %s", r.Queries, langFigures(r.ByLang))))
+		st.add(bench.NewFigure("relevance_success3", "judged set: success@3", r.Success, "", ">= 0.95", strings.TrimPrefix(misses, "; ")))
+	}
 	if len(st.weights) > 0 {
 		w := st.weights[0]
 		st.add(bench.NewFigure("page_weight_max_kb", "largest first-view transfer of a public page (HTML + CSS + JS, gzip)",
@@ -133,7 +144,15 @@ func figures(st *state) {
 var headline = []string{"member_throughput_ratio_16", "member_p99_ratio_16", "member_median_added_ms_1",
 	"public_throughput_ratio_16", "reindex_ratio", "portal_rss_mib_16", "login_burst_peak_rss_mib",
 	"hugo_ms_per_page", "page_weight_max_kb", "render_blocking_scripts", "equivalence_mismatches",
-	"blob_upload_ratio_s3"}
+	"blob_upload_ratio_s3", "relevance_ndcg10", "relevance_success3"}
+
+func langFigures(m map[string]float64) string {
+	var s []string
+	for _, l := range []string{"en", "fr", "es", "ar"} {
+		s = append(s, fmt.Sprintf("%s %.3f", l, m[l]))
+	}
+	return strings.Join(s, ", ")
+}
 
 func durations(ds []time.Duration) string {
 	var s []string

@@ -12,6 +12,8 @@
 //    library): see members/index.js. Those pages need JavaScript and say so without it.
 // 4. Training: progress in this browser, quizzes, the handout's print
 //    button: see training/index.js. Training pages read well without it.
+// 5. Typeahead: the search boxes suggest titles as one types (the WAI-ARIA
+//    combobox pattern, lib/combobox.js); without it they are plain forms.
 //
 // Bundled by Hugo (js.Build, ES2020, minified, fingerprinted, loaded with defer).
 
@@ -19,6 +21,8 @@ import { el, format, formatNodes } from "./lib/dom.js";
 import { appendSnippet, safeURL } from "./lib/snippet.js";
 import { initMembers } from "./members/index.js";
 import { initTraining } from "./training/index.js";
+import { initTypeaheads } from "./lib/combobox.js";
+import { initBell } from "./alerts/bell.js";
 
 const ESCAPE_WINDOW_MS = 1500;
 
@@ -312,8 +316,10 @@ function initSearch() {
 function init() {
   initQuickExit();
   initSearch();
+  initTypeaheads();
   initMembers();
   initTraining();
+  initBell();
 }
 
 if (document.readyState === "loading") {

@@ -2,7 +2,8 @@
 // (layouts account-login, account-accept, account-unlock, account, admin-members,
 // admin-audit, and the research library's research-search,
 // research-document and research-upload, whose modules are in ../research/,
-// and training-verify and training-stats, in ../training/).
+// and training-verify and training-stats, in ../training/, and
+// account-notifications and account-unsubscribe, in ../alerts/).
 // Each is a static shell: hidden until this script runs (a <noscript> note
 // says JavaScript is needed), then driven by one module talking to the
 // same-origin JSON API (api/openapi.json).
@@ -21,6 +22,8 @@ import { initTrainingVerify } from "../training/verify.js";
 import { initTrainingStats } from "../training/stats.js";
 import { initGroups } from "./groups.js";
 import { attestationBanner } from "./attestation.js";
+import { initNotifications } from "../alerts/notifications.js";
+import { initUnsubscribe } from "../alerts/unsubscribe.js";
 
 const APPS = {
   login: initLogin,
@@ -35,6 +38,8 @@ const APPS = {
   "training-verify": initTrainingVerify,
   "training-stats": initTrainingStats,
   groups: initGroups,
+  notifications: initNotifications,
+  unsubscribe: initUnsubscribe,
 };
 
 // The pages before a login ends show no attestation banner.

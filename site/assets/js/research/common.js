@@ -178,10 +178,14 @@ export function toInt(value) {
 }
 
 // The address of a document page.
-export function documentURL(base, id, page) {
+export function documentURL(base, id, page, q) {
   const params = new URLSearchParams({ id: String(id) });
   if (page > 0) {
     params.set("page", String(page));
+  }
+  if (q) {
+    // The document page marks the search's words in the page's text.
+    params.set("q", String(q));
   }
   return base + "?" + params.toString();
 }

@@ -1,5 +1,6 @@
 // Research library, one document: /<lang>/research/document/?id=…[&page=N].
-// GET /api/research/{id}: the TLP label first (with its meaning), then the
+// GET /api/research/{id}: the TLP label first (with its meaning), the
+// reader (reader.js) at the page of the search's best match, then the
 // details, abstract and versions (each downloadable). The uploader and
 // administrators may edit the details (PATCH), add a version (multipart
 // POST …/versions, with a progress bar), withdraw or restore the document.
@@ -22,6 +23,8 @@ import {
 import { TLP_LABELS } from "../lib/vocabulary.js";
 import { metadataFields, showErrors, clearErrors, fileErrors, fileServerError } from "./fields.js";
 import { uploadForm, progressBar } from "./upload-request.js";
+import { initReader } from "./reader.js";
+import { initFollow } from "../alerts/follow.js";
 
 export async function initResearchDocument(root, ui) {
   const t = ui.t;
@@ -39,6 +42,7 @@ export async function initResearchDocument(root, ui) {
   const withdrawnNotice = root.querySelector("#document-withdrawn");
   const pendingNotice = root.querySelector("#document-pending");
   const matchNotice = root.querySelector("#document-match");
+  const recognisingNotice = root.querySelector("#document-recognising");
   const abstract = root.querySelector("#document-abstract-text");
   const versionsBody = root.querySelector("#document-versions-body");
   const versionsHeading = root.querySelector("#document-versions-heading");
@@ -75,6 +79,7 @@ export async function initResearchDocument(root, ui) {
     versionLimit.textContent = t("research_file_limit", { size: size(vocab.maxUploadBytes) });
   }
   let doc = null;
+  let readerShown = false;
 
   const failed = (result) => {
     if (handledFailure(root, ui, result)) {
@@ -172,19 +177,13 @@ export async function initResearchDocument(root, ui) {
     versions.sort((a, b) => (Number(b.number) || 0) - (Number(a.number) || 0));
     versionsBody.replaceChildren(...versions.map((v) => versionRow(v, v.number === doc.currentVersion)));
 
-    // From a search hit: the page (PDF) or passage of the best match.
-    const current = versions.find((v) => v.number === doc.currentVersion);
-    if (matchPage > 0 && current) {
-      if (current.kind === "pdf") {
-        matchNotice.replaceChildren(
-          el("a", { href: downloadURL(doc.id, current.number) + "#page=" + matchPage, text: t("research_open_page", { page: matchPage }) }),
-        );
-      } else {
-        matchNotice.textContent = t("research_match_passage", { page: matchPage });
-      }
-      matchNotice.hidden = false;
-    } else {
-      matchNotice.hidden = true;
+    // From a search hit, the page (PDF) or passage of the best match; the
+    // reader opens there, or at the start.
+    matchNotice.hidden = true;
+    recognisingNotice.hidden = doc.withdrawn || doc.recognition !== "pending";
+    if (!readerShown) {
+      readerShown = true;
+      initReader(root, ui, doc, matchPage, params.get("q") || "", failed);
     }
 
     // The portal says who may change a document only by refusing (403);
@@ -353,5 +352,6 @@ export async function initResearchDocument(root, ui) {
 
   if (await load()) {
     ui.clear();
+    initFollow(root, ui, id);
   }
 }

@@ -8,9 +8,20 @@ import { get } from "../members/api.js";
 import { bdi } from "../members/ui.js";
 import { el, formatNodes } from "../lib/dom.js";
 import { appendSnippet, safeURL } from "../lib/snippet.js";
-import { currentUser, loadVocabulary, handledFailure, showLogin, labels, tlpBadge, documentURL, toInt } from "./common.js";
+import {
+  currentUser,
+  loadVocabulary,
+  handledFailure,
+  showLogin,
+  labels,
+  tlpBadge,
+  documentURL,
+  toInt,
+  validID,
+} from "./common.js";
 import { TLP_LABELS } from "../lib/vocabulary.js";
 import { checkbox, idPart } from "./fields.js";
+import { initSaveSearch } from "../alerts/save.js";
 
 const MAX_QUERY = 200;
 const MAX_VALUES = 20;
@@ -258,7 +269,10 @@ export async function initResearchSearch(root, ui) {
   const hitItem = (hit) => {
     const title = String(hit.title || hit.url || "");
     const research = hit.kind === "research" && typeof hit.id === "string";
-    const href = safeURL(hit.url) || (research ? documentURL(documentBase, hit.id, 0) : null);
+    const page = Number(hit.page) || 0;
+    // A research hit opens its document at the page of the best match,
+    // with the search's words marked there.
+    const href = research && validID(hit.id) ? documentURL(documentBase, hit.id, page, state.q) : safeURL(hit.url);
     const item = el("li", { class: "search-hit research-hit" }, [
       // Documents are in many languages: their text sets its own direction.
       el("h3", null, [href ? el("a", { href, class: "research-hit-link", dir: "auto", text: title }) : bdi(title)]),
@@ -300,13 +314,15 @@ export async function initResearchSearch(root, ui) {
       appendSnippet(snippet, hit.snippet);
       item.append(snippet);
     }
-    const page = Number(hit.page) || 0;
     if (research && page > 1) {
       item.append(
         el("p", { class: "research-hit-page" }, [
-          el("a", { href: documentURL(documentBase, hit.id, page), text: t("research_match_page", { page: number(page) }) }),
+          el("a", { href: documentURL(documentBase, hit.id, page, state.q), text: t("research_match_page", { page: number(page) }) }),
         ]),
       );
+    }
+    if (research && hit.recognised) {
+      item.append(el("p", { class: "research-hit-page muted", text: t("research_hit_recognised") }));
     }
     return item;
   };
@@ -484,5 +500,6 @@ export async function initResearchSearch(root, ui) {
   // The address as this page writes it (invalid values dropped).
   history.replaceState(null, "", pageURL(state));
   content.hidden = false;
+  initSaveSearch(root, ui, () => state);
   await load(false);
 }
