@@ -45,7 +45,7 @@ LIGHTHOUSE_PKG := ./site/lighthouse
 
 # The packages whose tests run a second time on PostgreSQL (storetest,
 # portaltest); the store's own tests run on both engines in the first run.
-PG_PKGS := ./account ./attest ./audit ./groups ./lease ./mail ./reach ./research ./training ./api
+PG_PKGS := ./account ./alerts ./attest ./audit ./groups ./lease ./mail ./reach ./research ./training ./api
 
 test-go: lint
 	$(GO) vet ./...

@@ -9,9 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
-
 	"portal/access"
 	"portal/account"
 	"portal/alerts"
@@ -34,8 +31,7 @@ func alertsErr(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return alerts.ErrNotFound
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
+	if isUnique(err) {
 		return fmt.Errorf("%w: %v", alerts.ErrConflict, err)
 	}
 	return err

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -219,24 +218,11 @@ func (db *DB) GrantRuntime(ctx context.Context, role string) error {
 	})
 }
 
-// PostgreSQL error codes the store maps to domain errors
-// (https://www.postgresql.org/docs/15/errcodes-appendix.html).
+// PostgreSQL error codes the store maps to domain errors (isUnique;
+// https://www.postgresql.org/docs/15/errcodes-appendix.html).
 const (
 	pgUniqueViolation = "23505"
 )
-
-// mapPgErr is mapErr's PostgreSQL half.
-func mapPgErr(err error) (error, bool) {
-	var pe *pgconn.PgError
-	if !errors.As(err, &pe) {
-		return nil, false
-	}
-	switch pe.Code {
-	case pgUniqueViolation:
-		return conflict(err), true
-	}
-	return nil, false
-}
 
 // rebind rewrites the ? placeholders of query as PostgreSQL's $1, $2, …,
 // leaving alone question marks in string literals, quoted identifiers,

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -406,17 +407,22 @@ func mapErr(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return account.ErrNotFound
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return conflict(err)
-		}
-	}
-	if mapped, ok := mapPgErr(err); ok {
-		return mapped
+	if isUnique(err) {
+		return conflict(err)
 	}
 	return err
+}
+
+// isUnique reports whether err is a unique or primary-key violation, on
+// either engine.
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == pgUniqueViolation
 }
 
 func conflict(err error) error { return fmt.Errorf("%w: %v", account.ErrConflict, err) }
