@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -150,7 +152,8 @@ func (db *DB) copyTables(ctx context.Context) ([]tableInfo, error) {
 }
 
 // CopyTo copies every table of db (SQLite) into target (PostgreSQL, at the
-// same migration), in one transaction on target, which must be empty; it
+// same migration), in one transaction on target, which must hold nothing
+// but what its migrations seeded; it
 // then counts and checksums each table on both sides and returns the
 // report, or an error naming the first table that differs.
 func (db *DB) CopyTo(ctx context.Context, target *DB) ([]Table, error) {
@@ -172,16 +175,29 @@ func (db *DB) CopyTo(ctx context.Context, target *DB) ([]Table, error) {
 	if len(src) != len(dst) {
 		return nil, fmt.Errorf("store: the source has %d migrations and the target %d; open both with this binary first", len(src), len(dst))
 	}
+	// Empty is what the migrations alone leave: no rows, or the rows they
+	// seed (the portal's own groups), which the source's then replace.
+	fresh, err := freshChecksums(ctx, tables)
+	if err != nil {
+		return nil, err
+	}
 	for _, t := range tables {
-		n, err := target.CountRows(ctx, t.name)
+		got, err := target.checksum(ctx, t)
 		if err != nil {
 			return nil, err
 		}
-		if n > 0 {
-			return nil, fmt.Errorf("%w: %s has %d rows", ErrTargetNotEmpty, t.name, n)
+		if got != fresh[t.name] {
+			return nil, fmt.Errorf("%w: %s has %d rows, a new database %d", ErrTargetNotEmpty, t.name, got.Rows, fresh[t.name].Rows)
 		}
 	}
 	err = target.update(ctx, func(tx *sql.Tx) error {
+		for i := len(tables) - 1; i >= 0; i-- { // children first
+			if t := tables[i]; fresh[t.name].Rows > 0 {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM `+pgx.Identifier{t.name}.Sanitize()); err != nil {
+					return fmt.Errorf("clear the seeded rows of %s: %w", t.name, err)
+				}
+			}
+		}
 		for _, t := range tables {
 			if err := copyTable(ctx, db, tx, t); err != nil {
 				return err
@@ -231,6 +247,29 @@ func (db *DB) CopyTo(ctx context.Context, target *DB) ([]Table, error) {
 				t.name, a.Rows, a.Checksum, b.Rows, b.Checksum)
 		}
 		out = append(out, a)
+	}
+	return out, nil
+}
+
+// freshChecksums returns what a freshly migrated database holds in each
+// table, from a new SQLite database in a temporary directory (the twin
+// migrations seed the same rows).
+func freshChecksums(ctx context.Context, tables []tableInfo) (map[string]Table, error) {
+	dir, err := os.MkdirTemp("", "portal-fresh-")
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	db, err := Open(ctx, filepath.Join(dir, "portal.db"))
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	out := make(map[string]Table, len(tables))
+	for _, t := range tables {
+		if out[t.name], err = db.checksum(ctx, t); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
