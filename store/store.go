@@ -209,9 +209,11 @@ func migrations() ([]migration, error) {
 		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
 	}
 	slices.SortFunc(out, func(a, b migration) int { return a.version - b.version })
+	// Numbers may skip (branches hold reserved numbers until they are
+	// merged and renumbered); each is used once.
 	for i, m := range out {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("store: migrations must be numbered 1, 2, 3, …: found %s", m.name)
+		if i > 0 && m.version == out[i-1].version {
+			return nil, fmt.Errorf("store: migrations %s and %s share a number", out[i-1].name, m.name)
 		}
 	}
 	return out, nil
@@ -250,12 +252,17 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: read schema_migrations: %w", err)
 	}
+	byVersion := map[int]string{}
+	for _, m := range ms {
+		byVersion[m.version] = m.name
+	}
 	for v, name := range applied {
-		if v > len(ms) {
-			return fmt.Errorf("store: database has migration %d (%s), newer than this binary", v, name)
+		here, ok := byVersion[v]
+		if !ok {
+			return fmt.Errorf("store: database has migration %d (%s), unknown to this binary", v, name)
 		}
-		if ms[v-1].name != name {
-			return fmt.Errorf("store: migration %d is %s in the database but %s here", v, name, ms[v-1].name)
+		if here != name {
+			return fmt.Errorf("store: migration %d is %s in the database but %s here", v, name, here)
 		}
 	}
 	for _, m := range ms {

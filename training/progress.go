@@ -112,6 +112,17 @@ type Tx interface {
 	Completions(ctx context.Context, module string) ([]Completion, error)
 	// Attempts counts the module's quiz attempts.
 	Attempts(ctx context.Context, module string) (int, error)
+
+	// InsertDraw stores a started graded attempt.
+	InsertDraw(ctx context.Context, d *Draw) error
+	// Draw returns a graded attempt by its handle.
+	Draw(ctx context.Context, id string) (*Draw, error)
+	// CountDraws counts the graded attempts the learner started in the
+	// module since the given time.
+	CountDraws(ctx context.Context, learner, module string, since time.Time) (int, error)
+	// CloseDraw stores the result of a graded attempt that is still open
+	// (not submitted); ErrAttemptClosed when it is not.
+	CloseDraw(ctx context.Context, d *Draw) error
 }
 
 // Attempt is one graded quiz attempt.
@@ -291,6 +302,9 @@ func (s *Service) SubmitQuiz(ctx context.Context, u *account.User, module string
 	}
 	if len(m.Questions) == 0 {
 		return nil, invalid("module", "This module has no quiz.")
+	}
+	if m.Quiz.Graded {
+		return nil, invalid("module", "This quiz is marked per attempt: start one with POST /api/training/attempts.")
 	}
 	for qid, chosen := range answers {
 		q := m.question(qid)

@@ -1,0 +1,89 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"portal/training"
+)
+
+// Graded quiz attempts (migration 0015): what training.Tx needs to draw,
+// limit and mark them.
+
+func (t progressTx) InsertDraw(ctx context.Context, d *training.Draw) error {
+	var user any
+	if d.UserID != "" {
+		user = d.UserID
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO training_attempts (id, learner, user_id, module, lang, seed, started_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, d.ID, d.Learner, user, d.Module, d.Lang, d.Seed, fmtTime(d.Started))
+	if err != nil {
+		return fmt.Errorf("store: insert graded attempt: %w", err)
+	}
+	return nil
+}
+
+func (t progressTx) Draw(ctx context.Context, id string) (*training.Draw, error) {
+	var (
+		d               training.Draw
+		user, submitted sql.NullString
+		started         string
+		score, passed   sql.NullInt64
+	)
+	err := t.tx.QueryRowContext(ctx, `SELECT id, learner, user_id, module, lang, seed, started_at, submitted_at, score, passed
+		FROM training_attempts WHERE id = ?`, id).Scan(&d.ID, &d.Learner, &user, &d.Module, &d.Lang, &d.Seed,
+		&started, &submitted, &score, &passed)
+	if err != nil {
+		return nil, progressErr(err)
+	}
+	d.UserID = user.String
+	if d.Started, err = parseTime(started); err != nil {
+		return nil, err
+	}
+	if submitted.Valid {
+		if d.Submitted, err = parseTime(submitted.String); err != nil {
+			return nil, err
+		}
+	}
+	d.Score, d.Passed = int(score.Int64), passed.Int64 == 1
+	return &d, nil
+}
+
+func (t progressTx) CountDraws(ctx context.Context, learner, module string, since time.Time) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM training_attempts
+		WHERE learner = ? AND module = ? AND started_at >= ?`, learner, module, fmtTime(since)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count graded attempts: %w", err)
+	}
+	return n, nil
+}
+
+func (t progressTx) CloseDraw(ctx context.Context, d *training.Draw) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE training_attempts SET submitted_at = ?, score = ?, passed = ?
+		WHERE id = ? AND submitted_at IS NULL`, fmtTime(d.Submitted), d.Score, boolInt(d.Passed), d.ID)
+	if err != nil {
+		return fmt.Errorf("store: close graded attempt: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: close graded attempt: %w", err)
+	} else if n == 0 {
+		return training.ErrAttemptClosed
+	}
+	for _, r := range d.Results {
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO training_attempt_answers (attempt_id, question, correct)
+			VALUES (?, ?, ?)`, d.ID, r.ID, boolInt(r.Correct)); err != nil {
+			return fmt.Errorf("store: graded attempt answer: %w", err)
+		}
+	}
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

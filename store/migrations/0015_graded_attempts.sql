@@ -1,0 +1,30 @@
+-- Graded quiz attempts (package training, attempt.go). The portal draws an
+-- attempt's questions and shuffles their options from seed, which never
+-- leaves the server; learner is "user:<id>" for members or "anon:<keyed
+-- hash of the address>" for public learners, for the hourly limit only.
+-- Times are UTC text as in 0001.
+CREATE TABLE training_attempts (
+    id           TEXT PRIMARY KEY CHECK (length(id) = 32),
+    learner      TEXT NOT NULL CHECK (learner <> ''),
+    user_id      TEXT REFERENCES users (id) ON DELETE CASCADE,
+    module       TEXT NOT NULL CHECK (module <> ''),
+    lang         TEXT NOT NULL,
+    seed         BLOB NOT NULL CHECK (length(seed) = 32),
+    started_at   TEXT NOT NULL,
+    submitted_at TEXT,
+    score        INTEGER CHECK (score BETWEEN 0 AND 100),
+    passed       INTEGER CHECK (passed IN (0, 1))
+) STRICT;
+
+-- The hourly limit counts a learner's recent attempts in a module.
+CREATE INDEX training_attempts_learner ON training_attempts (learner, module, started_at);
+CREATE INDEX training_attempts_module ON training_attempts (module, submitted_at);
+
+-- Per-question results of submitted graded attempts, public learners' too
+-- (pass rates by question, pools included).
+CREATE TABLE training_attempt_answers (
+    attempt_id TEXT NOT NULL REFERENCES training_attempts (id) ON DELETE CASCADE,
+    question   TEXT NOT NULL,
+    correct    INTEGER NOT NULL CHECK (correct IN (0, 1)),
+    PRIMARY KEY (attempt_id, question)
+) STRICT, WITHOUT ROWID;

@@ -1,0 +1,23 @@
+-- Graded quiz attempts: the PostgreSQL twin of ../0015_graded_attempts.sql.
+CREATE TABLE training_attempts (
+    id           TEXT PRIMARY KEY CHECK (length(id) = 32),
+    learner      TEXT NOT NULL CHECK (learner <> ''),
+    user_id      TEXT REFERENCES users (id) ON DELETE CASCADE,
+    module       TEXT NOT NULL CHECK (module <> ''),
+    lang         TEXT NOT NULL,
+    seed         BYTEA NOT NULL CHECK (length(seed) = 32),
+    started_at   TEXT NOT NULL,
+    submitted_at TEXT,
+    score        BIGINT CHECK (score BETWEEN 0 AND 100),
+    passed       BIGINT CHECK (passed IN (0, 1))
+);
+
+CREATE INDEX training_attempts_learner ON training_attempts (learner, module, started_at);
+CREATE INDEX training_attempts_module ON training_attempts (module, submitted_at);
+
+CREATE TABLE training_attempt_answers (
+    attempt_id TEXT NOT NULL REFERENCES training_attempts (id) ON DELETE CASCADE,
+    question   TEXT NOT NULL,
+    correct    BIGINT NOT NULL CHECK (correct IN (0, 1)),
+    PRIMARY KEY (attempt_id, question)
+);
