@@ -189,7 +189,8 @@ func (s *Server) routes() []route {
 		{method: http.MethodGet, path: "/training/verify", policy: Public, handler: s.verifyCompletion, throttled: true},
 		{method: http.MethodGet, path: "/training/stats", policy: Trainer, handler: s.trainingStats},
 		{method: http.MethodGet, path: "/training/stats.csv", policy: Trainer, handler: s.trainingStatsCSV},
-	}, s.passkeyRoutes()...)
+	}, append(s.passkeyRoutes(),
+		s.quizRoutes()...)...)
 }
 
 // Policies lists every API route ("METHOD /api/path") with its policy, for
@@ -278,6 +279,9 @@ func New(opts Options) (*Server, error) {
 		}
 		g.Add(r.method, r.path, r.handler, mw...)
 	}
+
+	// Graded quizzes without JavaScript: the quiz page's form (quiz.go).
+	e.POST("/:lang/training/:module/quiz/", s.quizForm, s.authenticate, jsonLimit, middleware.ContextTimeout(opts.RequestTimeout))
 
 	// Members-only pages: the session decides, page by page.
 	e.GET("/members/*", members.serve, s.authenticate)

@@ -26,6 +26,9 @@ type Config struct {
 	Addr           string
 	SiteDir        string
 	MembersSiteDir string
+	// ContentDir is the content tree graded quizzes' answer keys are read
+	// from (they are never in a site build).
+	ContentDir     string
 	DataDir        string
 	MeiliURL       string
 	MeiliSearchKey string
@@ -102,6 +105,7 @@ func Options() []Option {
 		{Name: "PORTAL_METRICS_ADDR", Commands: servers, Help: "address of a separate listener for Prometheus metrics (/metrics) and Go profiling (/debug/pprof/), for operators only: keep it on loopback or a private network (e.g. 127.0.0.1:9090); empty serves neither"},
 		{Name: "PORTAL_SITE_DIR", Default: "site/public", Commands: sites, Help: "the public site built by Hugo"},
 		{Name: "PORTAL_MEMBERS_SITE_DIR", Commands: append(sites[:len(sites):len(sites)], "backup"), Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
+		{Name: "PORTAL_CONTENT_DIR", Default: "content", Commands: []string{"serve", "dev"}, Help: "the content tree (content/ of the repository, or of the release archive) whose graded quizzes' answer keys the portal marks with: they are never in a site build; without it graded quizzes answer 503"},
 		{Name: "PORTAL_DATA_DIR", Default: "var", Commands: state, Help: "local state: database, uploads, development Meilisearch"},
 		{Name: "PORTAL_SECRET_KEY", Secret: true, Commands: append(state[:len(state):len(state)], "restore"), Help: "64 hex digits (32 bytes): encrypts TOTP secrets and signs CSRF tokens; keep it outside the database and its backups"},
 		{Name: "PORTAL_PUBLIC_URL", Commands: links, Help: "the portal's public origin (https://portal.example), used in mailed links and as the passkeys' site, and by portal dev as the site's base URL (canonical links, sitemap); required by serve in production"},
@@ -185,6 +189,7 @@ func Load(getenv func(string) string) (Config, error) {
 		MetricsAddr:      vals["PORTAL_METRICS_ADDR"],
 		SiteDir:          vals["PORTAL_SITE_DIR"],
 		MembersSiteDir:   vals["PORTAL_MEMBERS_SITE_DIR"],
+		ContentDir:       vals["PORTAL_CONTENT_DIR"],
 		DataDir:          vals["PORTAL_DATA_DIR"],
 		MeiliURL:         strings.TrimRight(vals["MEILI_URL"], "/"),
 		MeiliSearchKey:   vals["MEILI_SEARCH_KEY"],

@@ -282,6 +282,13 @@ func (p *Portal) setUp(opts Options) error {
 	if err != nil {
 		return err
 	}
+	root, err := site.FindRoot(".")
+	if err != nil {
+		return err
+	}
+	if err := catalogue.SetContentDir(filepath.Join(root, "content")); err != nil {
+		return err
+	}
 	if p.Training, err = training.New(p.DB.Progress(), catalogue, p.Audit,
 		training.Options{SecretKey: secret, Now: now, Logger: log}); err != nil {
 		return err

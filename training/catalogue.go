@@ -161,14 +161,14 @@ type catalogueItem struct {
 	// trainers wrote them: a number, or for Pick a map of topics.
 	AttemptsPerHour json.RawMessage `json:"attemptsPerHour"`
 	Pick            json.RawMessage `json:"pick"`
-	Lessons    []struct {
+	Lessons         []struct {
 		ID     string `json:"id"`
 		URL    string `json:"url"`
 		Weight int    `json:"weight"`
 		Title  string `json:"title"`
 	} `json:"lessons"`
 	Quiz []struct {
-		ID      string   `json:"id"`
+		ID          string   `json:"id"`
 		Type        string   `json:"type"`
 		Topic       string   `json:"topic"`
 		Prompt      string   `json:"prompt"`
@@ -195,8 +195,8 @@ type Catalogue struct {
 	// contentDir is the content tree graded quizzes' keys are read from
 	// (SetContentDir); "" leaves graded quizzes unmarkable.
 	contentDir string
-	log                   *slog.Logger
-	now                   func() time.Time
+	log        *slog.Logger
+	now        func() time.Time
 
 	mu      sync.Mutex
 	checked time.Time

@@ -103,6 +103,9 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
+	if err := catalogue.SetContentDir(cfg.ContentDir); err != nil {
+		return err
+	}
 	courses, err := training.New(a.db.Progress(), catalogue, a.audit, training.Options{SecretKey: cfg.SecretKey, Logger: a.log})
 	if err != nil {
 		return err
