@@ -87,3 +87,60 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+func (t progressTx) MarkDrawReceipted(ctx context.Context, id string, at time.Time) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE training_attempts SET receipt_at = ? WHERE id = ? AND receipt_at IS NULL`,
+		fmtTime(at), id)
+	if err != nil {
+		return fmt.Errorf("store: mark receipt: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: mark receipt: %w", err)
+	} else if n == 0 {
+		return training.ErrAttemptClosed
+	}
+	return nil
+}
+
+func (t progressTx) InsertReceipt(ctx context.Context, r *training.ReceiptRecord) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO training_receipts (code_hash, module, lang, issued_at) VALUES (?, ?, ?, ?)`,
+		r.CodeHash, r.Module, r.Lang, fmtTime(r.IssuedAt))
+	if err != nil {
+		return fmt.Errorf("store: insert receipt: %w", err)
+	}
+	return nil
+}
+
+func (t progressTx) Receipt(ctx context.Context, codeHash string) (*training.ReceiptRecord, error) {
+	var (
+		r       training.ReceiptRecord
+		issued  string
+		revoked sql.NullString
+	)
+	err := t.tx.QueryRowContext(ctx, `SELECT code_hash, module, lang, issued_at, revoked_at FROM training_receipts
+		WHERE code_hash = ?`, codeHash).Scan(&r.CodeHash, &r.Module, &r.Lang, &issued, &revoked)
+	if err != nil {
+		return nil, progressErr(err)
+	}
+	if r.IssuedAt, err = parseTime(issued); err != nil {
+		return nil, err
+	}
+	if revoked.Valid {
+		if r.RevokedAt, err = parseTime(revoked.String); err != nil {
+			return nil, err
+		}
+	}
+	return &r, nil
+}
+
+func (t progressTx) RevokeReceipt(ctx context.Context, r *training.ReceiptRecord) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO training_receipts (code_hash, module, lang, issued_at, revoked_at)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (code_hash) DO UPDATE SET revoked_at = excluded.revoked_at
+		WHERE training_receipts.revoked_at IS NULL`,
+		r.CodeHash, r.Module, r.Lang, fmtTime(r.IssuedAt), fmtTime(r.RevokedAt))
+	if err != nil {
+		return fmt.Errorf("store: revoke receipt: %w", err)
+	}
+	return nil
+}

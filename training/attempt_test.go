@@ -75,7 +75,7 @@ func setUpGraded(t *testing.T, withKeys bool) *fixture {
 		writeCatalogue(t, public, lang,
 			gradedModule("topics", lang, map[string]int{"law": 2, "police": 2, "industry": 1}, ""),
 			gradedModule("five", lang, 5, "after-pass"),
-			gradedModule("each", lang, 0, "each-attempt"))
+			withValidity(gradedModule("each", lang, 0, "each-attempt"), 12))
 		if withKeys {
 			for _, id := range []string{"topics", "five", "each"} {
 				writeKey(t, content, id, lang)
@@ -90,7 +90,12 @@ func setUpGraded(t *testing.T, withKeys bool) *fixture {
 		t.Fatal(err)
 	}
 	clock := func() time.Time { return f.now }
-	f.svc, err = training.New(f.db.Progress(), cat, f.audit, training.Options{SecretKey: []byte(strings.Repeat("k", 32)), Now: clock})
+	receiptKey, err := training.LoadReceiptKey("", filepath.Join(t.TempDir(), training.ReceiptKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc, err = training.New(f.db.Progress(), cat, f.audit, training.Options{SecretKey: []byte(strings.Repeat("k", 32)), Now: clock,
+		ReceiptKey: receiptKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,4 +362,9 @@ func TestGradedQuizWithoutKeyIsUnavailable(t *testing.T) {
 	if _, err := f.svc.StartAttempt(context.Background(), nil, "five", "en", cl); !errors.Is(err, training.ErrUnavailable) {
 		t.Errorf("graded quiz without its key: %v, want ErrUnavailable", err)
 	}
+}
+
+func withValidity(m map[string]any, months int) map[string]any {
+	m["validityMonths"], m["version"] = months, "2026-02"
+	return m
 }

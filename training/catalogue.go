@@ -36,6 +36,10 @@ type Module struct {
 	PassMark   int // percent
 	Lessons    []Lesson
 	Questions  []Question
+	// Version names the module's current text (front matter version, or
+	// its date); ValidityMonths is how long a pass stays valid (0: always).
+	Version        string
+	ValidityMonths int
 	// Quiz says how the quiz is marked: a self-check quiz's key is in the
 	// build output; a graded one's comes from the content tree (keys.go).
 	Quiz QuizRules
@@ -161,6 +165,8 @@ type catalogueItem struct {
 	// trainers wrote them: a number, or for Pick a map of topics.
 	AttemptsPerHour json.RawMessage `json:"attemptsPerHour"`
 	Pick            json.RawMessage `json:"pick"`
+	Version         string          `json:"version"`
+	ValidityMonths  int             `json:"validityMonths"`
 	Lessons         []struct {
 		ID     string `json:"id"`
 		URL    string `json:"url"`
@@ -427,6 +433,7 @@ func (c *Catalogue) load(stamps map[string]time.Time) (map[string]*Module, error
 			return nil, fmt.Errorf("training catalogue: module %s: %w", id, err)
 		}
 		m.Quiz, m.texts = rules, map[string]map[string]questionText{}
+		m.Version, m.ValidityMonths = canon.Version, max(canon.ValidityMonths, 0)
 		for _, q := range canon.Quiz {
 			answers := slices.Clone(q.Answers)
 			if rules.Graded {

@@ -26,6 +26,7 @@ package training
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -123,6 +124,16 @@ type Tx interface {
 	// CloseDraw stores the result of a graded attempt that is still open
 	// (not submitted); ErrAttemptClosed when it is not.
 	CloseDraw(ctx context.Context, d *Draw) error
+	// MarkDrawReceipted records that the attempt's receipt was issued;
+	// ErrAttemptClosed when it already was.
+	MarkDrawReceipted(ctx context.Context, id string, at time.Time) error
+	// InsertReceipt stores what revocation and counts need of a receipt.
+	InsertReceipt(ctx context.Context, r *ReceiptRecord) error
+	// Receipt returns the record of a receipt by its code's hash.
+	Receipt(ctx context.Context, codeHash string) (*ReceiptRecord, error)
+	// RevokeReceipt marks a receipt revoked, adding its record when the
+	// database does not have it.
+	RevokeReceipt(ctx context.Context, r *ReceiptRecord) error
 }
 
 // Attempt is one graded quiz attempt.
@@ -171,8 +182,11 @@ type Options struct {
 	// it. Changing it does not invalidate issued codes, but their owners
 	// are no longer shown them.
 	SecretKey []byte
-	Now       func() time.Time // default time.Now
-	Logger    *slog.Logger     // default slog.Default()
+	// ReceiptKey signs public learners' receipts (LoadReceiptKey); nil
+	// issues none.
+	ReceiptKey ed25519.PrivateKey
+	Now        func() time.Time // default time.Now
+	Logger     *slog.Logger     // default slog.Default()
 }
 
 // Service records progress. It is safe for concurrent use.
@@ -181,8 +195,10 @@ type Service struct {
 	cat   *Catalogue
 	audit *audit.Log
 	key   []byte
-	now   func() time.Time
-	log   *slog.Logger
+	// receiptKey signs receipts (receipt.go); nil when there is none.
+	receiptKey ed25519.PrivateKey
+	now        func() time.Time
+	log        *slog.Logger
 }
 
 // New returns a Service.
@@ -199,7 +215,8 @@ func New(st Store, cat *Catalogue, log *audit.Log, opts Options) (*Service, erro
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Service{st: st, cat: cat, audit: log, key: deriveKey(opts.SecretKey), now: opts.Now, log: opts.Logger}, nil
+	return &Service{st: st, cat: cat, audit: log, key: deriveKey(opts.SecretKey),
+		receiptKey: opts.ReceiptKey, now: opts.Now, log: opts.Logger}, nil
 }
 
 // Catalogue returns the modules the service knows.

@@ -13,7 +13,9 @@ CREATE TABLE training_attempts (
     started_at   TEXT NOT NULL,
     submitted_at TEXT,
     score        INTEGER CHECK (score BETWEEN 0 AND 100),
-    passed       INTEGER CHECK (passed IN (0, 1))
+    passed       INTEGER CHECK (passed IN (0, 1)),
+    -- When the public learner's receipt was issued: one per attempt.
+    receipt_at   TEXT
 ) STRICT;
 
 -- The hourly limit counts a learner's recent attempts in a module.
@@ -28,3 +30,16 @@ CREATE TABLE training_attempt_answers (
     correct    INTEGER NOT NULL CHECK (correct IN (0, 1)),
     PRIMARY KEY (attempt_id, question)
 ) STRICT, WITHOUT ROWID;
+
+-- Receipts of public learners (training/receipt.go). The code itself,
+-- with the learner's name, is never stored: code_hash is the hex SHA-256
+-- of the code as issued; module, lang and issued_at are for counts.
+CREATE TABLE training_receipts (
+    code_hash  TEXT PRIMARY KEY CHECK (length(code_hash) = 64),
+    module     TEXT NOT NULL CHECK (module <> ''),
+    lang       TEXT NOT NULL,
+    issued_at  TEXT NOT NULL,
+    revoked_at TEXT
+) STRICT;
+
+CREATE INDEX training_receipts_module ON training_receipts (module, issued_at);

@@ -9,7 +9,9 @@ CREATE TABLE training_attempts (
     started_at   TEXT NOT NULL,
     submitted_at TEXT,
     score        BIGINT CHECK (score BETWEEN 0 AND 100),
-    passed       BIGINT CHECK (passed IN (0, 1))
+    passed       BIGINT CHECK (passed IN (0, 1)),
+    -- When the public learner's receipt was issued: one per attempt.
+    receipt_at   TEXT
 );
 
 CREATE INDEX training_attempts_learner ON training_attempts (learner, module, started_at);
@@ -21,3 +23,16 @@ CREATE TABLE training_attempt_answers (
     correct    BIGINT NOT NULL CHECK (correct IN (0, 1)),
     PRIMARY KEY (attempt_id, question)
 );
+
+-- Receipts of public learners (training/receipt.go). The code itself,
+-- with the learner's name, is never stored: code_hash is the hex SHA-256
+-- of the code as issued; module, lang and issued_at are for counts.
+CREATE TABLE training_receipts (
+    code_hash  TEXT PRIMARY KEY CHECK (length(code_hash) = 64),
+    module     TEXT NOT NULL CHECK (module <> ''),
+    lang       TEXT NOT NULL,
+    issued_at  TEXT NOT NULL,
+    revoked_at TEXT
+);
+
+CREATE INDEX training_receipts_module ON training_receipts (module, issued_at);
