@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/url"
@@ -242,5 +244,83 @@ func TestGradedQuizWithoutJavaScript(t *testing.T) {
 	// A self-check quiz's page takes no form.
 	if status, _ := postForm(t, p.URL, "/fr/training/"+publicModule+"/quiz/", url.Values{"step": {"start"}}, p.URL); status != http.StatusMethodNotAllowed {
 		t.Errorf("form to a self-check quiz: %d", status)
+	}
+}
+
+func TestReceiptsOverTheAPI(t *testing.T) {
+	p, clock := withAccounts(t)
+	key := gradedKey(t)
+	c := p.NewClient(t)
+	c.Header.Set("X-Forwarded-For", "192.0.2.77") // not trusted: the address stays the socket's
+	c.RefreshCSRF()
+	var sh attemptSheet
+	c.JSON("POST", "/api/training/attempts", map[string]string{"module": gradedModule, "lang": "es"}, 201, &sh)
+	var res attemptResult
+	c.JSON("POST", "/api/training/attempts/"+sh.Attempt+"/answers", map[string]any{"answers": key}, 200, &res)
+	if !res.Passed {
+		t.Fatalf("not passed: %+v", res)
+	}
+	var rc struct {
+		Code, Module, ModuleTitle, ModuleVersion, Lang, IssuedAt, ScoreBand, LearnerName, ExpiresAt, VerifyURL string
+	}
+	if resp, body := c.Do("POST", "/api/training/receipts", map[string]string{"attempt": sh.Attempt, "name": ""}); resp.StatusCode != 400 {
+		t.Errorf("receipt without a name: %d %s", resp.StatusCode, body)
+	}
+	c.JSON("POST", "/api/training/receipts", map[string]string{"attempt": sh.Attempt, "name": "Lucía Pérez"}, 201, &rc)
+	if rc.LearnerName != "Lucía Pérez" || rc.Lang != "es" || rc.ScoreBand != "90-100" || rc.ExpiresAt == "" ||
+		!strings.HasPrefix(rc.VerifyURL, "/es/training/verify/?code=R1.") {
+		t.Errorf("receipt: %+v", rc)
+	}
+	if resp, _ := c.Do("POST", "/api/training/receipts", map[string]string{"attempt": sh.Attempt, "name": "Again"}); resp.StatusCode != http.StatusConflict {
+		t.Errorf("second receipt: %d", resp.StatusCode)
+	}
+
+	// Anyone can check the signature with the published key.
+	var pk struct{ Algorithm, PublicKey string }
+	c.JSON("GET", "/api/training/receipts/key", nil, 200, &pk)
+	pub, err := base64.StdEncoding.DecodeString(pk.PublicKey)
+	if err != nil || len(pub) != ed25519.PublicKeySize {
+		t.Fatalf("public key %q: %v", pk.PublicKey, err)
+	}
+	parts := strings.Split(strings.TrimPrefix(rc.Code, "R1."), ".")
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[0])
+	sig, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	if !ed25519.Verify(pub, append([]byte("portal/training/receipt/v1\n"), payload...), sig) {
+		t.Error("the receipt's signature does not verify with the published key")
+	}
+
+	type verification struct {
+		Kind, ModuleTitle, ModuleVersion, Lang, IssuedAt, LearnerName, ScoreBand, ExpiresAt string
+		CurrentVersion, Expired, Revoked                                                    bool
+	}
+	var v verification
+	c.JSON("GET", "/api/training/verify?code="+url.QueryEscape(rc.Code), nil, 200, &v)
+	if v.Kind != "receipt" || v.LearnerName != "Lucía Pérez" || !v.CurrentVersion || v.Expired || v.Revoked ||
+		v.ModuleTitle == "" || v.ExpiresAt != rc.ExpiresAt || v.IssuedAt != rc.IssuedAt {
+		t.Errorf("verification: %+v", v)
+	}
+	// Forged: one byte of the signed name changed.
+	forged := []byte(rc.Code)
+	forged[10] ^= 1
+	if resp, body := c.Do("GET", "/api/training/verify?code="+url.QueryEscape(string(forged)), nil); resp.StatusCode != 404 {
+		t.Errorf("forged receipt: %d %s", resp.StatusCode, body)
+	}
+
+	// Revoked by a trainer; a member may not.
+	mem := p.SeedUser(t, account.RoleMember)
+	m := p.NewClient(t)
+	m.Login(mem.Email, mem.Password, mem.TOTPSecret, clock.Now())
+	if resp, _ := m.Do("POST", "/api/training/receipts/revoke", map[string]string{"code": rc.Code}); resp.StatusCode != 403 {
+		t.Errorf("member revoking: %d", resp.StatusCode)
+	}
+	tr := p.SeedUser(t, account.RoleTrainer, "trainers")
+	trc := p.NewClient(t)
+	trc.Login(tr.Email, tr.Password, tr.TOTPSecret, clock.Now())
+	if resp, body := trc.Do("POST", "/api/training/receipts/revoke", map[string]string{"code": rc.Code}); resp.StatusCode != 204 {
+		t.Fatalf("trainer revoking: %d %s", resp.StatusCode, body)
+	}
+	c.JSON("GET", "/api/training/verify?code="+url.QueryEscape(rc.Code), nil, 200, &v)
+	if !v.Revoked {
+		t.Errorf("after revocation: %+v", v)
 	}
 }

@@ -131,7 +131,7 @@ type route struct {
 // routes is the API's route table: the one place that says who may call
 // what (SECURITY.md AC-1). Paths are relative to /api.
 func (s *Server) routes() []route {
-	return append([]route{
+	routes := append([]route{
 		{method: http.MethodGet, path: "/health", policy: Public, handler: s.health},
 		{method: http.MethodGet, path: "/health/live", policy: Public, handler: s.live},
 		{method: http.MethodGet, path: "/health/ready", policy: Public, handler: s.ready},
@@ -189,8 +189,10 @@ func (s *Server) routes() []route {
 		{method: http.MethodGet, path: "/training/verify", policy: Public, handler: s.verifyCompletion, throttled: true},
 		{method: http.MethodGet, path: "/training/stats", policy: Trainer, handler: s.trainingStats},
 		{method: http.MethodGet, path: "/training/stats.csv", policy: Trainer, handler: s.trainingStatsCSV},
-	}, append(s.passkeyRoutes(),
-		s.quizRoutes()...)...)
+	}, s.passkeyRoutes()...)
+	routes = append(routes, s.quizRoutes()...)
+	routes = append(routes, s.receiptRoutes()...)
+	return routes
 }
 
 // Policies lists every API route ("METHOD /api/path") with its policy, for

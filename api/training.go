@@ -158,6 +158,9 @@ func (s *Server) verifyCompletion(c *echo.Context) error {
 	if strings.TrimSpace(code) == "" {
 		return badRequest("invalid_parameter", `Parameter "code" is required: the verification code, like K7QX-M2PD-RT9A-4HZC.`)
 	}
+	if training.IsReceiptCode(code) {
+		return s.verifyReceipt(c, code)
+	}
 	v, err := s.training.Verify(c.Request().Context(), code)
 	if err != nil {
 		if errors.Is(err, training.ErrNotFound) {

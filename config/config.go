@@ -28,7 +28,10 @@ type Config struct {
 	MembersSiteDir string
 	// ContentDir is the content tree graded quizzes' answer keys are read
 	// from (they are never in a site build).
-	ContentDir     string
+	ContentDir string
+	// ReceiptKey is the receipts' Ed25519 seed in hex; empty keeps the key
+	// in DataDir/receipt-ed25519.key, created on first run.
+	ReceiptKey     string
 	DataDir        string
 	MeiliURL       string
 	MeiliSearchKey string
@@ -106,6 +109,7 @@ func Options() []Option {
 		{Name: "PORTAL_SITE_DIR", Default: "site/public", Commands: sites, Help: "the public site built by Hugo"},
 		{Name: "PORTAL_MEMBERS_SITE_DIR", Commands: append(sites[:len(sites):len(sites)], "backup"), Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
 		{Name: "PORTAL_CONTENT_DIR", Default: "content", Commands: []string{"serve", "dev"}, Help: "the content tree (content/ of the repository, or of the release archive) whose graded quizzes' answer keys the portal marks with: they are never in a site build; without it graded quizzes answer 503"},
+		{Name: "PORTAL_RECEIPT_KEY", Secret: true, Commands: []string{"serve", "dev"}, Help: "64 hex digits: the Ed25519 seed that signs public learners' training receipts; empty keeps the key in PORTAL_DATA_DIR/receipt-ed25519.key (mode 0600, made on first run). Its public key is served at /api/training/receipts/key"},
 		{Name: "PORTAL_DATA_DIR", Default: "var", Commands: state, Help: "local state: database, uploads, development Meilisearch"},
 		{Name: "PORTAL_SECRET_KEY", Secret: true, Commands: append(state[:len(state):len(state)], "restore"), Help: "64 hex digits (32 bytes): encrypts TOTP secrets and signs CSRF tokens; keep it outside the database and its backups"},
 		{Name: "PORTAL_PUBLIC_URL", Commands: links, Help: "the portal's public origin (https://portal.example), used in mailed links and as the passkeys' site, and by portal dev as the site's base URL (canonical links, sitemap); required by serve in production"},
@@ -190,6 +194,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SiteDir:          vals["PORTAL_SITE_DIR"],
 		MembersSiteDir:   vals["PORTAL_MEMBERS_SITE_DIR"],
 		ContentDir:       vals["PORTAL_CONTENT_DIR"],
+		ReceiptKey:       vals["PORTAL_RECEIPT_KEY"],
 		DataDir:          vals["PORTAL_DATA_DIR"],
 		MeiliURL:         strings.TrimRight(vals["MEILI_URL"], "/"),
 		MeiliSearchKey:   vals["MEILI_SEARCH_KEY"],

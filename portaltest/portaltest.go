@@ -289,8 +289,12 @@ func (p *Portal) setUp(opts Options) error {
 	if err := catalogue.SetContentDir(filepath.Join(root, "content")); err != nil {
 		return err
 	}
+	receiptKey, err := training.LoadReceiptKey("", filepath.Join(p.dataDir, training.ReceiptKeyFile))
+	if err != nil {
+		return err
+	}
 	if p.Training, err = training.New(p.DB.Progress(), catalogue, p.Audit,
-		training.Options{SecretKey: secret, Now: now, Logger: log}); err != nil {
+		training.Options{SecretKey: secret, ReceiptKey: receiptKey, Now: now, Logger: log}); err != nil {
 		return err
 	}
 	p.Searcher = search.NewSearcher(p.Meili.URL, p.SearchKey, search.SearchKey().UID)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"portal/account"
@@ -106,7 +107,12 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 	if err := catalogue.SetContentDir(cfg.ContentDir); err != nil {
 		return err
 	}
-	courses, err := training.New(a.db.Progress(), catalogue, a.audit, training.Options{SecretKey: cfg.SecretKey, Logger: a.log})
+	receiptKey, err := training.LoadReceiptKey(cfg.ReceiptKey, filepath.Join(cfg.DataDir, training.ReceiptKeyFile))
+	if err != nil {
+		return err
+	}
+	courses, err := training.New(a.db.Progress(), catalogue, a.audit, training.Options{SecretKey: cfg.SecretKey,
+		ReceiptKey: receiptKey, Logger: a.log})
 	if err != nil {
 		return err
 	}
