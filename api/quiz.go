@@ -190,6 +190,15 @@ type quizView struct {
 	Attempt   string
 	Questions []quizQuestionView
 	Result    *quizResultView
+	// ReceiptAttempt is a public learner's passed attempt: the page offers
+	// its receipt. Receipt is the receipt just issued.
+	ReceiptAttempt string
+	ReceiptLater   bool
+	Receipt        *quizReceiptView
+}
+
+type quizReceiptView struct {
+	Code, VerifyURL, CertificateURL string
 }
 
 type quizQuestionView struct {
@@ -270,7 +279,7 @@ func (s *Server) quizForm(c *echo.Context) error {
 			view.Error, status = s.quizFormError(err)
 			break
 		}
-		view.Attempt = sh.Attempt
+		view.Attempt, view.ReceiptLater = sh.Attempt, u == nil
 		for i, q := range sh.Questions {
 			qv := quizQuestionView{ID: q.ID, Number: i + 1, Total: len(sh.Questions), Multiple: q.Multiple,
 				// Safe: HTML the site build wrote from the trainers' Markdown.
@@ -294,6 +303,22 @@ func (s *Server) quizForm(c *echo.Context) error {
 				Prompt: template.HTML(q.PromptHTML), Correct: q.Correct, Explanation: q.Explanation})
 		}
 		view.Result = rv
+		if res.Passed && u == nil {
+			view.ReceiptAttempt = res.Attempt
+		}
+	case "receipt":
+		attempt := req.PostForm.Get("attempt")
+		r, err := s.training.IssueReceipt(ctx, attempt, req.PostForm.Get("name"))
+		var bad *training.ValidationError
+		switch {
+		case errors.As(err, &bad) && bad.Field == "name":
+			view.Error, status, view.ReceiptAttempt = "name", http.StatusBadRequest, attempt
+		case err != nil:
+			view.Error, status = s.quizFormError(err)
+		default:
+			view.Receipt = &quizReceiptView{Code: r.Code, VerifyURL: verifyPath(r.Lang, r.Code),
+				CertificateURL: certificatePath(r.Lang, r.Code)}
+		}
 	default:
 		view.Error, status = "invalid", http.StatusBadRequest
 	}
@@ -351,20 +376,5 @@ func sameSiteForm(req *http.Request) bool {
 // parseQuizShell splits a graded quiz page around its markers and parses its
 // template.
 func parseQuizShell(page []byte) (before []byte, tmpl *template.Template, after []byte, err error) {
-	open := bytes.Index(page, []byte(quizMarkerOpen))
-	end := bytes.Index(page, []byte(quizMarkerClose))
-	t := bytes.Index(page, []byte(quizTemplateTag))
-	if open < 0 || end < open || t < 0 {
-		return nil, nil, nil, errors.New("quiz markers or template missing")
-	}
-	body := page[t+len(quizTemplateTag):]
-	stop := bytes.Index(body, []byte(templateEndTag))
-	if stop < 0 {
-		return nil, nil, nil, errors.New("quiz template not closed")
-	}
-	tmpl, err = template.New("quiz").Delims("[[", "]]").Parse(string(body[:stop]))
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("parse quiz template: %w", err)
-	}
-	return page[:open], tmpl, page[end+len(quizMarkerClose):], nil
+	return splitShell(page, quizMarkerOpen, quizMarkerClose, quizTemplateTag)
 }

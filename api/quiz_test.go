@@ -306,6 +306,20 @@ func TestReceiptsOverTheAPI(t *testing.T) {
 		t.Errorf("forged receipt: %d %s", resp.StatusCode, body)
 	}
 
+	// The printable certificate, rendered by the portal.
+	page := func(code string) (int, string) {
+		resp, body := c.Do("GET", "/es/training/certificate/?code="+url.QueryEscape(code), nil)
+		return resp.StatusCode, string(body)
+	}
+	status, html := page(rc.Code)
+	if status != 200 || !strings.Contains(html, "Lucía Pérez") || !strings.Contains(html, "certificate-status-valid") ||
+		!strings.Contains(html, `<svg xmlns="http://www.w3.org/2000/svg"`) || !strings.Contains(html, "Válido hasta") {
+		t.Errorf("certificate: %d\n%s", status, html)
+	}
+	if status, _ := page(string(forged)); status != 404 {
+		t.Errorf("certificate of a forged code: %d", status)
+	}
+
 	// Revoked by a trainer; a member may not.
 	mem := p.SeedUser(t, account.RoleMember)
 	m := p.NewClient(t)
@@ -322,5 +336,8 @@ func TestReceiptsOverTheAPI(t *testing.T) {
 	c.JSON("GET", "/api/training/verify?code="+url.QueryEscape(rc.Code), nil, 200, &v)
 	if !v.Revoked {
 		t.Errorf("after revocation: %+v", v)
+	}
+	if _, html := page(rc.Code); !strings.Contains(html, "certificate-status-revoked") {
+		t.Error("the certificate of a revoked receipt does not say so")
 	}
 }

@@ -51,6 +51,11 @@ func verifyPath(lang, code string) string {
 	return "/" + lang + "/training/verify/?" + url.Values{"code": {code}}.Encode()
 }
 
+// certificatePath is the printable certificate in lang for code.
+func certificatePath(lang, code string) string {
+	return "/" + lang + "/training/certificate/?" + url.Values{"code": {code}}.Encode()
+}
+
 // POST /api/training/receipts {"attempt", "name"}: the receipt of a public
 // learner's passed attempt, with the name they typed.
 func (s *Server) issueReceipt(c *echo.Context) error {

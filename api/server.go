@@ -282,6 +282,8 @@ func New(opts Options) (*Server, error) {
 		g.Add(r.method, r.path, r.handler, mw...)
 	}
 
+	// Certificates of completions and receipts (certificate.go).
+	e.GET("/:lang/training/certificate/", s.certificate, middleware.ContextTimeout(opts.RequestTimeout))
 	// Graded quizzes without JavaScript: the quiz page's form (quiz.go).
 	e.POST("/:lang/training/:module/quiz/", s.quizForm, s.authenticate, jsonLimit, middleware.ContextTimeout(opts.RequestTimeout))
 

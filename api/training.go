@@ -168,9 +168,13 @@ func (s *Server) verifyCompletion(c *echo.Context) error {
 		}
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{
+	out := map[string]any{
 		"moduleTitle": v.ModuleTitle, "lang": v.Lang, "issuedAt": v.IssuedAt.UTC().Format(dateFormat), "learnerName": v.LearnerName,
-	})
+	}
+	if !v.ExpiresAt.IsZero() {
+		out["expiresAt"], out["expired"] = v.ExpiresAt.UTC().Format(dateFormat), v.Expired
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 type statsView struct {

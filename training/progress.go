@@ -459,6 +459,10 @@ type Verification struct {
 	Lang        string
 	IssuedAt    time.Time
 	LearnerName string
+	// ExpiresAt is the end of the completion's validity (the module's
+	// validityMonths from the issue date); zero for no end.
+	ExpiresAt time.Time
+	Expired   bool
 }
 
 // Verify looks a verification code up. Malformed and unknown codes are
@@ -477,7 +481,12 @@ func (s *Service) Verify(ctx context.Context, code string) (*Verification, error
 	if err != nil {
 		return nil, err
 	}
-	return &Verification{ModuleTitle: c.ModuleTitle, Lang: c.Lang, IssuedAt: c.IssuedAt, LearnerName: c.LearnerName}, nil
+	v := &Verification{ModuleTitle: c.ModuleTitle, Lang: c.Lang, IssuedAt: c.IssuedAt, LearnerName: c.LearnerName}
+	if m, ok := s.cat.Module(c.Module); ok && m.ValidityMonths > 0 {
+		v.ExpiresAt = c.IssuedAt.AddDate(0, m.ValidityMonths, 0)
+		v.Expired = !s.now().Before(v.ExpiresAt)
+	}
+	return v, nil
 }
 
 func newID() (string, error) {

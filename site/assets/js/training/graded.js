@@ -69,6 +69,10 @@ export function initGradedQuiz(page, onProgress) {
     if (again) {
       again.hidden = false;
     }
+    const receipt = page.querySelector("form[data-quiz-receipt]");
+    if (receipt && marked.passed && !marked.progress) {
+      receipt.hidden = false;
+    }
     if (marked.progress && typeof onProgress === "function") {
       onProgress(marked.progress);
     }
