@@ -43,6 +43,11 @@ type completionView struct {
 	Lang     string    `json:"lang"`
 	// Issued is true in the answer of the request that issued it.
 	Issued bool `json:"issued"`
+	// ExpiresAt (a date) ends the completion's validity; absent for none.
+	// Validity: "current", "expiring" (the renewal banner shows) or
+	// "expired".
+	ExpiresAt string `json:"expiresAt,omitempty"`
+	Validity  string `json:"validity"`
 }
 
 type progressView struct {
@@ -65,7 +70,10 @@ func viewProgress(p *training.Progress) progressView {
 		v.BestScore = &best
 	}
 	if c := p.Completion; c != nil {
-		v.Completion = &completionView{Code: c.Code, IssuedAt: c.IssuedAt, Lang: c.Lang, Issued: c.New}
+		v.Completion = &completionView{Code: c.Code, IssuedAt: c.IssuedAt, Lang: c.Lang, Issued: c.New, Validity: string(c.Validity)}
+		if !c.ExpiresAt.IsZero() {
+			v.Completion.ExpiresAt = c.ExpiresAt.UTC().Format(dateFormat)
+		}
 	}
 	return v
 }
@@ -188,6 +196,11 @@ type statsView struct {
 	Scores      []bucketView        `json:"scores"`
 	MostMissed  []missedView        `json:"mostMissed"`
 	Completions []completionRowView `json:"completions"`
+	// Validity of the completions today; validityMonths 0: no end.
+	ValidityMonths int `json:"validityMonths"`
+	Current        int `json:"current"`
+	Expiring       int `json:"expiring"`
+	Expired        int `json:"expired"`
 }
 
 type bucketView struct {
@@ -209,12 +222,15 @@ type completionRowView struct {
 	IssuedAt    string `json:"issuedAt"` // date
 	BestScore   int    `json:"bestScore"`
 	Lang        string `json:"lang"`
+	ExpiresAt   string `json:"expiresAt,omitempty"` // date
+	Validity    string `json:"validity"`
 }
 
 func viewStats(st *training.Stats) statsView {
 	v := statsView{Module: st.Module, Title: st.Title, PassMark: st.PassMark, HasQuiz: st.HasQuiz, Started: st.Started,
 		Completed: st.Completed, Attempts: st.Attempts, Scores: []bucketView{}, MostMissed: []missedView{},
-		Completions: []completionRowView{}}
+		Completions: []completionRowView{}, ValidityMonths: st.ValidityMonths, Current: st.Current, Expiring: st.Expiring,
+		Expired: st.Expired}
 	for _, b := range st.Scores {
 		v.Scores = append(v.Scores, bucketView{From: b.From, To: b.To, Learners: b.Learners})
 	}
@@ -223,8 +239,12 @@ func viewStats(st *training.Stats) statsView {
 			Missed: m.Missed, MissRate: m.Rate})
 	}
 	for _, c := range st.Completions {
-		v.Completions = append(v.Completions, completionRowView{LearnerName: c.LearnerName,
-			IssuedAt: c.IssuedAt.UTC().Format(dateFormat), BestScore: c.BestScore, Lang: c.Lang})
+		row := completionRowView{LearnerName: c.LearnerName,
+			IssuedAt: c.IssuedAt.UTC().Format(dateFormat), BestScore: c.BestScore, Lang: c.Lang, Validity: string(c.Validity)}
+		if !c.ExpiresAt.IsZero() {
+			row.ExpiresAt = c.ExpiresAt.UTC().Format(dateFormat)
+		}
+		v.Completions = append(v.Completions, row)
 	}
 	return v
 }
@@ -245,6 +265,7 @@ func (s *Server) trainingStats(c *echo.Context) error {
 //	score,<from>-<to>,<learners>,,,
 //	missed question,<id>: <prompt>,<missed>,<answered>,<miss rate>,
 //	completion,<learner's display name>,<best score>,,,<date>
+//	validity,current|expiring|expired,<n>,,,
 const statsCSVHeader = "section,item,value,total,rate,date"
 
 // GET /api/training/stats.csv?module=: the same numbers as a CSV download.
@@ -277,6 +298,11 @@ func (s *Server) trainingStatsCSV(c *echo.Context) error {
 	}
 	for _, r := range st.Completions {
 		write("completion", r.LearnerName, itoa(r.BestScore), "", "", r.IssuedAt.UTC().Format(dateFormat))
+	}
+	if st.ValidityMonths > 0 {
+		write("validity", "current", itoa(st.Current), "", "", "")
+		write("validity", "expiring", itoa(st.Expiring), "", "", "")
+		write("validity", "expired", itoa(st.Expired), "", "", "")
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {

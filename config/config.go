@@ -95,11 +95,11 @@ func Options() []Option {
 	// The commands that read a variable, grouped as they share code.
 	var (
 		servers = []string{"serve", "dev"}
-		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit", "backup"}
-		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa", "users unlock"}
-		mailers = []string{"serve", "dev", "users reset-mfa", "users unlock", "users disable", "users enable"}
+		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit", "backup", "training remind"}
+		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa", "users unlock", "training remind"}
+		mailers = []string{"serve", "dev", "users reset-mfa", "users unlock", "users disable", "users enable", "training remind"}
 		indexes = []string{"dev", "index site", "reindex", "seed demo"}
-		sites   = []string{"serve", "dev", "index site", "reindex"}
+		sites   = []string{"serve", "dev", "index site", "reindex", "training remind"}
 		meili   = []string{"serve", "dev", "index site", "reindex", "seed demo", "meili keys"}
 	)
 	return []Option{
@@ -108,7 +108,7 @@ func Options() []Option {
 		{Name: "PORTAL_METRICS_ADDR", Commands: servers, Help: "address of a separate listener for Prometheus metrics (/metrics) and Go profiling (/debug/pprof/), for operators only: keep it on loopback or a private network (e.g. 127.0.0.1:9090); empty serves neither"},
 		{Name: "PORTAL_SITE_DIR", Default: "site/public", Commands: sites, Help: "the public site built by Hugo"},
 		{Name: "PORTAL_MEMBERS_SITE_DIR", Commands: append(sites[:len(sites):len(sites)], "backup"), Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
-		{Name: "PORTAL_CONTENT_DIR", Default: "content", Commands: []string{"serve", "dev"}, Help: "the content tree (content/ of the repository, or of the release archive) whose graded quizzes' answer keys the portal marks with: they are never in a site build; without it graded quizzes answer 503"},
+		{Name: "PORTAL_CONTENT_DIR", Default: "content", Commands: []string{"serve", "dev", "training remind"}, Help: "the content tree (content/ of the repository, or of the release archive) whose graded quizzes' answer keys the portal marks with: they are never in a site build; without it graded quizzes answer 503"},
 		{Name: "PORTAL_RECEIPT_KEY", Secret: true, Commands: []string{"serve", "dev"}, Help: "64 hex digits: the Ed25519 seed that signs public learners' training receipts; empty keeps the key in PORTAL_DATA_DIR/receipt-ed25519.key (mode 0600, made on first run). Its public key is served at /api/training/receipts/key"},
 		{Name: "PORTAL_DATA_DIR", Default: "var", Commands: state, Help: "local state: database, uploads, development Meilisearch"},
 		{Name: "PORTAL_SECRET_KEY", Secret: true, Commands: append(state[:len(state):len(state)], "restore"), Help: "64 hex digits (32 bytes): encrypts TOTP secrets and signs CSRF tokens; keep it outside the database and its backups"},

@@ -294,7 +294,7 @@ func (p *Portal) setUp(opts Options) error {
 		return err
 	}
 	if p.Training, err = training.New(p.DB.Progress(), catalogue, p.Audit,
-		training.Options{SecretKey: secret, ReceiptKey: receiptKey, Now: now, Logger: log}); err != nil {
+		training.Options{SecretKey: secret, ReceiptKey: receiptKey, Mail: p.Outbox, PublicURL: PublicURL, Now: now, Logger: log}); err != nil {
 		return err
 	}
 	p.Searcher = search.NewSearcher(p.Meili.URL, p.SearchKey, search.SearchKey().UID)

@@ -144,3 +144,51 @@ func (t progressTx) RevokeReceipt(ctx context.Context, r *training.ReceiptRecord
 	}
 	return nil
 }
+
+func (t progressTx) DueReminders(ctx context.Context, module string, issuedBefore time.Time) ([]training.Reminder, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT c.id, c.module, c.module_title, c.lang, c.issued_at, u.email, u.display_name
+		FROM training_completions c
+		JOIN users u ON u.id = c.user_id
+		LEFT JOIN training_reminders r ON r.completion_id = c.id
+		WHERE c.module = ? AND c.issued_at <= ? AND r.completion_id IS NULL AND u.disabled = 0
+		ORDER BY c.issued_at, c.id`, module, fmtTime(issuedBefore))
+	if err != nil {
+		return nil, fmt.Errorf("store: due reminders: %w", err)
+	}
+	defer rows.Close()
+	var out []training.Reminder
+	for rows.Next() {
+		var (
+			r  training.Reminder
+			at string
+		)
+		if err := rows.Scan(&r.CompletionID, &r.Module, &r.ModuleTitle, &r.Lang, &at, &r.Email, &r.LearnerName); err != nil {
+			return nil, fmt.Errorf("store: due reminders: %w", err)
+		}
+		if r.IssuedAt, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (t progressTx) ClaimReminder(ctx context.Context, completionID string, at time.Time) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO training_reminders (completion_id, sent_at) VALUES (?, ?)
+		ON CONFLICT DO NOTHING`, completionID, fmtTime(at))
+	if err != nil {
+		return false, fmt.Errorf("store: claim reminder: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: claim reminder: %w", err)
+	}
+	return n == 1, nil
+}
+
+func (t progressTx) UnclaimReminder(ctx context.Context, completionID string) error {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM training_reminders WHERE completion_id = ?`, completionID); err != nil {
+		return fmt.Errorf("store: release reminder: %w", err)
+	}
+	return nil
+}

@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"portal/access"
@@ -134,6 +135,16 @@ type Tx interface {
 	// RevokeReceipt marks a receipt revoked, adding its record when the
 	// database does not have it.
 	RevokeReceipt(ctx context.Context, r *ReceiptRecord) error
+
+	// DueReminders returns the module's completions issued at or before
+	// the time whose learners were not reminded yet (and are not
+	// disabled), with their address.
+	DueReminders(ctx context.Context, module string, issuedBefore time.Time) ([]Reminder, error)
+	// ClaimReminder records that the completion's reminder is being sent;
+	// false when it already was.
+	ClaimReminder(ctx context.Context, completionID string, at time.Time) (bool, error)
+	// UnclaimReminder forgets a claim whose mail could not be queued.
+	UnclaimReminder(ctx context.Context, completionID string) error
 }
 
 // Attempt is one graded quiz attempt.
@@ -185,8 +196,11 @@ type Options struct {
 	// ReceiptKey signs public learners' receipts (LoadReceiptKey); nil
 	// issues none.
 	ReceiptKey ed25519.PrivateKey
-	Now        func() time.Time // default time.Now
-	Logger     *slog.Logger     // default slog.Default()
+	// Mail queues renewal reminders; PublicURL starts their links.
+	Mail      Mailer
+	PublicURL string
+	Now       func() time.Time // default time.Now
+	Logger    *slog.Logger     // default slog.Default()
 }
 
 // Service records progress. It is safe for concurrent use.
@@ -197,6 +211,8 @@ type Service struct {
 	key   []byte
 	// receiptKey signs receipts (receipt.go); nil when there is none.
 	receiptKey ed25519.PrivateKey
+	mail       Mailer
+	publicURL  string
 	now        func() time.Time
 	log        *slog.Logger
 }
@@ -216,7 +232,8 @@ func New(st Store, cat *Catalogue, log *audit.Log, opts Options) (*Service, erro
 		opts.Logger = slog.Default()
 	}
 	return &Service{st: st, cat: cat, audit: log, key: deriveKey(opts.SecretKey),
-		receiptKey: opts.ReceiptKey, now: opts.Now, log: opts.Logger}, nil
+		receiptKey: opts.ReceiptKey, mail: opts.Mail, publicURL: strings.TrimSuffix(opts.PublicURL, "/"),
+		now: opts.Now, log: opts.Logger}, nil
 }
 
 // Catalogue returns the modules the service knows.
@@ -256,6 +273,11 @@ type IssuedCompletion struct {
 	Lang     string
 	// New is true in the answer of the request that issued it.
 	New bool
+	// ExpiresAt ends the completion's validity (zero for no end);
+	// Validity says where it stands: the module's pages show a renewal
+	// banner from ReminderLead before the end.
+	ExpiresAt time.Time
+	Validity  Validity
 }
 
 // Client is where a request came from, for the audit log.
@@ -404,6 +426,7 @@ func (s *Service) read(ctx context.Context, tx Tx, u *account.User, m *Module) (
 		return nil, err
 	default:
 		p.Completion = &IssuedCompletion{Code: s.ownerCode(c), IssuedAt: c.IssuedAt, Lang: c.Lang}
+		p.Completion.ExpiresAt, p.Completion.Validity = m.validityAt(c.IssuedAt, s.now())
 	}
 	return p, nil
 }
@@ -430,6 +453,7 @@ func (s *Service) settle(ctx context.Context, tx Tx, u *account.User, m *Module,
 		return nil, err
 	}
 	p.Completion = &IssuedCompletion{Code: code, IssuedAt: c.IssuedAt, Lang: lang, New: true}
+	p.Completion.ExpiresAt, p.Completion.Validity = m.validityAt(c.IssuedAt, s.now())
 	return p, nil
 }
 

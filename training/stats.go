@@ -29,6 +29,11 @@ type Stats struct {
 	// rate over all attempts, highest first.
 	MostMissed  []Missed
 	Completions []CompletionRow
+	// ValidityMonths is the module's validity (0: completions never
+	// expire); Current, Expiring and Expired count the completions by
+	// where they stand today.
+	ValidityMonths             int
+	Current, Expiring, Expired int
 }
 
 // Bucket is one range of scores.
@@ -52,6 +57,8 @@ type CompletionRow struct {
 	IssuedAt    time.Time
 	BestScore   int
 	Lang        string
+	ExpiresAt   time.Time // zero: no end
+	Validity    Validity
 }
 
 // MostMissedLimit is how many questions Stats lists.
@@ -67,7 +74,8 @@ func (s *Service) Stats(ctx context.Context, u *account.User, module string) (*S
 	if err != nil {
 		return nil, err
 	}
-	st := &Stats{Module: m.ID, Title: m.Title("en"), PassMark: m.PassMark, HasQuiz: len(m.Questions) > 0}
+	st := &Stats{Module: m.ID, Title: m.Title("en"), PassMark: m.PassMark, HasQuiz: len(m.Questions) > 0,
+		ValidityMonths: m.ValidityMonths}
 	var (
 		best    []int
 		tallies []QuestionTally
@@ -92,9 +100,19 @@ func (s *Service) Stats(ctx context.Context, u *account.User, module string) (*S
 		}
 		st.Completed = len(cs)
 		st.Completions = make([]CompletionRow, 0, len(cs))
+		now := s.now()
 		for _, c := range cs {
-			st.Completions = append(st.Completions, CompletionRow{LearnerName: c.LearnerName, IssuedAt: c.IssuedAt,
-				BestScore: c.BestScore, Lang: c.Lang})
+			row := CompletionRow{LearnerName: c.LearnerName, IssuedAt: c.IssuedAt, BestScore: c.BestScore, Lang: c.Lang}
+			row.ExpiresAt, row.Validity = m.validityAt(c.IssuedAt, now)
+			switch row.Validity {
+			case ValidityExpired:
+				st.Expired++
+			case ValidityExpiring:
+				st.Expiring++
+			default:
+				st.Current++
+			}
+			st.Completions = append(st.Completions, row)
 		}
 		return nil
 	})

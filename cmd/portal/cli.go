@@ -38,6 +38,8 @@ func commands() []command {
 		{name: "meili keys", summary: "create or renew the portal's Meilisearch keys (needs the master key)", help: keysHelp, run: keysCmd},
 		{name: "training lint", synopsis: "[--root DIR]", summary: "check every training module and print the translation report",
 			help: trainingLintHelp, run: trainingCmd},
+		{name: "training remind", synopsis: "[--now YYYY-MM-DD]", summary: "queue the renewal reminders that are due",
+			help: trainingRemindHelp, defaults: oneOffDefaults(), run: trainingRemindCmd},
 		{name: "content lint", synopsis: "[--root DIR]", summary: "check that facts about INTERPOL and its partners come from a source",
 			help: contentLintHelp, run: contentCmd},
 		{name: "users list", summary: "list the members, their roles, groups and state", help: usersListHelp,

@@ -43,3 +43,9 @@ CREATE TABLE training_receipts (
 ) STRICT;
 
 CREATE INDEX training_receipts_module ON training_receipts (module, issued_at);
+
+-- Renewal reminders sent (training/renewal.go): one per completion.
+CREATE TABLE training_reminders (
+    completion_id TEXT PRIMARY KEY REFERENCES training_completions (id) ON DELETE CASCADE,
+    sent_at       TEXT NOT NULL
+) STRICT, WITHOUT ROWID;

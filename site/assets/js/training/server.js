@@ -96,6 +96,18 @@ export function renderServerExtras(progress) {
       );
     }
   }
+  // Renewal banner: from 30 days before the completion's validity ends.
+  const validity = completion.validity;
+  if ((validity === "expiring" || validity === "expired") && typeof completion.expiresAt === "string") {
+    parts.unshift(
+      el("p", {
+        class: "training-renewal app-notice",
+        role: "status",
+        "data-training-renewal": validity,
+        text: text(page, "renew-" + validity).replace("{date}", completion.expiresAt),
+      }),
+    );
+  }
   box.replaceChildren(...parts);
   box.hidden = false;
 }
