@@ -340,4 +340,14 @@ func TestReceiptsOverTheAPI(t *testing.T) {
 	if _, html := page(rc.Code); !strings.Contains(html, "certificate-status-revoked") {
 		t.Error("the certificate of a revoked receipt does not say so")
 	}
+
+	// The trainer's numbers: attempts by version and language, pass rates
+	// by question, receipts counted without names.
+	resp, body := trc.Do("GET", "/api/training/stats.csv?module="+gradedModule, nil)
+	csvText := string(body)
+	if resp.StatusCode != 200 || !regexp.MustCompile(`(?m)^graded attempts,\S+ es,[1-9]\d*,[1-9]\d*,`).MatchString(csvText) ||
+		!regexp.MustCompile(`(?m)^question pass rate,term: `).MatchString(csvText) ||
+		!regexp.MustCompile(`(?m)^receipts,revoked,[1-9]`).MatchString(csvText) || strings.Contains(csvText, "Lucía") {
+		t.Errorf("stats CSV: %d\n%s", resp.StatusCode, csvText)
+	}
 }

@@ -201,6 +201,27 @@ type statsView struct {
 	Current        int `json:"current"`
 	Expiring       int `json:"expiring"`
 	Expired        int `json:"expired"`
+	// Graded quizzes only (empty otherwise).
+	AttemptGroups   []attemptGroupView `json:"attemptGroups"`
+	QuestionRates   []questionRateView `json:"questionRates"`
+	Receipts        int                `json:"receipts"`
+	ReceiptsRevoked int                `json:"receiptsRevoked"`
+}
+
+type attemptGroupView struct {
+	Version  string  `json:"moduleVersion"`
+	Lang     string  `json:"lang"`
+	Attempts int     `json:"attempts"`
+	Passed   int     `json:"passed"`
+	PassRate float64 `json:"passRate"`
+}
+
+type questionRateView struct {
+	Question string  `json:"question"`
+	Prompt   string  `json:"prompt"`
+	Asked    int     `json:"asked"`
+	Correct  int     `json:"correct"`
+	PassRate float64 `json:"passRate"`
 }
 
 type bucketView struct {
@@ -230,7 +251,16 @@ func viewStats(st *training.Stats) statsView {
 	v := statsView{Module: st.Module, Title: st.Title, PassMark: st.PassMark, HasQuiz: st.HasQuiz, Started: st.Started,
 		Completed: st.Completed, Attempts: st.Attempts, Scores: []bucketView{}, MostMissed: []missedView{},
 		Completions: []completionRowView{}, ValidityMonths: st.ValidityMonths, Current: st.Current, Expiring: st.Expiring,
-		Expired: st.Expired}
+		Expired: st.Expired, AttemptGroups: []attemptGroupView{}, QuestionRates: []questionRateView{},
+		Receipts: st.Receipts, ReceiptsRevoked: st.ReceiptsRevoked}
+	for _, g := range st.Groups {
+		v.AttemptGroups = append(v.AttemptGroups, attemptGroupView{Version: g.Version, Lang: g.Lang, Attempts: g.Attempts,
+			Passed: g.Passed, PassRate: float64(g.Passed) / float64(max(g.Attempts, 1))})
+	}
+	for _, q := range st.Questions {
+		v.QuestionRates = append(v.QuestionRates, questionRateView{Question: q.Question, Prompt: q.Prompt, Asked: q.Asked,
+			Correct: q.Correct, PassRate: q.Rate})
+	}
 	for _, b := range st.Scores {
 		v.Scores = append(v.Scores, bucketView{From: b.From, To: b.To, Learners: b.Learners})
 	}
@@ -266,6 +296,9 @@ func (s *Server) trainingStats(c *echo.Context) error {
 //	missed question,<id>: <prompt>,<missed>,<answered>,<miss rate>,
 //	completion,<learner's display name>,<best score>,,,<date>
 //	validity,current|expiring|expired,<n>,,,
+//	graded attempts,<module version> <lang>,<passed>,<attempts>,<pass rate>,
+//	question pass rate,<id>: <prompt>,<correct>,<asked>,<pass rate>,
+//	receipts,issued|revoked,<n>,,,
 const statsCSVHeader = "section,item,value,total,rate,date"
 
 // GET /api/training/stats.csv?module=: the same numbers as a CSV download.
@@ -303,6 +336,17 @@ func (s *Server) trainingStatsCSV(c *echo.Context) error {
 		write("validity", "current", itoa(st.Current), "", "", "")
 		write("validity", "expiring", itoa(st.Expiring), "", "", "")
 		write("validity", "expired", itoa(st.Expired), "", "", "")
+	}
+	rate := func(a, b int) string { return strconv.FormatFloat(float64(a)/float64(max(b, 1)), 'f', 3, 64) }
+	for _, g := range st.Groups {
+		write("graded attempts", g.Version+" "+g.Lang, itoa(g.Passed), itoa(g.Attempts), rate(g.Passed, g.Attempts), "")
+	}
+	for _, q := range st.Questions {
+		write("question pass rate", q.Question+": "+q.Prompt, itoa(q.Correct), itoa(q.Asked), rate(q.Correct, q.Asked), "")
+	}
+	if len(st.Groups) > 0 || st.Receipts > 0 {
+		write("receipts", "issued", itoa(st.Receipts), "", "", "")
+		write("receipts", "revoked", itoa(st.ReceiptsRevoked), "", "", "")
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {

@@ -17,8 +17,8 @@ func (t progressTx) InsertDraw(ctx context.Context, d *training.Draw) error {
 	if d.UserID != "" {
 		user = d.UserID
 	}
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO training_attempts (id, learner, user_id, module, lang, seed, started_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, d.ID, d.Learner, user, d.Module, d.Lang, d.Seed, fmtTime(d.Started))
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO training_attempts (id, learner, user_id, module, module_version, lang, seed, started_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, d.Learner, user, d.Module, d.Version, d.Lang, d.Seed, fmtTime(d.Started))
 	if err != nil {
 		return fmt.Errorf("store: insert graded attempt: %w", err)
 	}
@@ -191,4 +191,51 @@ func (t progressTx) UnclaimReminder(ctx context.Context, completionID string) er
 		return fmt.Errorf("store: release reminder: %w", err)
 	}
 	return nil
+}
+
+func (t progressTx) AttemptGroups(ctx context.Context, module string) ([]training.AttemptGroup, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT module_version, lang, count(*), coalesce(sum(passed), 0)
+		FROM training_attempts WHERE module = ? AND submitted_at IS NOT NULL
+		GROUP BY module_version, lang ORDER BY module_version, lang`, module)
+	if err != nil {
+		return nil, fmt.Errorf("store: attempt groups: %w", err)
+	}
+	defer rows.Close()
+	var out []training.AttemptGroup
+	for rows.Next() {
+		var g training.AttemptGroup
+		if err := rows.Scan(&g.Version, &g.Lang, &g.Attempts, &g.Passed); err != nil {
+			return nil, fmt.Errorf("store: attempt groups: %w", err)
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+func (t progressTx) GradedTallies(ctx context.Context, module string) ([]training.QuestionTally, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT a.question, count(*), count(*) - coalesce(sum(a.correct), 0)
+		FROM training_attempt_answers a JOIN training_attempts t ON t.id = a.attempt_id
+		WHERE t.module = ? GROUP BY a.question ORDER BY a.question`, module)
+	if err != nil {
+		return nil, fmt.Errorf("store: graded tallies: %w", err)
+	}
+	defer rows.Close()
+	var out []training.QuestionTally
+	for rows.Next() {
+		var q training.QuestionTally
+		if err := rows.Scan(&q.Question, &q.Answered, &q.Missed); err != nil {
+			return nil, fmt.Errorf("store: graded tallies: %w", err)
+		}
+		out = append(out, q)
+	}
+	return out, rows.Err()
+}
+
+func (t progressTx) ReceiptCounts(ctx context.Context, module string) (issued, revoked int, err error) {
+	err = t.tx.QueryRowContext(ctx, `SELECT count(*), count(revoked_at) FROM training_receipts WHERE module = ?`,
+		module).Scan(&issued, &revoked)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: receipt counts: %w", err)
+	}
+	return issued, revoked, nil
 }

@@ -45,6 +45,7 @@ type Draw struct {
 	Learner string // "user:<id>" or "anon:<keyed hash of the address>"
 	UserID  string // "" for a public learner
 	Module  string
+	Version string // the module's version when it started
 	Lang    string
 	Seed    []byte // 32 bytes
 	Started time.Time
@@ -187,7 +188,7 @@ func (s *Service) StartAttempt(ctx context.Context, u *account.User, module, lan
 		return nil, err
 	}
 	now := s.now().UTC()
-	d := &Draw{ID: id, Learner: s.learnerKey(u, cl), Module: m.ID, Lang: s.langFor(m, lang), Seed: seed, Started: now}
+	d := &Draw{ID: id, Learner: s.learnerKey(u, cl), Module: m.ID, Version: m.Version, Lang: s.langFor(m, lang), Seed: seed, Started: now}
 	if u != nil {
 		d.UserID = u.ID
 	}

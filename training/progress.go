@@ -145,6 +145,15 @@ type Tx interface {
 	ClaimReminder(ctx context.Context, completionID string, at time.Time) (bool, error)
 	// UnclaimReminder forgets a claim whose mail could not be queued.
 	UnclaimReminder(ctx context.Context, completionID string) error
+
+	// AttemptGroups counts the module's submitted graded attempts and
+	// passes by module version and language.
+	AttemptGroups(ctx context.Context, module string) ([]AttemptGroup, error)
+	// GradedTallies returns, per question, how often graded attempts
+	// (public learners' too) asked and missed it.
+	GradedTallies(ctx context.Context, module string) ([]QuestionTally, error)
+	// ReceiptCounts counts the module's receipts and the revoked ones.
+	ReceiptCounts(ctx context.Context, module string) (issued, revoked int, err error)
 }
 
 // Attempt is one graded quiz attempt.

@@ -173,3 +173,56 @@ func TestReceiptExpires(t *testing.T) {
 		t.Errorf("receipt asked for two days late: %v", err)
 	}
 }
+
+func TestGradedStatsByVersionLanguageAndQuestion(t *testing.T) {
+	f := setUpGraded(t, true)
+	ctx := context.Background()
+	take := func(ip, lang string, wrong int) string {
+		cl := training.Client{IP: ip}
+		sh, err := f.svc.StartAttempt(ctx, nil, "each", lang, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.SubmitAttempt(ctx, nil, sh.Attempt, rightAnswers(sh, wrong), cl); err != nil {
+			t.Fatal(err)
+		}
+		return sh.Attempt
+	}
+	passed := take("198.51.100.10", "fr", 0)
+	take("198.51.100.11", "fr", 1)
+	take("198.51.100.12", "en", 12) // every answer wrong
+	r, err := f.svc.IssueReceipt(ctx, passed, "Learner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	trainer := f.user(t, "Trainer", account.RoleTrainer)
+	if err := f.svc.RevokeReceipt(ctx, trainer, r.Code, cl); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.svc.Stats(ctx, trainer, "each")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []training.AttemptGroup{{Version: "2026-02", Lang: "en", Attempts: 1, Passed: 0}, {Version: "2026-02", Lang: "fr", Attempts: 2, Passed: 2}}
+	if len(st.Groups) != 2 || st.Groups[0] != want[0] || st.Groups[1] != want[1] {
+		t.Errorf("groups: %+v, want %+v", st.Groups, want)
+	}
+	if len(st.Questions) != poolSize {
+		t.Fatalf("%d question rates, want %d", len(st.Questions), poolSize)
+	}
+	// Every question was asked three times; right in the first attempt,
+	// in all but one question of the second, never in the third.
+	correct := 0
+	for _, q := range st.Questions {
+		if q.Asked != 3 || q.Correct < 1 || q.Correct > 2 || q.Prompt == "" {
+			t.Errorf("question rate: %+v", q)
+		}
+		correct += q.Correct
+	}
+	if correct != poolSize+poolSize-1 {
+		t.Errorf("%d right answers counted, want %d", correct, 2*poolSize-1)
+	}
+	if st.Receipts != 1 || st.ReceiptsRevoked != 1 {
+		t.Errorf("receipts: %d issued, %d revoked", st.Receipts, st.ReceiptsRevoked)
+	}
+}

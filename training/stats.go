@@ -34,6 +34,29 @@ type Stats struct {
 	// where they stand today.
 	ValidityMonths             int
 	Current, Expiring, Expired int
+	// Graded quizzes: attempts and passes by module version and language,
+	// each question's pass rate over every attempt that asked it (pools
+	// ask some more than others), and public learners' receipts (counts
+	// only: the portal keeps no names).
+	Groups                    []AttemptGroup
+	Questions                 []QuestionRate
+	Receipts, ReceiptsRevoked int
+}
+
+// AttemptGroup counts graded attempts of one module version in one
+// language.
+type AttemptGroup struct {
+	Version, Lang    string
+	Attempts, Passed int
+}
+
+// QuestionRate is how often a graded question was answered correctly.
+type QuestionRate struct {
+	Question string
+	Prompt   string
+	Asked    int
+	Correct  int
+	Rate     float64 // Correct / Asked
 }
 
 // Bucket is one range of scores.
@@ -93,6 +116,26 @@ func (s *Service) Stats(ctx context.Context, u *account.User, module string) (*S
 		}
 		if tallies, err = tx.QuestionTallies(ctx, m.ID); err != nil {
 			return err
+		}
+		if m.Quiz.Graded {
+			if st.Groups, err = tx.AttemptGroups(ctx, m.ID); err != nil {
+				return err
+			}
+			graded, err := tx.GradedTallies(ctx, m.ID)
+			if err != nil {
+				return err
+			}
+			for _, g := range graded {
+				prompt := g.Question
+				if q := m.question(g.Question); q != nil {
+					prompt = q.Prompt
+				}
+				st.Questions = append(st.Questions, QuestionRate{Question: g.Question, Prompt: prompt, Asked: g.Answered,
+					Correct: g.Answered - g.Missed, Rate: float64(g.Answered-g.Missed) / float64(max(g.Answered, 1))})
+			}
+			if st.Receipts, st.ReceiptsRevoked, err = tx.ReceiptCounts(ctx, m.ID); err != nil {
+				return err
+			}
 		}
 		cs, err := tx.Completions(ctx, m.ID)
 		if err != nil {

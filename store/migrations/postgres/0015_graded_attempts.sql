@@ -4,6 +4,8 @@ CREATE TABLE training_attempts (
     learner      TEXT NOT NULL CHECK (learner <> ''),
     user_id      TEXT REFERENCES users (id) ON DELETE CASCADE,
     module       TEXT NOT NULL CHECK (module <> ''),
+    -- The module's version when the attempt started (statistics per version).
+    module_version TEXT NOT NULL DEFAULT '',
     lang         TEXT NOT NULL,
     seed         BYTEA NOT NULL CHECK (length(seed) = 32),
     started_at   TEXT NOT NULL,
