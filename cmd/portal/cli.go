@@ -40,6 +40,8 @@ func commands() []command {
 			help: trainingLintHelp, run: trainingCmd},
 		{name: "training remind", synopsis: "[--now YYYY-MM-DD]", summary: "queue the renewal reminders that are due",
 			help: trainingRemindHelp, defaults: oneOffDefaults(), run: trainingRemindCmd},
+		{name: "training offline", synopsis: "--site DIR", summary: "write the public modules' offline archives into a built site",
+			help: trainingOfflineHelp, run: trainingOfflineCmd},
 		{name: "content lint", synopsis: "[--root DIR]", summary: "check that facts about INTERPOL and its partners come from a source",
 			help: contentLintHelp, run: contentCmd},
 		{name: "users list", summary: "list the members, their roles, groups and state", help: usersListHelp,

@@ -132,3 +132,25 @@ func openTraining(cfg config.Config, a *app, log *slog.Logger, now func() time.T
 	}
 	return training.New(a.db.Progress(), catalogue, a.audit, opts)
 }
+
+const trainingOfflineHelp = `Writes each public training module's offline archive (one ZIP per language,
+beside the module's page) into a public site Hugo built in DIR, and puts its
+size on the module's page. site.Build does this itself; the release and
+Netlify scripts, which run Hugo directly, run this after it.`
+
+// trainingOfflineCmd runs `portal training offline --site DIR`.
+func trainingOfflineCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("training offline")
+	dir := fs.String("site", "", "the public site Hugo built")
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return errors.New("training offline: --site DIR is required")
+	}
+	if err := site.PackOffline(*dir); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "offline archives written")
+	return nil
+}
