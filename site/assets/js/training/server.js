@@ -95,6 +95,14 @@ export function renderServerExtras(progress) {
         el("p", null, [el("a", { href: verify + "?code=" + encodeURIComponent(code), text: text(page, "verify-link") })]),
       );
     }
+    const certificate = page.getAttribute("data-training-certificate");
+    if (certificate) {
+      parts.push(
+        el("p", null, [
+          el("a", { href: certificate + "?code=" + encodeURIComponent(code), text: text(page, "certificate-link") }),
+        ]),
+      );
+    }
   }
   // Renewal banner: from 30 days before the completion's validity ends.
   const validity = completion.validity;
