@@ -248,7 +248,10 @@ func quizPagePath(name string) (lang, module string, ok bool) {
 func (s *Server) quizForm(c *echo.Context) error {
 	req := c.Request()
 	name := path.Clean("/" + req.URL.Path)
-	lang, module, ok := quizPagePath(name)
+	// Members-only modules' quiz pages are in the members build, under
+	// /members/, for members whose groups allow the module.
+	members := strings.HasPrefix(name, "/members/")
+	lang, module, ok := quizPagePath(strings.TrimPrefix(name, "/members"))
 	if !ok {
 		return s.site.notFound(c, name)
 	}
@@ -257,7 +260,15 @@ func (s *Server) quizForm(c *echo.Context) error {
 	if !sameSiteForm(req) {
 		return errCrossOrigin()
 	}
-	page, err := s.site.root.ReadFile(path.Join(strings.TrimPrefix(name, "/"), "index.html"))
+	var (
+		page []byte
+		err  error
+	)
+	if members {
+		page, err = s.members.quizPage(learner(c), lang, module)
+	} else {
+		page, err = s.site.root.ReadFile(path.Join(strings.TrimPrefix(name, "/"), "index.html"))
+	}
 	if err != nil {
 		return s.site.notFound(c, name)
 	}

@@ -286,6 +286,7 @@ func New(opts Options) (*Server, error) {
 	e.GET("/:lang/training/certificate/", s.certificate, middleware.ContextTimeout(opts.RequestTimeout))
 	// Graded quizzes without JavaScript: the quiz page's form (quiz.go).
 	e.POST("/:lang/training/:module/quiz/", s.quizForm, s.authenticate, jsonLimit, middleware.ContextTimeout(opts.RequestTimeout))
+	e.POST("/members/:lang/training/:module/quiz/", s.quizForm, s.authenticate, jsonLimit, middleware.ContextTimeout(opts.RequestTimeout))
 
 	// Members-only pages: the session decides, page by page.
 	e.GET("/members/*", members.serve, s.authenticate)
