@@ -9,8 +9,9 @@ import (
 	"portal/training"
 )
 
-// Graded quiz attempts (migration 0015): what training.Tx needs to draw,
-// limit and mark them.
+// Graded quiz attempts, receipts and renewal reminders (migration 0015):
+// what training.Tx needs of them. Counts use count(CASE …) rather than
+// sum(), which PostgreSQL answers as numeric.
 
 func (t progressTx) InsertDraw(ctx context.Context, d *training.Draw) error {
 	var user any
@@ -194,7 +195,7 @@ func (t progressTx) UnclaimReminder(ctx context.Context, completionID string) er
 }
 
 func (t progressTx) AttemptGroups(ctx context.Context, module string) ([]training.AttemptGroup, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT module_version, lang, count(*), coalesce(sum(passed), 0)
+	rows, err := t.tx.QueryContext(ctx, `SELECT module_version, lang, count(*), count(CASE WHEN passed = 1 THEN 1 END)
 		FROM training_attempts WHERE module = ? AND submitted_at IS NOT NULL
 		GROUP BY module_version, lang ORDER BY module_version, lang`, module)
 	if err != nil {
@@ -213,7 +214,7 @@ func (t progressTx) AttemptGroups(ctx context.Context, module string) ([]trainin
 }
 
 func (t progressTx) GradedTallies(ctx context.Context, module string) ([]training.QuestionTally, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT a.question, count(*), count(*) - coalesce(sum(a.correct), 0)
+	rows, err := t.tx.QueryContext(ctx, `SELECT a.question, count(*), count(CASE WHEN a.correct = 0 THEN 1 END)
 		FROM training_attempt_answers a JOIN training_attempts t ON t.id = a.attempt_id
 		WHERE t.module = ? GROUP BY a.question ORDER BY a.question`, module)
 	if err != nil {
