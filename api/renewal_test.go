@@ -48,7 +48,7 @@ func TestRenewalReminder(t *testing.T) {
 	trainer := p.SeedUser(t, account.RoleTrainer, "trainers")
 
 	// Nothing is due before the last 30 days.
-	clock.Advance(time.Until(issued.AddDate(0, 24, -31)))
+	clock.Advance(issued.AddDate(0, 24, -31).Sub(clock.Now()))
 	if n, err := p.Training.RemindRenewals(ctx); err != nil || n != 0 {
 		t.Fatalf("31 days before the end: %d reminders, %v", n, err)
 	}
@@ -71,6 +71,37 @@ func TestRenewalReminder(t *testing.T) {
 	st, err := p.Training.Stats(ctx, &trainer.User, gradedModule)
 	if err != nil || st.Expiring != 1 || st.Current != 0 || st.Expired != 0 || st.ValidityMonths != 24 {
 		t.Errorf("stats: %+v %v", st, err)
+	}
+
+	// Passing again within the last 30 days renews it from today, and the
+	// next period gets its own reminder.
+	renewedAt := clock.Now().UTC()
+	sheet, err := p.Training.StartAttempt(ctx, &member.User, gradedModule, "fr", training.Client{IP: "192.0.2.20"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	marked, err := p.Training.SubmitAttempt(ctx, &member.User, sheet.Attempt, key, training.Client{IP: "192.0.2.20"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := marked.Progress.Completion; c == nil || !c.Renewed || c.Validity != training.ValidityCurrent ||
+		!c.ExpiresAt.Equal(renewedAt.AddDate(0, 24, 0)) {
+		t.Fatalf("renewal: %+v", marked.Progress.Completion)
+	}
+	if n, err := p.Training.RemindRenewals(ctx); err != nil || n != 0 {
+		t.Errorf("just after the renewal: %d reminders, %v", n, err)
+	}
+	clock.Advance(renewedAt.AddDate(0, 24, -31).Sub(clock.Now()))
+	if n, err := p.Training.RemindRenewals(ctx); err != nil || n != 0 {
+		t.Errorf("31 days before the renewed end: %d reminders, %v", n, err)
+	}
+	clock.Advance(2 * 24 * time.Hour)
+	if n, err := p.Training.RemindRenewals(ctx); err != nil || n != 1 {
+		t.Errorf("29 days before the renewed end: %d reminders, %v", n, err)
+	}
+	if mails := p.Mail(t, member.Email); len(mails) != 2 ||
+		!strings.Contains(mails[1].Subject, renewedAt.AddDate(0, 24, 0).Format(time.DateOnly)) {
+		t.Errorf("mails after the second period's reminder: %+v", mails)
 	}
 
 	clock.Advance(30 * 24 * time.Hour)

@@ -146,13 +146,17 @@ func (t progressTx) RevokeReceipt(ctx context.Context, r *training.ReceiptRecord
 	return nil
 }
 
-func (t progressTx) DueReminders(ctx context.Context, module string, issuedBefore time.Time) ([]training.Reminder, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT c.id, c.module, c.module_title, c.lang, c.issued_at, u.email, u.display_name
+// validFrom is where a completion's validity period starts: its latest
+// renewal, or its issue.
+const validFrom = `coalesce((SELECT max(r.renewed_at) FROM training_renewals r WHERE r.completion_id = c.id), c.issued_at)`
+
+func (t progressTx) DueReminders(ctx context.Context, module string, validBefore time.Time) ([]training.Reminder, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT c.id, c.module, c.module_title, c.lang, `+validFrom+`, u.email, u.display_name
 		FROM training_completions c
 		JOIN users u ON u.id = c.user_id
-		LEFT JOIN training_reminders r ON r.completion_id = c.id
-		WHERE c.module = ? AND c.issued_at <= ? AND r.completion_id IS NULL AND u.disabled = 0
-		ORDER BY c.issued_at, c.id`, module, fmtTime(issuedBefore))
+		WHERE c.module = ? AND u.disabled = 0 AND `+validFrom+` <= ?
+		AND NOT EXISTS (SELECT 1 FROM training_reminders m WHERE m.completion_id = c.id AND m.valid_from = `+validFrom+`)
+		ORDER BY c.issued_at, c.id`, module, fmtTime(validBefore))
 	if err != nil {
 		return nil, fmt.Errorf("store: due reminders: %w", err)
 	}
@@ -166,7 +170,7 @@ func (t progressTx) DueReminders(ctx context.Context, module string, issuedBefor
 		if err := rows.Scan(&r.CompletionID, &r.Module, &r.ModuleTitle, &r.Lang, &at, &r.Email, &r.LearnerName); err != nil {
 			return nil, fmt.Errorf("store: due reminders: %w", err)
 		}
-		if r.IssuedAt, err = parseTime(at); err != nil {
+		if r.ValidFrom, err = parseTime(at); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
@@ -174,9 +178,9 @@ func (t progressTx) DueReminders(ctx context.Context, module string, issuedBefor
 	return out, rows.Err()
 }
 
-func (t progressTx) ClaimReminder(ctx context.Context, completionID string, at time.Time) (bool, error) {
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO training_reminders (completion_id, sent_at) VALUES (?, ?)
-		ON CONFLICT DO NOTHING`, completionID, fmtTime(at))
+func (t progressTx) ClaimReminder(ctx context.Context, r *training.Reminder, at time.Time) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO training_reminders (completion_id, valid_from, sent_at) VALUES (?, ?, ?)
+		ON CONFLICT DO NOTHING`, r.CompletionID, fmtTime(r.ValidFrom), fmtTime(at))
 	if err != nil {
 		return false, fmt.Errorf("store: claim reminder: %w", err)
 	}
@@ -187,9 +191,18 @@ func (t progressTx) ClaimReminder(ctx context.Context, completionID string, at t
 	return n == 1, nil
 }
 
-func (t progressTx) UnclaimReminder(ctx context.Context, completionID string) error {
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM training_reminders WHERE completion_id = ?`, completionID); err != nil {
+func (t progressTx) UnclaimReminder(ctx context.Context, r *training.Reminder) error {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM training_reminders WHERE completion_id = ? AND valid_from = ?`,
+		r.CompletionID, fmtTime(r.ValidFrom)); err != nil {
 		return fmt.Errorf("store: release reminder: %w", err)
+	}
+	return nil
+}
+
+func (t progressTx) RenewCompletion(ctx context.Context, completionID string, at time.Time) error {
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO training_renewals (completion_id, renewed_at) VALUES (?, ?)
+		ON CONFLICT DO NOTHING`, completionID, fmtTime(at)); err != nil {
+		return fmt.Errorf("store: renew completion: %w", err)
 	}
 	return nil
 }

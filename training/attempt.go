@@ -355,7 +355,10 @@ func (s *Service) SubmitAttempt(ctx context.Context, u *account.User, attempt st
 			return err
 		}
 		var err error
-		res.Progress, err = s.settle(ctx, tx, u, m, d.Lang)
+		if res.Progress, err = s.settle(ctx, tx, u, m, d.Lang); err != nil || !res.Passed {
+			return err
+		}
+		res.Progress, err = s.renew(ctx, tx, u, m, res.Progress)
 		return err
 	})
 	if err != nil {

@@ -136,15 +136,18 @@ type Tx interface {
 	// database does not have it.
 	RevokeReceipt(ctx context.Context, r *ReceiptRecord) error
 
-	// DueReminders returns the module's completions issued at or before
-	// the time whose learners were not reminded yet (and are not
-	// disabled), with their address.
-	DueReminders(ctx context.Context, module string, issuedBefore time.Time) ([]Reminder, error)
-	// ClaimReminder records that the completion's reminder is being sent;
-	// false when it already was.
-	ClaimReminder(ctx context.Context, completionID string, at time.Time) (bool, error)
+	// DueReminders returns the module's completions whose validity period
+	// (from their issue or latest renewal) began at or before the time and
+	// whose learners were not reminded in it yet (and are not disabled),
+	// with their address.
+	DueReminders(ctx context.Context, module string, validBefore time.Time) ([]Reminder, error)
+	// ClaimReminder records that the reminder of a completion's validity
+	// period is being sent; false when it already was.
+	ClaimReminder(ctx context.Context, r *Reminder, at time.Time) (bool, error)
 	// UnclaimReminder forgets a claim whose mail could not be queued.
-	UnclaimReminder(ctx context.Context, completionID string) error
+	UnclaimReminder(ctx context.Context, r *Reminder) error
+	// RenewCompletion starts a new validity period of a completion.
+	RenewCompletion(ctx context.Context, completionID string, at time.Time) error
 
 	// AttemptGroups counts the module's submitted graded attempts and
 	// passes by module version and language.
@@ -193,6 +196,17 @@ type Completion struct {
 	// LearnerName is the learner's current display name; filled by the
 	// store's reads, not stored with the record.
 	LearnerName string
+	// RenewedAt is the latest renewal (zero for none): the validity
+	// counts from it.
+	RenewedAt time.Time
+}
+
+// ValidFrom is where the completion's validity period starts.
+func (c *Completion) ValidFrom() time.Time {
+	if c.RenewedAt.After(c.IssuedAt) {
+		return c.RenewedAt
+	}
+	return c.IssuedAt
 }
 
 // Options configure a Service.
@@ -287,6 +301,9 @@ type IssuedCompletion struct {
 	// banner from ReminderLead before the end.
 	ExpiresAt time.Time
 	Validity  Validity
+	// Renewed is true in the answer of the attempt that renewed it.
+	Renewed bool
+	id      string
 }
 
 // Client is where a request came from, for the audit log.
@@ -385,7 +402,10 @@ func (s *Service) SubmitQuiz(ctx context.Context, u *account.User, module string
 			return err
 		}
 		var err error
-		res.Progress, err = s.settle(ctx, tx, u, m, lang)
+		if res.Progress, err = s.settle(ctx, tx, u, m, lang); err != nil || !res.Passed {
+			return err
+		}
+		res.Progress, err = s.renew(ctx, tx, u, m, res.Progress)
 		return err
 	})
 	if err != nil {
@@ -435,7 +455,8 @@ func (s *Service) read(ctx context.Context, tx Tx, u *account.User, m *Module) (
 		return nil, err
 	default:
 		p.Completion = &IssuedCompletion{Code: s.ownerCode(c), IssuedAt: c.IssuedAt, Lang: c.Lang}
-		p.Completion.ExpiresAt, p.Completion.Validity = m.validityAt(c.IssuedAt, s.now())
+		p.Completion.ExpiresAt, p.Completion.Validity = m.validityAt(c.ValidFrom(), s.now())
+		p.Completion.id = c.ID
 	}
 	return p, nil
 }
@@ -516,8 +537,9 @@ func (s *Service) Verify(ctx context.Context, code string) (*Verification, error
 	}
 	v := &Verification{ModuleTitle: c.ModuleTitle, Lang: c.Lang, IssuedAt: c.IssuedAt, LearnerName: c.LearnerName}
 	if m, ok := s.cat.Module(c.Module); ok && m.ValidityMonths > 0 {
-		v.ExpiresAt = c.IssuedAt.AddDate(0, m.ValidityMonths, 0)
-		v.Expired = !s.now().Before(v.ExpiresAt)
+		var state Validity
+		v.ExpiresAt, state = m.validityAt(c.ValidFrom(), s.now())
+		v.Expired = state == ValidityExpired
 	}
 	return v, nil
 }

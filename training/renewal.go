@@ -7,13 +7,15 @@ import (
 	"strings"
 	"time"
 
+	"portal/account"
 	"portal/mail"
 )
 
 // Renewal: a module's trainers may give a pass a validity (front matter
 // validityMonths). A completion then expires that many months after it was
-// issued; its learner is reminded by mail ReminderLead before, once, and
-// sees a banner on the module's pages from then on (Progress).
+// issued or last renewed; its learner is reminded by mail ReminderLead
+// before, once per period, and sees a banner on the module's pages from
+// then on (Progress). Passing the quiz again from then on renews it.
 
 // ReminderLead is how long before a completion expires its learner is
 // reminded.
@@ -30,7 +32,7 @@ type Reminder struct {
 	Module       string
 	ModuleTitle  string
 	Lang         string
-	IssuedAt     time.Time
+	ValidFrom    time.Time // the issue or the latest renewal
 	Email        string
 	LearnerName  string
 }
@@ -76,7 +78,7 @@ func (s *Service) RemindRenewals(ctx context.Context) (int, error) {
 		if m.ValidityMonths <= 0 {
 			continue
 		}
-		// Issued on or before this, a completion ends within the lead.
+		// Valid from this or earlier, a completion ends within the lead.
 		cutoff := now.Add(ReminderLead).AddDate(0, -m.ValidityMonths, 0)
 		var due []Reminder
 		err := s.st.View(ctx, func(tx Tx) error {
@@ -91,7 +93,7 @@ func (s *Service) RemindRenewals(ctx context.Context) (int, error) {
 			claimed := false
 			err := s.st.Update(ctx, func(tx Tx) error {
 				var err error
-				claimed, err = tx.ClaimReminder(ctx, r.CompletionID, now)
+				claimed, err = tx.ClaimReminder(ctx, &r, now)
 				return err
 			})
 			if err != nil {
@@ -100,10 +102,10 @@ func (s *Service) RemindRenewals(ctx context.Context) (int, error) {
 			if !claimed {
 				continue
 			}
-			end, _ := m.validityAt(r.IssuedAt, now)
+			end, _ := m.validityAt(r.ValidFrom, now)
 			if err := s.mail.Enqueue(ctx, reminderMail(r, m, end, s.publicURL)); err != nil {
 				// Not sent: let the next run try again.
-				if uerr := s.st.Update(ctx, func(tx Tx) error { return tx.UnclaimReminder(ctx, r.CompletionID) }); uerr != nil {
+				if uerr := s.st.Update(ctx, func(tx Tx) error { return tx.UnclaimReminder(ctx, &r) }); uerr != nil {
 					s.log.Error("training: release a renewal reminder", "error", uerr)
 				}
 				return sent, fmt.Errorf("renewal reminder: %w", err)
@@ -159,4 +161,23 @@ func reminderMail(r Reminder, m *Module, end time.Time, publicURL string) mail.M
 		return s
 	}
 	return mail.Message{To: r.Email, Subject: fill(text[0]), Text: fill(text[1])}
+}
+
+// renew starts a new validity period for u's completion of m when it is
+// expiring or has expired and u has just passed the quiz again; it answers
+// the progress after it.
+func (s *Service) renew(ctx context.Context, tx Tx, u *account.User, m *Module, p *Progress) (*Progress, error) {
+	c := p.Completion
+	if c == nil || c.New || c.Validity == ValidityCurrent {
+		return p, nil
+	}
+	if err := tx.RenewCompletion(ctx, c.id, s.now().UTC()); err != nil {
+		return nil, err
+	}
+	p, err := s.read(ctx, tx, u, m)
+	if err != nil {
+		return nil, err
+	}
+	p.Completion.Renewed = true
+	return p, nil
 }

@@ -146,7 +146,7 @@ func (s *Service) Stats(ctx context.Context, u *account.User, module string) (*S
 		now := s.now()
 		for _, c := range cs {
 			row := CompletionRow{LearnerName: c.LearnerName, IssuedAt: c.IssuedAt, BestScore: c.BestScore, Lang: c.Lang}
-			row.ExpiresAt, row.Validity = m.validityAt(c.IssuedAt, now)
+			row.ExpiresAt, row.Validity = m.validityAt(c.ValidFrom(), now)
 			switch row.Validity {
 			case ValidityExpired:
 				st.Expired++

@@ -46,8 +46,19 @@ CREATE TABLE training_receipts (
 
 CREATE INDEX training_receipts_module ON training_receipts (module, issued_at);
 
--- Renewal reminders sent (training/renewal.go): one per completion.
+-- Renewals (training/renewal.go): a pass once a completion's validity is
+-- ending or has ended renews it; its validity counts from the latest one.
+CREATE TABLE training_renewals (
+    completion_id TEXT NOT NULL REFERENCES training_completions (id) ON DELETE CASCADE,
+    renewed_at    TEXT NOT NULL,
+    PRIMARY KEY (completion_id, renewed_at)
+) STRICT, WITHOUT ROWID;
+
+-- Renewal reminders sent: one per completion and validity period (from
+-- its issue or its latest renewal).
 CREATE TABLE training_reminders (
-    completion_id TEXT PRIMARY KEY REFERENCES training_completions (id) ON DELETE CASCADE,
-    sent_at       TEXT NOT NULL
+    completion_id TEXT NOT NULL REFERENCES training_completions (id) ON DELETE CASCADE,
+    valid_from    TEXT NOT NULL,
+    sent_at       TEXT NOT NULL,
+    PRIMARY KEY (completion_id, valid_from)
 ) STRICT, WITHOUT ROWID;
