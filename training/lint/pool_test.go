@@ -73,3 +73,32 @@ func TestPoolsChecked(t *testing.T) {
 		})
 	}
 }
+
+func TestQuizRulesChecked(t *testing.T) {
+	root := t.TempDir()
+	if err := os.CopyFS(root, os.DirFS(filepath.Join("testdata", "good"))); err != nil {
+		t.Fatal(err)
+	}
+	index := filepath.Join(root, "content", "en", "training", "basics", "_index.md")
+	b, err := os.ReadFile(index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm := strings.Replace(string(b), "\n---", "\nquiz:\n  kind: marked\n  feedback: never\n  attemptsPerHour: 0\nvalidityMonths: two\n---", 1)
+	if err := os.WriteFile(index, []byte(fm), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range lint(t, root).Problems {
+		got = append(got, p.String())
+	}
+	for _, want := range []string{`quiz kind "marked"`, `quiz feedback "never"`, "quiz attemptsPerHour must be", "validityMonths must be"} {
+		found := false
+		for _, g := range got {
+			found = found || strings.Contains(g, want)
+		}
+		if !found {
+			t.Errorf("missing problem %q; got %q", want, got)
+		}
+	}
+}
