@@ -146,6 +146,22 @@ func TestGradedQuizInTheBrowser(t *testing.T) {
 		if !strings.Contains(result, "Vous avez atteint le seuil de réussite.") || shown != len(key) {
 			t.Errorf("passed attempt: %q, %d explanations", result, shown)
 		}
+		// The receipt form the script revealed, then the certificate in a
+		// left-to-right language.
+		do(t, ctx,
+			chromedp.SendKeys(chromedp.CSS("#quiz-receipt-name"), "Élise Martin"),
+			chromedp.Click(chromedp.CSS("form[data-quiz-receipt] button")),
+			chromedp.WaitVisible(chromedp.CSS(".quiz-receipt-code code")),
+			chromedp.Click(chromedp.CSS(`a[href^="/fr/training/certificate/"]`)),
+			chromedp.WaitVisible(chromedp.CSS(".certificate-qr svg")),
+		)
+		if text := run(t, ctx, chromedp.Text(chromedp.CSS(".certificate"))); !strings.Contains(text, "Élise Martin") ||
+			!strings.Contains(text, "Valable jusqu'au") {
+			t.Errorf("fr certificate: %q", text)
+		}
+		for _, v := range axe(t, ctx) {
+			t.Errorf("fr certificate: %s", v)
+		}
 	})
 
 	t.Run("without javascript ar", func(t *testing.T) {
