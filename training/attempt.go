@@ -371,10 +371,26 @@ func (s *Service) SubmitAttempt(ctx context.Context, u *account.User, attempt st
 }
 
 // explanation returns a question's explanation in lang, or in the
-// canonical language.
+// canonical language, as plain text.
 func (m *Module) explanation(lang, id string) string {
-	if e := strings.TrimSpace(m.explanations[lang][id]); e != "" {
-		return e
+	e := strings.TrimSpace(m.explanations[lang][id])
+	if e == "" {
+		e = strings.TrimSpace(m.explanations[m.Langs[0]][id])
 	}
-	return strings.TrimSpace(m.explanations[m.Langs[0]][id])
+	return PlainText(e)
+}
+
+var (
+	markdownLink     = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
+	markdownEmphasis = strings.NewReplacer("**", "", "__", "", "`", "")
+)
+
+// PlainText reads the inline Markdown trainers write in quiz.yaml as the
+// plain text it shows: a link becomes its words, emphasis marks go. The
+// explanations of graded quizzes never pass through Hugo, and every page
+// and answer shows them as text.
+func PlainText(md string) string {
+	md = markdownLink.ReplaceAllString(md, "$1")
+	md = markdownEmphasis.Replace(md)
+	return strings.TrimSpace(md)
 }

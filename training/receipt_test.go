@@ -226,3 +226,15 @@ func TestGradedStatsByVersionLanguageAndQuestion(t *testing.T) {
 		t.Errorf("receipts: %d issued, %d revoked", st.Receipts, st.ReceiptsRevoked)
 	}
 }
+
+func TestPlainText(t *testing.T) {
+	for in, want := range map[string]string{
+		"See [how to report](/en/report/).":         "See how to report.",
+		"It is **not** the `offender's` _country_.": "It is not the offender's _country_.",
+		"  plain  ": "plain",
+	} {
+		if got := training.PlainText(in); got != want {
+			t.Errorf("PlainText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
