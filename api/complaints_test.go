@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"portal/account"
 	"portal/audit"
 	"portal/complaints"
+	"portal/groups"
 	"portal/portaltest"
 )
 
@@ -540,6 +542,33 @@ func TestComplaintOverdue(t *testing.T) {
 	}
 	if found != 1 {
 		t.Errorf("the lead was told %d times about %s", found, number)
+	}
+
+	// Once the handling group has a lead, the lead is told, not the admins.
+	groupLead := p.SeedUser(t, account.RoleMember, "access-blocking")
+	setLeads := func(ids []string) {
+		t.Helper()
+		if _, err := p.Groups.Update(context.Background(), &lead.User, "access-blocking", groups.Input{Leads: &ids}, account.Client{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setLeads([]string{groupLead.ID})
+	t.Cleanup(func() { setLeads([]string{}) })
+	later, _ := openCase(t, p, "later.example", complainant(t))
+	clock.Advance(5 * 24 * time.Hour)
+	if _, err := p.Complaints.Overdue(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	told := func(email string) int {
+		n := 0
+		for _, m := range p.Mail(t, email) {
+			n += strings.Count(m.Text, later+": acknowledgement")
+		}
+		return n
+	}
+	if told(groupLead.Email) != 1 || told(lead.Email) != 0 {
+		t.Errorf("about %s: the group's lead was told %d times, an admin %d; want the lead once and no admin",
+			later, told(groupLead.Email), told(lead.Email))
 	}
 }
 

@@ -233,6 +233,23 @@ func (m *membersSite) serveFile(c *echo.Context, file string, info os.FileInfo) 
 	return nil
 }
 
+// quizPage returns a members-only module's quiz page for u, when u may see
+// the module (graded quizzes' forms, quiz.go).
+func (m *membersSite) quizPage(u *account.User, lang, module string) ([]byte, error) {
+	if u == nil || m.root == nil {
+		return nil, fs.ErrNotExist
+	}
+	man, err := m.load()
+	if err != nil {
+		return nil, err
+	}
+	obj, ok := man.objects[lang+"/"+module]
+	if !ok || !access.CanSee(u.Subject(), obj) {
+		return nil, fs.ErrNotExist
+	}
+	return m.root.ReadFile(path.Join(lang, "training", module, "quiz", "index.html"))
+}
+
 // notFound answers like the public site does for a missing page, but never
 // cacheable.
 func (m *membersSite) notFound(c *echo.Context, lang string) error {

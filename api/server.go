@@ -228,6 +228,8 @@ func (s *Server) routes() []route {
 	routes = append(routes, s.readingRoutes()...)
 	routes = append(routes, s.suggestRoutes()...)
 	routes = append(routes, s.alertRoutes()...)
+	routes = append(routes, s.quizRoutes()...)
+	routes = append(routes, s.receiptRoutes()...)
 	return routes
 }
 
@@ -324,6 +326,12 @@ func New(opts Options) (*Server, error) {
 	}
 
 	s.registerComplaintPages(e)
+	// Certificates of completions and receipts (certificate.go).
+	e.GET("/:lang/training/certificate/", s.certificate, middleware.ContextTimeout(opts.RequestTimeout))
+	// Graded quizzes without JavaScript: the quiz page's form (quiz.go).
+	e.POST("/:lang/training/:module/quiz/", s.quizForm, s.authenticate, jsonLimit, middleware.ContextTimeout(opts.RequestTimeout))
+	e.POST("/members/:lang/training/:module/quiz/", s.quizForm, s.authenticate, jsonLimit, middleware.ContextTimeout(opts.RequestTimeout))
+
 	// Members-only pages: the session decides, page by page.
 	e.GET("/members/*", members.serve, s.authenticate)
 	e.HEAD("/members/*", members.serve, s.authenticate)

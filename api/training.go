@@ -43,6 +43,11 @@ type completionView struct {
 	Lang     string    `json:"lang"`
 	// Issued is true in the answer of the request that issued it.
 	Issued bool `json:"issued"`
+	// ExpiresAt (a date) ends the completion's validity; absent for none.
+	// Validity: "current", "expiring" (the renewal banner shows) or
+	// "expired".
+	ExpiresAt string `json:"expiresAt,omitempty"`
+	Validity  string `json:"validity"`
 }
 
 type progressView struct {
@@ -65,7 +70,10 @@ func viewProgress(p *training.Progress) progressView {
 		v.BestScore = &best
 	}
 	if c := p.Completion; c != nil {
-		v.Completion = &completionView{Code: c.Code, IssuedAt: c.IssuedAt, Lang: c.Lang, Issued: c.New}
+		v.Completion = &completionView{Code: c.Code, IssuedAt: c.IssuedAt, Lang: c.Lang, Issued: c.New, Validity: string(c.Validity)}
+		if !c.ExpiresAt.IsZero() {
+			v.Completion.ExpiresAt = c.ExpiresAt.UTC().Format(dateFormat)
+		}
 	}
 	return v
 }
@@ -158,6 +166,9 @@ func (s *Server) verifyCompletion(c *echo.Context) error {
 	if strings.TrimSpace(code) == "" {
 		return badRequest("invalid_parameter", `Parameter "code" is required: the verification code, like K7QX-M2PD-RT9A-4HZC.`)
 	}
+	if training.IsReceiptCode(code) {
+		return s.verifyReceipt(c, code)
+	}
 	v, err := s.training.Verify(c.Request().Context(), code)
 	if err != nil {
 		if errors.Is(err, training.ErrNotFound) {
@@ -165,9 +176,13 @@ func (s *Server) verifyCompletion(c *echo.Context) error {
 		}
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{
+	out := map[string]any{
 		"moduleTitle": v.ModuleTitle, "lang": v.Lang, "issuedAt": v.IssuedAt.UTC().Format(dateFormat), "learnerName": v.LearnerName,
-	})
+	}
+	if !v.ExpiresAt.IsZero() {
+		out["expiresAt"], out["expired"] = v.ExpiresAt.UTC().Format(dateFormat), v.Expired
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 type statsView struct {
@@ -181,6 +196,32 @@ type statsView struct {
 	Scores      []bucketView        `json:"scores"`
 	MostMissed  []missedView        `json:"mostMissed"`
 	Completions []completionRowView `json:"completions"`
+	// Validity of the completions today; validityMonths 0: no end.
+	ValidityMonths int `json:"validityMonths"`
+	Current        int `json:"current"`
+	Expiring       int `json:"expiring"`
+	Expired        int `json:"expired"`
+	// Graded quizzes only (empty otherwise).
+	AttemptGroups   []attemptGroupView `json:"attemptGroups"`
+	QuestionRates   []questionRateView `json:"questionRates"`
+	Receipts        int                `json:"receipts"`
+	ReceiptsRevoked int                `json:"receiptsRevoked"`
+}
+
+type attemptGroupView struct {
+	Version  string  `json:"moduleVersion"`
+	Lang     string  `json:"lang"`
+	Attempts int     `json:"attempts"`
+	Passed   int     `json:"passed"`
+	PassRate float64 `json:"passRate"`
+}
+
+type questionRateView struct {
+	Question string  `json:"question"`
+	Prompt   string  `json:"prompt"`
+	Asked    int     `json:"asked"`
+	Correct  int     `json:"correct"`
+	PassRate float64 `json:"passRate"`
 }
 
 type bucketView struct {
@@ -202,12 +243,24 @@ type completionRowView struct {
 	IssuedAt    string `json:"issuedAt"` // date
 	BestScore   int    `json:"bestScore"`
 	Lang        string `json:"lang"`
+	ExpiresAt   string `json:"expiresAt,omitempty"` // date
+	Validity    string `json:"validity"`
 }
 
 func viewStats(st *training.Stats) statsView {
 	v := statsView{Module: st.Module, Title: st.Title, PassMark: st.PassMark, HasQuiz: st.HasQuiz, Started: st.Started,
 		Completed: st.Completed, Attempts: st.Attempts, Scores: []bucketView{}, MostMissed: []missedView{},
-		Completions: []completionRowView{}}
+		Completions: []completionRowView{}, ValidityMonths: st.ValidityMonths, Current: st.Current, Expiring: st.Expiring,
+		Expired: st.Expired, AttemptGroups: []attemptGroupView{}, QuestionRates: []questionRateView{},
+		Receipts: st.Receipts, ReceiptsRevoked: st.ReceiptsRevoked}
+	for _, g := range st.Groups {
+		v.AttemptGroups = append(v.AttemptGroups, attemptGroupView{Version: g.Version, Lang: g.Lang, Attempts: g.Attempts,
+			Passed: g.Passed, PassRate: float64(g.Passed) / float64(max(g.Attempts, 1))})
+	}
+	for _, q := range st.Questions {
+		v.QuestionRates = append(v.QuestionRates, questionRateView{Question: q.Question, Prompt: q.Prompt, Asked: q.Asked,
+			Correct: q.Correct, PassRate: q.Rate})
+	}
 	for _, b := range st.Scores {
 		v.Scores = append(v.Scores, bucketView{From: b.From, To: b.To, Learners: b.Learners})
 	}
@@ -216,8 +269,12 @@ func viewStats(st *training.Stats) statsView {
 			Missed: m.Missed, MissRate: m.Rate})
 	}
 	for _, c := range st.Completions {
-		v.Completions = append(v.Completions, completionRowView{LearnerName: c.LearnerName,
-			IssuedAt: c.IssuedAt.UTC().Format(dateFormat), BestScore: c.BestScore, Lang: c.Lang})
+		row := completionRowView{LearnerName: c.LearnerName,
+			IssuedAt: c.IssuedAt.UTC().Format(dateFormat), BestScore: c.BestScore, Lang: c.Lang, Validity: string(c.Validity)}
+		if !c.ExpiresAt.IsZero() {
+			row.ExpiresAt = c.ExpiresAt.UTC().Format(dateFormat)
+		}
+		v.Completions = append(v.Completions, row)
 	}
 	return v
 }
@@ -238,6 +295,10 @@ func (s *Server) trainingStats(c *echo.Context) error {
 //	score,<from>-<to>,<learners>,,,
 //	missed question,<id>: <prompt>,<missed>,<answered>,<miss rate>,
 //	completion,<learner's display name>,<best score>,,,<date>
+//	validity,current|expiring|expired,<n>,,,
+//	graded attempts,<module version> <lang>,<passed>,<attempts>,<pass rate>,
+//	question pass rate,<id>: <prompt>,<correct>,<asked>,<pass rate>,
+//	receipts,issued|revoked,<n>,,,
 const statsCSVHeader = "section,item,value,total,rate,date"
 
 // GET /api/training/stats.csv?module=: the same numbers as a CSV download.
@@ -270,6 +331,22 @@ func (s *Server) trainingStatsCSV(c *echo.Context) error {
 	}
 	for _, r := range st.Completions {
 		write("completion", r.LearnerName, itoa(r.BestScore), "", "", r.IssuedAt.UTC().Format(dateFormat))
+	}
+	if st.ValidityMonths > 0 {
+		write("validity", "current", itoa(st.Current), "", "", "")
+		write("validity", "expiring", itoa(st.Expiring), "", "", "")
+		write("validity", "expired", itoa(st.Expired), "", "", "")
+	}
+	rate := func(a, b int) string { return strconv.FormatFloat(float64(a)/float64(max(b, 1)), 'f', 3, 64) }
+	for _, g := range st.Groups {
+		write("graded attempts", g.Version+" "+g.Lang, itoa(g.Passed), itoa(g.Attempts), rate(g.Passed, g.Attempts), "")
+	}
+	for _, q := range st.Questions {
+		write("question pass rate", q.Question+": "+q.Prompt, itoa(q.Correct), itoa(q.Asked), rate(q.Correct, q.Asked), "")
+	}
+	if len(st.Groups) > 0 || st.Receipts > 0 {
+		write("receipts", "issued", itoa(st.Receipts), "", "", "")
+		write("receipts", "revoked", itoa(st.ReceiptsRevoked), "", "", "")
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {

@@ -241,18 +241,36 @@ const DefaultRetention = 365 * 24 * time.Hour
 const ConfirmationTTL = 48 * time.Hour
 
 // Handles reports whether u handles complaints: an enabled member of the
-// handling group. It is the one rule for the queue; when groups become
-// records with leads (branch groups), it changes here only.
+// handling group. It is the one rule for the queue.
 func (s *Service) Handles(u *account.User) bool {
 	return u != nil && !u.Disabled && u.InGroup(s.opts.HandlingGroup)
 }
 
-// leads returns the addresses of the handling group's leads, who are told
-// about overdue cases. Until groups have leads (branch groups), they are
-// the enabled admins; this is the one function to change then.
+// leads returns the addresses of those told about overdue cases: the
+// handling group's enabled leads (package groups), or, while the group has
+// none, the enabled admins, so that a late case never goes unreported.
 func (s *Service) leads(ctx context.Context) ([]string, error) {
 	var out []string
 	err := s.accounts.View(ctx, func(tx account.Tx) error {
+		ids, _, err := tx.GroupLeads(ctx, s.opts.HandlingGroup)
+		if err != nil && !errors.Is(err, account.ErrNotFound) {
+			return err
+		}
+		for _, id := range ids {
+			u, err := tx.UserByID(ctx, id)
+			if errors.Is(err, account.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if !u.Disabled {
+				out = append(out, u.Email)
+			}
+		}
+		if len(out) > 0 {
+			return nil
+		}
 		users, err := tx.ListUsers(ctx)
 		if err != nil {
 			return err

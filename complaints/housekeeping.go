@@ -27,7 +27,7 @@ func (s *Service) Overdue(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	if len(leads) == 0 {
-		return 0, errors.New("complaints: overdue: no lead to tell (leads are the enabled admins)")
+		return 0, errors.New("complaints: overdue: nobody to tell (the handling group has no enabled lead and there is no enabled admin)")
 	}
 	now := s.opts.Now()
 	var lines []string

@@ -26,7 +26,13 @@ type Config struct {
 	Addr           string
 	SiteDir        string
 	MembersSiteDir string
-	DataDir        string
+	// ContentDir is the content tree graded quizzes' answer keys are read
+	// from (they are never in a site build).
+	ContentDir string
+	// ReceiptKey is the receipts' Ed25519 seed in hex; empty keeps the key
+	// in DataDir/receipt-ed25519.key, created on first run.
+	ReceiptKey string
+	DataDir    string
 	// DatabaseURL selects PostgreSQL (postgres://…) instead of the SQLite
 	// file in DataDir.
 	DatabaseURL string
@@ -109,13 +115,13 @@ func Options() []Option {
 	// The commands that read a variable, grouped as they share code.
 	var (
 		servers = []string{"serve", "dev"}
-		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit", "backup", "complaints", "attestation", "migrate-store"}
-		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa", "users unlock", "complaints", "attestation run"}
-		mailers = []string{"serve", "dev", "users reset-mfa", "users unlock", "users disable", "users enable", "complaints", "attestation run"}
+		state   = []string{"serve", "dev", "reindex", "users", "seed demo", "audit", "backup", "complaints", "attestation", "training remind", "migrate-store"}
+		links   = []string{"serve", "dev", "users create-admin", "users reset-mfa", "users unlock", "complaints", "attestation run", "training remind"}
+		mailers = []string{"serve", "dev", "users reset-mfa", "users unlock", "users disable", "users enable", "complaints", "attestation run", "training remind"}
 		indexes = []string{"dev", "index site", "reindex", "seed demo"}
 		// research opens the research library and its originals.
 		research = []string{"serve", "dev", "reindex", "seed demo"}
-		sites    = []string{"serve", "dev", "index site", "reindex"}
+		sites    = []string{"serve", "dev", "index site", "reindex", "training remind"}
 		meili    = []string{"serve", "dev", "index site", "reindex", "seed demo", "meili keys"}
 	)
 	// `portal alerts send` reads the state, mails links and runs members'
@@ -128,6 +134,7 @@ func Options() []Option {
 		{Name: "PORTAL_METRICS_ADDR", Commands: servers, Help: "address of a separate listener for Prometheus metrics (/metrics) and Go profiling (/debug/pprof/), for operators only: keep it on loopback or a private network (e.g. 127.0.0.1:9090); empty serves neither"},
 		{Name: "PORTAL_SITE_DIR", Default: "site/public", Commands: sites, Help: "the public site built by Hugo"},
 		{Name: "PORTAL_MEMBERS_SITE_DIR", Commands: append(sites[:len(sites):len(sites)], "backup"), Help: "the members' build of the site (Hugo --environment members), served under /members/ to members whose groups allow each page and indexed with its access groups; empty serves and indexes none"},
+		{Name: "PORTAL_CONTENT_DIR", Default: "content", Commands: []string{"serve", "dev", "training remind"}, Help: "the content tree (content/ of the repository, or of the release archive) whose graded quizzes' answer keys the portal marks with: they are never in a site build; without it graded quizzes answer 503"},
 		{Name: "PORTAL_DATA_DIR", Default: "var", Commands: append(state[:len(state):len(state)], "index site"), Help: "local state: database, uploads, development Meilisearch"},
 		{Name: "PORTAL_DATABASE_URL", Secret: true, Commands: append(state[:len(state):len(state)], "db migrate"), Help: "postgres://ROLE@HOST/DB: keep the portal's records in PostgreSQL (15 or newer, a database with LC_COLLATE 'C') instead of SQLite under PORTAL_DATA_DIR, so that several portals can share them; give serve the runtime role, and `portal db migrate --grant ROLE` the owner's URL"},
 		{Name: "PORTAL_BLOB_URL", Commands: research, Help: "where research originals live: empty for PORTAL_DATA_DIR/blobs, a directory (or file:///path), or an S3-compatible bucket s3://bucket/prefix?endpoint=host:port&region=…&tls=false (default endpoint AWS S3, tls true; the bucket must exist and stay private: downloads go through the portal)"},
@@ -219,6 +226,8 @@ func Load(getenv func(string) string) (Config, error) {
 		MetricsAddr:      vals["PORTAL_METRICS_ADDR"],
 		SiteDir:          vals["PORTAL_SITE_DIR"],
 		MembersSiteDir:   vals["PORTAL_MEMBERS_SITE_DIR"],
+		ContentDir:       vals["PORTAL_CONTENT_DIR"],
+		ReceiptKey:       vals["PORTAL_RECEIPT_KEY"],
 		DataDir:          vals["PORTAL_DATA_DIR"],
 		BlobURL:          vals["PORTAL_BLOB_URL"],
 		BlobAccessKey:    vals["AWS_ACCESS_KEY_ID"],

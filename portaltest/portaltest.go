@@ -349,8 +349,19 @@ func (p *Portal) setUp(opts Options) error {
 	if err != nil {
 		return err
 	}
+	root, err := site.FindRoot(".")
+	if err != nil {
+		return err
+	}
+	if err := catalogue.SetContentDir(filepath.Join(root, "content")); err != nil {
+		return err
+	}
+	receiptKey, err := training.LoadReceiptKey("", filepath.Join(p.dataDir, training.ReceiptKeyFile))
+	if err != nil {
+		return err
+	}
 	if p.Training, err = training.New(p.DB.Progress(), catalogue, p.Audit,
-		training.Options{SecretKey: secret, Now: now, Logger: log}); err != nil {
+		training.Options{SecretKey: secret, ReceiptKey: receiptKey, Mail: p.Outbox, PublicURL: PublicURL, Now: now, Logger: log}); err != nil {
 		return err
 	}
 	if p.Complaints, err = complaints.New(p.DB.Complaints(), p.DB, p.Audit, p.Outbox, complaints.Options{

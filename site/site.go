@@ -52,6 +52,10 @@ func Build(ctx context.Context, o BuildOptions) error {
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("hugo build: %w", err)
 	}
+	if o.Environment == "" {
+		// The public build's modules travel offline too (offline.go).
+		return PackOffline(o.Destination)
+	}
 	return nil
 }
 

@@ -184,6 +184,8 @@ func replaceLeads(ctx context.Context, tx *sql.Tx, id string, leads []string) er
 	return nil
 }
 
+// boolInt is how the schema stores a boolean: 0 or 1, on SQLite and
+// PostgreSQL alike.
 func boolInt(b bool) int64 {
 	if b {
 		return 1

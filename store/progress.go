@@ -117,19 +117,26 @@ func (t progressTx) BestScore(ctx context.Context, userID, module string) (int, 
 	return int(best.Int64), attempts, nil
 }
 
-const completionColumns = `c.id, c.user_id, c.module, c.module_title, c.lang, c.code_hash, c.best_score, c.issued_at, u.display_name`
+const completionColumns = `c.id, c.user_id, c.module, c.module_title, c.lang, c.code_hash, c.best_score, c.issued_at, u.display_name,
+	(SELECT max(r.renewed_at) FROM training_renewals r WHERE r.completion_id = c.id)`
 
 func scanCompletion(row scanner) (*training.Completion, error) {
 	var (
-		c  training.Completion
-		at string
+		c       training.Completion
+		at      string
+		renewed sql.NullString
 	)
-	if err := row.Scan(&c.ID, &c.UserID, &c.Module, &c.ModuleTitle, &c.Lang, &c.CodeHash, &c.BestScore, &at, &c.LearnerName); err != nil {
+	if err := row.Scan(&c.ID, &c.UserID, &c.Module, &c.ModuleTitle, &c.Lang, &c.CodeHash, &c.BestScore, &at, &c.LearnerName, &renewed); err != nil {
 		return nil, progressErr(err)
 	}
 	var err error
 	if c.IssuedAt, err = parseTime(at); err != nil {
 		return nil, err
+	}
+	if renewed.Valid {
+		if c.RenewedAt, err = parseTime(renewed.String); err != nil {
+			return nil, err
+		}
 	}
 	return &c, nil
 }

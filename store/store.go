@@ -221,8 +221,8 @@ func migrations(e Engine) ([]migration, error) {
 		out = append(out, migration{version: v, name: e.Name(), sql: string(b)})
 	}
 	slices.SortFunc(out, func(a, b migration) int { return a.version - b.version })
-	// Numbers rise and never repeat. Gaps are allowed while branches hold
-	// numbers of their own (BRIEF.md: the lead renumbers at merge).
+	// Numbers rise and never repeat. A gap is allowed: work done in
+	// parallel reserves its numbers before it lands.
 	for i, m := range out {
 		if i > 0 && m.version == out[i-1].version {
 			return nil, fmt.Errorf("store: migrations %s and %s share a number", out[i-1].name, m.name)

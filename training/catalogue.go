@@ -36,6 +36,22 @@ type Module struct {
 	PassMark   int // percent
 	Lessons    []Lesson
 	Questions  []Question
+	// Version names the module's current text (front matter version, or
+	// its date); ValidityMonths is how long a pass stays valid (0: always).
+	Version        string
+	ValidityMonths int
+	// Quiz says how the quiz is marked: a self-check quiz's key is in the
+	// build output; a graded one's comes from the content tree (keys.go).
+	Quiz QuizRules
+	// texts holds each language's question texts (HTML the build made),
+	// for pages the portal renders: lang → question id → text.
+	texts map[string]map[string]questionText
+	// explanations holds each language's explanations of a graded quiz
+	// (Markdown from quiz.yaml): lang → question id → text.
+	explanations map[string]map[string]string
+	// keyErr says why a graded quiz's key could not be loaded; such a quiz
+	// cannot be marked (ErrUnavailable).
+	keyErr error
 	// Langs lists the languages the module exists in, canonical one first.
 	Langs  []string
 	titles map[string]string
@@ -54,9 +70,40 @@ type Lesson struct {
 type Question struct {
 	ID      string
 	Type    string // "single" or "multiple"
+	Topic   string // "" unless the quiz draws per topic
 	Prompt  string // plain text
 	Options []string
 	Answers []string
+}
+
+// QuizRules are a module's quiz settings (module front matter "quiz" and
+// the pool settings of quiz.yaml).
+type QuizRules struct {
+	Graded bool
+	// Feedback is when a graded quiz's explanations are shown.
+	Feedback string
+	// AttemptsPerHour bounds the graded attempts a learner may start.
+	AttemptsPerHour int
+	// Pick is how many questions an attempt asks (0: all); PickTopics,
+	// when set, how many of each topic instead.
+	Pick       int
+	PickTopics map[string]int
+}
+
+// Feedback choices of a graded quiz.
+const (
+	// FeedbackAfterPass shows explanations only in the result of a passed
+	// attempt; failed ones say which answers were wrong.
+	FeedbackAfterPass = "after-pass"
+	// FeedbackEachAttempt shows every asked question's explanation after
+	// each attempt.
+	FeedbackEachAttempt = "each-attempt"
+)
+
+// questionText is a question as one language's build wrote it.
+type questionText struct {
+	promptHTML  string
+	optionsHTML map[string]string // option id → HTML
 }
 
 // Object is what access.CanSee judges for the module.
@@ -112,18 +159,29 @@ type catalogueItem struct {
 	Access     []string `json:"access"`
 	TLP        string   `json:"tlp"`
 	PassMark   int      `json:"passMark"`
-	Lessons    []struct {
+	Graded     bool     `json:"graded"`
+	Feedback   string   `json:"feedback"`
+	// AttemptsPerHour and Pick come from front matter and quiz.yaml as
+	// trainers wrote them: a number, or for Pick a map of topics.
+	AttemptsPerHour json.RawMessage `json:"attemptsPerHour"`
+	Pick            json.RawMessage `json:"pick"`
+	Version         string          `json:"version"`
+	ValidityMonths  int             `json:"validityMonths"`
+	Lessons         []struct {
 		ID     string `json:"id"`
 		URL    string `json:"url"`
 		Weight int    `json:"weight"`
 		Title  string `json:"title"`
 	} `json:"lessons"`
 	Quiz []struct {
-		ID      string   `json:"id"`
-		Type    string   `json:"type"`
-		Prompt  string   `json:"prompt"`
-		Options []string `json:"options"`
-		Answers []string `json:"answers"`
+		ID          string   `json:"id"`
+		Type        string   `json:"type"`
+		Topic       string   `json:"topic"`
+		Prompt      string   `json:"prompt"`
+		PromptHTML  string   `json:"promptHTML"`
+		Options     []string `json:"options"`
+		OptionsHTML []string `json:"optionsHTML"`
+		Answers     []string `json:"answers"`
 	} `json:"quiz"`
 }
 
@@ -140,8 +198,11 @@ var (
 // catalogue in force and is logged.
 type Catalogue struct {
 	publicDir, membersDir string
-	log                   *slog.Logger
-	now                   func() time.Time
+	// contentDir is the content tree graded quizzes' keys are read from
+	// (SetContentDir); "" leaves graded quizzes unmarkable.
+	contentDir string
+	log        *slog.Logger
+	now        func() time.Time
 
 	mu      sync.Mutex
 	checked time.Time
@@ -173,6 +234,22 @@ func OpenCatalogue(publicDir, membersDir string, log *slog.Logger) (*Catalogue, 
 	}
 	c.stamps, c.modules, c.checked = stamps, modules, c.now()
 	return c, nil
+}
+
+// SetContentDir names the content tree (the repository's content/
+// directory, or the copy a release ships) that graded quizzes' answer keys
+// are read from, and reads them. The keys are read again whenever the
+// catalogue is. Call it before the catalogue is shared.
+func (c *Catalogue) SetContentDir(dir string) error {
+	c.contentDir = dir
+	modules, err := c.load(c.stamps)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.modules = modules
+	c.mu.Unlock()
+	return nil
 }
 
 // Module returns the module with this id.
@@ -351,9 +428,19 @@ func (c *Catalogue) load(stamps map[string]time.Time) (map[string]*Module, error
 		for _, l := range canon.Lessons {
 			m.Lessons = append(m.Lessons, Lesson{ID: l.ID, Title: l.Title, URL: l.URL, Weight: l.Weight})
 		}
+		rules, err := canon.rules()
+		if err != nil {
+			return nil, fmt.Errorf("training catalogue: module %s: %w", id, err)
+		}
+		m.Quiz, m.texts = rules, map[string]map[string]questionText{}
+		m.Version, m.ValidityMonths = canon.Version, max(canon.ValidityMonths, 0)
 		for _, q := range canon.Quiz {
-			m.Questions = append(m.Questions, Question{ID: q.ID, Type: q.Type, Prompt: q.Prompt,
-				Options: slices.Clone(q.Options), Answers: slices.Clone(q.Answers)})
+			answers := slices.Clone(q.Answers)
+			if rules.Graded {
+				answers = nil // only ever from the content tree
+			}
+			m.Questions = append(m.Questions, Question{ID: q.ID, Type: q.Type, Topic: q.Topic, Prompt: q.Prompt,
+				Options: slices.Clone(q.Options), Answers: answers})
 		}
 		for _, e := range entries {
 			it := e.item
@@ -370,6 +457,7 @@ func (c *Catalogue) load(stamps map[string]time.Time) (map[string]*Module, error
 			if _, seen := m.titles[it.Lang]; !seen {
 				m.titles[it.Lang], m.urls[it.Lang] = it.Title, it.URL
 				m.Langs = append(m.Langs, it.Lang)
+				m.texts[it.Lang] = it.questionTexts()
 			}
 			if !sameStructure(canon, it) {
 				c.log.Warn("training: a translation's lessons or quiz differ from the canonical language's; progress uses the canonical ones",
@@ -381,7 +469,61 @@ func (c *Catalogue) load(stamps map[string]time.Time) (map[string]*Module, error
 		}
 		out[id] = m
 	}
+	if c.contentDir != "" {
+		loadKeys(c.contentDir, out, c.log)
+	}
+	for _, m := range out {
+		if m.Quiz.Graded && c.contentDir == "" {
+			m.keyErr = errors.New("no content directory to read the answer key from")
+		}
+	}
 	return out, nil
+}
+
+// rules reads the quiz settings of a catalogue entry.
+func (it *catalogueItem) rules() (QuizRules, error) {
+	r := QuizRules{Graded: it.Graded, Feedback: it.Feedback, AttemptsPerHour: 5}
+	if r.Feedback == "" {
+		r.Feedback = FeedbackAfterPass
+	}
+	if r.Feedback != FeedbackAfterPass && r.Feedback != FeedbackEachAttempt {
+		return r, fmt.Errorf("quiz feedback %q: want %s or %s", r.Feedback, FeedbackAfterPass, FeedbackEachAttempt)
+	}
+	if len(it.AttemptsPerHour) > 0 && string(it.AttemptsPerHour) != "null" {
+		if err := json.Unmarshal(it.AttemptsPerHour, &r.AttemptsPerHour); err != nil || r.AttemptsPerHour < 1 {
+			return r, fmt.Errorf("quiz attemptsPerHour %s: want a whole number of at least 1", it.AttemptsPerHour)
+		}
+	}
+	if len(it.Pick) > 0 && string(it.Pick) != "null" {
+		if it.Pick[0] == '{' {
+			if err := json.Unmarshal(it.Pick, &r.PickTopics); err != nil {
+				return r, fmt.Errorf("quiz pick: %w", err)
+			}
+			for topic, n := range r.PickTopics {
+				if n < 1 {
+					return r, fmt.Errorf("quiz pick: topic %q: want at least 1 question", topic)
+				}
+			}
+		} else if err := json.Unmarshal(it.Pick, &r.Pick); err != nil || r.Pick < 0 {
+			return r, fmt.Errorf("quiz pick %s: want a whole number or a map of topics to numbers", it.Pick)
+		}
+	}
+	return r, nil
+}
+
+// questionTexts returns the entry's question texts by question id.
+func (it *catalogueItem) questionTexts() map[string]questionText {
+	out := map[string]questionText{}
+	for _, q := range it.Quiz {
+		t := questionText{promptHTML: q.PromptHTML, optionsHTML: map[string]string{}}
+		for i, o := range q.Options {
+			if i < len(q.OptionsHTML) {
+				t.optionsHTML[o] = q.OptionsHTML[i]
+			}
+		}
+		out[q.ID] = t
+	}
+	return out
 }
 
 func langRank(lang string) string {
@@ -407,7 +549,8 @@ func sameStructure(a, b catalogueItem) bool {
 		}
 	}
 	for i := range a.Quiz {
-		if a.Quiz[i].ID != b.Quiz[i].ID || !slices.Equal(sorted(a.Quiz[i].Answers), sorted(b.Quiz[i].Answers)) {
+		if a.Quiz[i].ID != b.Quiz[i].ID || !slices.Equal(sorted(a.Quiz[i].Options), sorted(b.Quiz[i].Options)) ||
+			!slices.Equal(sorted(a.Quiz[i].Answers), sorted(b.Quiz[i].Answers)) {
 			return false
 		}
 	}
@@ -445,6 +588,9 @@ func (it *catalogueItem) validate() error {
 		seen[q.ID] = true
 		if q.Type != "single" && q.Type != "multiple" {
 			return fmt.Errorf("question %q: unknown type %q", q.ID, q.Type)
+		}
+		if it.Graded {
+			continue // the key is not here, whatever the file says
 		}
 		if len(q.Answers) == 0 || (q.Type == "single" && len(q.Answers) != 1) {
 			return fmt.Errorf("question %q: bad answer key", q.ID)

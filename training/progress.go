@@ -26,12 +26,14 @@ package training
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"portal/access"
@@ -112,6 +114,49 @@ type Tx interface {
 	Completions(ctx context.Context, module string) ([]Completion, error)
 	// Attempts counts the module's quiz attempts.
 	Attempts(ctx context.Context, module string) (int, error)
+
+	// InsertDraw stores a started graded attempt.
+	InsertDraw(ctx context.Context, d *Draw) error
+	// Draw returns a graded attempt by its handle.
+	Draw(ctx context.Context, id string) (*Draw, error)
+	// CountDraws counts the graded attempts the learner started in the
+	// module since the given time.
+	CountDraws(ctx context.Context, learner, module string, since time.Time) (int, error)
+	// CloseDraw stores the result of a graded attempt that is still open
+	// (not submitted); ErrAttemptClosed when it is not.
+	CloseDraw(ctx context.Context, d *Draw) error
+	// MarkDrawReceipted records that the attempt's receipt was issued;
+	// ErrAttemptClosed when it already was.
+	MarkDrawReceipted(ctx context.Context, id string, at time.Time) error
+	// InsertReceipt stores what revocation and counts need of a receipt.
+	InsertReceipt(ctx context.Context, r *ReceiptRecord) error
+	// Receipt returns the record of a receipt by its code's hash.
+	Receipt(ctx context.Context, codeHash string) (*ReceiptRecord, error)
+	// RevokeReceipt marks a receipt revoked, adding its record when the
+	// database does not have it.
+	RevokeReceipt(ctx context.Context, r *ReceiptRecord) error
+
+	// DueReminders returns the module's completions whose validity period
+	// (from their issue or latest renewal) began at or before the time and
+	// whose learners were not reminded in it yet (and are not disabled),
+	// with their address.
+	DueReminders(ctx context.Context, module string, validBefore time.Time) ([]Reminder, error)
+	// ClaimReminder records that the reminder of a completion's validity
+	// period is being sent; false when it already was.
+	ClaimReminder(ctx context.Context, r *Reminder, at time.Time) (bool, error)
+	// UnclaimReminder forgets a claim whose mail could not be queued.
+	UnclaimReminder(ctx context.Context, r *Reminder) error
+	// RenewCompletion starts a new validity period of a completion.
+	RenewCompletion(ctx context.Context, completionID string, at time.Time) error
+
+	// AttemptGroups counts the module's submitted graded attempts and
+	// passes by module version and language.
+	AttemptGroups(ctx context.Context, module string) ([]AttemptGroup, error)
+	// GradedTallies returns, per question, how often graded attempts
+	// (public learners' too) asked and missed it.
+	GradedTallies(ctx context.Context, module string) ([]QuestionTally, error)
+	// ReceiptCounts counts the module's receipts and the revoked ones.
+	ReceiptCounts(ctx context.Context, module string) (issued, revoked int, err error)
 }
 
 // Attempt is one graded quiz attempt.
@@ -151,6 +196,17 @@ type Completion struct {
 	// LearnerName is the learner's current display name; filled by the
 	// store's reads, not stored with the record.
 	LearnerName string
+	// RenewedAt is the latest renewal (zero for none): the validity
+	// counts from it.
+	RenewedAt time.Time
+}
+
+// ValidFrom is where the completion's validity period starts.
+func (c *Completion) ValidFrom() time.Time {
+	if c.RenewedAt.After(c.IssuedAt) {
+		return c.RenewedAt
+	}
+	return c.IssuedAt
 }
 
 // Options configure a Service.
@@ -160,6 +216,12 @@ type Options struct {
 	// it. Changing it does not invalidate issued codes, but their owners
 	// are no longer shown them.
 	SecretKey []byte
+	// ReceiptKey signs public learners' receipts (LoadReceiptKey); nil
+	// issues none.
+	ReceiptKey ed25519.PrivateKey
+	// Mail queues renewal reminders; PublicURL starts their links.
+	Mail      Mailer
+	PublicURL string
 	Now       func() time.Time // default time.Now
 	Logger    *slog.Logger     // default slog.Default()
 }
@@ -170,8 +232,12 @@ type Service struct {
 	cat   *Catalogue
 	audit *audit.Log
 	key   []byte
-	now   func() time.Time
-	log   *slog.Logger
+	// receiptKey signs receipts (receipt.go); nil when there is none.
+	receiptKey ed25519.PrivateKey
+	mail       Mailer
+	publicURL  string
+	now        func() time.Time
+	log        *slog.Logger
 }
 
 // New returns a Service.
@@ -188,7 +254,9 @@ func New(st Store, cat *Catalogue, log *audit.Log, opts Options) (*Service, erro
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Service{st: st, cat: cat, audit: log, key: deriveKey(opts.SecretKey), now: opts.Now, log: opts.Logger}, nil
+	return &Service{st: st, cat: cat, audit: log, key: deriveKey(opts.SecretKey),
+		receiptKey: opts.ReceiptKey, mail: opts.Mail, publicURL: strings.TrimSuffix(opts.PublicURL, "/"),
+		now: opts.Now, log: opts.Logger}, nil
 }
 
 // Catalogue returns the modules the service knows.
@@ -228,6 +296,14 @@ type IssuedCompletion struct {
 	Lang     string
 	// New is true in the answer of the request that issued it.
 	New bool
+	// ExpiresAt ends the completion's validity (zero for no end);
+	// Validity says where it stands: the module's pages show a renewal
+	// banner from ReminderLead before the end.
+	ExpiresAt time.Time
+	Validity  Validity
+	// Renewed is true in the answer of the attempt that renewed it.
+	Renewed bool
+	id      string
 }
 
 // Client is where a request came from, for the audit log.
@@ -292,6 +368,9 @@ func (s *Service) SubmitQuiz(ctx context.Context, u *account.User, module string
 	if len(m.Questions) == 0 {
 		return nil, invalid("module", "This module has no quiz.")
 	}
+	if m.Quiz.Graded {
+		return nil, invalid("module", "This quiz is marked per attempt: start one with POST /api/training/attempts.")
+	}
 	for qid, chosen := range answers {
 		q := m.question(qid)
 		if q == nil {
@@ -323,7 +402,10 @@ func (s *Service) SubmitQuiz(ctx context.Context, u *account.User, module string
 			return err
 		}
 		var err error
-		res.Progress, err = s.settle(ctx, tx, u, m, lang)
+		if res.Progress, err = s.settle(ctx, tx, u, m, lang); err != nil || !res.Passed {
+			return err
+		}
+		res.Progress, err = s.renew(ctx, tx, u, m, res.Progress)
 		return err
 	})
 	if err != nil {
@@ -373,6 +455,8 @@ func (s *Service) read(ctx context.Context, tx Tx, u *account.User, m *Module) (
 		return nil, err
 	default:
 		p.Completion = &IssuedCompletion{Code: s.ownerCode(c), IssuedAt: c.IssuedAt, Lang: c.Lang}
+		p.Completion.ExpiresAt, p.Completion.Validity = m.validityAt(c.ValidFrom(), s.now())
+		p.Completion.id = c.ID
 	}
 	return p, nil
 }
@@ -399,6 +483,7 @@ func (s *Service) settle(ctx context.Context, tx Tx, u *account.User, m *Module,
 		return nil, err
 	}
 	p.Completion = &IssuedCompletion{Code: code, IssuedAt: c.IssuedAt, Lang: lang, New: true}
+	p.Completion.ExpiresAt, p.Completion.Validity = m.validityAt(c.IssuedAt, s.now())
 	return p, nil
 }
 
@@ -428,6 +513,10 @@ type Verification struct {
 	Lang        string
 	IssuedAt    time.Time
 	LearnerName string
+	// ExpiresAt is the end of the completion's validity (the module's
+	// validityMonths from the issue date); zero for no end.
+	ExpiresAt time.Time
+	Expired   bool
 }
 
 // Verify looks a verification code up. Malformed and unknown codes are
@@ -446,7 +535,13 @@ func (s *Service) Verify(ctx context.Context, code string) (*Verification, error
 	if err != nil {
 		return nil, err
 	}
-	return &Verification{ModuleTitle: c.ModuleTitle, Lang: c.Lang, IssuedAt: c.IssuedAt, LearnerName: c.LearnerName}, nil
+	v := &Verification{ModuleTitle: c.ModuleTitle, Lang: c.Lang, IssuedAt: c.IssuedAt, LearnerName: c.LearnerName}
+	if m, ok := s.cat.Module(c.Module); ok && m.ValidityMonths > 0 {
+		var state Validity
+		v.ExpiresAt, state = m.validityAt(c.ValidFrom(), s.now())
+		v.Expired = state == ValidityExpired
+	}
+	return v, nil
 }
 
 func newID() (string, error) {

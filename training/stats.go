@@ -29,6 +29,34 @@ type Stats struct {
 	// rate over all attempts, highest first.
 	MostMissed  []Missed
 	Completions []CompletionRow
+	// ValidityMonths is the module's validity (0: completions never
+	// expire); Current, Expiring and Expired count the completions by
+	// where they stand today.
+	ValidityMonths             int
+	Current, Expiring, Expired int
+	// Graded quizzes: attempts and passes by module version and language,
+	// each question's pass rate over every attempt that asked it (pools
+	// ask some more than others), and public learners' receipts (counts
+	// only: the portal keeps no names).
+	Groups                    []AttemptGroup
+	Questions                 []QuestionRate
+	Receipts, ReceiptsRevoked int
+}
+
+// AttemptGroup counts graded attempts of one module version in one
+// language.
+type AttemptGroup struct {
+	Version, Lang    string
+	Attempts, Passed int
+}
+
+// QuestionRate is how often a graded question was answered correctly.
+type QuestionRate struct {
+	Question string
+	Prompt   string
+	Asked    int
+	Correct  int
+	Rate     float64 // Correct / Asked
 }
 
 // Bucket is one range of scores.
@@ -52,6 +80,8 @@ type CompletionRow struct {
 	IssuedAt    time.Time
 	BestScore   int
 	Lang        string
+	ExpiresAt   time.Time // zero: no end
+	Validity    Validity
 }
 
 // MostMissedLimit is how many questions Stats lists.
@@ -67,7 +97,8 @@ func (s *Service) Stats(ctx context.Context, u *account.User, module string) (*S
 	if err != nil {
 		return nil, err
 	}
-	st := &Stats{Module: m.ID, Title: m.Title("en"), PassMark: m.PassMark, HasQuiz: len(m.Questions) > 0}
+	st := &Stats{Module: m.ID, Title: m.Title("en"), PassMark: m.PassMark, HasQuiz: len(m.Questions) > 0,
+		ValidityMonths: m.ValidityMonths}
 	var (
 		best    []int
 		tallies []QuestionTally
@@ -86,15 +117,45 @@ func (s *Service) Stats(ctx context.Context, u *account.User, module string) (*S
 		if tallies, err = tx.QuestionTallies(ctx, m.ID); err != nil {
 			return err
 		}
+		if m.Quiz.Graded {
+			if st.Groups, err = tx.AttemptGroups(ctx, m.ID); err != nil {
+				return err
+			}
+			graded, err := tx.GradedTallies(ctx, m.ID)
+			if err != nil {
+				return err
+			}
+			for _, g := range graded {
+				prompt := g.Question
+				if q := m.question(g.Question); q != nil {
+					prompt = q.Prompt
+				}
+				st.Questions = append(st.Questions, QuestionRate{Question: g.Question, Prompt: prompt, Asked: g.Answered,
+					Correct: g.Answered - g.Missed, Rate: float64(g.Answered-g.Missed) / float64(max(g.Answered, 1))})
+			}
+			if st.Receipts, st.ReceiptsRevoked, err = tx.ReceiptCounts(ctx, m.ID); err != nil {
+				return err
+			}
+		}
 		cs, err := tx.Completions(ctx, m.ID)
 		if err != nil {
 			return err
 		}
 		st.Completed = len(cs)
 		st.Completions = make([]CompletionRow, 0, len(cs))
+		now := s.now()
 		for _, c := range cs {
-			st.Completions = append(st.Completions, CompletionRow{LearnerName: c.LearnerName, IssuedAt: c.IssuedAt,
-				BestScore: c.BestScore, Lang: c.Lang})
+			row := CompletionRow{LearnerName: c.LearnerName, IssuedAt: c.IssuedAt, BestScore: c.BestScore, Lang: c.Lang}
+			row.ExpiresAt, row.Validity = m.validityAt(c.ValidFrom(), now)
+			switch row.Validity {
+			case ValidityExpired:
+				st.Expired++
+			case ValidityExpiring:
+				st.Expiring++
+			default:
+				st.Current++
+			}
+			st.Completions = append(st.Completions, row)
 		}
 		return nil
 	})

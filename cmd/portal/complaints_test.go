@@ -26,10 +26,10 @@ func TestComplaintsOverdueCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := runCmd(t, dev, "complaints", "overdue")
-	if err == nil || !strings.Contains(err.Error(), "no lead") {
+	if err == nil || !strings.Contains(err.Error(), "nobody to tell") {
 		t.Errorf("a pass without a lead: %v\n%s", err, out)
 	}
-	// A lead: leads are the enabled admins until groups have leads.
+	// While the handling group has no lead, an enabled admin is told.
 	now := time.Now()
 	if err := db.Update(t.Context(), func(tx account.Tx) error {
 		return tx.InsertUser(t.Context(), &account.UserRecord{User: account.User{ID: strings.Repeat("1", 32), Email: "lead@example.org",

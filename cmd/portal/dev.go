@@ -36,6 +36,7 @@ func devDefaults(root string) map[string]string {
 		"PORTAL_LOG_FORMAT":       "text",
 		"PORTAL_SITE_DIR":         filepath.Join(root, "site", "public"),
 		"PORTAL_MEMBERS_SITE_DIR": filepath.Join(root, "var", "members-site"),
+		"PORTAL_CONTENT_DIR":      filepath.Join(root, "content"),
 		"PORTAL_DATA_DIR":         filepath.Join(root, "var"),
 	}
 }

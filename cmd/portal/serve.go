@@ -16,7 +16,6 @@ import (
 	"portal/lease"
 	"portal/reach"
 	"portal/search"
-	"portal/training"
 )
 
 const serveHelp = `Serves the built public site and the API until SIGTERM or Ctrl-C.`
@@ -72,6 +71,8 @@ const (
 	keyCheckEvery = 10 * time.Second
 	// purgeEvery removes ended sessions and spent invitations.
 	purgeEvery = 10 * time.Minute
+	// reminderEvery queues the training renewal reminders that came due.
+	reminderEvery = 6 * time.Hour
 	// drainTimeout bounds the wait for requests in flight at shutdown; an
 	// upload may take a while, a search does not.
 	drainTimeout = 15 * time.Second
@@ -106,14 +107,12 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 	if a.outbox == nil {
 		return errors.New("serve: no mail outbox (PORTAL_MAIL_FROM unset)")
 	}
-	catalogue, err := training.OpenCatalogue(cfg.SiteDir, cfg.MembersSiteDir, a.log)
+	courses, err := openTraining(cfg, a, a.log, nil)
 	if err != nil {
 		return err
 	}
-	courses, err := training.New(a.db.Progress(), catalogue, a.audit, training.Options{SecretKey: cfg.SecretKey, Logger: a.log})
-	if err != nil {
-		return err
-	}
+	// Renewal reminders: one goroutine of this process queues them.
+	a.goLoop("training reminders", func(ctx context.Context) { courses.RunReminders(ctx, reminderEvery) })
 
 	// The work that must run once across instances runs under leases:
 	// each loop on whichever instance holds its lease, taken over within a

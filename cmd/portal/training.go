@@ -2,8 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"portal/config"
+	"portal/training"
 
 	"portal/site"
 	"portal/training/lint"
@@ -62,4 +69,88 @@ func repoRoot(flag string) (string, error) {
 		return flag, nil
 	}
 	return site.FindRoot(".")
+}
+
+const trainingRemindHelp = `Queues the renewal reminders that are due: a mail to each member whose
+completion of a module with a validity (front matter validityMonths) ends
+within 30 days, or has ended, and who was not reminded yet. serve does the
+same every few hours; the mails go out from serve's outbox. --now sets the
+clock (YYYY-MM-DD), to see what a later run would send.`
+
+// trainingRemindCmd runs `portal training remind`.
+func trainingRemindCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("training remind")
+	at := fs.String("now", "", "the day to run as (YYYY-MM-DD, UTC); default today")
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	now := time.Now
+	if *at != "" {
+		day, err := time.Parse(time.DateOnly, *at)
+		if err != nil {
+			return fmt.Errorf("--now: want YYYY-MM-DD: %w", err)
+		}
+		now = func() time.Time { return day }
+	}
+	a, cfg, log, err := openState(ctx, "training remind", getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if a.outbox == nil {
+		return errors.New("training remind: no mail outbox (PORTAL_MAIL_FROM unset)")
+	}
+	courses, err := openTraining(cfg, a, log, now)
+	if err != nil {
+		return err
+	}
+	n, err := courses.RemindRenewals(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d renewal reminder(s) queued\n", n)
+	return nil
+}
+
+// openTraining opens the training service over the site builds' catalogue
+// and the content tree's graded keys, as serve does.
+func openTraining(cfg config.Config, a *app, log *slog.Logger, now func() time.Time) (*training.Service, error) {
+	catalogue, err := training.OpenCatalogue(cfg.SiteDir, cfg.MembersSiteDir, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := catalogue.SetContentDir(cfg.ContentDir); err != nil {
+		return nil, err
+	}
+	receiptKey, err := training.LoadReceiptKey(cfg.ReceiptKey, filepath.Join(cfg.DataDir, training.ReceiptKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	opts := training.Options{SecretKey: cfg.SecretKey, ReceiptKey: receiptKey, PublicURL: cfg.PublicURL, Logger: log, Now: now}
+	if a.outbox != nil {
+		opts.Mail = a.outbox
+	}
+	return training.New(a.db.Progress(), catalogue, a.audit, opts)
+}
+
+const trainingOfflineHelp = `Writes each public training module's offline archive (one ZIP per language,
+beside the module's page) into a public site Hugo built in DIR, and puts its
+size on the module's page. site.Build does this itself; the release and
+Netlify scripts, which run Hugo directly, run this after it.`
+
+// trainingOfflineCmd runs `portal training offline --site DIR`.
+func trainingOfflineCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("training offline")
+	dir := fs.String("site", "", "the public site Hugo built")
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return errors.New("training offline: --site DIR is required")
+	}
+	if err := site.PackOffline(*dir); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "offline archives written")
+	return nil
 }

@@ -209,6 +209,7 @@ func (l *linter) lintModuleIndex(p *page, tree, lang string) {
 		}
 	}
 	l.checkAccess(p, tree, lang)
+	l.checkQuizRules(p)
 	l.checkBody(p)
 	// Objectives and prerequisites are Markdown too.
 	for _, key := range []string{"objectives", "prerequisites"} {
@@ -236,4 +237,42 @@ func (l *linter) lintLesson(p *page) {
 		}
 	}
 	l.checkBody(p)
+}
+
+// checkQuizRules checks how the module's quiz is marked (quiz: kind,
+// feedback, attemptsPerHour) and how long a pass is valid (validityMonths).
+func (l *linter) checkQuizRules(p *page) {
+	positive := func(f field, what string) {
+		if n, err := strconv.Atoi(f.value.Value); err != nil || n < 1 || f.value.Kind != yaml.ScalarNode {
+			l.problem(p.file, f.value.Line+p.fmLine, "%s must be a whole number of at least 1", what)
+		}
+	}
+	if f, ok := p.fm["validityMonths"]; ok {
+		positive(f, "validityMonths")
+	}
+	f, ok := p.fm["quiz"]
+	if !ok {
+		return
+	}
+	if f.value.Kind != yaml.MappingNode {
+		l.problem(p.file, f.value.Line+p.fmLine, "quiz must be a mapping: kind (self-check or graded), feedback, attemptsPerHour")
+		return
+	}
+	for key, v := range mapping(f.value) {
+		line := v.value.Line + p.fmLine
+		switch key {
+		case "kind":
+			if v.value.Value != "self-check" && v.value.Value != "graded" {
+				l.problem(p.file, line, "quiz kind %q: use self-check or graded", v.value.Value)
+			}
+		case "feedback":
+			if v.value.Value != "after-pass" && v.value.Value != "each-attempt" {
+				l.problem(p.file, line, "quiz feedback %q: use after-pass or each-attempt", v.value.Value)
+			}
+		case "attemptsPerHour":
+			positive(v, "quiz attemptsPerHour")
+		default:
+			l.problem(p.file, line, "quiz: unknown setting %q (kind, feedback, attemptsPerHour)", key)
+		}
+	}
 }

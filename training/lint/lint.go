@@ -99,6 +99,7 @@ func Lint(root string) (Report, error) {
 	}
 	l.checkModuleIDs()
 	l.compareTranslations()
+	l.compareQuizzes()
 	if err := l.checkPages(); err != nil {
 		return Report{}, fmt.Errorf("public pages: %w", err)
 	}
@@ -131,6 +132,7 @@ func Lint(root string) (Report, error) {
 type linter struct {
 	root     string
 	problems []Problem
+	quizzes  []quizIDs // every quiz.yaml read, for compareQuizzes
 	pages    map[pageKey]*PageStatus
 	pageGaps []Gap
 	// URLs of every content page, public and members-only.

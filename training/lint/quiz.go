@@ -3,11 +3,14 @@ package lint
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"portal/language"
 )
 
 // Quiz is the schema of a module's quiz.yaml, as the quiz layout
@@ -23,6 +26,9 @@ import (
 //	        text: "…"             # Markdown
 //	    answers: [a]              # ids of the correct options; one for single
 //	    explanation: "…"          # Markdown, shown after answering
+//	    topic: law                # optional: the pool topic (a-z, 0-9, -)
+//	pick: 5                       # optional (graded quizzes): questions per attempt,
+//	                              # or per topic: {law: 2, police: 3}
 type Quiz struct {
 	PassMark  int        `yaml:"passMark"`
 	Questions []Question `yaml:"questions"`
@@ -96,6 +102,9 @@ func (l *linter) lintQuiz(file, tree, lang, url string) error {
 		return nil
 	}
 	seenQ := map[string]int{}
+	topics := map[string]int{} // topic → questions
+	var untopical []int        // lines of questions without a topic
+	var ids []string
 	for i, qn := range qs.value.Content {
 		label := fmt.Sprintf("question %d", i+1)
 		if qn.Kind != yaml.MappingNode {
@@ -124,6 +133,16 @@ func (l *linter) lintQuiz(file, tree, lang, url string) error {
 				l.problem(file, line, "%s: duplicate question id (also on line %d)", label, first)
 			}
 			seenQ[id] = line
+			ids = append(ids, id)
+		}
+		if f, ok := q["topic"]; ok {
+			if f.value.Kind != yaml.ScalarNode || !idPattern.MatchString(f.value.Value) {
+				l.problem(file, f.value.Line, "%s: topic must be lower-case letters, digits and hyphens", label)
+			} else {
+				topics[f.value.Value]++
+			}
+		} else {
+			untopical = append(untopical, qn.Line)
 		}
 		typ, typeLine, typeOK := str("type")
 		if typeOK && typ != Single && typ != Multiple {
@@ -190,5 +209,80 @@ func (l *linter) lintQuiz(file, tree, lang, url string) error {
 			}
 		}
 	}
+	if f, ok := top["pick"]; ok {
+		l.lintPick(file, f, len(qs.value.Content), topics, untopical)
+	}
+	module := filepath.Base(filepath.Dir(file))
+	l.quizzes = append(l.quizzes, quizIDs{tree: tree, module: module, lang: lang, file: file, ids: ids})
 	return nil
+}
+
+// lintPick checks a pool: enough questions for each attempt, per topic
+// when the pick is per topic, and no question that would never be asked.
+func (l *linter) lintPick(file string, f field, questions int, topics map[string]int, untopical []int) {
+	switch f.value.Kind {
+	case yaml.ScalarNode:
+		n, err := strconv.Atoi(f.value.Value)
+		if err != nil || n < 1 {
+			l.problem(file, f.value.Line, "pick must be a whole number of at least 1, or topics with numbers ({law: 2})")
+		} else if n > questions {
+			l.problem(file, f.value.Line, "pick %d: the quiz has only %d questions", n, questions)
+		}
+	case yaml.MappingNode:
+		picked := map[string]bool{}
+		for topic, tf := range mapping(f.value) {
+			picked[topic] = true
+			n, err := strconv.Atoi(tf.value.Value)
+			switch {
+			case err != nil || n < 1:
+				l.problem(file, tf.value.Line, "pick: topic %q needs a whole number of at least 1", topic)
+			case topics[topic] < n:
+				l.problem(file, tf.value.Line, "pick: topic %q asks %d questions but has %d", topic, n, topics[topic])
+			}
+		}
+		for topic := range topics {
+			if !picked[topic] {
+				l.problem(file, f.value.Line, "pick: topic %q has questions but pick asks none of them", topic)
+			}
+		}
+		for _, line := range untopical {
+			l.problem(file, line, "question without a topic: pick draws per topic, so it would never be asked")
+		}
+	default:
+		l.problem(file, f.value.Line, "pick must be a number or topics with numbers ({law: 2})")
+	}
+}
+
+// quizIDs are the question ids of one language's quiz.yaml.
+type quizIDs struct {
+	tree, module, lang, file string
+	ids                      []string
+}
+
+// compareQuizzes: every translation of a quiz has the source language's
+// questions, no more and no fewer (a pool drawn in one language must be
+// drawable in all).
+func (l *linter) compareQuizzes() {
+	src := map[string]quizIDs{}
+	for _, q := range l.quizzes {
+		if q.lang == language.Source {
+			src[q.tree+"/"+q.module] = q
+		}
+	}
+	for _, q := range l.quizzes {
+		s, ok := src[q.tree+"/"+q.module]
+		if !ok || q.lang == language.Source {
+			continue
+		}
+		for _, id := range s.ids {
+			if !slices.Contains(q.ids, id) {
+				l.problem(q.file, 0, "question %q of %s is not translated", id, l.rel(s.file))
+			}
+		}
+		for _, id := range q.ids {
+			if !slices.Contains(s.ids, id) {
+				l.problem(q.file, 0, "question %q is not in %s", id, l.rel(s.file))
+			}
+		}
+	}
 }

@@ -26,6 +26,7 @@
 // {module, lesson, done, lang} or {module, score, passed, lang}.
 
 import { fetchProgress, sendLesson, sendQuiz, renderServerExtras } from "./server.js";
+import { initGradedQuiz } from "./graded.js";
 
 const STORAGE_KEY = "portal-training";
 const EVENT_NAME = "portal:training-progress";
@@ -395,6 +396,11 @@ export async function initTraining() {
     const kind = page.getAttribute("data-training-page");
     if (kind === "lesson") {
       initLesson(page);
+    } else if (kind === "quiz" && page.hasAttribute("data-quiz-graded")) {
+      initGradedQuiz(page, (progress) => {
+        setServer(progress);
+        renderAll();
+      });
     } else if (kind === "quiz") {
       initQuiz(page);
     } else if (kind === "handout") {

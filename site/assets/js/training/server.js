@@ -95,6 +95,26 @@ export function renderServerExtras(progress) {
         el("p", null, [el("a", { href: verify + "?code=" + encodeURIComponent(code), text: text(page, "verify-link") })]),
       );
     }
+    const certificate = page.getAttribute("data-training-certificate");
+    if (certificate) {
+      parts.push(
+        el("p", null, [
+          el("a", { href: certificate + "?code=" + encodeURIComponent(code), text: text(page, "certificate-link") }),
+        ]),
+      );
+    }
+  }
+  // Renewal banner: from 30 days before the completion's validity ends.
+  const validity = completion.validity;
+  if ((validity === "expiring" || validity === "expired") && typeof completion.expiresAt === "string") {
+    parts.unshift(
+      el("p", {
+        class: "training-renewal app-notice",
+        role: "status",
+        "data-training-renewal": validity,
+        text: text(page, "renew-" + validity).replace("{date}", completion.expiresAt),
+      }),
+    );
   }
   box.replaceChildren(...parts);
   box.hidden = false;

@@ -63,6 +63,37 @@ export function initTrainingStats(root, ui) {
       ]),
     );
     fill(root.querySelector("#stats-completions-body"), completions, 4);
+
+    // Validity of completions (modules with one) and graded quizzes.
+    const graded = Array.isArray(s.attemptGroups) && s.attemptGroups.length > 0;
+    for (const n of content.querySelectorAll("[data-validity]")) {
+      n.hidden = !(Number(s.validityMonths) > 0);
+    }
+    for (const n of content.querySelectorAll("[data-graded]")) {
+      n.hidden = !graded;
+    }
+    for (const name of ["current", "expiring", "expired", "receipts", "receiptsRevoked"]) {
+      content.querySelector('[data-value="' + name + '"]').textContent = number.format(Number(s[name]) || 0);
+    }
+    const groups = (graded ? s.attemptGroups : []).map((g) =>
+      el("tr", null, [
+        el("th", { scope: "row", text: String(g.moduleVersion || "") }),
+        el("td", { text: languageName(String(g.lang || ""), ui.locale) }),
+        el("td", { text: number.format(Number(g.attempts) || 0) }),
+        el("td", { text: number.format(Number(g.passed) || 0) }),
+        el("td", { text: percent.format(Number(g.passRate) || 0) }),
+      ]),
+    );
+    fill(root.querySelector("#stats-groups-body"), groups, 5);
+    const rates = (Array.isArray(s.questionRates) ? s.questionRates : []).map((q) =>
+      el("tr", null, [
+        el("th", { scope: "row" }, [bdi(q.prompt || q.question)]),
+        el("td", { text: number.format(Number(q.asked) || 0) }),
+        el("td", { text: number.format(Number(q.correct) || 0) }),
+        el("td", { text: percent.format(Number(q.passRate) || 0) }),
+      ]),
+    );
+    fill(root.querySelector("#stats-rates-body"), rates, 4);
     content.hidden = false;
   };
 

@@ -44,6 +44,22 @@ export function initTrainingVerify(root, ui) {
     set("learnerName", bdi(v.learnerName));
     set("issuedAt", ui.time(v.issuedAt, { dateStyle: "long", timeZone: "UTC" }));
     set("lang", document.createTextNode(languageName(String(v.lang || ""), ui.locale)));
+    for (const row of box.querySelectorAll("[data-optional]")) {
+      const name = row.getAttribute("data-optional");
+      row.hidden = !v[name];
+    }
+    if (v.moduleVersion) {
+      set("moduleVersion", document.createTextNode(String(v.moduleVersion)));
+      box.querySelector("[data-version-current]").hidden = v.currentVersion !== true;
+      box.querySelector("[data-version-old]").hidden = v.currentVersion !== false;
+    }
+    if (v.expiresAt) {
+      set("expiresAt", ui.time(v.expiresAt, { dateStyle: "long", timeZone: "UTC" }));
+    }
+    const status = v.revoked === true ? "revoked" : v.expired === true ? "expired" : "valid";
+    for (const s of box.querySelectorAll("[data-status]")) {
+      s.hidden = s.getAttribute("data-status") !== status;
+    }
     box.hidden = false;
     ui.status(t("trainingapp_verify_found"));
     ui.focus(box);
@@ -56,7 +72,18 @@ export function initTrainingVerify(root, ui) {
     await check(code);
   });
 
-  const initial = (new URLSearchParams(window.location.search).get("code") || "").trim().slice(0, 64);
+  // Receipts are signed: the key they are checked with is shown here.
+  get("/training/receipts/key").then((result) => {
+    const p = root.parentNode.querySelector("[data-receipt-key]") || document.querySelector("[data-receipt-key]");
+    if (result.ok && result.data && typeof result.data.publicKey === "string" && p) {
+      p.querySelector("[data-receipt-key-value]").textContent = result.data.publicKey;
+      p.hidden = false;
+    }
+  });
+
+  // Completion codes are 19 characters; receipt codes carry what they
+  // certify and its signature.
+  const initial = (new URLSearchParams(window.location.search).get("code") || "").trim().slice(0, 1024);
   if (initial) {
     input.value = initial;
     check(initial);
