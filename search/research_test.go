@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -35,6 +36,7 @@ var lib struct {
 	once sync.Once
 	l    *library
 	m    *meilitest.Instance
+	dir  string
 	err  error
 }
 
@@ -48,7 +50,13 @@ func startLibrary(tb testing.TB) *library {
 }
 
 func newLibrary(tb testing.TB) (*library, error) {
-	m, err := meilitest.Run(tb.TempDir())
+	// Not tb.TempDir(): the library outlives the test that starts it.
+	dir, err := os.MkdirTemp("", "search-test-meili-")
+	if err != nil {
+		return nil, err
+	}
+	lib.dir = dir
+	m, err := meilitest.Run(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +100,9 @@ func TestMain(m *testing.M) {
 	code := storetest.Main(m)
 	if lib.m != nil {
 		_ = lib.m.Process.Stop()
+	}
+	if lib.dir != "" {
+		os.RemoveAll(lib.dir)
 	}
 	if code != 0 {
 		panic(fmt.Sprintf("exit %d", code))

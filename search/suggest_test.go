@@ -1,11 +1,14 @@
 package search_test
 
 import (
-	"encoding/json"
+	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 
 	"portal/access"
@@ -14,44 +17,62 @@ import (
 
 // Anonymous readers' suggestions come from the cache of public answers;
 // a member's never do, and carry the member's access rule in the request's
-// filter. A stand-in plays Meilisearch here because what is tested is how
-// often it is asked, which the real process does not tell; TestSuggest in
-// package api runs the real one.
+// filter. The real Meilisearch answers, behind a proxy that counts what
+// it is asked (the process itself does not tell).
 func TestSuggestCachesOnlyPublicAnswers(t *testing.T) {
-	var calls atomic.Int32
-	var lastBody string
+	l := startLibrary(t)
+	page := search.Page{ID: strings.Repeat("5", 32), URL: "/en/notices/", Lang: "en", Kind: search.KindPage,
+		Section: "Notices", Title: "Yellow and Green Notices", Content: "Synthetic page for the suggestion test.",
+		AccessGroups: []string{access.Public}, TLP: string(access.Clear)}
+	lesson := search.Page{ID: strings.Repeat("6", 32), URL: "/en/training/notices-and-ncbs/", Lang: "en", Kind: search.KindTraining,
+		Section: "Training", Title: "Notices and National Central Bureaus", Content: "Synthetic lesson for the suggestion test.",
+		AccessGroups: []string{access.Public}, TLP: string(access.Clear)}
+	if err := l.indexer.IndexSite(t.Context(), []search.Page{page, lesson}); err != nil {
+		t.Fatal(err)
+	}
+	target, err := url.Parse(l.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu     sync.Mutex
+		calls  int
+		bodies []string
+	)
+	proxy := httputil.NewSingleHostReverseProxy(target)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		var req struct {
-			Queries []struct {
-				IndexUID string `json:"indexUid"`
-				Filter   []any  `json:"filter"`
-			} `json:"queries"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			t.Error(err)
-		}
-		b, _ := json.Marshal(req)
-		lastBody = string(b)
-		_, _ = w.Write([]byte(`{"hits":[{"id":"p1","kind":"page","title":"Yellow and Green Notices","url":"/en/notices/","_federation":{"indexUid":"pages"}}]}`))
+		b, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		mu.Lock()
+		calls++
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+		proxy.ServeHTTP(w, r)
 	}))
 	defer srv.Close()
-	s := search.NewSearcher(srv.URL, "search-key-for-tests-0123456789", "00000000-0000-0000-0000-000000000000")
+	asked := func() (int, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		return calls, bodies[len(bodies)-1]
+	}
+
+	s := search.NewSearcher(srv.URL, l.searchKey, search.SearchKey().UID)
 	q := search.SuggestQuery{Text: "yellow", Lang: "en"}
 	for range 3 {
 		res, err := s.SuggestPublic(t.Context(), q)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Suggestions) != 1 || res.Suggestions[0].Title != "Yellow and Green Notices" {
+		if len(res.Suggestions) != 1 || res.Suggestions[0].Title != page.Title {
 			t.Fatalf("public suggestions %+v", res.Suggestions)
 		}
 	}
-	if n := calls.Load(); n != 1 {
+	n, last := asked()
+	if n != 1 {
 		t.Errorf("3 anonymous suggestions asked Meilisearch %d times, want 1", n)
 	}
-	if strings.Contains(lastBody, `"research"`) {
-		t.Errorf("anonymous suggestions searched the research index: %s", lastBody)
+	if strings.Contains(last, `"research"`) {
+		t.Errorf("anonymous suggestions searched the research index: %s", last)
 	}
 	subj := access.Subject{Groups: []string{"members", "victim-identification"}}
 	for range 2 {
@@ -59,10 +80,11 @@ func TestSuggestCachesOnlyPublicAnswers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := calls.Load(); n != 3 {
-		t.Errorf("2 member suggestions after the anonymous ones: %d calls in all, want 3", n)
+	n, last = asked()
+	if n != 3 {
+		t.Errorf("2 member suggestions after the anonymous ones: %d requests in all, want 3", n)
 	}
-	if !strings.Contains(lastBody, `"research"`) || !strings.Contains(lastBody, "victim-identification") {
-		t.Errorf("member suggestions: request %s lacks the research index or the member's access clause", lastBody)
+	if !strings.Contains(last, `"research"`) || !strings.Contains(last, "victim-identification") {
+		t.Errorf("member suggestions: request %s lacks the research index or the member's access clause", last)
 	}
 }

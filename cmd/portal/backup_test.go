@@ -380,8 +380,11 @@ func TestBackupUnderLoadAndRestore(t *testing.T) {
 	if !found {
 		t.Errorf("audit entry %d, the head before the backup started, is not in the restore as it was", headBefore.ID)
 	}
-	if v, err := restoredLog.Verify(t.Context()); err != nil || !v.OK() || v.Entries <= int(headBefore.ID) {
-		t.Errorf("restored audit log: %+v, %v; want intact and longer than %d entries", v, err, headBefore.ID)
+	// At least that long: entries written while the backup ran may or may
+	// not be in it, depending on when its snapshot was taken (the search
+	// audit is written in batches, so a quick backup can see none).
+	if v, err := restoredLog.Verify(t.Context()); err != nil || !v.OK() || v.Entries < int(headBefore.ID) {
+		t.Errorf("restored audit log: %+v, %v; want intact and at least %d entries", v, err, headBefore.ID)
 	}
 	restoredDB.Close()
 
