@@ -19,7 +19,6 @@
 
 import { el, format, formatNodes } from "./lib/dom.js";
 import { appendSnippet, safeURL } from "./lib/snippet.js";
-import { initMembers } from "./members/index.js";
 import { initTraining } from "./training/index.js";
 import { initTypeaheads } from "./lib/combobox.js";
 import { initBell } from "./alerts/bell.js";
@@ -317,7 +316,6 @@ function init() {
   initQuickExit();
   initSearch();
   initTypeaheads();
-  initMembers();
   initTraining();
   initBell();
 }
