@@ -1,13 +1,9 @@
 package api
 
 import (
-	"bytes"
-	"encoding/csv"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v5"
 
@@ -100,29 +96,6 @@ func names(ids []string, byID map[string]string) string {
 		}
 	}
 	return strings.Join(out, "; ")
-}
-
-// sendCSV writes rows (the first is the header) as a formula-safe CSV
-// download.
-func sendCSV(c *echo.Context, name string, rows [][]string) error {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	for i, row := range rows {
-		if i > 0 {
-			for j := range row {
-				row[j] = csvSafe(row[j])
-			}
-		}
-		w.Write(row)
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		return err
-	}
-	h := c.Response().Header()
-	h.Set("Content-Disposition", attachment(fmt.Sprintf("%s-%s.csv", name, time.Now().UTC().Format(dateFormat))))
-	h.Set("Cache-Control", "no-store")
-	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
 }
 
 // GET /api/reports/records/:id?lang=&format=: who can read a record.

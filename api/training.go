@@ -309,15 +309,8 @@ func (s *Server) trainingStatsCSV(c *echo.Context) error {
 	if err != nil {
 		return progressError(err)
 	}
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	write := func(cells ...string) {
-		for i := range cells {
-			cells[i] = csvSafe(cells[i])
-		}
-		w.Write(cells)
-	}
-	w.Write(strings.Split(statsCSVHeader, ","))
+	rows := [][]string{strings.Split(statsCSVHeader, ",")}
+	write := func(cells ...string) { rows = append(rows, cells) }
 	itoa := strconv.Itoa
 	write("learners", "started", itoa(st.Started), "", "", "")
 	write("learners", "completed", itoa(st.Completed), "", "", "")
@@ -348,12 +341,28 @@ func (s *Server) trainingStatsCSV(c *echo.Context) error {
 		write("receipts", "issued", itoa(st.Receipts), "", "", "")
 		write("receipts", "revoked", itoa(st.ReceiptsRevoked), "", "", "")
 	}
+	return sendCSV(c, "training-"+st.Module, rows)
+}
+
+// sendCSV writes rows (the first is the header) as a formula-safe CSV
+// download.
+func sendCSV(c *echo.Context, name string, rows [][]string) error {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	for i, row := range rows {
+		if i > 0 {
+			for j := range row {
+				row[j] = csvSafe(row[j])
+			}
+		}
+		w.Write(row)
+	}
 	w.Flush()
 	if err := w.Error(); err != nil {
 		return err
 	}
 	h := c.Response().Header()
-	h.Set("Content-Disposition", attachment(fmt.Sprintf("training-%s-%s.csv", st.Module, time.Now().UTC().Format(dateFormat))))
+	h.Set("Content-Disposition", attachment(fmt.Sprintf("%s-%s.csv", name, time.Now().UTC().Format(dateFormat))))
 	h.Set("Cache-Control", "no-store")
 	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
 }
