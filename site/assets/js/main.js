@@ -9,7 +9,9 @@
 //    lib/snippet.js).
 //
 // 3. Members' area (login, invitation, my account, administration, research
-//    library): see members/index.js. Those pages need JavaScript and say so without it.
+//    library): not here; each application is a bundle of its own that only
+//    its pages load (apps/, members/start.js). Those pages need JavaScript
+//    and say so without it.
 // 4. Training: progress in this browser, quizzes, the handout's print
 //    button: see training/index.js. Training pages read well without it.
 // 5. Typeahead: the search boxes suggest titles as one types (the WAI-ARIA
