@@ -26,6 +26,9 @@ type portalAnswer struct {
 		Value string `json:"value"`
 		Count int    `json:"count"`
 	} `json:"facets"`
+	Suggestions []struct {
+		ID string `json:"id"`
+	} `json:"suggestions"`
 }
 
 type rawAnswer struct {
@@ -110,6 +113,18 @@ func compareAnswers(kind string, portalBody, rawBody []byte) string {
 	if err := json.Unmarshal(rawBody, &r); err != nil {
 		return "raw answer: " + err.Error()
 	}
+	if strings.HasSuffix(kind, "-suggest") {
+		// A suggestion answer holds titles only: the same ones, in the
+		// same order.
+		var pids []string
+		for _, sg := range p.Suggestions {
+			pids = append(pids, sg.ID)
+		}
+		if rids := rawIDs(r); !slices.Equal(pids, rids) {
+			return fmt.Sprintf("suggestions %v (portal) vs %v (raw)", pids, rids)
+		}
+		return ""
+	}
 	total := -1
 	if r.TotalHits != nil {
 		total = *r.TotalHits
@@ -119,18 +134,11 @@ func compareAnswers(kind string, portalBody, rawBody []byte) string {
 	if total != p.Total {
 		return fmt.Sprintf("total %d (portal) vs %d (raw)", p.Total, total)
 	}
-	var pids, rids []string
+	var pids []string
 	for _, h := range p.Hits {
 		pids = append(pids, h.ID)
 	}
-	for _, h := range r.Hits {
-		id, _ := h["doc_id"].(string)
-		if id == "" {
-			id, _ = h["id"].(string)
-		}
-		rids = append(rids, id)
-	}
-	if !slices.Equal(pids, rids) {
+	if rids := rawIDs(r); !slices.Equal(pids, rids) {
 		return fmt.Sprintf("hits %v (portal) vs %v (raw)", head(pids), head(rids))
 	}
 	fields := []string{"topics", "countries", "regions", "type", "language", "tlp"}
@@ -151,6 +159,19 @@ func compareAnswers(kind string, portalBody, rawBody []byte) string {
 		}
 	}
 	return ""
+}
+
+// rawIDs are the record (research) or page IDs of Meilisearch's hits.
+func rawIDs(r rawAnswer) []string {
+	var ids []string
+	for _, h := range r.Hits {
+		id, _ := h["doc_id"].(string)
+		if id == "" {
+			id, _ = h["id"].(string)
+		}
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 func head(ids []string) string {

@@ -22,7 +22,7 @@ func Targets(qs []Query, portalURL, meiliURL string, members []Member, searchKey
 	for _, q := range qs {
 		ph := http.Header{}
 		rh := http.Header{"Content-Type": {"application/json"}}
-		if q.Kind == "public" {
+		if q.Anonymous() {
 			rh.Set("Authorization", "Bearer "+searchKey)
 		} else {
 			m := members[q.User]

@@ -41,12 +41,15 @@ var MemberGroups = [][]string{
 // Query is one search of a mix, as the portal is asked and as Meilisearch
 // is asked directly for the same answer.
 type Query struct {
-	Kind      string // "member-all", "member-research" or "public"
+	Kind      string // "member-all", "member-research", "public", "member-suggest" or "public-suggest"
 	User      int    // index into the members (member kinds)
 	PortalURL string // path and query of GET /api/search
 	RawPath   string // Meilisearch endpoint
 	RawBody   []byte // its JSON body
 }
+
+// Anonymous reports whether q is asked by a reader who is not logged in.
+func (q Query) Anonymous() bool { return strings.HasPrefix(q.Kind, "public") }
 
 // MemberParams are the portal's member search parameters.
 type MemberParams struct {

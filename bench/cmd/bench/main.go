@@ -47,6 +47,7 @@ type config struct {
 	scaleRounds     int
 	scaleRound      time.Duration
 	queries         int
+	suggestions     int
 	publicQueries   int
 	reindexRecords  int
 	logins          int
@@ -84,6 +85,7 @@ func parse(args []string) (config, error) {
 	fs.DurationVar(&c.scaleRound, "scale-round", 3*time.Second, "round length at each scaling point")
 	fs.IntVar(&c.queries, "queries", 300, "distinct member queries in the mix")
 	fs.IntVar(&c.publicQueries, "public-queries", 200, "distinct public queries in the mix")
+	fs.IntVar(&c.suggestions, "suggestions", 200, "distinct typeahead requests in each of the members' and the anonymous mixes")
 	fs.IntVar(&c.reindexRecords, "reindex-records", 150, "research records timed through portal reindex and a raw bulk upload")
 	fs.IntVar(&c.logins, "logins", 100, "simultaneous logins of the login burst")
 	fs.IntVar(&c.lessons, "lessons", 1000, "generated lessons added to the site for the Hugo figure")
@@ -113,6 +115,7 @@ func parse(args []string) (config, error) {
 		def("scale-round", func() { c.scaleRound = 500 * time.Millisecond })
 		def("queries", func() { c.queries = 40 })
 		def("public-queries", func() { c.publicQueries = 30 })
+		def("suggestions", func() { c.suggestions = 30 })
 		def("reindex-records", func() { c.reindexRecords = 5 })
 		def("logins", func() { c.logins = 8 })
 		def("lessons", func() { c.lessons = 50 })
@@ -160,20 +163,22 @@ func findRoot() (string, error) {
 
 // state is what the run gathers for the report.
 type state struct {
-	cfg       config
-	start     time.Time
-	notes     []string
-	figs      []bench.Figure
-	loads     []*bench.LoadResult
-	points    []bench.ScalePoint
-	corpus    bench.Stats
-	mainRecs  int
-	hugo      *bench.HugoResult
-	relevance *bench.RelevanceResult
-	weights   []bench.PageWeight
-	burst     bench.BurstResult
-	hashConc  int
-	reindex   struct {
+	cfg   config
+	start time.Time
+	notes []string
+	figs  []bench.Figure
+	loads []*bench.LoadResult
+	// The typeahead mixes: members' and anonymous readers'.
+	suggestMember, suggestPublic []bench.Query
+	points                       []bench.ScalePoint
+	corpus                       bench.Stats
+	mainRecs                     int
+	hugo                         *bench.HugoResult
+	relevance                    *bench.RelevanceResult
+	weights                      []bench.PageWeight
+	burst                        bench.BurstResult
+	hashConc                     int
+	reindex                      struct {
 		total, stage, raw1, raw2 time.Duration
 		records, passages        int
 	}
@@ -414,6 +419,12 @@ func run(ctx context.Context, args []string) error {
 	}
 	pq, err := bench.PublicQueries(bench.PublicMix(cfg.seed, cfg.publicQueries, pages))
 	if err != nil {
+		return err
+	}
+	if st.suggestMember, err = bench.SuggestQueries(bench.SuggestMix(cfg.seed, cfg.suggestions, true, pages), members); err != nil {
+		return err
+	}
+	if st.suggestPublic, err = bench.SuggestQueries(bench.SuggestMix(cfg.seed, cfg.suggestions, false, pages), members); err != nil {
 		return err
 	}
 	memberSeq := bench.UniformSequence(cfg.seed, len(mq), 200000)
@@ -688,6 +699,9 @@ func mainLoads(ctx context.Context, st *state, m *bench.Meili, pp **bench.Portal
 	}
 	st.rss16 = peak
 	st.rssAfter, _, _ = bench.ReadRSS(p.PID())
+	if err := suggestLoads(ctx, st, p, m, members); err != nil {
+		return err
+	}
 	st.smaps16 = bench.Smaps(p.PID())
 
 	// The profile: the same member load at 16 connections against the same
@@ -980,4 +994,48 @@ func storeRecords(ctx context.Context, env *bench.PortalEnv, uploader string, re
 	}
 	defer accts.Close()
 	return accts.InsertResearch(ctx, uploader, todo, research.IndexIndexed)
+}
+
+// suggestLoads times the typeahead (GET /api/suggest) against the one
+// multi-search it sends Meilisearch: members' requests at one connection
+// (access-filtered, re-checked and audited, never cached) and anonymous
+// readers' at 16 with a skewed mix (cached like public searches). A sample
+// of each is first checked to get the same titles from both sides.
+func suggestLoads(ctx context.Context, st *state, p *bench.Portal, m *bench.Meili, members []bench.Member) error {
+	cfg := st.cfg
+	c := bench.NewHTTPClient(2)
+	for _, qs := range [][]bench.Query{st.suggestMember, st.suggestPublic} {
+		var sample []int
+		for i := 0; i < len(qs) && len(sample) < 20; i += max(1, len(qs)/20) {
+			sample = append(sample, i)
+		}
+		mm, err := bench.CheckEquivalence(ctx, c, qs, sample, p.URL, m.URL, members, m.SearchKey, st.sizes)
+		if err != nil {
+			return err
+		}
+		st.equiv.checked += len(sample)
+		st.equiv.mismatches = append(st.equiv.mismatches, mm...)
+	}
+	memberPortal, memberRaw := bench.Targets(st.suggestMember, p.URL, m.URL, members, m.SearchKey)
+	publicPortal, publicRaw := bench.Targets(st.suggestPublic, p.URL, m.URL, members, m.SearchKey)
+	for _, l := range []bench.Load{
+		{Name: "suggest-member-1", Conns: 1, Rounds: cfg.rounds, Round: cfg.round / 2, Warmup: cfg.warmup,
+			Seq: bench.UniformSequence(cfg.seed, len(st.suggestMember), 200000), Portal: memberPortal, Raw: memberRaw},
+		{Name: "suggest-public-16", Conns: 16, Rounds: cfg.rounds, Round: cfg.round / 2, Warmup: cfg.warmup,
+			Seq: bench.SkewedSequence(cfg.seed, len(st.suggestPublic), 200000, 1.1), Portal: publicPortal, Raw: publicRaw},
+	} {
+		st.logf("load %s: %d × %s per side", l.Name, l.Rounds, l.Round)
+		res, err := l.Run(ctx)
+		if err != nil {
+			return err
+		}
+		if err := loadErrors(res); err != nil {
+			return fmt.Errorf("%w\nportal log:\n%s", err, p.Log())
+		}
+		st.loads = append(st.loads, res)
+		st.logf("  portal %.0f req/s p50 %.2f ms p99 %.2f ms | raw %.0f req/s p50 %.2f ms p99 %.2f ms",
+			res.Portal.Throughput(), ms(res.Portal.Quantile(0.5)), ms(res.Portal.Quantile(0.99)),
+			res.Raw.Throughput(), ms(res.Raw.Quantile(0.5)), ms(res.Raw.Quantile(0.99)))
+	}
+	return nil
 }

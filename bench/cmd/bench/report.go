@@ -17,20 +17,22 @@ import (
 
 // What each headline figure measures and what moves it, printed beside it.
 var figureNotes = map[string]string{
-	"member_throughput_ratio_16": "Portal and Meilisearch share the 2 cores: every CPU-second the portal spends (session lookup in SQLite, tenant-token client, JSON decode and re-encode of hits and facets, audit queue) is taken from Meilisearch.",
-	"member_p99_ratio_16":        "Tail of the same run; queueing in the portal (SQLite, GC pauses) shows here first.",
-	"member_median_added_ms_1":   "One connection, no contention: the portal's own work per search. Catches asking Meilisearch for gzip (+44 ms a search) and any per-request setup.",
-	"public_throughput_ratio_16": "Skewed (Zipf 1.1) anonymous mix; the portal's public-answer cache serves repeats without Meilisearch, while raw Meilisearch computes every one. On a cache miss the portal sends the same one request as the raw side (a second only when a section is chosen, which the mix never does).",
-	"reindex_ratio":              "Raw bulk upload time ÷ portal reindex indexing stage for the same records: the portal reads the store a page at a time, sends NDJSON batches of up to 24 MiB into a new index without waiting for each, waits for the last, swaps it in and records the index states; the raw side only uploads.",
-	"portal_rss_mib_16":          "Peak VmRSS of the portal process (sampled every 50 ms) during the portal rounds of the 16-connection member load.",
-	"login_burst_peak_rss_mib":   "Peak VmRSS (sampled every 5 ms) while all members log in at once. Bounded by the Argon2 concurrency means it does not grow with the burst: the target is the peak of a burst a tenth as large, run just before, plus one more hash (19 MiB).",
-	"hugo_ms_per_page":           "Faster of two full builds (wall time of the hugo process) ÷ HTML pages written.",
-	"page_weight_max_kb":         "Largest first view: gzip (level 6) of the HTML + every stylesheet and script it references.",
-	"render_blocking_scripts":    "Scripts without defer, async or type=module, over all pages.",
-	"relevance_ndcg10":           "Mean nDCG@10 of the judged set (relevance/judged.json: 80 queries in four languages over the public pages and a fixed synthetic library, graded by reading them), run through the API by the relevance package's test on a portal of its own. The floor is the one `make test` enforces.",
-	"relevance_success3":         "Share of the judged queries with an answer that should rank first among the first three.",
-	"equivalence_mismatches":     "Sampled queries whose portal answer and raw answer differ (total, hits, facet counts): must be 0 for the ratios to mean anything.",
-	"blob_upload_ratio_s3":       "Storage step of an upload only (blob.Store Put then Commit, in process): SeaweedFS's weed mini on the same 2 cores ÷ the local directory. Reported, no target: with a remote bucket the network sets it.",
+	"member_throughput_ratio_16":         "Portal and Meilisearch share the 2 cores: every CPU-second the portal spends (session lookup in SQLite, tenant-token client, JSON decode and re-encode of hits and facets, audit queue) is taken from Meilisearch.",
+	"member_p99_ratio_16":                "Tail of the same run; queueing in the portal (SQLite, GC pauses) shows here first.",
+	"member_median_added_ms_1":           "One connection, no contention: the portal's own work per search. Catches asking Meilisearch for gzip (+44 ms a search) and any per-request setup.",
+	"public_throughput_ratio_16":         "Skewed (Zipf 1.1) anonymous mix; the portal's public-answer cache serves repeats without Meilisearch, while raw Meilisearch computes every one. On a cache miss the portal sends the same one request as the raw side (a second only when a section is chosen, which the mix never does).",
+	"reindex_ratio":                      "Raw bulk upload time ÷ portal reindex indexing stage for the same records: the portal reads the store a page at a time, sends NDJSON batches of up to 24 MiB into a new index without waiting for each, waits for the last, swaps it in and records the index states; the raw side only uploads.",
+	"portal_rss_mib_16":                  "Peak VmRSS of the portal process (sampled every 50 ms) during the portal rounds of the 16-connection member load.",
+	"login_burst_peak_rss_mib":           "Peak VmRSS (sampled every 5 ms) while all members log in at once. Bounded by the Argon2 concurrency means it does not grow with the burst: the target is the peak of a burst a tenth as large, run just before, plus one more hash (19 MiB).",
+	"hugo_ms_per_page":                   "Faster of two full builds (wall time of the hugo process) ÷ HTML pages written.",
+	"page_weight_max_kb":                 "Largest first view: gzip (level 6) of the HTML + every stylesheet and script it references.",
+	"render_blocking_scripts":            "Scripts without defer, async or type=module, over all pages.",
+	"relevance_ndcg10":                   "Mean nDCG@10 of the judged set (relevance/judged.json: 80 queries in four languages over the public pages and a fixed synthetic library, graded by reading them), run through the API by the relevance package's test on a portal of its own. The floor is the one `make test` enforces.",
+	"relevance_success3":                 "Share of the judged queries with an answer that should rank first among the first three.",
+	"equivalence_mismatches":             "Sampled queries whose portal answer and raw answer differ (total, hits, facet counts): must be 0 for the ratios to mean anything.",
+	"suggest_member_added_ms_1":          "What a member's keystroke costs beyond Meilisearch: the typeahead's session lookup, access filter, re-check of research titles against the store and audit entry, at one connection. Reported, no target. Typed prefixes of title and research-vocabulary words, 70% English.",
+	"suggest_public_throughput_ratio_16": "Anonymous typeahead at 16 connections, skewed mix: repeats come from the portal's cache of public answers, while raw Meilisearch computes each. Reported, no target.",
+	"blob_upload_ratio_s3":               "Storage step of an upload only (blob.Store Put then Commit, in process): SeaweedFS's weed mini on the same 2 cores ÷ the local directory. Reported, no target: with a remote bucket the network sets it.",
 }
 
 func figures(st *state) {
@@ -59,6 +61,18 @@ func figures(st *state) {
 		st.add(bench.NewFigure("public_throughput_ratio_16", "public search throughput, skewed mix, portal ÷ raw, 16 connections",
 			l.Portal.Throughput()/l.Raw.Throughput(), "ratio", ">= 1.5",
 			fmt.Sprintf("portal %.0f req/s, raw %.0f req/s", l.Portal.Throughput(), l.Raw.Throughput())))
+	}
+	if l := get("suggest-member-1"); l != nil {
+		st.add(bench.NewFigure("suggest_member_added_ms_1", "typeahead for members: median latency added by the portal, 1 connection",
+			ms(l.Portal.Quantile(0.5))-ms(l.Raw.Quantile(0.5)), "ms", "",
+			fmt.Sprintf("portal p50 %.2f ms, p99 %.2f ms; raw p50 %.2f ms, p99 %.2f ms", ms(l.Portal.Quantile(0.5)), ms(l.Portal.Quantile(0.99)),
+				ms(l.Raw.Quantile(0.5)), ms(l.Raw.Quantile(0.99)))))
+	}
+	if l := get("suggest-public-16"); l != nil {
+		st.add(bench.NewFigure("suggest_public_throughput_ratio_16", "typeahead for anonymous readers: throughput, portal ÷ raw, 16 connections",
+			l.Portal.Throughput()/l.Raw.Throughput(), "ratio", "",
+			fmt.Sprintf("portal %.0f req/s (p99 %.2f ms), raw %.0f req/s (p99 %.2f ms)", l.Portal.Throughput(), ms(l.Portal.Quantile(0.99)),
+				l.Raw.Throughput(), ms(l.Raw.Quantile(0.99)))))
 	}
 	if st.reindex.stage > 0 {
 		raw := (st.reindex.raw1 + st.reindex.raw2) / 2
@@ -230,11 +244,12 @@ func writeReport(st *state) error {
 	}
 	w("\n- **member-16 / member-1**: %d distinct member searches (seed %d; a quarter with a typo, about half with filters on topics, countries, regions, type, language, TLP or years, some sorted by date, some on page 2, some French, Spanish or Arabic), visited uniformly, each by one of %d members with different access groups. The portal gets `GET /api/search` with the member's session cookie; Meilisearch gets the request the portal sends (`POST /indexes/research/search` for filtered, sorted or research-scoped searches, otherwise a federated `POST /multi-search` over research, pages and training) with a tenant token carrying the same access filter.\n",
 		cfg.queries, cfg.seed, len(bench.MemberGroups))
+	w("- **suggest-member-1 / suggest-public-16**: %d distinct typeahead requests per mix (seed %d): the first three letters or more of a word of a page title (and, for members, of the research vocabulary that the synthetic titles are drawn from), a third after a whole word, 70%% English; members' visited uniformly at 1 connection, anonymous readers' with a Zipf law (s = 1.1) at 16. Raw: the federated `POST /multi-search` the portal sends (titles only, every typed word required). Rounds half as long as the searches'.\n", cfg.suggestions, cfg.seed)
 	w("- **public-16**: %d distinct anonymous searches built from the words of the site's titles and descriptions (a fifth with a typo, 70%% English), drawn with a Zipf law (s = 1.1). Raw: one federated `POST /multi-search` over pages and training with the section facet: the request the portal sends on a cache miss.\n", cfg.publicQueries)
 	if st.equiv.checked > 0 {
 		w("- Equivalence: %d sampled searches were sent to both sides before the loads; %d answers differed (total, hits in order, facet counts).", st.equiv.checked, len(st.equiv.mismatches))
 		var kinds []string
-		for _, k := range []string{"member-all", "member-research", "public"} {
+		for _, k := range []string{"member-all", "member-research", "public", "member-suggest", "public-suggest"} {
 			if sz := st.sizes[k]; sz != nil && sz.N > 0 {
 				kinds = append(kinds, fmt.Sprintf("%s %.1f KB from Meilisearch, %.1f KB from the portal (%d sampled)", k, float64(sz.Raw)/float64(sz.N)/1000, float64(sz.Portal)/float64(sz.N)/1000, sz.N))
 			}

@@ -77,6 +77,37 @@ func variants() []variant {
 				q["attributesToRetrieve"] = append(q["attributesToRetrieve"].([]any), "text")
 			})
 		}},
+		{name: "locales", doc: "research query tokenised as English (locales [eng]): the cost of language detection", edit: func(req map[string]any) {
+			research(req, func(q map[string]any) { q["locales"] = []any{"eng"} })
+		}},
+		{name: "retrieve-less", doc: "only doc_id retrieved beside the formatted passage", edit: func(req map[string]any) {
+			research(req, func(q map[string]any) { q["attributesToRetrieve"] = []any{"doc_id"} })
+		}},
+		{name: "crop-10", doc: "passages cropped to 10 words instead of 30", edit: func(req map[string]any) {
+			research(req, func(q map[string]any) { q["attributesToCrop"] = []any{"text:10"} })
+		}},
+		{name: "text-raw", doc: "passages retrieved whole, not formatted (for formatting in the portal)", edit: func(req map[string]any) {
+			research(req, func(q map[string]any) {
+				delete(q, "attributesToHighlight")
+				delete(q, "attributesToCrop")
+				q["attributesToRetrieve"] = append(q["attributesToRetrieve"].([]any), "text")
+			})
+		}},
+		{name: "hits-10", doc: "10 hits a page instead of 20", edit: func(req map[string]any) {
+			if _, ok := req["hitsPerPage"]; ok {
+				req["hitsPerPage"] = 10
+			}
+			if fed, ok := req["federation"].(map[string]any); ok {
+				fed["limit"] = 10
+			}
+		}},
+		{name: "no-facets", doc: "no facet distribution", edit: func(req map[string]any) {
+			delete(req, "facets")
+			if fed, ok := req["federation"].(map[string]any); ok {
+				delete(fed, "facetsByIndex")
+				delete(fed, "mergeFacets")
+			}
+		}},
 		{name: "fewer-facets", doc: "four research facets instead of seven", edit: func(req map[string]any) {
 			small := []any{"topics", "type", "language", "tlp"}
 			if _, ok := req["facets"]; ok {
