@@ -163,22 +163,20 @@ func findRoot() (string, error) {
 
 // state is what the run gathers for the report.
 type state struct {
-	cfg   config
-	start time.Time
-	notes []string
-	figs  []bench.Figure
-	loads []*bench.LoadResult
-	// The typeahead mixes: members' and anonymous readers'.
-	suggestMember, suggestPublic []bench.Query
-	points                       []bench.ScalePoint
-	corpus                       bench.Stats
-	mainRecs                     int
-	hugo                         *bench.HugoResult
-	relevance                    *bench.RelevanceResult
-	weights                      []bench.PageWeight
-	burst                        bench.BurstResult
-	hashConc                     int
-	reindex                      struct {
+	cfg       config
+	start     time.Time
+	notes     []string
+	figs      []bench.Figure
+	loads     []*bench.LoadResult
+	points    []bench.ScalePoint
+	corpus    bench.Stats
+	mainRecs  int
+	hugo      *bench.HugoResult
+	relevance *bench.RelevanceResult
+	weights   []bench.PageWeight
+	burst     bench.BurstResult
+	hashConc  int
+	reindex   struct {
 		total, stage, raw1, raw2 time.Duration
 		records, passages        int
 	}
@@ -197,6 +195,9 @@ type state struct {
 	sizes      bench.Sizes
 	smaps16    string
 	versions   map[string]string
+
+	// The typeahead mixes: members' and anonymous readers'.
+	suggestMember, suggestPublic []bench.Query
 }
 
 type profileSummary struct {
@@ -684,18 +685,9 @@ func mainLoads(ctx context.Context, st *state, m *bench.Meili, pp **bench.Portal
 		{Name: "member-1", Conns: 1, Rounds: cfg.rounds, Round: cfg.round, Warmup: cfg.warmup, Seq: memberSeq, Portal: memberPortal, Raw: memberRaw},
 		{Name: "public-16", Conns: 16, Rounds: cfg.rounds, Round: cfg.round, Warmup: cfg.warmup, Seq: publicSeq, Portal: publicPortal, Raw: publicRaw},
 	} {
-		st.logf("load %s: %d × %s per side", l.Name, l.Rounds, l.Round)
-		res, err := l.Run(ctx)
-		if err != nil {
+		if err := runLoad(ctx, st, p, l); err != nil {
 			return err
 		}
-		if err := loadErrors(res); err != nil {
-			return fmt.Errorf("%w\nportal log:\n%s", err, p.Log())
-		}
-		st.loads = append(st.loads, res)
-		st.logf("  portal %.0f req/s p50 %.2f ms p99 %.2f ms | raw %.0f req/s p50 %.2f ms p99 %.2f ms",
-			res.Portal.Throughput(), ms(res.Portal.Quantile(0.5)), ms(res.Portal.Quantile(0.99)),
-			res.Raw.Throughput(), ms(res.Raw.Quantile(0.5)), ms(res.Raw.Quantile(0.99)))
 	}
 	st.rss16 = peak
 	st.rssAfter, _, _ = bench.ReadRSS(p.PID())
@@ -1024,18 +1016,27 @@ func suggestLoads(ctx context.Context, st *state, p *bench.Portal, m *bench.Meil
 		{Name: "suggest-public-16", Conns: 16, Rounds: cfg.rounds, Round: cfg.round / 2, Warmup: cfg.warmup,
 			Seq: bench.SkewedSequence(cfg.seed, len(st.suggestPublic), 200000, 1.1), Portal: publicPortal, Raw: publicRaw},
 	} {
-		st.logf("load %s: %d × %s per side", l.Name, l.Rounds, l.Round)
-		res, err := l.Run(ctx)
-		if err != nil {
+		if err := runLoad(ctx, st, p, l); err != nil {
 			return err
 		}
-		if err := loadErrors(res); err != nil {
-			return fmt.Errorf("%w\nportal log:\n%s", err, p.Log())
-		}
-		st.loads = append(st.loads, res)
-		st.logf("  portal %.0f req/s p50 %.2f ms p99 %.2f ms | raw %.0f req/s p50 %.2f ms p99 %.2f ms",
-			res.Portal.Throughput(), ms(res.Portal.Quantile(0.5)), ms(res.Portal.Quantile(0.99)),
-			res.Raw.Throughput(), ms(res.Raw.Quantile(0.5)), ms(res.Raw.Quantile(0.99)))
 	}
+	return nil
+}
+
+// runLoad runs l, fails on any failed request (with the portal's log) and
+// keeps its result for the report.
+func runLoad(ctx context.Context, st *state, p *bench.Portal, l bench.Load) error {
+	st.logf("load %s: %d × %s per side", l.Name, l.Rounds, l.Round)
+	res, err := l.Run(ctx)
+	if err != nil {
+		return err
+	}
+	if err := loadErrors(res); err != nil {
+		return fmt.Errorf("%w\nportal log:\n%s", err, p.Log())
+	}
+	st.loads = append(st.loads, res)
+	st.logf("  portal %.0f req/s p50 %.2f ms p99 %.2f ms | raw %.0f req/s p50 %.2f ms p99 %.2f ms",
+		res.Portal.Throughput(), ms(res.Portal.Quantile(0.5)), ms(res.Portal.Quantile(0.99)),
+		res.Raw.Throughput(), ms(res.Raw.Quantile(0.5)), ms(res.Raw.Quantile(0.99)))
 	return nil
 }

@@ -6,13 +6,15 @@
 //
 // It indexes the bench's seeded synthetic library (-docs passages) once
 // per settings variant, into indexes of their own beside the public site's,
-// then sends the bench's member query mix, each query to every variant in
-// turn, starting with a different one each time (so that the machine's
-// noise and the caches' warmth fall on all alike), and prints p50
-// and p99 per variant with its ratio to the baseline. A variant that equals
-// the baseline ("same") shows how large the noise is.
+// then sends the bench's member query mix: at one connection each query to
+// every variant in turn, starting with a different one each time (so that
+// the machine's noise and the caches' warmth fall on all alike); at more
+// connections (-conns) the whole mix to one variant at a time, in rotating
+// order. It prints p50 and p99 per variant with their ratios to the
+// baseline. A variant that equals the baseline ("same") shows how large
+// the noise is.
 //
-//	cd bench && go run ./cmd/settings -variants proximity,neither
+//	cd bench && go run ./cmd/settings -variants proximity,neither -conns 1,16
 package main
 
 import (
@@ -27,7 +29,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"portal/bench"
@@ -134,12 +138,21 @@ func run(ctx context.Context, args []string) error {
 	queries := fs.Int("queries", 300, "distinct member queries")
 	reps := fs.Int("reps", 2, "times each query is sent to each variant")
 	names := fs.String("variants", "same,no-highlight,no-crop,neither", "variants to compare with the baseline: "+variantNames())
+	connList := fs.String("conns", "1,16", "connections: at 1, every query goes to each variant in turn; at more, each variant gets the whole mix at once, variants in rotating order")
 	err := fs.Parse(args)
 	if err != nil {
 		return err
 	}
 	if *root, err = filepath.Abs(*root); err != nil {
 		return err
+	}
+	var conns []int
+	for _, f := range strings.Split(*connList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-conns: %q is not a number of connections", f)
+		}
+		conns = append(conns, n)
 	}
 	var chosen []variant
 	for _, n := range strings.Split(*names, ",") {
@@ -222,34 +235,97 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	lat := map[string][]time.Duration{}
 	sides := append([]variant{{name: "baseline"}}, chosen...)
-	for range *reps {
-		for i, q := range qs {
-			// Each query starts with another side, so that no side always
-			// meets the query first, before Meilisearch's caches do.
+	for _, n := range conns {
+		lat := map[string][]time.Duration{}
+		for r := range *reps {
+			if n == 1 {
+				if err := interleaved(ctx, c, m, qs, sides, lat); err != nil {
+					return err
+				}
+				continue
+			}
 			for k := range sides {
-				v := sides[(i+k)%len(sides)]
-				path, body, err := shape(q, v)
+				v := sides[(r+k)%len(sides)]
+				l, err := concurrent(ctx, bench.NewHTTPClient(n), m, qs, v, n)
 				if err != nil {
 					return err
 				}
-				start := time.Now()
-				if err := send(ctx, c, m, http.MethodPost, path, body); err != nil {
-					return err
-				}
-				lat[v.name] = append(lat[v.name], time.Since(start))
+				lat[v.name] = append(lat[v.name], l...)
 			}
 		}
-	}
-	base := quantile(lat["baseline"], 0.5)
-	fmt.Printf("%d member queries × %d, 1 connection, raw Meilisearch, %d passages\n", len(qs), *reps, *docs)
-	for _, v := range sides {
-		l := lat[v.name]
-		p50 := quantile(l, 0.5)
-		fmt.Printf("%-16s p50 %7.2f ms (%.2f×)  p99 %7.2f ms  %s\n", v.name, ms(p50), ms(p50)/ms(base), ms(quantile(l, 0.99)), v.doc)
+		base50, base99 := quantile(lat["baseline"], 0.5), quantile(lat["baseline"], 0.99)
+		fmt.Printf("%d member queries × %d, %d connection(s), raw Meilisearch, %d passages\n", len(qs), *reps, n, *docs)
+		for _, v := range sides {
+			l := lat[v.name]
+			p50, p99 := quantile(l, 0.5), quantile(l, 0.99)
+			fmt.Printf("%-16s p50 %7.2f ms (%.2f×)  p99 %7.2f ms (%.2f×)  %s\n", v.name, ms(p50), ms(p50)/ms(base50), ms(p99), ms(p99)/ms(base99), v.doc)
+		}
 	}
 	return nil
+}
+
+// interleaved sends every query to each side in turn, one at a time. Each
+// query starts with another side, so that no side always meets the query
+// first, before Meilisearch's caches do.
+func interleaved(ctx context.Context, c *http.Client, m *bench.Meili, qs []bench.Query, sides []variant, lat map[string][]time.Duration) error {
+	for i, q := range qs {
+		for k := range sides {
+			v := sides[(i+k)%len(sides)]
+			path, body, err := shape(q, v)
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			if err := send(ctx, c, m, http.MethodPost, path, body); err != nil {
+				return err
+			}
+			lat[v.name] = append(lat[v.name], time.Since(start))
+		}
+	}
+	return nil
+}
+
+// concurrent sends the whole mix, shaped for v, over n connections at
+// once and returns each query's latency.
+func concurrent(ctx context.Context, c *http.Client, m *bench.Meili, qs []bench.Query, v variant, n int) ([]time.Duration, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan bench.Query)
+	out := make(chan time.Duration, len(qs))
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for q := range next {
+				path, body, err := shape(q, v)
+				if err == nil {
+					start := time.Now()
+					if err = send(ctx, c, m, http.MethodPost, path, body); err == nil {
+						out <- time.Since(start)
+						continue
+					}
+				}
+				cancel(err)
+			}
+		})
+	}
+	for _, q := range qs {
+		select {
+		case next <- q:
+		case <-ctx.Done():
+		}
+	}
+	close(next)
+	wg.Wait()
+	close(out)
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	var l []time.Duration
+	for d := range out {
+		l = append(l, d)
+	}
+	return l, nil
 }
 
 // shape rewrites a query of the mix for variant v: its own index, or its
