@@ -32,12 +32,10 @@ type CopyResult struct {
 // once copied. On failure Copy removes what it copied, so that the target
 // is empty again for another attempt.
 func Copy(ctx context.Context, dst, src Store, progress func(Info)) (CopyResult, error) {
-	empty := true
-	err := dst.List(ctx, func(Info) error { empty = false; return errStop })
-	if err != nil && !errors.Is(err, errStop) {
-		return CopyResult{}, fmt.Errorf("copy blobs: list the target: %w", err)
-	}
-	if !empty {
+	switch empty, err := Empty(ctx, dst); {
+	case err != nil:
+		return CopyResult{}, fmt.Errorf("copy blobs: %w", err)
+	case !empty:
 		return CopyResult{}, ErrNotEmpty
 	}
 	want := map[string]int64{}
@@ -54,6 +52,16 @@ func Copy(ctx context.Context, dst, src Store, progress func(Info)) (CopyResult,
 		return CopyResult{}, err
 	}
 	return res, nil
+}
+
+// Empty reports whether s holds no committed blob.
+func Empty(ctx context.Context, s Store) (bool, error) {
+	empty := true
+	err := s.List(ctx, func(Info) error { empty = false; return errStop })
+	if err != nil && !errors.Is(err, errStop) {
+		return false, err
+	}
+	return empty, nil
 }
 
 var errStop = errors.New("stop listing")
