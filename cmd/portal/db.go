@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -175,11 +174,11 @@ func checkNamedBlobs(ctx context.Context, path string, src blob.Store) error {
 // openBlobSource opens the store to move from; a directory must exist,
 // since opening a missing one would create it and move nothing.
 func openBlobSource(ctx context.Context, rawURL string, cfg config.Config) (blob.Store, error) {
-	if !strings.HasPrefix(rawURL, "s3://") {
-		dir := rawURL
-		if u, err := url.Parse(rawURL); err == nil && u.Scheme == "file" {
-			dir = u.Path
-		}
+	dir, err := blobDir(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("--from-blobs: %w", err)
+	}
+	if dir != "" {
 		if info, err := os.Stat(dir); err != nil || !info.IsDir() {
 			return nil, fmt.Errorf("--from-blobs: %s is not a directory", dir)
 		}
