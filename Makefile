@@ -30,7 +30,9 @@ VULNDB   := $(TOOLS)/vulndb
 .PHONY: run test test-go test-lighthouse lint fuzz tools test-deps ocr-deps clean bench bench-smoke dist dist-check
 
 ## run: the whole portal on http://127.0.0.1:8080 (site, API, local
-## Meilisearch, and Mailpit as the inbox of the mail it sends)
+## Meilisearch, and Mailpit as the inbox of the mail it sends); with
+## PORTAL_DATABASE_URL and PORTAL_BLOB_URL (and the bucket's AWS_* keys) set,
+## the same demo on PostgreSQL and an S3 bucket
 run: tools ocr-deps
 	$(GO) build -o $(BIN)/portal ./cmd/portal
 	$(BIN)/portal dev

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -229,5 +230,33 @@ func TestComplaintRetention(t *testing.T) {
 		if got, err := parseRetention(v); err == nil {
 			t.Errorf("parseRetention(%q) = %s, want a refusal", v, got)
 		}
+	}
+}
+
+// Load reads a variable only through the table: one it names in Config
+// but that Options lacks is never read (PORTAL_RECEIPT_KEY once was lost
+// so in a merge, and every instance made a receipt key of its own).
+func TestEveryVariableLoadReadsIsInTheTable(t *testing.T) {
+	src, err := os.ReadFile("config.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, o := range Options() {
+		names[o.Name] = true
+	}
+	read := 0
+	for _, m := range regexp.MustCompile(`vals\["([A-Z_]+)"\]`).FindAllStringSubmatch(string(src), -1) {
+		read++
+		if !names[m[1]] {
+			t.Errorf("Load reads %s, which Options does not list: it is never set", m[1])
+		}
+	}
+	if read < 20 {
+		t.Fatalf("found %d variables read in config.go; the pattern no longer matches Load", read)
+	}
+	c, err := LoadFor("serve", env(map[string]string{"PORTAL_RECEIPT_KEY": strings.Repeat("ab", 32)}))
+	if err != nil || c.ReceiptKey != strings.Repeat("ab", 32) {
+		t.Errorf("serve's PORTAL_RECEIPT_KEY = %q, %v", c.ReceiptKey, err)
 	}
 }

@@ -281,10 +281,11 @@ func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
 }
 
 // WatchPools exposes the statistics of database/sql pools, by name:
-// connections open and in use, and the waits for a connection. The
-// portal's SQLite writer is one connection, so its waits are the writes
-// that queued behind another write (SQLite's busy waits, taken in the pool
-// rather than in busy_timeout).
+// connections open and in use, and the waits for a connection. The names
+// say nothing of the engine: the store keeps a writer and a reader pool
+// on SQLite and on PostgreSQL alike. The SQLite writer is one connection,
+// so its waits are the writes that queued behind another write (SQLite's
+// busy waits, taken in the pool rather than in busy_timeout).
 func (m *Metrics) WatchPools(pools map[string]func() sql.DBStats) {
 	if m == nil {
 		return
@@ -293,15 +294,15 @@ func (m *Metrics) WatchPools(pools map[string]func() sql.DBStats) {
 }
 
 var (
-	poolOpen = prometheus.NewDesc("portal_sqlite_connections_open",
+	poolOpen = prometheus.NewDesc("portal_db_connections_open",
 		"Connections open in the pool.", []string{"pool"}, nil)
-	poolInUse = prometheus.NewDesc("portal_sqlite_connections_in_use",
+	poolInUse = prometheus.NewDesc("portal_db_connections_in_use",
 		"Connections of the pool in use.", []string{"pool"}, nil)
-	poolMax = prometheus.NewDesc("portal_sqlite_connections_max",
+	poolMax = prometheus.NewDesc("portal_db_connections_max",
 		"Most connections the pool opens.", []string{"pool"}, nil)
-	poolWaits = prometheus.NewDesc("portal_sqlite_waits_total",
+	poolWaits = prometheus.NewDesc("portal_db_waits_total",
 		"Times a query waited for a free connection of the pool.", []string{"pool"}, nil)
-	poolWaited = prometheus.NewDesc("portal_sqlite_wait_seconds_total",
+	poolWaited = prometheus.NewDesc("portal_db_wait_seconds_total",
 		"Time spent waiting for a free connection of the pool.", []string{"pool"}, nil)
 )
 

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 
 	"portal/backup"
+	"portal/blob"
+	"portal/config"
 	"portal/store"
 )
 
@@ -21,7 +24,14 @@ size and SHA-256 and the audit chain's head, signed with a key derived from
 PORTAL_SECRET_KEY. The secret key itself is never written to DIR: keep it
 apart, a restore needs it. DIR must be new or empty and on a local file
 system (the database copy is opened there); copy it off the machine
-afterwards.`
+afterwards.
+
+It backs up SQLite and the local directory of originals only, and refuses
+the engines of several instances rather than leave anything out: with
+PORTAL_DATABASE_URL set, back PostgreSQL up with pg_dump or the server's
+base backups and WAL archiving; with PORTAL_BLOB_URL naming a bucket, keep
+its originals with the bucket's versioning and replication (or copy them
+with portal migrate-store --from-blobs s3://… --to-blobs DIR).`
 
 const restoreHelp = `Restores a backup into a new data directory. Checks the manifest's
 signature (with PORTAL_SECRET_KEY, which must be the key of the portal that
@@ -44,8 +54,8 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	if cfg.DatabaseURL != "" {
-		return fmt.Errorf("%w (PORTAL_DATABASE_URL is set); back up the originals in PORTAL_DATA_DIR apart", store.ErrBackupPostgres)
+	if err := backupCovers(cfg); err != nil {
+		return err
 	}
 	// A mistyped data directory must not yield an empty backup.
 	if err := store.CheckExists(dbPath(cfg)); err != nil {
@@ -75,6 +85,50 @@ func backupCmd(ctx context.Context, args []string, getenv func(string) string, s
 	fmt.Fprintf(stdout, "backup written to %s: %d files, audit head at entry %d\n", *to, len(m.Files), m.Audit.LastID)
 	fmt.Fprintln(stdout, "PORTAL_SECRET_KEY is not in it: a restore needs that key, kept apart from the backup.")
 	return nil
+}
+
+// backupCovers refuses the engines a backup would only partly cover: it
+// copies the SQLite file and the originals it names from
+// PORTAL_DATA_DIR/blobs, and half an installation is no backup.
+func backupCovers(cfg config.Config) error {
+	var problems []string
+	if cfg.DatabaseURL != "" {
+		problems = append(problems, "the records are in PostgreSQL (PORTAL_DATABASE_URL): back them up with pg_dump, or the server's base backups and WAL archiving")
+	}
+	switch dir, err := blobDir(cfg.BlobURL); {
+	case strings.HasPrefix(cfg.BlobURL, "s3://"):
+		problems = append(problems, "the originals are in a bucket (PORTAL_BLOB_URL): keep them with the bucket's versioning and replication, or copy them with `portal migrate-store --from-blobs "+blob.Redact(cfg.BlobURL)+" --to-blobs DIR`")
+	case err != nil:
+		return err
+	case dir != "" && !sameDir(dir, filepath.Join(cfg.DataDir, "blobs")):
+		problems = append(problems, "the originals are in "+dir+" (PORTAL_BLOB_URL), not in PORTAL_DATA_DIR/blobs where portal backup reads them: back that directory up apart, or leave PORTAL_BLOB_URL empty")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("portal backup copies SQLite and PORTAL_DATA_DIR/blobs only, and refuses to write a partial backup:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+func sameDir(a, b string) bool {
+	a, errA := filepath.Abs(a)
+	b, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && a == b
+}
+
+// blobDir returns the directory a PORTAL_BLOB_URL names ("" for the
+// default or a bucket).
+func blobDir(rawURL string) (string, error) {
+	if rawURL == "" || strings.HasPrefix(rawURL, "s3://") {
+		return "", nil
+	}
+	if !strings.HasPrefix(rawURL, "file://") {
+		return rawURL, nil
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", fmt.Errorf("PORTAL_BLOB_URL: %w", err)
+	}
+	return u.Path, nil
 }
 
 func restoreCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

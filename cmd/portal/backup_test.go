@@ -554,3 +554,42 @@ func TestBackupRefusesAMissingDatabase(t *testing.T) {
 		t.Errorf("backup created the mistyped data directory: %v", err)
 	}
 }
+
+// TestBackupRefusesWhatItCannotCover: with the records in PostgreSQL or
+// the originals in a bucket (or a directory it does not read), backup
+// refuses and names the tool that does cover them, rather than write a
+// backup with half the installation.
+func TestBackupRefusesWhatItCannotCover(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"PORTAL_DATA_DIR": dir, "PORTAL_SECRET_KEY": strings.Repeat("ab", 32)}
+	if out, err := runCmd(t, env, "users", "create-admin", "--email", "admin@example.org"); err != nil {
+		t.Fatalf("create-admin: %v\n%s", err, out)
+	}
+	for _, c := range []struct {
+		env  map[string]string
+		want []string
+	}{
+		{map[string]string{"PORTAL_DATABASE_URL": "postgres://portal@db.invalid/portal"}, []string{"pg_dump"}},
+		{map[string]string{"PORTAL_BLOB_URL": "s3://originals/portal?endpoint=s3.invalid:9000"}, []string{"versioning", "--from-blobs s3://originals/portal"}},
+		{map[string]string{"PORTAL_BLOB_URL": filepath.Join(dir, "elsewhere")}, []string{"back that directory up apart"}},
+		{map[string]string{"PORTAL_DATABASE_URL": "postgres://portal@db.invalid/portal", "PORTAL_BLOB_URL": "s3://originals/?endpoint=s3.invalid:9000"},
+			[]string{"pg_dump", "versioning"}},
+	} {
+		to := filepath.Join(t.TempDir(), "b")
+		_, err := runCmd(t, map[string]string{"PORTAL_DATA_DIR": dir, "PORTAL_SECRET_KEY": env["PORTAL_SECRET_KEY"],
+			"PORTAL_DATABASE_URL": c.env["PORTAL_DATABASE_URL"], "PORTAL_BLOB_URL": c.env["PORTAL_BLOB_URL"]}, "backup", "--to", to)
+		for _, w := range c.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("backup with %v: %v; want a refusal saying %q", c.env, err, w)
+			}
+		}
+		if _, err := os.Stat(to); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("backup with %v wrote %s: %v", c.env, to, err)
+		}
+	}
+	// The default directory, named explicitly, is what backup reads.
+	if out, err := runCmd(t, map[string]string{"PORTAL_DATA_DIR": dir, "PORTAL_SECRET_KEY": env["PORTAL_SECRET_KEY"],
+		"PORTAL_BLOB_URL": "file://" + filepath.Join(dir, "blobs")}, "backup", "--to", filepath.Join(t.TempDir(), "b")); err != nil {
+		t.Errorf("backup with PORTAL_BLOB_URL naming PORTAL_DATA_DIR/blobs: %v\n%s", err, out)
+	}
+}

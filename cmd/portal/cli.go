@@ -74,7 +74,7 @@ func commands() []command {
 			defaults: oneOffDefaults(), run: alertsSendCmd},
 		{name: "db migrate", synopsis: "[--grant ROLE]", summary: "apply the PostgreSQL migrations as the owner and grant the runtime role",
 			help: dbMigrateHelp, defaults: oneOffDefaults(), run: dbMigrateCmd},
-		{name: "migrate-store", synopsis: "--from sqlite:PATH --to postgres://…", summary: "copy an installation's records from SQLite to an empty PostgreSQL",
+		{name: "migrate-store", synopsis: "[--from sqlite:PATH --to postgres://…] [--from-blobs DIR --to-blobs s3://…]", summary: "copy an installation's records from SQLite to an empty PostgreSQL, its originals to an empty bucket",
 			help: migrateStoreHelp, defaults: oneOffDefaults(), run: migrateStoreCmd},
 		{name: "version", summary: "print the version, the commit it was built from and the Go release", help: versionHelp, run: versionCmd},
 	}

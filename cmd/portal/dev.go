@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"portal/config"
@@ -26,7 +29,13 @@ const devHelp = `Runs a complete local portal, the README's "make run":
   3. builds the public site with Hugo into PORTAL_SITE_DIR, and the members'
      build (members-only training) into PORTAL_MEMBERS_SITE_DIR;
   4. indexes them;
-  5. serves site and API on PORTAL_ADDR until Ctrl-C, then stops everything.`
+  5. serves site and API on PORTAL_ADDR until Ctrl-C, then stops everything.
+On first start it seeds the demo accounts and a synthetic research library.
+With PORTAL_DATABASE_URL or PORTAL_BLOB_URL set (the real engines) and
+PORTAL_DATA_DIR not, dev keeps its local state in <repository>/var/engines-HASH,
+one directory per database and bucket: the demo credentials, the local
+Meilisearch's index and the secret key belong to the records they were made
+with, never to another store's.`
 
 // devDefaults are the defaults dev uses in place of the table's, for the
 // repository at root: a development portal kept under root/var.
@@ -39,6 +48,27 @@ func devDefaults(root string) map[string]string {
 		"PORTAL_CONTENT_DIR":      filepath.Join(root, "content"),
 		"PORTAL_DATA_DIR":         filepath.Join(root, "var"),
 	}
+}
+
+// devEnginesDir is dev's data directory for the database and bucket the
+// environment names, "" when it names neither (SQLite and blobs under var).
+// The demo is seeded when its credentials file is missing, and the local
+// Meilisearch indexes what was seeded: kept in var itself, a run on
+// PostgreSQL after one on SQLite would find the file, seed nothing, and
+// search the other store's records.
+func devEnginesDir(root string, getenv func(string) string) string {
+	if getenv("PORTAL_DATA_DIR") != "" {
+		return ""
+	}
+	var engines []string
+	for _, k := range []string{"PORTAL_DATABASE_URL", "PORTAL_DATABASE_URL_FILE", "PORTAL_BLOB_URL"} {
+		engines = append(engines, getenv(k))
+	}
+	if strings.Join(engines, "") == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(strings.Join(engines, "\n")))
+	return filepath.Join(root, "var", "engines-"+hex.EncodeToString(sum[:6]))
 }
 
 // devHelpDefaults are dev's defaults as its help shows them: devDefaults,
@@ -62,7 +92,11 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
-	cfg, err := config.LoadFor("dev", withDefaults(getenv, devDefaults(root)))
+	defaults := devDefaults(root)
+	if dir := devEnginesDir(root, getenv); dir != "" {
+		defaults["PORTAL_DATA_DIR"] = dir
+	}
+	cfg, err := config.LoadFor("dev", withDefaults(getenv, defaults))
 	if err != nil {
 		return err
 	}
@@ -74,6 +108,9 @@ func devCmd(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	log := cfg.NewLogger(stderr)
 	setMemoryLimit(cfg, getenv, log)
+	if cfg.DatabaseURL != "" || cfg.BlobURL != "" {
+		fmt.Fprintf(stdout, "The demo's local state for these engines (credentials, Meilisearch, secret key) is in %s\n", cfg.DataDir)
+	}
 
 	// Meilisearch: a supervised local one unless the environment names one.
 	var supervisor *meiliproc.Supervisor

@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"portal/blob"
+	"portal/portaltest"
 	"portal/portaltest/pgtest"
 	"portal/search"
 	"portal/search/meilitest"
@@ -44,6 +47,17 @@ func commandsAgainstARealDatabase(t *testing.T, engine store.Engine) {
 		}
 		dbURL = srv.Database(t, "")
 		dev["PORTAL_DATABASE_URL"] = dbURL
+		// The engines of several instances together, as
+		// `PORTAL_DATABASE_URL=… PORTAL_BLOB_URL=… make run` seeds them.
+		weed, err := portaltest.Weed.Get()
+		if err != nil {
+			t.Fatalf("SeaweedFS: %v", err)
+		}
+		bucket, err := weed.MakeBucket(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		dev["PORTAL_BLOB_URL"], dev["AWS_ACCESS_KEY_ID"], dev["AWS_SECRET_ACCESS_KEY"] = weed.URL(bucket), weed.AccessKey, weed.SecretKey
 	}
 
 	out, err := runCmd(t, dev, "users", "create-admin", "--email", "First.Admin@Example.org")
@@ -75,6 +89,32 @@ func commandsAgainstARealDatabase(t *testing.T, engine store.Engine) {
 	for _, u := range creds.Users {
 		if u.Password == "" || u.TOTPSecret == "" {
 			t.Errorf("demo user %s lacks a password or TOTP secret", u.Email)
+		}
+	}
+	if engine == store.Postgres {
+		// Every original the seeded records name is in the bucket.
+		db, err := store.OpenPostgres(t.Context(), dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		named, err := db.ReferencedBlobs(t.Context())
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := blob.OpenURL(t.Context(), dev["PORTAL_BLOB_URL"], "", dev["AWS_ACCESS_KEY_ID"], dev["AWS_SECRET_ACCESS_KEY"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		inBucket := map[string]int64{}
+		if err := b.List(t.Context(), func(i blob.Info) error { inBucket[i.SHA256] = i.Size; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(named) == 0 || !maps.Equal(named, inBucket) {
+			t.Errorf("the seeded records name %d originals, the bucket holds %d: %v, %v", len(named), len(inBucket), named, inBucket)
+		}
+		if entries, _ := os.ReadDir(filepath.Join(dir, "blobs")); len(entries) > 0 {
+			t.Errorf("seed demo with a bucket wrote originals to the data directory too: %v", entries)
 		}
 	}
 	if _, err := runCmd(t, dev, "seed", "demo", "--research", "1"); err == nil {

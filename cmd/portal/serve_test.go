@@ -470,8 +470,8 @@ func TestServeMetricsAndProbes(t *testing.T) {
 		"portal_login_failures_total", "portal_account_locks_total",
 		"portal_index_pushes_pending", "portal_index_push_failures_total", "portal_purged_rows_total",
 		"portal_mail_queued", "portal_mail_attempts_total",
-		"portal_sqlite_connections_open", "portal_sqlite_connections_in_use", "portal_sqlite_waits_total",
-		"portal_sqlite_wait_seconds_total", "portal_build_info",
+		"portal_db_connections_open", "portal_db_connections_in_use", "portal_db_waits_total",
+		"portal_db_wait_seconds_total", "portal_build_info",
 		"go_goroutines", "go_memstats_heap_alloc_bytes", "process_resident_memory_bytes", "process_open_fds",
 	} {
 		if _, ok := after[name]; !ok {
