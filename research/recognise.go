@@ -78,6 +78,10 @@ func (s *Service) wakeRecognition() {
 	}
 }
 
+// Recognises reports whether scanned pages are read at all
+// (Options.Recogniser is set): without it RunRecognition has nothing to do.
+func (s *Service) Recognises() bool { return s.ocr != nil }
+
 // RunRecognition recognises the queued pages, one version and one page at
 // a time, until ctx ends: it is the one goroutine that does, woken by each
 // upload that queues pages and every minute (for what a restart left

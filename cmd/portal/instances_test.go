@@ -269,13 +269,24 @@ func twoInstances(t *testing.T, engine store.Engine) {
 		t.Fatalf("b after a throttled the address: %d %s, want 429 throttled", code, body)
 	}
 
-	// The re-push loop runs on exactly one instance.
-	if !within(30*time.Second, func() bool { return a.leaseTaken("research re-push") || b.leaseTaken("research re-push") }) {
-		t.Fatal("no instance took the re-push lease")
+	// The re-push loop runs on exactly one instance, and so does the
+	// recognition of scanned pages.
+	leases := []string{"research re-push", "page recognition"}
+	if !within(30*time.Second, func() bool {
+		for _, name := range leases {
+			if !a.leaseTaken(name) && !b.leaseTaken(name) {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Fatalf("an instance each should have taken the leases %q", leases)
 	}
 	time.Sleep(2 * time.Second)
-	if a.leaseTaken("research re-push") == b.leaseTaken("research re-push") {
-		t.Fatalf("re-push lease taken by a: %v, b: %v; want exactly one", a.leaseTaken("research re-push"), b.leaseTaken("research re-push"))
+	for _, name := range leases {
+		if a.leaseTaken(name) == b.leaseTaken(name) {
+			t.Fatalf("lease %q taken by a: %v, b: %v; want exactly one", name, a.leaseTaken(name), b.leaseTaken(name))
+		}
 	}
 	holder, survivor := a, b
 	if b.leaseTaken("research re-push") {

@@ -137,10 +137,13 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 	// Scanned pages are read here, one at a time, after their upload, on
 	// one instance at a time: each instance would otherwise recognise
 	// every pending page. An upload wakes the loop of its own instance
-	// only; the holder finds the pages within its minute.
-	a.goLoop("page recognition", func(ctx context.Context) {
-		leases.Run(ctx, "page recognition", a.research.RunRecognition)
-	})
+	// only; the holder finds the pages within its minute. Without a
+	// recogniser there is no lease to hold.
+	if a.research.Recognises() {
+		a.goLoop("page recognition", func(ctx context.Context) {
+			leases.Run(ctx, "page recognition", a.research.RunRecognition)
+		})
+	}
 	// Mail goes out from here only: `portal users` and the API queue it in
 	// the database. Started before the API server, the loop stops after
 	// it, so that what the last requests queued is at least tried.
