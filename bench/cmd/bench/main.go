@@ -564,15 +564,12 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 func loadErrors(res *bench.LoadResult) error {
-	for _, side := range []struct {
-		name string
-		r    *bench.SideResult
-	}{{"portal", &res.Portal}, {"raw", &res.Raw}} {
-		if side.r.Successes == 0 {
-			return fmt.Errorf("load %s: no successful %s request: %s", res.Name, side.name, side.r.ErrorSummary())
+	for _, side := range res.Both() {
+		if side.Result.Successes == 0 {
+			return fmt.Errorf("load %s: no successful %s request: %s", res.Name, side.Name, side.Result.ErrorSummary())
 		}
-		if bad := side.r.Requests - side.r.Successes; bad*100 > side.r.Requests {
-			return fmt.Errorf("load %s: %d of %d %s requests failed: %s", res.Name, bad, side.r.Requests, side.name, side.r.ErrorSummary())
+		if bad := side.Result.Requests - side.Result.Successes; bad*100 > side.Result.Requests {
+			return fmt.Errorf("load %s: %d of %d %s requests failed: %s", res.Name, bad, side.Result.Requests, side.Name, side.Result.ErrorSummary())
 		}
 	}
 	return nil

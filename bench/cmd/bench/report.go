@@ -117,14 +117,11 @@ func figures(st *state) {
 	}
 	// Reported without a target.
 	for _, l := range st.loads {
-		for _, side := range []struct {
-			name string
-			r    *bench.SideResult
-		}{{"portal", &l.Portal}, {"raw", &l.Raw}} {
-			prefix := strings.ReplaceAll(l.Name, "-", "_") + "_" + side.name
-			st.add(bench.NewFigure(prefix+"_rps", l.Name+" "+side.name+" throughput", side.r.Throughput(), "req/s", "", ""))
-			st.add(bench.NewFigure(prefix+"_p50_ms", l.Name+" "+side.name+" p50", ms(side.r.Quantile(0.5)), "ms", "", ""))
-			st.add(bench.NewFigure(prefix+"_p99_ms", l.Name+" "+side.name+" p99", ms(side.r.Quantile(0.99)), "ms", "", ""))
+		for _, side := range l.Both() {
+			prefix := strings.ReplaceAll(l.Name, "-", "_") + "_" + side.Name
+			st.add(bench.NewFigure(prefix+"_rps", l.Name+" "+side.Name+" throughput", side.Result.Throughput(), "req/s", "", ""))
+			st.add(bench.NewFigure(prefix+"_p50_ms", l.Name+" "+side.Name+" p50", ms(side.Result.Quantile(0.5)), "ms", "", ""))
+			st.add(bench.NewFigure(prefix+"_p99_ms", l.Name+" "+side.Name+" p99", ms(side.Result.Quantile(0.99)), "ms", "", ""))
 		}
 	}
 	for _, p := range st.points {
@@ -220,12 +217,9 @@ func writeReport(st *state) error {
 		vegetaVersion(), cfg.rounds, cfg.round, cfg.warmup)
 	w("| load | connections | side | req/s | p50 ms | p99 ms | requests | per round | failed |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, l := range st.loads {
-		for _, side := range []struct {
-			name string
-			r    *bench.SideResult
-		}{{"portal", &l.Portal}, {"raw", &l.Raw}} {
-			w("| %s | %d | %s | %.0f | %.2f | %.2f | %d | %d | %d |\n", l.Name, l.Conns, side.name, side.r.Throughput(),
-				ms(side.r.Quantile(0.5)), ms(side.r.Quantile(0.99)), side.r.Requests, l.PerRound, side.r.Requests-side.r.Successes)
+		for _, side := range l.Both() {
+			w("| %s | %d | %s | %.0f | %.2f | %.2f | %d | %d | %d |\n", l.Name, l.Conns, side.Name, side.Result.Throughput(),
+				ms(side.Result.Quantile(0.5)), ms(side.Result.Quantile(0.99)), side.Result.Requests, l.PerRound, side.Result.Requests-side.Result.Successes)
 		}
 	}
 	w("\n- **member-16 / member-1**: %d distinct member searches (seed %d; a quarter with a typo, about half with filters on topics, countries, regions, type, language, TLP or years, some sorted by date, some on page 2, some French, Spanish or Arabic), visited uniformly, each by one of %d members with different access groups. The portal gets `GET /api/search` with the member's session cookie; Meilisearch gets the request the portal sends (`POST /indexes/research/search` for filtered, sorted or research-scoped searches, otherwise a federated `POST /multi-search` over research, pages and training) with a tenant token carrying the same access filter.\n",
