@@ -46,6 +46,8 @@ type config struct {
 	round, warmup   time.Duration
 	scaleRounds     int
 	scaleRound      time.Duration
+	pgRounds        int
+	pgRound         time.Duration
 	queries         int
 	publicQueries   int
 	reindexRecords  int
@@ -82,6 +84,8 @@ func parse(args []string) (config, error) {
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "warm-up per side before a load (not counted)")
 	fs.IntVar(&c.scaleRounds, "scale-rounds", 3, "rounds per side at each scaling point")
 	fs.DurationVar(&c.scaleRound, "scale-round", 3*time.Second, "round length at each scaling point")
+	fs.IntVar(&c.pgRounds, "pg-rounds", pgRoundsDefault, "rounds per side of the PostgreSQL ÷ SQLite and two-instances ÷ one loads")
+	fs.DurationVar(&c.pgRound, "pg-round", pgRoundDefault, "round length of the PostgreSQL ÷ SQLite and two-instances ÷ one loads")
 	fs.IntVar(&c.queries, "queries", 300, "distinct member queries in the mix")
 	fs.IntVar(&c.publicQueries, "public-queries", 200, "distinct public queries in the mix")
 	fs.IntVar(&c.reindexRecords, "reindex-records", 150, "research records timed through portal reindex and a raw bulk upload")
@@ -111,6 +115,8 @@ func parse(args []string) (config, error) {
 		def("warmup", func() { c.warmup = 200 * time.Millisecond })
 		def("scale-rounds", func() { c.scaleRounds = 1 })
 		def("scale-round", func() { c.scaleRound = 500 * time.Millisecond })
+		def("pg-rounds", func() { c.pgRounds = 1 })
+		def("pg-round", func() { c.pgRound = time.Second })
 		def("queries", func() { c.queries = 40 })
 		def("public-queries", func() { c.publicQueries = 30 })
 		def("reindex-records", func() { c.reindexRecords = 5 })
@@ -192,6 +198,14 @@ type state struct {
 	sizes      bench.Sizes
 	smaps16    string
 	versions   map[string]string
+	// instances is what the several-portals loads found beside their
+	// timings (instances.go).
+	instances struct {
+		checked     int              // sampled answers of the PostgreSQL portal compared with raw
+		mismatches  []bench.Mismatch // of those, the ones that differ
+		served      []int64          // requests the proxy sent to each of the two instances
+		proxyFailed int64            // requests the proxies could not forward
+	}
 }
 
 type profileSummary struct {
@@ -482,6 +496,9 @@ func run(ctx context.Context, args []string) error {
 			st.mainRecs = len(records)
 			if err := mainLoads(ctx, st, m, &p, plainBin, pprofBin, env, siteDir, members, mq, pq, memberSeq, publicSeq); err != nil {
 				return err
+			}
+			if err := instanceFigures(ctx, st, m, p, plainBin, env, siteDir, members, mq, memberSeq, records); err != nil {
+				return fmt.Errorf("several portals: %w", err)
 			}
 		}
 		if isScale || isMain {
