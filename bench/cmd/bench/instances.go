@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"portal/account"
@@ -25,12 +27,14 @@ import (
 //
 // PostgreSQL is started as the tests start it (pgtest: initdb into a
 // temporary directory, a postmaster on a socket there, never the system
-// service) and stopped when this returns, whether it succeeds or not.
+// service) but with its durability settings left on, since SQLite's
+// commits are synchronous=FULL (every member search appends to the audit
+// log), and stopped when this returns, whether it succeeds or not.
 func instanceFigures(ctx context.Context, st *state, m *bench.Meili, p *bench.Portal, bin string, env *bench.PortalEnv,
 	siteDir string, members []bench.Member, mq []bench.Query, seq bench.Sequence, records []bench.Record) (err error) {
 	cfg := st.cfg
 	st.logf("starting postgresql")
-	srv, err := pgtest.Start()
+	srv, err := pgtest.StartDurable()
 	if err != nil {
 		return err
 	}
@@ -39,6 +43,9 @@ func instanceFigures(ctx context.Context, st *state, m *bench.Meili, p *bench.Po
 			err = fmt.Errorf("stop postgresql: %w", serr)
 		}
 	}()
+	if v, err := exec.CommandContext(ctx, filepath.Join(pgtest.BinDir, "postgres"), "--version").Output(); err == nil {
+		st.versions["postgresql"] = strings.TrimSpace(string(v))
+	}
 	name, err := srv.NewDatabase(ctx, "")
 	if err != nil {
 		return err

@@ -30,7 +30,7 @@ var figureNotes = map[string]string{
 	"relevance_ndcg10":           "Mean nDCG@10 of the judged set (relevance/judged.json: 80 queries in four languages over the public pages and a fixed synthetic library, graded by reading them), run through the API by the relevance package's test on a portal of its own. The floor is the one `make test` enforces.",
 	"relevance_success3":         "Share of the judged queries with an answer that should rank first among the first three.",
 	"equivalence_mismatches":     "Sampled queries whose portal answer and raw answer differ (total, hits, facet counts): must be 0 for the ratios to mean anything.",
-	"pg_throughput_ratio_16":     "The member-16 load against a second `portal serve` whose store is PostgreSQL 15 (PORTAL_DATABASE_URL; a private server as the tests start it, fsync off, on a socket) ÷ the SQLite portal, in alternating rounds, same members, records, queries and Meilisearch. What moves it: the session lookup and the hits' record check going over the PostgreSQL protocol instead of in-process SQLite, and PostgreSQL's own processes taking CPU from the 2 cores.",
+	"pg_throughput_ratio_16":     "The member-16 load against a second `portal serve` whose store is PostgreSQL 15 (PORTAL_DATABASE_URL; a private server started as the tests start it, on a socket, but durable: fsync and synchronous commit on, as SQLite's synchronous=FULL) ÷ the SQLite portal, in alternating rounds, same members, records, queries and Meilisearch. What moves it: the session lookup and the hits' record check going over the PostgreSQL protocol instead of in-process SQLite, and PostgreSQL's own processes taking CPU from the 2 cores.",
 	"pg_p99_ratio_16":            "Tail of the same run: round trips to PostgreSQL and its backends' scheduling show here first.",
 	"instances_throughput_ratio": "Reported, not targeted: the member load through a round-robin reverse proxy in the harness (net/http/httputil, next backend per request) in front of two `portal serve` on one PostgreSQL, one Meilisearch and one blob directory ÷ the same proxy in front of one of them. On 2 cores a second instance adds no CPU, so about 1× is expected; the figure is there to show that nothing breaks.",
 	"instances_p99_ratio":        "Reported, not targeted: tail of the same run.",
@@ -267,7 +267,7 @@ func writeReport(st *state) error {
 	w("\n- **member-16 / member-1**: %d distinct member searches (seed %d; a quarter with a typo, about half with filters on topics, countries, regions, type, language, TLP or years, some sorted by date, some on page 2, some French, Spanish or Arabic), visited uniformly, each by one of %d members with different access groups. The portal gets `GET /api/search` with the member's session cookie; Meilisearch gets the request the portal sends (`POST /indexes/research/search` for filtered, sorted or research-scoped searches, otherwise a federated `POST /multi-search` over research, pages and training) with a tenant token carrying the same access filter.\n",
 		cfg.queries, cfg.seed, len(bench.MemberGroups))
 	w("- **public-16**: %d distinct anonymous searches built from the words of the site's titles and descriptions (a fifth with a typo, 70%% English), drawn with a Zipf law (s = 1.1). Raw: one federated `POST /multi-search` over pages and training with the section facet: the request the portal sends on a cache miss.\n", cfg.publicQueries)
-	w("- **member-16-pg**: the member-16 mix, %d rounds per side of %s, against a second `portal serve` whose store is PostgreSQL 15 (`postgres` side) and the SQLite portal of the other loads (`sqlite` side), both running throughout, each member logged in to each (sessions live in the store). The PostgreSQL server is private to the run, as the tests start it (`portaltest/pgtest`: initdb into a temporary directory, a socket there, fsync off), and holds the same accounts and research records, written through the store.\n",
+	w("- **member-16-pg**: the member-16 mix, %d rounds per side of %s, against a second `portal serve` whose store is PostgreSQL 15 (`postgres` side) and the SQLite portal of the other loads (`sqlite` side), both running throughout, each member logged in to each (sessions live in the store). The PostgreSQL server is private to the run, as the tests start it (`portaltest/pgtest`: initdb into a temporary directory, a socket there; fsync and synchronous commit on), and holds the same accounts and research records, written through the store.\n",
 		cfg.pgRounds, cfg.pgRound)
 	w("- **proxy-16**: the same mix through a round-robin reverse proxy in the harness (`bench/proxy.go`, one request to each backend in turn) in front of two `portal serve` on that PostgreSQL, the same Meilisearch and the same blob directory (`two`), and through the same proxy code in front of the first alone (`one`); the sessions were made on the first instance. Same rounds.\n")
 	if st.equiv.checked > 0 {
@@ -418,6 +418,9 @@ func machine(st *state) []string {
 	}
 	out = append(out, osName)
 	out = append(out, "Go "+strings.TrimPrefix(goVersion(), "go")+", Meilisearch "+st.versions["meilisearch"]+" (the project's pinned build, default settings), Hugo "+st.versions["hugo"]+", vegeta "+vegetaVersion())
+	if v := st.versions["postgresql"]; v != "" {
+		out = append(out, v+" (Debian's package, a private server per run with its default durability settings)")
+	}
 	if c := commit(st.cfg.root); c != "" {
 		out = append(out, "portal commit "+c+" (plus any uncommitted changes in the working tree)")
 	}
