@@ -189,8 +189,9 @@ func tail(s string, n int) string {
 	return "…" + s[len(s)-n:]
 }
 
-// pgDefaults are the lengths of the two loads above: short, since each
-// compares two portals started for them, not the portal against raw.
+// pgRoundsDefault and pgRoundDefault are the lengths of the two loads
+// above: short, since each compares two portals started for them, not the
+// portal against raw.
 const (
 	pgRoundsDefault = 3
 	pgRoundDefault  = 3 * time.Second
