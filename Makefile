@@ -133,8 +133,10 @@ bench: tools
 	cd bench && $(GO) run ./cmd/bench $(BENCH_FLAGS)
 
 ## bench-smoke: the harness on a tiny corpus with 1-second rounds, report in a
-## temporary directory; fails only if a figure is not produced or the raw
-## requests no longer match the portal's, never on timing (CI, under a minute)
+## temporary directory; fails if a figure is not produced, if the raw
+## requests no longer match the portal's (or the PostgreSQL portal's
+## answers the raw ones), or if a request fails, through the two-instance
+## proxy too; never on timing (CI, about a minute)
 bench-smoke: tools
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
 	cd bench && $(GO) run ./cmd/bench -smoke $(BENCH_FLAGS)

@@ -103,6 +103,10 @@ type Load struct {
 	// DuringPortal, if set, is called around each portal round (RSS
 	// sampling, profiling).
 	DuringPortal func(start bool)
+	// Sides names the two sides in the report when they are not the
+	// portal and raw Meilisearch (two portals compared: PostgreSQL store
+	// and SQLite store, two instances and one), Portal's first.
+	Sides [2]string
 }
 
 // LoadResult is both sides of a load.
@@ -111,11 +115,26 @@ type LoadResult struct {
 	Conns       int
 	PerRound    int // requests per side and round
 	Portal, Raw SideResult
+	Sides       [2]string // "portal" and "raw" unless the load named them
+}
+
+// Side is one side of a load with its name.
+type Side struct {
+	Name   string
+	Result *SideResult
+}
+
+// Both returns the load's two sides, Portal's first.
+func (r *LoadResult) Both() []Side {
+	return []Side{{r.Sides[0], &r.Portal}, {r.Sides[1], &r.Raw}}
 }
 
 // Run runs the load.
 func (l Load) Run(ctx context.Context) (*LoadResult, error) {
-	res := &LoadResult{Name: l.Name, Conns: l.Conns}
+	res := &LoadResult{Name: l.Name, Conns: l.Conns, Sides: l.Sides}
+	if res.Sides == [2]string{} {
+		res.Sides = [2]string{"portal", "raw"}
+	}
 	res.Portal.Errors, res.Raw.Errors = map[string]int{}, map[string]int{}
 	// One client per side for the whole load: connections stay warm
 	// between rounds, as a long-lived service's would.

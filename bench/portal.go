@@ -82,6 +82,9 @@ type PortalEnv struct {
 	SecretKey        string // hex
 	Meili            *Meili
 	Addr             string
+	// DatabaseURL, when set, puts the portal's records in PostgreSQL
+	// (PORTAL_DATABASE_URL) instead of DataDir/portal.db.
+	DatabaseURL string
 }
 
 // NewPortalEnv prepares a data directory and a secret key.
@@ -100,7 +103,7 @@ func NewPortalEnv(dataDir, siteDir string, m *Meili) (*PortalEnv, error) {
 // Environ is the portal's environment, built from nothing but PATH and
 // HOME: the master key never reaches it.
 func (e *PortalEnv) Environ(siteDir string) []string {
-	return []string{
+	env := []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"PORTAL_ENV=production",
 		"PORTAL_ADDR=" + e.Addr,
@@ -120,6 +123,10 @@ func (e *PortalEnv) Environ(siteDir string) []string {
 		"MEILI_SEARCH_KEY_UID=" + e.Meili.SearchKeyUID,
 		"MEILI_INDEXING_KEY=" + e.Meili.IndexingKey,
 	}
+	if e.DatabaseURL != "" {
+		env = append(env, "PORTAL_DATABASE_URL="+e.DatabaseURL)
+	}
+	return env
 }
 
 // OperatorEnviron is Environ with the admin key, which the operator's
@@ -218,12 +225,22 @@ type Accounts struct {
 	svc *account.Service
 }
 
-// OpenAccounts opens the database of env.
+// OpenAccounts opens the database of env: PostgreSQL when env has a
+// DatabaseURL (migrated as `portal db migrate` does), the SQLite file in
+// its data directory otherwise.
 func OpenAccounts(ctx context.Context, env *PortalEnv) (*Accounts, error) {
 	if err := os.MkdirAll(env.DataDir, 0o700); err != nil {
 		return nil, err
 	}
-	db, err := store.Open(ctx, filepath.Join(env.DataDir, "portal.db"))
+	var (
+		db  *store.DB
+		err error
+	)
+	if env.DatabaseURL != "" {
+		db, err = store.OpenPostgres(ctx, env.DatabaseURL)
+	} else {
+		db, err = store.Open(ctx, filepath.Join(env.DataDir, "portal.db"))
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -63,7 +63,15 @@ func StopShared() {
 
 // Start runs initdb into a new temporary directory and starts postgres on a
 // unix socket there. fsync is off: the data is thrown away at the end.
-func Start() (*Server, error) {
+func Start() (*Server, error) { return start(false) }
+
+// StartDurable is Start with PostgreSQL's own durability settings (fsync,
+// full-page writes, synchronous commit), as a production server runs: for
+// the benchmark harness, which compares the store on it with SQLite's,
+// whose commits are synchronous=FULL.
+func StartDurable() (*Server, error) { return start(true) }
+
+func start(durable bool) (*Server, error) {
 	initdb := filepath.Join(BinDir, "initdb")
 	if _, err := os.Stat(initdb); err != nil {
 		return nil, fmt.Errorf("pgtest: PostgreSQL 15 is missing (%w); make test-deps installs Debian's postgresql", err)
@@ -87,9 +95,11 @@ func Start() (*Server, error) {
 		return nil, fmt.Errorf("pgtest: initdb: %w\n%s", err, out)
 	}
 	s := &Server{dir: dir, done: make(chan error, 1), templates: map[string]error{}}
-	s.cmd = command(cred, filepath.Join(BinDir, "postgres"), "-D", data, "-k", dir, "-F",
-		"-c", "listen_addresses=", "-c", "max_connections=300", "-c", "full_page_writes=off",
-		"-c", "synchronous_commit=off", "-c", "log_min_messages=fatal")
+	args := []string{"-D", data, "-k", dir, "-c", "listen_addresses=", "-c", "max_connections=300", "-c", "log_min_messages=fatal"}
+	if !durable {
+		args = append(args, "-F", "-c", "full_page_writes=off", "-c", "synchronous_commit=off")
+	}
+	s.cmd = command(cred, filepath.Join(BinDir, "postgres"), args...)
 	logf, err := os.Create(filepath.Join(dir, "postgres.log"))
 	if err != nil {
 		os.RemoveAll(dir)

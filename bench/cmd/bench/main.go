@@ -46,6 +46,8 @@ type config struct {
 	round, warmup   time.Duration
 	scaleRounds     int
 	scaleRound      time.Duration
+	pgRounds        int
+	pgRound         time.Duration
 	queries         int
 	suggestions     int
 	publicQueries   int
@@ -83,6 +85,8 @@ func parse(args []string) (config, error) {
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "warm-up per side before a load (not counted)")
 	fs.IntVar(&c.scaleRounds, "scale-rounds", 3, "rounds per side at each scaling point")
 	fs.DurationVar(&c.scaleRound, "scale-round", 3*time.Second, "round length at each scaling point")
+	fs.IntVar(&c.pgRounds, "pg-rounds", pgRoundsDefault, "rounds per side of the PostgreSQL ÷ SQLite and two-instances ÷ one loads")
+	fs.DurationVar(&c.pgRound, "pg-round", pgRoundDefault, "round length of the PostgreSQL ÷ SQLite and two-instances ÷ one loads")
 	fs.IntVar(&c.queries, "queries", 300, "distinct member queries in the mix")
 	fs.IntVar(&c.publicQueries, "public-queries", 200, "distinct public queries in the mix")
 	fs.IntVar(&c.suggestions, "suggestions", 200, "distinct typeahead requests in each of the members' and the anonymous mixes")
@@ -113,6 +117,8 @@ func parse(args []string) (config, error) {
 		def("warmup", func() { c.warmup = 200 * time.Millisecond })
 		def("scale-rounds", func() { c.scaleRounds = 1 })
 		def("scale-round", func() { c.scaleRound = 500 * time.Millisecond })
+		def("pg-rounds", func() { c.pgRounds = 1 })
+		def("pg-round", func() { c.pgRound = time.Second })
 		def("queries", func() { c.queries = 40 })
 		def("public-queries", func() { c.publicQueries = 30 })
 		def("suggestions", func() { c.suggestions = 30 })
@@ -195,6 +201,14 @@ type state struct {
 	sizes      bench.Sizes
 	smaps16    string
 	versions   map[string]string
+	// instances is what the several-portals loads found beside their
+	// timings (instances.go).
+	instances struct {
+		checked     int              // sampled answers of the PostgreSQL portal compared with raw
+		mismatches  []bench.Mismatch // of those, the ones that differ
+		served      []int64          // requests the proxy sent to each of the two instances
+		proxyFailed int64            // requests the proxies could not forward
+	}
 
 	// The typeahead mixes: members' and anonymous readers'.
 	suggestMember, suggestPublic []bench.Query
@@ -495,6 +509,9 @@ func run(ctx context.Context, args []string) error {
 			if err := mainLoads(ctx, st, m, &p, plainBin, pprofBin, env, siteDir, members, mq, pq, memberSeq, publicSeq); err != nil {
 				return err
 			}
+			if err := instanceFigures(ctx, st, m, p, plainBin, env, siteDir, members, mq, memberSeq, records); err != nil {
+				return fmt.Errorf("several portals: %w", err)
+			}
 		}
 		if isScale || isMain {
 			l := bench.Load{Name: fmt.Sprintf("scale-%d", size), Conns: 1, Rounds: cfg.scaleRounds, Round: cfg.scaleRound,
@@ -576,15 +593,12 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 func loadErrors(res *bench.LoadResult) error {
-	for _, side := range []struct {
-		name string
-		r    *bench.SideResult
-	}{{"portal", &res.Portal}, {"raw", &res.Raw}} {
-		if side.r.Successes == 0 {
-			return fmt.Errorf("load %s: no successful %s request: %s", res.Name, side.name, side.r.ErrorSummary())
+	for _, side := range res.Both() {
+		if side.Result.Successes == 0 {
+			return fmt.Errorf("load %s: no successful %s request: %s", res.Name, side.Name, side.Result.ErrorSummary())
 		}
-		if bad := side.r.Requests - side.r.Successes; bad*100 > side.r.Requests {
-			return fmt.Errorf("load %s: %d of %d %s requests failed: %s", res.Name, bad, side.r.Requests, side.name, side.r.ErrorSummary())
+		if bad := side.Result.Requests - side.Result.Successes; bad*100 > side.Result.Requests {
+			return fmt.Errorf("load %s: %d of %d %s requests failed: %s", res.Name, bad, side.Result.Requests, side.Name, side.Result.ErrorSummary())
 		}
 	}
 	return nil
@@ -1035,8 +1049,6 @@ func runLoad(ctx context.Context, st *state, p *bench.Portal, l bench.Load) erro
 		return fmt.Errorf("%w\nportal log:\n%s", err, p.Log())
 	}
 	st.loads = append(st.loads, res)
-	st.logf("  portal %.0f req/s p50 %.2f ms p99 %.2f ms | raw %.0f req/s p50 %.2f ms p99 %.2f ms",
-		res.Portal.Throughput(), ms(res.Portal.Quantile(0.5)), ms(res.Portal.Quantile(0.99)),
-		res.Raw.Throughput(), ms(res.Raw.Quantile(0.5)), ms(res.Raw.Quantile(0.99)))
+	logSides(st, res)
 	return nil
 }

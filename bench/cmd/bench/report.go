@@ -30,6 +30,11 @@ var figureNotes = map[string]string{
 	"relevance_ndcg10":                   "Mean nDCG@10 of the judged set (relevance/judged.json: 80 queries in four languages over the public pages and a fixed synthetic library, graded by reading them), run through the API by the relevance package's test on a portal of its own. The floor is the one `make test` enforces.",
 	"relevance_success3":                 "Share of the judged queries with an answer that should rank first among the first three.",
 	"equivalence_mismatches":             "Sampled queries whose portal answer and raw answer differ (total, hits, facet counts): must be 0 for the ratios to mean anything.",
+	"pg_throughput_ratio_16":             "The member-16 load against a second `portal serve` whose store is PostgreSQL 15 (PORTAL_DATABASE_URL; a private server started as the tests start it, on a socket, but durable: fsync and synchronous commit on, as SQLite's synchronous=FULL) ÷ the SQLite portal, in alternating rounds, same members, records, queries and Meilisearch. What moves it: the session lookup and the hits' record check going over the PostgreSQL protocol instead of in-process SQLite, and PostgreSQL's own processes taking CPU from the 2 cores.",
+	"pg_p99_ratio_16":                    "Tail of the same run: round trips to PostgreSQL and its backends' scheduling show here first.",
+	"instances_throughput_ratio":         "Reported, not targeted: the member load through a round-robin reverse proxy in the harness (net/http/httputil, next backend per request) in front of two `portal serve` on one PostgreSQL, one Meilisearch and one blob directory ÷ the same proxy in front of one of them. On 2 cores a second instance adds no CPU, so about 1× is expected; the figure is there to show that nothing breaks.",
+	"instances_p99_ratio":                "Reported, not targeted: tail of the same run.",
+	"instances_failed_requests":          "Requests of that load (both sides) that did not answer 200: sessions made on one instance must hold on the other, so that nothing is lost when the proxy alternates; must be 0.",
 	"suggest_member_added_ms_1":          "What a member's keystroke costs beyond Meilisearch: the typeahead's session lookup, access filter, re-check of research titles against the store and audit entry, at one connection. Reported, no target. Typed prefixes of title and research-vocabulary words, 70% English.",
 	"suggest_public_throughput_ratio_16": "Anonymous typeahead at 16 connections, skewed mix: repeats come from the portal's cache of public answers, while raw Meilisearch computes each. Reported, no target.",
 	"blob_upload_ratio_s3":               "Storage step of an upload only (blob.Store Put then Commit, in process): SeaweedFS's weed mini on the same 2 cores ÷ the local directory. Reported, no target: with a remote bucket the network sets it.",
@@ -76,6 +81,41 @@ func figures(st *state) {
 			l.Portal.Throughput()/l.Raw.Throughput(), "ratio", "",
 			fmt.Sprintf("portal %.0f req/s (p99 %.2f ms), raw %.0f req/s (p99 %.2f ms)", l.Portal.Throughput(), ms(l.Portal.Quantile(0.99)),
 				l.Raw.Throughput(), ms(l.Raw.Quantile(0.99)))))
+	}
+	if l := get("member-16-pg"); l != nil {
+		mism := ""
+		if len(st.instances.mismatches) > 0 {
+			mism = "; first differing: " + st.instances.mismatches[0].Query + ": " + st.instances.mismatches[0].Reason
+		}
+		st.add(bench.NewFigure("pg_throughput_ratio_16", fmt.Sprintf("member search throughput, PostgreSQL store ÷ SQLite store, %d documents, 16 connections", st.corpus.Passages),
+			l.Portal.Throughput()/l.Raw.Throughput(), "ratio", ">= 0.9",
+			fmt.Sprintf("PostgreSQL %.0f req/s, SQLite %.0f req/s; %d of %d sampled answers of the PostgreSQL portal differ from raw%s",
+				l.Portal.Throughput(), l.Raw.Throughput(), len(st.instances.mismatches), st.instances.checked, mism)))
+		st.add(bench.NewFigure("pg_p99_ratio_16", "p99 latency, PostgreSQL store ÷ SQLite store, same run",
+			float64(l.Portal.Quantile(0.99))/float64(l.Raw.Quantile(0.99)), "ratio", "<= 1.2",
+			fmt.Sprintf("PostgreSQL %.1f ms, SQLite %.1f ms (p50 %.1f and %.1f ms)", ms(l.Portal.Quantile(0.99)), ms(l.Raw.Quantile(0.99)),
+				ms(l.Portal.Quantile(0.5)), ms(l.Raw.Quantile(0.5)))))
+	}
+	if l := get("proxy-16"); l != nil {
+		served := ""
+		if len(st.instances.served) == 2 {
+			served = fmt.Sprintf("; the two instances were sent %d and %d requests", st.instances.served[0], st.instances.served[1])
+		}
+		st.add(bench.NewFigure("instances_throughput_ratio", "member search throughput, two instances ÷ one behind a round-robin proxy, PostgreSQL, 16 connections (reported)",
+			l.Portal.Throughput()/l.Raw.Throughput(), "ratio", "",
+			fmt.Sprintf("two %.0f req/s, one %.0f req/s%s", l.Portal.Throughput(), l.Raw.Throughput(), served)))
+		st.add(bench.NewFigure("instances_p99_ratio", "p99 latency, two instances ÷ one, same run (reported)",
+			float64(l.Portal.Quantile(0.99))/float64(l.Raw.Quantile(0.99)), "ratio", "",
+			fmt.Sprintf("two %.1f ms, one %.1f ms", ms(l.Portal.Quantile(0.99)), ms(l.Raw.Quantile(0.99)))))
+		failed := l.Portal.Requests - l.Portal.Successes + l.Raw.Requests - l.Raw.Successes
+		d := fmt.Sprintf("of %d requests (%d through two instances, %d through one); %d the proxy could not forward",
+			l.Portal.Requests+l.Raw.Requests, l.Portal.Requests, l.Raw.Requests, st.instances.proxyFailed)
+		for _, side := range l.Both() {
+			if e := side.Result.ErrorSummary(); e != "" {
+				d += "; " + side.Name + ": " + e
+			}
+		}
+		st.add(bench.NewFigure("instances_failed_requests", "failed requests, two instances and one behind the proxy", float64(failed), "requests", "<= 0", d))
 	}
 	if st.reindex.stage > 0 {
 		raw := (st.reindex.raw1 + st.reindex.raw2) / 2
@@ -134,14 +174,11 @@ func figures(st *state) {
 	}
 	// Reported without a target.
 	for _, l := range st.loads {
-		for _, side := range []struct {
-			name string
-			r    *bench.SideResult
-		}{{"portal", &l.Portal}, {"raw", &l.Raw}} {
-			prefix := strings.ReplaceAll(l.Name, "-", "_") + "_" + side.name
-			st.add(bench.NewFigure(prefix+"_rps", l.Name+" "+side.name+" throughput", side.r.Throughput(), "req/s", "", ""))
-			st.add(bench.NewFigure(prefix+"_p50_ms", l.Name+" "+side.name+" p50", ms(side.r.Quantile(0.5)), "ms", "", ""))
-			st.add(bench.NewFigure(prefix+"_p99_ms", l.Name+" "+side.name+" p99", ms(side.r.Quantile(0.99)), "ms", "", ""))
+		for _, side := range l.Both() {
+			prefix := strings.ReplaceAll(l.Name, "-", "_") + "_" + side.Name
+			st.add(bench.NewFigure(prefix+"_rps", l.Name+" "+side.Name+" throughput", side.Result.Throughput(), "req/s", "", ""))
+			st.add(bench.NewFigure(prefix+"_p50_ms", l.Name+" "+side.Name+" p50", ms(side.Result.Quantile(0.5)), "ms", "", ""))
+			st.add(bench.NewFigure(prefix+"_p99_ms", l.Name+" "+side.Name+" p99", ms(side.Result.Quantile(0.99)), "ms", "", ""))
 		}
 	}
 	for _, p := range st.points {
@@ -161,7 +198,9 @@ func figures(st *state) {
 var headline = []string{"member_throughput_ratio_16", "member_p99_ratio_16", "member_median_added_ms_1",
 	"public_throughput_ratio_16", "reindex_ratio", "portal_rss_mib_16", "login_burst_peak_rss_mib",
 	"hugo_ms_per_page", "page_weight_max_kb", "render_blocking_scripts", "equivalence_mismatches",
-	"blob_upload_ratio_s3", "relevance_ndcg10", "relevance_success3"}
+	"pg_throughput_ratio_16", "pg_p99_ratio_16", "blob_upload_ratio_s3",
+	"instances_throughput_ratio", "instances_p99_ratio", "instances_failed_requests",
+	"relevance_ndcg10", "relevance_success3"}
 
 func langFigures(m map[string]float64) string {
 	var s []string
@@ -237,18 +276,18 @@ func writeReport(st *state) error {
 		vegetaVersion(), cfg.rounds, cfg.round, cfg.warmup)
 	w("| load | connections | side | req/s | p50 ms | p99 ms | requests | per round | failed |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, l := range st.loads {
-		for _, side := range []struct {
-			name string
-			r    *bench.SideResult
-		}{{"portal", &l.Portal}, {"raw", &l.Raw}} {
-			w("| %s | %d | %s | %.0f | %.2f | %.2f | %d | %d | %d |\n", l.Name, l.Conns, side.name, side.r.Throughput(),
-				ms(side.r.Quantile(0.5)), ms(side.r.Quantile(0.99)), side.r.Requests, l.PerRound, side.r.Requests-side.r.Successes)
+		for _, side := range l.Both() {
+			w("| %s | %d | %s | %.0f | %.2f | %.2f | %d | %d | %d |\n", l.Name, l.Conns, side.Name, side.Result.Throughput(),
+				ms(side.Result.Quantile(0.5)), ms(side.Result.Quantile(0.99)), side.Result.Requests, l.PerRound, side.Result.Requests-side.Result.Successes)
 		}
 	}
 	w("\n- **member-16 / member-1**: %d distinct member searches (seed %d; a quarter with a typo, about half with filters on topics, countries, regions, type, language, TLP or years, some sorted by date, some on page 2, some French, Spanish or Arabic), visited uniformly, each by one of %d members with different access groups. The portal gets `GET /api/search` with the member's session cookie; Meilisearch gets the request the portal sends (`POST /indexes/research/search` for filtered, sorted or research-scoped searches, otherwise a federated `POST /multi-search` over research, pages and training) with a tenant token carrying the same access filter.\n",
 		cfg.queries, cfg.seed, len(bench.MemberGroups))
 	w("- **suggest-member-1 / suggest-public-16**: %d distinct typeahead requests per mix (seed %d): the first three letters or more of a word of a page title (and, for members, of the research vocabulary that the synthetic titles are drawn from), a third after a whole word, 70%% English; members' visited uniformly at 1 connection, anonymous readers' with a Zipf law (s = 1.1) at 16. Raw: the federated `POST /multi-search` the portal sends (titles only, every typed word required). Rounds half as long as the searches'.\n", cfg.suggestions, cfg.seed)
 	w("- **public-16**: %d distinct anonymous searches built from the words of the site's titles and descriptions (a fifth with a typo, 70%% English), drawn with a Zipf law (s = 1.1). Raw: one federated `POST /multi-search` over pages and training with the section facet: the request the portal sends on a cache miss.\n", cfg.publicQueries)
+	w("- **member-16-pg**: the member-16 mix, %d rounds per side of %s, against a second `portal serve` whose store is PostgreSQL 15 (`postgres` side) and the SQLite portal of the other loads (`sqlite` side), both running throughout, each member logged in to each (sessions live in the store). The PostgreSQL server is private to the run, as the tests start it (`portaltest/pgtest`: initdb into a temporary directory, a socket there; fsync and synchronous commit on), and holds the same accounts and research records, written through the store.\n",
+		cfg.pgRounds, cfg.pgRound)
+	w("- **proxy-16**: the same mix through a round-robin reverse proxy in the harness (`bench/proxy.go`, one request to each backend in turn) in front of two `portal serve` on that PostgreSQL, the same Meilisearch and the same blob directory (`two`), and through the same proxy code in front of the first alone (`one`); the sessions were made on the first instance. Same rounds.\n")
 	if st.equiv.checked > 0 {
 		w("- Equivalence: %d sampled searches were sent to both sides before the loads; %d answers differed (total, hits in order, facet counts).", st.equiv.checked, len(st.equiv.mismatches))
 		var kinds []string
@@ -397,6 +436,9 @@ func machine(st *state) []string {
 	}
 	out = append(out, osName)
 	out = append(out, "Go "+strings.TrimPrefix(goVersion(), "go")+", Meilisearch "+st.versions["meilisearch"]+" (the project's pinned build, default settings), Hugo "+st.versions["hugo"]+", vegeta "+vegetaVersion())
+	if v := st.versions["postgresql"]; v != "" {
+		out = append(out, v+" (Debian's package, a private server per run with its default durability settings)")
+	}
 	if c := commit(st.cfg.root); c != "" {
 		out = append(out, "portal commit "+c+" (plus any uncommitted changes in the working tree)")
 	}
@@ -474,11 +516,30 @@ func smokeCheck(st *state) error {
 		return fmt.Errorf("smoke: %d portal answers differ from the raw requests' (first: %s: %s): the harness's raw request no longer matches the portal's",
 			n, st.equiv.mismatches[0].Query, st.equiv.mismatches[0].Reason)
 	}
+	if n := len(st.instances.mismatches); n > 0 {
+		return fmt.Errorf("smoke: %d answers of the PostgreSQL portal differ from the raw requests' (first: %s: %s): its store does not hold what the SQLite one does",
+			n, st.instances.mismatches[0].Query, st.instances.mismatches[0].Reason)
+	}
+	if f := byValue(st.figs, "instances_failed_requests"); f > 0 {
+		return fmt.Errorf("smoke: %.0f requests failed through the proxy in front of two instances and one", f)
+	}
+	if len(st.instances.served) != 2 || st.instances.served[1] == 0 {
+		return fmt.Errorf("smoke: the proxy sent the second instance nothing (%v)", st.instances.served)
+	}
 	if st.burst.Failures > 0 {
 		return fmt.Errorf("smoke: %d logins of the burst failed: %s", st.burst.Failures, st.burst.FirstError)
 	}
 	fmt.Fprintf(os.Stderr, "smoke: all %d figures produced (timing not asserted)\n", len(st.figs))
 	return nil
+}
+
+func byValue(figs []bench.Figure, name string) float64 {
+	for _, f := range figs {
+		if f.Name == name {
+			return f.Value
+		}
+	}
+	return 0
 }
 
 func debugBuildInfo() ([][2]string, bool) {
