@@ -196,7 +196,8 @@ func figures(st *state) {
 
 // headline lists the figures of the table, in its order.
 var headline = []string{"member_throughput_ratio_16", "member_p99_ratio_16", "member_median_added_ms_1",
-	"public_throughput_ratio_16", "reindex_ratio", "portal_rss_mib_16", "login_burst_peak_rss_mib",
+	"public_throughput_ratio_16", "suggest_member_added_ms_1", "suggest_public_throughput_ratio_16",
+	"reindex_ratio", "portal_rss_mib_16", "login_burst_peak_rss_mib",
 	"hugo_ms_per_page", "page_weight_max_kb", "render_blocking_scripts", "equivalence_mismatches",
 	"pg_throughput_ratio_16", "pg_p99_ratio_16", "blob_upload_ratio_s3",
 	"instances_throughput_ratio", "instances_p99_ratio", "instances_failed_requests",
