@@ -101,10 +101,7 @@ func instanceFigures(ctx context.Context, st *state, m *bench.Meili, p *bench.Po
 	}
 	// The ratio means something only if this portal answers as the SQLite
 	// one does: a record missing from its store would drop hits.
-	var sample []int
-	for i := 0; i < len(mq) && len(sample) < 20; i += max(1, len(mq)/20) {
-		sample = append(sample, i)
-	}
+	sample := spread(len(mq), 20)
 	if st.instances.mismatches, err = bench.CheckEquivalence(ctx, lc, mq, sample, a.URL, m.URL, pgMembers, m.SearchKey, nil); err != nil {
 		return err
 	}

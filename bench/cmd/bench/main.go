@@ -653,19 +653,13 @@ func mainLoads(ctx context.Context, st *state, m *bench.Meili, pp **bench.Portal
 	p := *pp
 	// The raw side must be the portal's request: check a sample first.
 	c := bench.NewHTTPClient(2)
-	var sample []int
-	for i := 0; i < len(mq) && len(sample) < 40; i += max(1, len(mq)/40) {
-		sample = append(sample, i)
-	}
+	sample := spread(len(mq), 40)
 	st.sizes = bench.Sizes{}
 	mm, err := bench.CheckEquivalence(ctx, c, mq, sample, p.URL, m.URL, members, m.SearchKey, st.sizes)
 	if err != nil {
 		return err
 	}
-	var psample []int
-	for i := 0; i < len(pq) && len(psample) < 20; i += max(1, len(pq)/20) {
-		psample = append(psample, i)
-	}
+	psample := spread(len(pq), 20)
 	pm, err := bench.CheckEquivalence(ctx, c, pq, psample, p.URL, m.URL, members, m.SearchKey, st.sizes)
 	if err != nil {
 		return err
@@ -1011,10 +1005,7 @@ func suggestLoads(ctx context.Context, st *state, p *bench.Portal, m *bench.Meil
 	cfg := st.cfg
 	c := bench.NewHTTPClient(2)
 	for _, qs := range [][]bench.Query{st.suggestMember, st.suggestPublic} {
-		var sample []int
-		for i := 0; i < len(qs) && len(sample) < 20; i += max(1, len(qs)/20) {
-			sample = append(sample, i)
-		}
+		sample := spread(len(qs), 20)
 		mm, err := bench.CheckEquivalence(ctx, c, qs, sample, p.URL, m.URL, members, m.SearchKey, st.sizes)
 		if err != nil {
 			return err
@@ -1051,4 +1042,14 @@ func runLoad(ctx context.Context, st *state, p *bench.Portal, l bench.Load) erro
 	st.loads = append(st.loads, res)
 	logSides(st, res)
 	return nil
+}
+
+// spread picks up to k of the indexes 0…n-1, evenly spread: the sample of
+// a mix whose answers are compared before a load.
+func spread(n, k int) []int {
+	var out []int
+	for i := 0; i < n && len(out) < k; i += max(1, n/k) {
+		out = append(out, i)
+	}
+	return out
 }
