@@ -60,15 +60,19 @@ func viewCounts(cs []reach.Count) []reportCount {
 	return out
 }
 
-// reportFormat is the format query parameter: "json" (default) or "csv".
-func reportFormat(c *echo.Context) (string, error) {
+// reportOptions reads what every report takes: the reader's language (for
+// group names) and the format, "json" (default) or "csv".
+func reportOptions(c *echo.Context) (lang, format string, err error) {
+	if lang, err = readerLang(c); err != nil {
+		return "", "", err
+	}
 	switch f := c.QueryParam("format"); f {
 	case "", "json":
-		return "json", nil
+		return lang, "json", nil
 	case "csv":
-		return "csv", nil
+		return lang, "csv", nil
 	default:
-		return "", badRequest("invalid_parameter", `Parameter "format" must be json or csv.`)
+		return "", "", badRequest("invalid_parameter", `Parameter "format" must be json or csv.`)
 	}
 }
 
@@ -100,11 +104,7 @@ func names(ids []string, byID map[string]string) string {
 
 // GET /api/reports/records/:id?lang=&format=: who can read a record.
 func (s *Server) recordReport(c *echo.Context) error {
-	lang, err := readerLang(c)
-	if err != nil {
-		return err
-	}
-	format, err := reportFormat(c)
+	lang, format, err := reportOptions(c)
 	if err != nil {
 		return err
 	}
@@ -123,21 +123,13 @@ func (s *Server) recordReport(c *echo.Context) error {
 		}
 		return sendCSV(c, "readers-"+rep.Record.ID, rows)
 	}
-	byGroup := map[string][]string{}
-	for g, ids := range rep.ByGroup {
-		byGroup[g] = ids
-	}
 	return c.JSON(http.StatusOK, map[string]any{"record": viewShown(rep.Record), "readers": viewMembers(rep.Readers),
-		"byGroup": byGroup, "groupNames": gn})
+		"byGroup": rep.ByGroup, "groupNames": gn})
 }
 
 // GET /api/reports/members/:id?lang=&format=: what a member can read.
 func (s *Server) memberReport(c *echo.Context) error {
-	lang, err := readerLang(c)
-	if err != nil {
-		return err
-	}
-	format, err := reportFormat(c)
+	lang, format, err := reportOptions(c)
 	if err != nil {
 		return err
 	}
@@ -170,11 +162,7 @@ func (s *Server) memberReport(c *echo.Context) error {
 // GET /api/reports/groups/:id?lang=&format=: a group's members, records
 // and labels.
 func (s *Server) groupReport(c *echo.Context) error {
-	lang, err := readerLang(c)
-	if err != nil {
-		return err
-	}
-	format, err := reportFormat(c)
+	lang, format, err := reportOptions(c)
 	if err != nil {
 		return err
 	}
