@@ -10,7 +10,6 @@ import (
 
 	"portal/config"
 	"portal/search"
-	"portal/store"
 )
 
 const indexHelp = `Indexes the built site's search feeds (PORTAL_SITE_DIR/<lang>/search-feed.json)
@@ -46,14 +45,17 @@ func indexCmd(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 // bumpPublicGeneration tells the running instances, through the database
-// they share, that the public indexes changed, so that each drops its
-// cached public answers within a second. Without a database yet (the site
-// indexed before the first start) there is no instance to tell.
+// they share (PostgreSQL with several instances), that the public indexes
+// changed, so that each drops its cached public answers within a second.
+// Without a SQLite database yet (the site indexed before the first start)
+// there is no instance to tell.
 func bumpPublicGeneration(ctx context.Context, cfg config.Config) error {
-	if _, err := os.Stat(dbPath(cfg)); errors.Is(err, fs.ErrNotExist) {
-		return nil
+	if cfg.DatabaseURL == "" {
+		if _, err := os.Stat(dbPath(cfg)); errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 	}
-	db, err := store.Open(ctx, dbPath(cfg))
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
