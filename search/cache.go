@@ -81,16 +81,24 @@ type generation struct {
 // changed reports whether the counter moved since the last read; it reads
 // at most once every generationCheck, and a failed read changes nothing
 // (the cache's own expiry still bounds staleness).
+// The read happens outside the lock: the request that claims the check
+// reads, and the others go on with the cache meanwhile.
 func (g *generation) changed(ctx context.Context) bool {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	now := g.now()
 	if now.Sub(g.checked) < generationCheck {
+		g.mu.Unlock()
 		return false
 	}
 	g.checked = now
+	g.mu.Unlock()
 	v, err := g.read(ctx)
-	if err != nil || v == g.value {
+	if err != nil {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if v == g.value {
 		return false
 	}
 	g.value = v
