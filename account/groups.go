@@ -86,6 +86,12 @@ func (s *Service) SetGroupMember(ctx context.Context, actor *User, who, group st
 			return ErrForbidden
 		}
 		has := slices.Contains(u.Groups, group)
+		if !in && !has {
+			// Answered as an unknown account: removing someone who is
+			// not in the group must not tell a lead that an address has
+			// an account, or whose it is.
+			return ErrNotFound
+		}
 		out = u.User
 		if has == in {
 			return nil

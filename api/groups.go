@@ -124,8 +124,8 @@ func (s *Server) updateGroup(c *echo.Context) error {
 }
 
 // POST /api/groups/:id/members {member}: member is an e-mail address or an
-// ID. Answers the member's ID, display name and groups, nothing else: a
-// lead administers one group, not the account.
+// ID. Answers the member's ID, display name and whether they are in the
+// group, nothing else: a lead administers one group, not the account.
 func (s *Server) addGroupMember(c *echo.Context) error {
 	var in struct {
 		Member string `json:"member"`
@@ -149,5 +149,5 @@ func (s *Server) setGroupMember(c *echo.Context, who string, in bool) error {
 	if err != nil {
 		return accountError(err)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"id": u.ID, "displayName": u.DisplayName, "groups": u.Groups})
+	return c.JSON(http.StatusOK, map[string]any{"id": u.ID, "displayName": u.DisplayName, "inGroup": in})
 }

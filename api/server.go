@@ -306,9 +306,10 @@ func New(opts Options) (*Server, error) {
 		if r.throttled {
 			mw = append(mw, limiter)
 		}
-		// The head is written after every admin act, refusals included,
-		// so it wraps the checks that audit them.
-		if r.policy == Admin && r.method != http.MethodGet {
+		// The head is written after every admin act and every act that
+		// needs step-up (who belongs to a group, a lifted suspension),
+		// refusals included, so it wraps the checks that audit them.
+		if (r.policy == Admin || r.stepUp) && r.method != http.MethodGet {
 			mw = append(mw, s.anchorAfter)
 		}
 		mw = append(mw, s.require(r.policy))
