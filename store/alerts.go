@@ -326,19 +326,24 @@ func (a Alerts) Users(ctx context.Context, ids []string) (map[string]account.Use
 		return out, nil
 	}
 	in, args := alertsIn(ids)
-	rows, err := a.db.reader.QueryContext(ctx, `SELECT id, email, access_groups, disabled FROM users WHERE id IN (`+in+`)`, args...)
+	// A suspended member (package attest) hears of nothing, as a disabled
+	// one: the digest's subject for either sees nothing.
+	rows, err := a.db.reader.QueryContext(ctx, `SELECT u.id, u.email, u.access_groups, u.disabled, a.suspended_at IS NOT NULL
+		FROM users u LEFT JOIN attestations a ON a.user_id = u.id WHERE u.id IN (`+in+`)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: users: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			u      account.User
-			groups string
+			u         account.User
+			groups    string
+			suspended bool
 		)
-		if err := rows.Scan(&u.ID, &u.Email, &groups, &u.Disabled); err != nil {
+		if err := rows.Scan(&u.ID, &u.Email, &groups, &u.Disabled, &suspended); err != nil {
 			return nil, fmt.Errorf("store: users: %w", err)
 		}
+		u.Disabled = u.Disabled || suspended
 		if err := json.Unmarshal([]byte(groups), &u.Groups); err != nil {
 			return nil, fmt.Errorf("store: user %s groups: %w", u.ID, err)
 		}
