@@ -94,7 +94,7 @@ func (s *Server) beginLogin(c *echo.Context) error {
 	}
 	token, err := s.accounts.BeginLogin(c.Request().Context(), in.Email, in.Password, client(c))
 	if err != nil {
-		return s.suspendedError(c, accountError(err))
+		return suspendedError(accountError(err))
 	}
 	setSessionCookie(c, token)
 	return c.JSON(http.StatusOK, map[string]string{"next": "mfa"})

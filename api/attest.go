@@ -84,19 +84,18 @@ func (s *Server) meWithAttestation(c *echo.Context) error {
 }
 
 // suspendedError turns a refused sign-in of a suspended member into a 403
-// that says whom to contact; other errors pass unchanged.
-func (s *Server) suspendedError(c *echo.Context, err error) error {
-	var se *account.SuspendedError
-	if !errors.As(err, &se) {
+// that says so; other errors pass unchanged. It answers a right password
+// before any second factor, so it names nobody: whom to contact is in the
+// notice mailed to the member's own address when the membership was
+// suspended (package attest).
+func suspendedError(err error) error {
+	if !errors.Is(err, account.ErrSuspended) {
 		return err
 	}
-	contact, cerr := s.attest.Contact(c.Request().Context(), se.UserID)
-	if cerr != nil {
-		return cerr
-	}
 	return &Error{Status: http.StatusForbidden, Code: "membership_suspended",
-		Message: "Your membership is suspended because its yearly attestation lapsed. Your uploads are kept. To be restored, contact " + contact + ".",
-		Err:     err}
+		Message: "Your membership is suspended because its yearly attestation lapsed. Your uploads are kept. " +
+			"The notice mailed to you when it was suspended says whom to contact to be restored.",
+		Err: err}
 }
 
 // GET /api/me/attestation

@@ -399,7 +399,10 @@ func (s *Service) Run(ctx context.Context, now time.Time) (Summary, error) {
 	if err != nil {
 		return Summary{}, fmt.Errorf("attest: run: %w", err)
 	}
-	var sum Summary
+	var (
+		sum  Summary
+		byID map[string]Record // the records by member, for the contacts of suspensions
+	)
 	for _, r := range rs {
 		if err := ctx.Err(); err != nil {
 			return sum, err
@@ -422,7 +425,13 @@ func (s *Service) Run(ctx context.Context, now time.Time) (Summary, error) {
 			if err := s.record(ctx, nil, ActionSuspend, r.UserID, fmt.Sprintf("due %s; %d sessions ended", due.Format(time.DateOnly), n), account.Client{}); err != nil {
 				return sum, err
 			}
-			contact, err := s.Contact(ctx, r.UserID)
+			if byID == nil {
+				byID = make(map[string]Record, len(rs))
+				for _, x := range rs {
+					byID[x.UserID] = x
+				}
+			}
+			contact, err := s.contact(ctx, byID, r)
 			if err != nil {
 				return sum, err
 			}
@@ -471,18 +480,10 @@ func (s *Service) RunEvery(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Contact says whom a suspended member should contact: their sponsor when
-// known and enabled, else the leads of their groups, else an admin.
-func (s *Service) Contact(ctx context.Context, id string) (string, error) {
-	rs, err := s.st.AttestationRecords(ctx)
-	if err != nil {
-		return "", fmt.Errorf("attest: contact: %w", err)
-	}
-	byID := map[string]Record{}
-	for _, r := range rs {
-		byID[r.UserID] = r
-	}
-	r := byID[id]
+// contact says whom the suspended member r should contact: their sponsor
+// when known and enabled, else the leads of their groups, else an admin.
+// byID holds the pass's records by member.
+func (s *Service) contact(ctx context.Context, byID map[string]Record, r Record) (string, error) {
 	if sp, ok := byID[r.SponsorID]; ok && !sp.Disabled && sp.SuspendedAt.IsZero() {
 		return fmt.Sprintf("%s <%s>, who sponsored your membership", sp.DisplayName, sp.Email), nil
 	}
