@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -117,7 +118,7 @@ func (e *PortalEnv) Environ(siteDir string) []string {
 		// The harness plays a proxy in front of many clients (the login
 		// burst): it names them in X-Forwarded-For.
 		"PORTAL_TRUSTED_PROXIES=127.0.0.1/32",
-		"PORTAL_LOG_LEVEL=" + cmpOr(os.Getenv("BENCH_PORTAL_LOG_LEVEL"), "warn"),
+		"PORTAL_LOG_LEVEL=" + cmp.Or(os.Getenv("BENCH_PORTAL_LOG_LEVEL"), "warn"),
 		"MEILI_URL=" + e.Meili.URL,
 		"MEILI_SEARCH_KEY=" + e.Meili.SearchKey,
 		"MEILI_SEARCH_KEY_UID=" + e.Meili.SearchKeyUID,
@@ -389,10 +390,3 @@ func Reindex(ctx context.Context, bin string, env []string) (total, stage time.D
 
 // reportRE matches one progress report of `portal reindex`: done, total.
 var reportRE = regexp.MustCompile(`\rresearch \[[#.]*\] (\d+)/(\d+)`)
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}

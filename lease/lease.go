@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sync"
 	"time"
 )
 
@@ -40,17 +39,14 @@ type Options struct {
 	Logger       *slog.Logger     // default slog.Default()
 }
 
-// Runner runs the works of one instance under their leases. Holder names
-// the instance: host, process and a random part, so that a restarted
-// process is a new holder.
+// Runner runs the works of one instance under their leases. Its holder
+// name is the instance's: host, process and a random part, so that a
+// restarted process is a new holder.
 type Runner struct {
 	st     Store
 	holder string
 	opts   Options
 	log    *slog.Logger
-
-	mu      sync.Mutex
-	holding map[string]bool
 }
 
 // New returns a Runner for this process.
@@ -71,18 +67,8 @@ func New(st Store, opts Options) *Runner {
 		opts.Logger = slog.Default()
 	}
 	host, _ := os.Hostname()
-	return &Runner{st: st, opts: opts, log: opts.Logger, holding: map[string]bool{},
+	return &Runner{st: st, opts: opts, log: opts.Logger,
 		holder: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), rand.Text()[:8])}
-}
-
-// Holder is this instance's name in the leases table.
-func (r *Runner) Holder() string { return r.holder }
-
-// Holding reports whether this instance holds the lease name now.
-func (r *Runner) Holding(name string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.holding[name]
 }
 
 // Run runs work under the lease name until ctx ends: it tries to take the
@@ -118,8 +104,6 @@ func (r *Runner) acquire(ctx context.Context, name string) bool {
 
 // hold runs work while renewing the lease, then gives the lease up.
 func (r *Runner) hold(ctx context.Context, name string, work func(ctx context.Context)) {
-	r.set(name, true)
-	defer r.set(name, false)
 	r.log.Info("lease: taken; running its work here", "lease", name, "holder", r.holder)
 	workCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -167,15 +151,5 @@ loop:
 	defer cancel()
 	if err := r.st.ReleaseLease(rctx, name, r.holder); err != nil {
 		r.log.Warn("lease: release", "lease", name, "err", err)
-	}
-}
-
-func (r *Runner) set(name string, on bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if on {
-		r.holding[name] = true
-	} else {
-		delete(r.holding, name)
 	}
 }

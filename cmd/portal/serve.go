@@ -111,13 +111,15 @@ func (a *app) startServing(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	// Renewal reminders: one goroutine of this process queues them.
-	a.goLoop("training reminders", func(ctx context.Context) { courses.RunReminders(ctx, reminderEvery) })
-
 	// The work that must run once across instances runs under leases:
 	// each loop on whichever instance holds its lease, taken over within a
 	// minute when that instance dies (package lease).
 	leases := lease.New(a.db, lease.Options{Logger: a.log})
+	// Renewal reminders: each is claimed in the database, and the scan for
+	// them runs on one instance at a time.
+	a.goLoop("training reminders", func(ctx context.Context) {
+		leases.Run(ctx, "training reminders", func(ctx context.Context) { courses.RunReminders(ctx, reminderEvery) })
+	})
 	a.goLoop("research re-push", func(ctx context.Context) {
 		leases.Run(ctx, "research re-push", func(ctx context.Context) {
 			if err := a.research.Resume(ctx); err != nil && ctx.Err() == nil {

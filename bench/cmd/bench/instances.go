@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os/exec"
@@ -153,7 +154,7 @@ func instanceFigures(ctx context.Context, st *state, m *bench.Meili, p *bench.Po
 	st.logf("  two instances served %v requests; %d failed at the proxy", st.instances.served, st.instances.proxyFailed)
 	if res.Portal.Requests != res.Portal.Successes || res.Raw.Requests != res.Raw.Successes {
 		st.notes = append(st.notes, fmt.Sprintf("proxy-16: requests failed; two instances: %s; one: %s",
-			cmpOr(res.Portal.ErrorSummary(), "none"), cmpOr(res.Raw.ErrorSummary(), "none")))
+			cmp.Or(res.Portal.ErrorSummary(), "none"), cmp.Or(res.Raw.ErrorSummary(), "none")))
 		st.logf("  requests failed; first instance's log:\n%s\nsecond's:\n%s", tail(a.Log(), 2000), tail(b.Log(), 2000))
 	}
 	return nil
@@ -164,13 +165,6 @@ func logSides(st *state, res *bench.LoadResult) {
 	st.logf("  %s %.0f req/s p50 %.2f ms p99 %.2f ms | %s %.0f req/s p50 %.2f ms p99 %.2f ms",
 		s[0].Name, s[0].Result.Throughput(), ms(s[0].Result.Quantile(0.5)), ms(s[0].Result.Quantile(0.99)),
 		s[1].Name, s[1].Result.Throughput(), ms(s[1].Result.Quantile(0.5)), ms(s[1].Result.Quantile(0.99)))
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func tail(s string, n int) string {
