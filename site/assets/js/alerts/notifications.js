@@ -29,8 +29,8 @@ export async function initNotifications(root, ui) {
   const searchBase = root.getAttribute("data-search-url") || "/" + ui.lang + "/research/";
   const documentBase = root.getAttribute("data-document-url") || "/" + ui.lang + "/research/document/";
 
-  // A failed request: the login notice for an ended session, else the
-  // API's message. False when the page cannot go on.
+  // A failed request: the login notice for an ended session (the page
+  // then hides its content), else the API's message.
   const failed = (result) => {
     if (handledFailure(root, ui, result)) {
       content.hidden = true;
@@ -138,6 +138,8 @@ export async function initNotifications(root, ui) {
     select.addEventListener("change", async () => {
       const result = await patch("/me/saved-searches/" + seg(ss.id), { alert: select.value });
       if (!result.ok) {
+        // Not saved: show what the server still holds.
+        select.value = ss.alert;
         failed(result);
         return;
       }
@@ -164,18 +166,21 @@ export async function initNotifications(root, ui) {
     ]);
   };
 
-  const loadSaved = async () => {
-    const result = await get("/me/saved-searches");
+  // loadList fills one of the page's lists from path (its items under key),
+  // or shows that it is empty; false if the request failed.
+  const loadList = async (path, key, listEl, emptyEl, item) => {
+    const result = await get(path);
     if (!result.ok) {
       failed(result);
       return false;
     }
-    const list = Array.isArray(result.data && result.data.searches) ? result.data.searches : [];
-    savedList.replaceChildren(...list.map(savedItem));
-    savedList.hidden = list.length === 0;
-    savedEmpty.hidden = list.length > 0;
+    const list = Array.isArray(result.data && result.data[key]) ? result.data[key] : [];
+    listEl.replaceChildren(...list.map(item));
+    listEl.hidden = list.length === 0;
+    emptyEl.hidden = list.length > 0;
     return true;
   };
+  const loadSaved = () => loadList("/me/saved-searches", "searches", savedList, savedEmpty, savedItem);
 
   const followItem = (f) => {
     const title = f.title ? recordNode({ id: f.docId, title: f.title }, true) : document.createTextNode(t("alerts_follow_hidden"));
@@ -197,18 +202,7 @@ export async function initNotifications(root, ui) {
     return el("li", { class: "follow" }, [el("p", null, [title]), el("div", { class: "app-actions" }, [stop])]);
   };
 
-  const loadFollows = async () => {
-    const result = await get("/me/follows");
-    if (!result.ok) {
-      failed(result);
-      return false;
-    }
-    const list = Array.isArray(result.data && result.data.follows) ? result.data.follows : [];
-    followsList.replaceChildren(...list.map(followItem));
-    followsList.hidden = list.length === 0;
-    followsEmpty.hidden = list.length > 0;
-    return true;
-  };
+  const loadFollows = () => loadList("/me/follows", "follows", followsList, followsEmpty, followItem);
 
   ui.status(t("app_loading"));
   if (!(await loadInbox()) || !(await loadSaved()) || !(await loadFollows())) {

@@ -43,8 +43,6 @@ export function initSaveSearch(root, ui, current) {
       ui.status(t("alerts_save_done"));
     } else if (result.status === 409) {
       ui.showErrors([[name, t("alerts_save_conflict")]]);
-    } else if (result.status === 400) {
-      ui.alert(result.error.message || t("app_error_generic"));
     } else {
       ui.alert(ui.message(result));
     }

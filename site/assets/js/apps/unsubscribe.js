@@ -1,6 +1,7 @@
 // The members' application data-app="unsubscribe" (../members/start.js).
 import { startApp } from "../members/start.js";
-import { attestationBanner } from "../members/attestation.js";
 import { initUnsubscribe } from "../alerts/unsubscribe.js";
 
-startApp("unsubscribe", initUnsubscribe, attestationBanner);
+// Reached from a mail without signing in: no attestation banner, which
+// would ask who is signed in.
+startApp("unsubscribe", initUnsubscribe);

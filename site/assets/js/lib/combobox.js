@@ -9,6 +9,7 @@
 // replaces a newer one. Titles are text; each sets its own direction.
 
 import { el, format } from "./dom.js";
+import { safeURL } from "./snippet.js";
 
 const DEBOUNCE_MS = 200;
 const MIN_CHARS = 2;
@@ -77,7 +78,10 @@ export function initTypeahead(input) {
   };
 
   const render = (suggestions) => {
-    items = suggestions.filter((s) => s && typeof s.url === "string" && s.url.startsWith("/") && !s.url.startsWith("//"));
+    // Only this site's own pages: a URL that would leave it is dropped.
+    items = suggestions
+      .map((s) => (s && safeURL(s.url) ? { ...s, url: safeURL(s.url) } : null))
+      .filter((s) => s !== null);
     list.replaceChildren(
       ...items.map((item, i) => {
         const option = el("li", { id: id + "-" + i, role: "option", "aria-selected": "false", class: "suggest-option" }, [

@@ -64,7 +64,6 @@ export function initReader(root, ui, doc, start, q, failed) {
   const position = section.querySelector("#document-reader-position");
   const jump = section.querySelector("#document-reader-jump");
   const input = section.querySelector("#document-reader-page");
-  const inputError = section.querySelector("#document-reader-page-error");
   const match = section.querySelector("#document-reader-match");
   const recognised = section.querySelector("#document-reader-recognised");
   const figure = section.querySelector("#document-reader-figure");
@@ -145,14 +144,11 @@ export function initReader(root, ui, doc, start, q, failed) {
     event.preventDefault();
     const n = Number(input.value);
     if (!Number.isInteger(n) || n < 1 || n > pages) {
-      inputError.textContent = t("research_page_invalid", { pages });
-      inputError.hidden = false;
-      input.setAttribute("aria-invalid", "true");
+      ui.fieldError(input, t("research_page_invalid", { pages }));
       input.focus();
       return;
     }
-    inputError.hidden = true;
-    input.removeAttribute("aria-invalid");
+    ui.fieldError(input, null);
     show(n, true);
   });
 

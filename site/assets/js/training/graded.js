@@ -32,6 +32,8 @@ export function initGradedQuiz(page, onProgress) {
     submit.disabled = true;
     const res = await post("/training/attempts/" + seg(attempt) + "/answers", { answers });
     if (!res.ok || !res.data || typeof res.data !== "object") {
+      // The answers are still there: the reader may send them again.
+      submit.disabled = false;
       result.textContent = res.status === 409 ? t("error-expired") : t("error-unavailable");
       result.focus();
       return;
