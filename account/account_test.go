@@ -16,6 +16,7 @@ import (
 	"github.com/trustelem/zxcvbn/frequency"
 
 	"portal/account"
+	"portal/attest"
 	"portal/audit"
 	"portal/store"
 	"portal/store/storetest"
@@ -1382,3 +1383,25 @@ func TestPromotionCapsSessions(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
+
+// A membership suspended between the password and the second factor gets
+// no session: the check is where every way in becomes a full session.
+func TestSuspendedBeforeTheSecondFactor(t *testing.T) {
+	e := newEnv(t)
+	u, secret := e.seed("lapsing@example.org", account.RoleMember)
+	e.clock.Advance(30 * time.Second)
+	half, err := e.svc.BeginLogin(e.ctx(), u.Email, goodPassword, e.c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := e.clock.Now()
+	if err := e.db.Attestations().SaveAttestation(e.ctx(), &attest.Record{UserID: u.ID, Since: now.AddDate(-1, 0, 0), SuspendedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CompleteLogin(e.ctx(), half, account.TOTPCode(secret, now), e.c); !errors.Is(err, account.ErrSuspended) {
+		t.Fatalf("CompleteLogin of a suspended member: %v, want ErrSuspended", err)
+	}
+	if _, s, err := e.auth(half); err == nil && s.Stage == account.StageFull {
+		t.Errorf("the suspended member holds a full session: %+v", s)
+	}
+}

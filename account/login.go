@@ -482,6 +482,11 @@ func (s *Service) CompleteLogin(ctx context.Context, sessionToken, code string, 
 		}
 		return "", err
 	}
+	if errors.Is(err, ErrSuspended) {
+		s.record(ctx, audit.Entry{Actor: u.ID, ActorEmail: u.Email, Target: u.ID,
+			Action: audit.ActionLoginFailure, Outcome: audit.OutcomeDenied, Detail: factor + ": membership suspended"}, c)
+		return "", err
+	}
 	if err != nil {
 		if errors.Is(err, ErrUnauthenticated) {
 			return "", err
@@ -524,6 +529,14 @@ func (s *Service) fullSession(userID string, now time.Time, c Client) (string, *
 // fullSession), in tx: half ends, full starts, and the member's oldest
 // sessions beyond MaxSessions end.
 func (s *Service) promote(ctx context.Context, tx Tx, half, full *Session) error {
+	// No full session for a suspended member, by whichever way they came
+	// (a login suspended since its password step, a re-enrolment link).
+	switch suspended, err := tx.Suspended(ctx, full.UserID); {
+	case err != nil:
+		return err
+	case suspended:
+		return &SuspendedError{UserID: full.UserID}
+	}
 	if _, err := tx.DeleteSession(ctx, half.ID); err != nil {
 		return err
 	}

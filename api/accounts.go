@@ -54,6 +54,14 @@ func accountError(err error) error {
 		return &Error{Status: http.StatusServiceUnavailable, Code: "reset_mail_not_queued",
 			Message: "The reset is done, but the mail with the member's re-enrolment link could not be queued. " +
 				"Send the link again (POST /api/admin/users/{id}/reset-mfa/resend) once mail works.", Err: err}
+	case errors.Is(err, account.ErrSuspended):
+		// Answered to a right password, before any second factor too:
+		// it names nobody. Whom to contact is in the notice mailed to the
+		// member's own address when the membership was suspended.
+		return &Error{Status: http.StatusForbidden, Code: "membership_suspended",
+			Message: "Your membership is suspended because its yearly attestation lapsed. Your uploads are kept. " +
+				"The notice mailed to you when it was suspended says whom to contact to be restored.",
+			Err: err}
 	case errors.Is(err, account.ErrWeakPassword):
 		return &Error{Status: http.StatusBadRequest, Code: "weak_password", Message: "Choose a longer, less common password.", Err: err}
 	}
@@ -94,7 +102,7 @@ func (s *Server) beginLogin(c *echo.Context) error {
 	}
 	token, err := s.accounts.BeginLogin(c.Request().Context(), in.Email, in.Password, client(c))
 	if err != nil {
-		return suspendedError(accountError(err))
+		return accountError(err)
 	}
 	setSessionCookie(c, token)
 	return c.JSON(http.StatusOK, map[string]string{"next": "mfa"})

@@ -1,13 +1,11 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v5"
 
-	"portal/account"
 	"portal/attest"
 )
 
@@ -81,21 +79,6 @@ func (s *Server) meWithAttestation(c *echo.Context) error {
 		DueAt  time.Time `json:"dueAt"`
 		Status string    `json:"status"`
 	}{v.DueAt, string(v.Status)}})
-}
-
-// suspendedError turns a refused sign-in of a suspended member into a 403
-// that says so; other errors pass unchanged. It answers a right password
-// before any second factor, so it names nobody: whom to contact is in the
-// notice mailed to the member's own address when the membership was
-// suspended (package attest).
-func suspendedError(err error) error {
-	if !errors.Is(err, account.ErrSuspended) {
-		return err
-	}
-	return &Error{Status: http.StatusForbidden, Code: "membership_suspended",
-		Message: "Your membership is suspended because its yearly attestation lapsed. Your uploads are kept. " +
-			"The notice mailed to you when it was suspended says whom to contact to be restored.",
-		Err: err}
 }
 
 // GET /api/me/attestation
