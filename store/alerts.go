@@ -355,7 +355,7 @@ func (a Alerts) Users(ctx context.Context, ids []string) (map[string]account.Use
 // Digest implements alerts.Store in one write transaction.
 func (a Alerts) Digest(ctx context.Context, d alerts.Digested) error {
 	at := fmtTime(d.At)
-	return inTx(ctx, a.db.writer, nil, func(tx *sql.Tx) error {
+	return a.db.update(ctx, func(tx *sql.Tx) error {
 		for _, id := range d.Searches {
 			if _, err := tx.ExecContext(ctx, `UPDATE saved_searches SET last_digest_at = ? WHERE id = ?`, at, id); err != nil {
 				return fmt.Errorf("store: digest search: %w", err)

@@ -96,7 +96,7 @@ func (s Attestations) AttestationRecord(ctx context.Context, userID string) (att
 
 // SaveAttestation implements attest.Store.
 func (s Attestations) SaveAttestation(ctx context.Context, r *attest.Record) error {
-	return inTx(ctx, s.db.writer, nil, func(tx *sql.Tx) error { return saveAttestation(ctx, tx, r) })
+	return s.db.update(ctx, func(tx *sql.Tx) error { return saveAttestation(ctx, tx, r) })
 }
 
 func saveAttestation(ctx context.Context, tx *sql.Tx, r *attest.Record) error {
@@ -138,7 +138,7 @@ func (s Attestations) SwapAttestation(ctx context.Context, prev, next *attest.Re
 		written bool
 		n       int64
 	)
-	err := inTx(ctx, s.db.writer, nil, func(tx *sql.Tx) error {
+	err := s.db.update(ctx, func(tx *sql.Tx) error {
 		cur, err := scanAttestation(tx.QueryRowContext(ctx, attestSelect+` WHERE u.id = ?`, prev.UserID))
 		if err != nil {
 			return err

@@ -33,7 +33,7 @@ func cmpErr(err error) error {
 // AddSubmission implements complaints.Store.
 func (s Complaints) AddSubmission(ctx context.Context, sub complaints.Submission, a complaints.Attempt) error {
 	f := sub.Form
-	return inTx(ctx, s.db.writer, nil, func(tx *sql.Tx) error {
+	return s.db.update(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO complaint_submissions
 			(token_hash, lang, domain, name, organisation, email, relation, explanation, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -78,7 +78,7 @@ func (s Complaints) CountOpen(ctx context.Context, email string, now time.Time) 
 // inserted and the submission deleted in one transaction.
 func (s Complaints) OpenCase(ctx context.Context, tokenHash string, now time.Time, build func(complaints.Submission) complaints.Case, statusHash string) (complaints.Case, error) {
 	var c complaints.Case
-	err := inTx(ctx, s.db.writer, nil, func(tx *sql.Tx) error {
+	err := s.db.update(ctx, func(tx *sql.Tx) error {
 		var sub complaints.Submission
 		var created, expires string
 		f := &sub.Form
@@ -256,7 +256,7 @@ func (s Complaints) ClaimOverdueMail(ctx context.Context, caseID int64, kind str
 // Erase implements complaints.Store.
 func (s Complaints) Erase(ctx context.Context, closedBefore, now time.Time) (int, error) {
 	var n int64
-	err := inTx(ctx, s.db.writer, nil, func(tx *sql.Tx) error {
+	err := s.db.update(ctx, func(tx *sql.Tx) error {
 		cut := fmtTime(closedBefore)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM complaint_entries WHERE case_id IN
 			(SELECT id FROM complaint_cases WHERE closed_at < ? AND erased_at IS NULL)`, cut); err != nil {

@@ -28,7 +28,7 @@ const groupColumns = `id, name_en, name_fr, name_es, name_ar,
 // ListGroups implements groups.Store.
 func (s Groups) ListGroups(ctx context.Context) ([]groups.Group, error) {
 	var out []groups.Group
-	err := inTx(ctx, s.db.reader, &sql.TxOptions{ReadOnly: true}, func(tx *sql.Tx) error {
+	err := s.db.view(ctx, func(tx *sql.Tx) error {
 		var err error
 		out, err = listGroups(ctx, tx)
 		return err
@@ -90,7 +90,7 @@ func listGroups(ctx context.Context, tx *sql.Tx) ([]groups.Group, error) {
 
 // InsertGroup implements groups.Store.
 func (s Groups) InsertGroup(ctx context.Context, g *groups.Group) error {
-	return inTx(ctx, s.db.writer, nil, func(tx *sql.Tx) error {
+	return s.db.update(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO portal_groups (`+groupColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			g.ID, g.Names["en"], g.Names["fr"], g.Names["es"], g.Names["ar"],
 			g.Descriptions["en"], g.Descriptions["fr"], g.Descriptions["es"], g.Descriptions["ar"],
@@ -106,7 +106,7 @@ func (s Groups) InsertGroup(ctx context.Context, g *groups.Group) error {
 // are one transaction, so two admins' changes never overwrite each other.
 func (s Groups) UpdateGroup(ctx context.Context, id string, change func(*groups.Group) error) (groups.Group, error) {
 	var out groups.Group
-	err := inTx(ctx, s.db.writer, nil, func(tx *sql.Tx) error {
+	err := s.db.update(ctx, func(tx *sql.Tx) error {
 		gs, err := listGroups(ctx, tx)
 		if err != nil {
 			return err
