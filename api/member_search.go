@@ -121,27 +121,40 @@ func parseMemberQuery(v url.Values) (search.MemberQuery, error) {
 // Meilisearch is down): a record withdrawn or narrowed a moment ago must not
 // stay findable in the meantime. Facet counts may lag by as much.
 func (s *Server) recheckHits(c *echo.Context, u *account.User, res *search.MemberResults) error {
-	var ids []string
-	for _, h := range res.Hits {
-		if h.Kind == "research" {
-			ids = append(ids, h.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	ok, err := s.research.Searchable(c.Request().Context(), u, ids)
+	kept, err := keepSearchable(c, s.research, u, res.Hits, func(h search.MemberHit) (string, bool) {
+		return h.ID, h.Kind == "research"
+	})
 	if err != nil {
 		return err
 	}
-	kept := res.Hits[:0]
-	for _, h := range res.Hits {
-		if h.Kind != "research" || ok[h.ID] {
-			kept = append(kept, h)
-		} else {
-			res.Total--
-		}
-	}
+	res.Total -= len(res.Hits) - len(kept)
 	res.Hits = kept
 	return nil
+}
+
+// keepSearchable keeps, in place and in order, the items that are not
+// research records (record reports an item's record ID, and whether it is
+// one) and the records the store still lets u see: the one re-check of
+// search hits and typeahead titles.
+func keepSearchable[T any](c *echo.Context, rs *research.Service, u *account.User, items []T, record func(T) (string, bool)) ([]T, error) {
+	var ids []string
+	for _, it := range items {
+		if id, ok := record(it); ok {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return items, nil
+	}
+	ok, err := rs.Searchable(c.Request().Context(), u, ids)
+	if err != nil {
+		return nil, err
+	}
+	kept := items[:0]
+	for _, it := range items {
+		if id, isRecord := record(it); !isRecord || ok[id] {
+			kept = append(kept, it)
+		}
+	}
+	return kept, nil
 }

@@ -76,24 +76,11 @@ func (s *Server) suggest(c *echo.Context) error {
 // recheckSuggestions drops research titles the store no longer lets u see,
 // as recheckHits does for search hits.
 func (s *Server) recheckSuggestions(c *echo.Context, u *account.User, res *search.Suggestions) error {
-	var ids []string
-	for _, sg := range res.Suggestions {
-		if sg.Kind == "research" {
-			ids = append(ids, sg.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	ok, err := s.research.Searchable(c.Request().Context(), u, ids)
+	kept, err := keepSearchable(c, s.research, u, res.Suggestions, func(sg search.Suggestion) (string, bool) {
+		return sg.ID, sg.Kind == "research"
+	})
 	if err != nil {
 		return err
-	}
-	kept := res.Suggestions[:0]
-	for _, sg := range res.Suggestions {
-		if sg.Kind != "research" || ok[sg.ID] {
-			kept = append(kept, sg)
-		}
 	}
 	res.Suggestions = kept
 	return nil
