@@ -157,15 +157,8 @@ func (s *Server) anonymousCSRF(c *echo.Context) (string, error) {
 // the browser's own word that it comes from this site, and the token.
 func (s *Server) formAllowed(c *echo.Context) bool {
 	req := c.Request()
-	if site := req.Header.Get("Sec-Fetch-Site"); site != "" {
-		if site != "same-origin" && site != "none" {
-			return false
-		}
-	} else if origin := req.Header.Get("Origin"); origin != "" {
-		u, err := url.Parse(origin)
-		if err != nil || u.Host != req.Host {
-			return false
-		}
+	if browserSite(req) == siteCross {
+		return false
 	}
 	want := s.csrfToken(c)
 	got := req.PostFormValue("csrf")

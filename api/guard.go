@@ -151,15 +151,8 @@ func (s *Server) sameOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return next(c)
 		}
-		if site := req.Header.Get("Sec-Fetch-Site"); site != "" {
-			if site != "same-origin" && site != "none" {
-				return errCrossOrigin()
-			}
-		} else if origin := req.Header.Get("Origin"); origin != "" {
-			u, err := url.Parse(origin)
-			if err != nil || u.Host != req.Host {
-				return errCrossOrigin()
-			}
+		if browserSite(req) == siteCross {
+			return errCrossOrigin()
 		}
 		want := s.csrfToken(c)
 		got := req.Header.Get(csrfHeader)
@@ -169,6 +162,32 @@ func (s *Server) sameOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// What a browser says of where a request comes from (browserSite).
+const (
+	siteUnsaid = ""      // neither Sec-Fetch-Site nor Origin: not a browser, or an old one
+	siteSame   = "same"  // this site, or the reader's own action (Sec-Fetch-Site: none)
+	siteCross  = "cross" // another site
+)
+
+// browserSite reads Sec-Fetch-Site, or else Origin: the one reading of
+// both for the API's guard and the page forms.
+func browserSite(req *http.Request) string {
+	if site := req.Header.Get("Sec-Fetch-Site"); site != "" {
+		if site == "same-origin" || site == "none" {
+			return siteSame
+		}
+		return siteCross
+	}
+	origin := req.Header.Get("Origin")
+	if origin == "" {
+		return siteUnsaid
+	}
+	if u, err := url.Parse(origin); err == nil && u.Host == req.Host {
+		return siteSame
+	}
+	return siteCross
 }
 
 // csrfToken is the token this request must carry: tied to the session when

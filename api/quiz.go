@@ -369,20 +369,10 @@ func formAnswers(form url.Values) map[string][]string {
 	return out
 }
 
-// sameSiteForm reports whether a form post comes from this site: the
-// browser's Sec-Fetch-Site, or else its Origin, must say so. A post that
-// says neither is refused: every browser that runs this site sends one.
-func sameSiteForm(req *http.Request) bool {
-	if site := req.Header.Get("Sec-Fetch-Site"); site != "" {
-		return site == "same-origin"
-	}
-	origin := req.Header.Get("Origin")
-	if origin == "" {
-		return false
-	}
-	u, err := url.Parse(origin)
-	return err == nil && u.Host == req.Host
-}
+// sameSiteForm reports whether a form post comes from this site, by the
+// browser's own word (browserSite). A post that says nothing is refused:
+// every browser that runs this site sends one or the other.
+func sameSiteForm(req *http.Request) bool { return browserSite(req) == siteSame }
 
 // parseQuizShell splits a graded quiz page around its markers and parses its
 // template.
